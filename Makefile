@@ -1,0 +1,49 @@
+# pceval: every target sets itself up on a fresh machine that has Python 3.11+ and make.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+DATA   := synthetic_data
+DATA_STAMP := $(DATA)/people.parquet
+# the default synthetic data set (see synthetic_data/data_dictionary.md)
+DATA_PEOPLE ?= 100000
+DATA_SEED   ?= 2019
+
+.PHONY: help install data test report lint bench validate clean
+
+help:
+	@echo "make report   set up, generate synthetic data if missing, run notebooks, render reports/"
+	@echo "make test     set up, then run the whole test suite"
+	@echo "make data     (re)generate the default synthetic data in $(DATA)/"
+	@echo "make bench    run the benchmarks and print their tables"
+	@echo "make lint     ruff"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "pceval needs Python 3.11 or newer, found " + sys.version.split()[0]'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+$(DATA_STAMP): | $(STAMP)
+	$(BIN)/pceval synth --people $(DATA_PEOPLE) --scenario all --seed $(DATA_SEED) --out $(DATA)
+
+data: $(STAMP)
+	$(BIN)/pceval synth --people $(DATA_PEOPLE) --scenario all --seed $(DATA_SEED) --out $(DATA)
+
+test: $(STAMP) $(DATA_STAMP)
+	$(BIN)/python -m pytest
+
+report: $(STAMP) $(DATA_STAMP)
+	$(BIN)/pceval report --data $(DATA) --out reports
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info src/*.egg-info
