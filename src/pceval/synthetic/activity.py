@@ -284,9 +284,9 @@ def simulate_activity(
                 value = np.where(rng.random(len(pid)) < 0.3, 0.0, stay)
             else:
                 value = np.full(len(pid), np.nan)
-            ev["person"].append(pid)
-            ev["month"].append(np.full(len(pid), t, dtype=np.int64))
-            ev["day"].append(day)
+            ev["person"].append(pid.astype(np.int32))
+            ev["month"].append(np.full(len(pid), t, dtype=np.int16))
+            ev["day"].append(day.astype(np.int8))
             ev["type"].append(np.full(len(pid), k, dtype=np.int8))
             ev["value"].append(value.astype(np.float32))
 

@@ -41,7 +41,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "person_id": "Person.",
         "date": "Date of the event. About 0.02% have no date, and a few are dated outside the person's "
                 "registration (see the counts in metadata.json `quirks`): exclude them by a documented rule.",
-        "type": "emergency_admission, ae_attendance, gp_appointment or outpatient_attendance.",
+        "type": "emergency_admission, ae_attendance, gp_appointment or outpatient_attendance (categorical).",
         "value": "Bed days for emergency admissions (0 = same-day discharge); empty for other types.",
     },
     "measures": {

@@ -241,39 +241,37 @@ def _people_table(p, sim, geo, start_m, months, rng) -> pd.DataFrame:
 
 def _events_table(sim, people: pd.DataFrame, start_m, rng) -> tuple[pd.DataFrame, dict]:
     ev = sim.events
-    types = np.asarray(RATE_OUTCOMES)[ev["type"].astype(np.int64)]
-    df = pd.DataFrame({
-        "person_id": ev["person"].astype(np.int64) + 1,
-        "date": _month_day(start_m, ev["month"], ev["day"]),
-        "type": types,
-        "value": ev["value"].astype(np.float64),
-    })
+    person = ev["person"].astype(np.int64) + 1
+    date = _month_day(start_m, ev["month"].astype(np.int64), ev["day"].astype(np.int64))
+    code = ev["type"].astype(np.int8)
+    value = ev["value"].astype(np.float64)
     # Data-quality pitfalls as in real extracts (counted in params["quirks"]):
     # a few records with no date, and a few dated outside the person's registration.
-    n_nat = int(rng.binomial(len(df), 0.0002)) if len(df) else 0
-    nat_rows = rng.choice(len(df), n_nat, replace=False) if n_nat else np.array([], dtype=int)
-    df.loc[nat_rows, "date"] = pd.NaT
+    n_nat = int(rng.binomial(len(date), 0.0002)) if len(date) else 0
+    date[rng.choice(len(date), n_nat, replace=False)] = np.datetime64("NaT")
     leavers = people.loc[people["registration_end"].notna()]
     pick = leavers.sample(frac=0.02, random_state=int(rng.integers(2**31)))
-    after = pd.DataFrame({
-        "person_id": pick["person_id"].to_numpy(),
-        "date": (pick["registration_end"] + pd.to_timedelta(rng.integers(1, 90, len(pick)), unit="D")).to_numpy(),
-        "type": rng.choice(["ae_attendance", "outpatient_attendance"], len(pick)),
-        "value": np.nan,
-    })
+    after_date = (pick["registration_end"]
+                  + pd.to_timedelta(rng.integers(1, 90, len(pick)), unit="D")).to_numpy()
+    after_code = rng.choice([1, 3], len(pick)).astype(np.int8)  # A&E or outpatient
     joiners = people.loc[people["registration_start"] > people["registration_start"].min()]
     pick2 = joiners.sample(frac=0.02, random_state=int(rng.integers(2**31)))
-    before = pd.DataFrame({
-        "person_id": pick2["person_id"].to_numpy(),
-        "date": (pick2["registration_start"] - pd.to_timedelta(rng.integers(1, 90, len(pick2)), unit="D")).to_numpy(),
-        "type": "gp_appointment",
-        "value": np.nan,
+    before_date = (pick2["registration_start"]
+                   - pd.to_timedelta(rng.integers(1, 90, len(pick2)), unit="D")).to_numpy()
+    person = np.concatenate([person, pick["person_id"].to_numpy(), pick2["person_id"].to_numpy()])
+    date = np.concatenate([date, after_date.astype("datetime64[ns]"), before_date.astype("datetime64[ns]")])
+    code = np.concatenate([code, after_code, np.full(len(pick2), 2, dtype=np.int8)])
+    value = np.concatenate([value, np.full(len(pick) + len(pick2), np.nan)])
+    # sort by person then date, missing dates last (NaT sorts first in numpy, so key on a flag)
+    order = np.lexsort((date.view("int64"), np.isnat(date), person))
+    df = pd.DataFrame({
+        "person_id": person[order],
+        "date": date[order],
+        "type": pd.Categorical.from_codes(code[order], categories=list(RATE_OUTCOMES)),
+        "value": value[order],
     })
-    df = pd.concat([df, after, before], ignore_index=True)
-    df = df.sort_values(["person_id", "date"], kind="stable", na_position="last").reset_index(drop=True)
-    df["type"] = df["type"].astype(str)
-    quirks = {"events_missing_date": n_nat, "events_after_registration_end": len(after),
-              "events_before_registration_start": len(before)}
+    quirks = {"events_missing_date": n_nat, "events_after_registration_end": len(pick),
+              "events_before_registration_start": len(pick2)}
     return df, quirks
 
 
