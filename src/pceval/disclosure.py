@@ -1,0 +1,197 @@
+"""Disclosure control for every count that reaches a published report.
+
+Small counts of people can identify them. Before a table is shown to a commissioner, every count,
+denominator and crude rate built from counts passes through :func:`protect`, under a named preset:
+
+=============  ==========================================  ==================  ============================
+preset         suppressed (shown as missing)                other counts        source
+=============  ==========================================  ==================  ============================
+opensafely     0 < count <= 7 (zeros are suppressed too)     rounded to nearest 5   OpenSAFELY output checking:
+                                                                                 redact <= 7, round to 5
+nhs_hes        1 <= count <= 7 (a true zero is shown as 0)   rounded to nearest 5   NHS Digital HES Analysis Guide
+threshold10    1 <= count <= 9                              unchanged           a common "under 10" rule
+=============  ==========================================  ==================  ============================
+
+Rounding is half-up to the nearest 5 (12 -> 10, 13 -> 15). Totals are never computed from raw counts:
+:func:`rebuild_totals` adds up the protected parts (suppressed parts count as 0), so a total cannot be used
+to recover a suppressed cell (no secondary suppression is needed). A crude rate is recomputed from its
+protected numerator and denominator, and is blank when either is suppressed. Model estimates (rate ratios,
+differences with confidence intervals) are not counts and are not rounded.
+
+Every call records what it did in a :class:`DisclosureLog`; :func:`check_published` raises
+:class:`~pceval.errors.DisclosureError` if a table about to be published still holds unprotected counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from pceval.errors import DisclosureError, InputError
+from pceval.validation import check_choice, require_columns
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A disclosure rule: counts in ``[low, threshold]`` are suppressed, the rest rounded to ``base``."""
+
+    name: str
+    threshold: int
+    base: int  # 1 = no rounding
+    suppress_zero: bool
+    source: str
+
+    def apply(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return (protected values as float with NaN for suppressed, suppressed mask)."""
+        low = 0 if self.suppress_zero else 1
+        suppressed = (x >= low) & (x <= self.threshold) & ~np.isnan(x)
+        out = np.floor(x / self.base + 0.5) * self.base if self.base > 1 else x.copy()
+        out[suppressed] = np.nan
+        return out, suppressed
+
+
+PRESETS: dict[str, Preset] = {
+    "opensafely": Preset("opensafely", 7, 5, True,
+                         "OpenSAFELY: counts of 7 or fewer redacted, others rounded to the nearest 5"),
+    "nhs_hes": Preset("nhs_hes", 7, 5, False,
+                      "NHS Digital HES Analysis Guide: 1-7 suppressed, others rounded to the nearest 5"),
+    "threshold10": Preset("threshold10", 9, 1, False, "Counts of 1-9 suppressed, others shown as they are"),
+}
+DEFAULT_PRESET = "opensafely"
+
+
+@dataclass
+class DisclosureLog:
+    """What disclosure control did: one row per protected column."""
+
+    rows: list[dict] = field(default_factory=list)
+
+    def add(self, table: str, column: str, preset: str, n_cells: int, n_suppressed: int,
+            n_rounded: int) -> None:
+        self.rows.append({"table": table, "column": column, "preset": preset, "cells": n_cells,
+                          "suppressed": n_suppressed, "rounded": n_rounded})
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=["table", "column", "preset", "cells", "suppressed",
+                                                "rounded"])
+
+
+def get_preset(preset: str | Preset) -> Preset:
+    if isinstance(preset, Preset):
+        return preset
+    check_choice(preset, "preset", PRESETS)
+    return PRESETS[preset]
+
+
+def _as_counts(df: pd.DataFrame, col: str, table: str) -> np.ndarray:
+    s = df[col]
+    if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+        raise InputError(f"`{table}`: count column '{col}' must be numeric, has dtype {s.dtype}")
+    x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    bad = x[(x < 0) | ((x != np.round(x)) & ~np.isnan(x))]
+    if len(bad):
+        raise InputError(f"`{table}`: count column '{col}' must hold non-negative whole numbers; "
+                         f"offending values: {list(np.unique(bad)[:5])}")
+    return x
+
+
+def protect(
+    df: pd.DataFrame,
+    counts: Sequence[str],
+    preset: str | Preset = DEFAULT_PRESET,
+    *,
+    rates: Mapping[str, tuple[str, str, float]] | None = None,
+    table: str = "table",
+    log: DisclosureLog | None = None,
+) -> pd.DataFrame:
+    """Return a protected copy of ``df``: counts suppressed and rounded, rates recomputed.
+
+    Parameters
+    ----------
+    counts : the count (and denominator) columns to protect.
+    preset : ``"opensafely"`` (default), ``"nhs_hes"``, ``"threshold10"`` or a :class:`Preset`.
+    rates : ``{rate_column: (numerator, denominator, multiplier)}``; each rate is recomputed from the
+        protected numerator and denominator (blank if either is suppressed). A denominator that is
+        person-time rather than a count of people need not be listed in ``counts``.
+    table : a name for the log and messages.
+    log : a :class:`DisclosureLog` to append to.
+
+    Protected count columns are nullable integers (``Int64``): suppressed cells are ``<NA>``.
+    The input is never modified. The result carries ``attrs["pceval_protected"] = preset name``.
+
+    Example
+    -------
+    >>> protect(pd.DataFrame({"q": [1, 2], "n": [5, 123]}), counts=["n"])["n"].tolist()
+    [<NA>, 125]
+    """
+    p = get_preset(preset)
+    if not isinstance(df, pd.DataFrame):
+        raise InputError(f"`{table}` must be a pandas DataFrame, got {type(df).__name__}")
+    require_columns(df.columns, table, list(counts))
+    out = df.copy()
+    for col in counts:
+        x = _as_counts(df, col, table)
+        protected, suppressed = p.apply(x)
+        out[col] = pd.array(np.where(np.isnan(protected), pd.NA, protected), dtype="Int64")
+        if log is not None:
+            rounded = int(np.sum((protected != x) & ~np.isnan(protected)))
+            log.add(table, col, p.name, len(x), int(suppressed.sum()), rounded)
+    for rate_col, (num, den, mult) in (rates or {}).items():
+        require_columns(df.columns, table, [num, den])
+        n = pd.to_numeric(out[num], errors="coerce").astype(float)
+        d = pd.to_numeric(out[den], errors="coerce").astype(float)
+        out[rate_col] = (n / d.where(d > 0) * mult).to_numpy()
+        if log is not None:
+            log.add(table, rate_col, p.name, len(out), int(out[rate_col].isna().sum()), 0)
+    out.attrs = {**df.attrs, "pceval_protected": p.name}
+    return out
+
+
+def rebuild_totals(df: pd.DataFrame, counts: Sequence[str], by: str | None = None,
+                   label: str = "Total") -> pd.DataFrame:
+    """Append a total row made from already-protected parts (suppressed parts count as zero)."""
+    require_columns(df.columns, "df", list(counts))
+    total = {c: pd.array([df[c].fillna(0).sum()], dtype="Int64")[0] for c in counts}
+    row = {c: (label if c == by else total.get(c, pd.NA)) for c in df.columns}
+    out = pd.concat([df, pd.DataFrame([row])], ignore_index=True)
+    for c in counts:
+        out[c] = out[c].astype("Int64")
+    out.attrs = dict(df.attrs)
+    return out
+
+
+def protect_flow(flow: pd.DataFrame, preset: str | Preset = DEFAULT_PRESET,
+                 columns: Iterable[str] | None = None, log: DisclosureLog | None = None) -> pd.DataFrame:
+    """Protect a cohort-flow (attrition) table: every box count is suppressed/rounded on its own.
+
+    ``n_removed`` is protected as a count in its own right (a step removing 3 people shows as
+    suppressed), not derived from the rounded boxes, so differences of rounded boxes are approximate.
+    """
+    cols = list(columns) if columns is not None else [
+        c for c in flow.columns if c.startswith("n_") or c.startswith("n ")]
+    return protect(flow, cols, preset, table="flow", log=log)
+
+
+def check_published(df: pd.DataFrame, counts: Sequence[str], preset: str | Preset = DEFAULT_PRESET,
+                    table: str = "table") -> None:
+    """Raise :class:`DisclosureError` if any count column would publish a small or unrounded count."""
+    p = get_preset(preset)
+    require_columns(df.columns, table, list(counts))
+    for col in counts:
+        x = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        low = 0 if p.suppress_zero else 1
+        small = (x >= low) & (x <= p.threshold)
+        unrounded = (np.mod(x, p.base) != 0) & ~np.isnan(x) if p.base > 1 else np.zeros(len(x), bool)
+        if small.any() or unrounded.any():
+            bad = np.unique(x[small | unrounded])[:5]
+            raise DisclosureError(
+                f"`{table}`: column '{col}' would publish unprotected counts under preset "
+                f"{p.name!r} ({p.source}): {list(bad)}; pass the table through pceval.disclosure.protect"
+            )
+
+
+__all__ = ["Preset", "PRESETS", "DEFAULT_PRESET", "DisclosureLog", "protect", "rebuild_totals",
+           "protect_flow", "check_published", "get_preset"]
