@@ -176,7 +176,7 @@ def generate(
     meas, cf = measures.simulate_measures(rng, p, sim, scen, months, start_m)
 
     people = _people_table(p, sim, geo, start_m, months, rng)
-    events, quirks = _events_table(sim, people, start_m, rng)
+    events, quirks = _events_table(sim, people, start_m, months, rng)
     interventions = _interventions_table(sim, people, start_m)
     rollout = _rollout_table(sim, start_m, months)
     expected = _expected_table(sim, people, start_m)
@@ -239,7 +239,7 @@ def _people_table(p, sim, geo, start_m, months, rng) -> pd.DataFrame:
     return df
 
 
-def _events_table(sim, people: pd.DataFrame, start_m, rng) -> tuple[pd.DataFrame, dict]:
+def _events_table(sim, people: pd.DataFrame, start_m, months: int, rng) -> tuple[pd.DataFrame, dict]:
     ev = sim.events
     person = ev["person"].astype(np.int64) + 1
     date = _month_day(start_m, ev["month"].astype(np.int64), ev["day"].astype(np.int64))
@@ -258,6 +258,13 @@ def _events_table(sim, people: pd.DataFrame, start_m, rng) -> tuple[pd.DataFrame
     pick2 = joiners.sample(frac=0.02, random_state=int(rng.integers(2**31)))
     before_date = (pick2["registration_start"]
                    - pd.to_timedelta(rng.integers(1, 90, len(pick2)), unit="D")).to_numpy()
+    # an extract holds only dates inside the data window
+    first = start_m.astype("datetime64[ns]")
+    last = (start_m + np.timedelta64(months, "M")).astype("datetime64[ns]")
+    keep_a = (after_date >= first) & (after_date < last)
+    keep_b = (before_date >= first) & (before_date < last)
+    pick, after_date, after_code = pick[keep_a], after_date[keep_a], after_code[keep_a]
+    pick2, before_date = pick2[keep_b], before_date[keep_b]
     person = np.concatenate([person, pick["person_id"].to_numpy(), pick2["person_id"].to_numpy()])
     date = np.concatenate([date, after_date.astype("datetime64[ns]"), before_date.astype("datetime64[ns]")])
     code = np.concatenate([code, after_code, np.full(len(pick2), 2, dtype=np.int8)])
