@@ -75,3 +75,12 @@ SHIPPED = sorted((Path(__file__).resolve().parents[1] / "reports").glob("*.html"
 @pytest.mark.parametrize("html_path", SHIPPED, ids=[p.stem for p in SHIPPED])
 def test_shipped_reports_in_browser(html_path):
     check_report(html_path)
+
+
+def test_pdf_beside_html(tmp_path):
+    from pceval.report import html_to_pdf
+
+    page = tmp_path / "page.html"
+    page.write_text("<html><body><h1>PDF</h1></body></html>")
+    pdf = html_to_pdf(page, tmp_path / "page.pdf")
+    assert pdf.read_bytes()[:5] == b"%PDF-"
