@@ -1,0 +1,271 @@
+"""Person x period panels of outcomes around an index date, on any engine.
+
+:func:`build_panel` turns dated activity events and one index date per person into one row per
+person and period (month or quarter) relative to the index, with a count column per event type,
+the person-time at risk in that period and the calendar period. It is written once with narwhals,
+so it runs on pandas and polars in memory, and on DuckDB relations and Spark DataFrames lazily in
+their own engine; the result comes back in the engine the events came from (``to_pandas``
+collects any of them).
+
+Periods. A date's period number is ``12 * year + month - 1`` (months) or ``4 * year + quarter - 1``
+(quarters). ``rel_period = period(date) - period(index_date)``: 0 is the index period, -1 the
+period before, and so on; the window is ``-before <= rel_period <= after``. ``calendar_period`` is
+``yyyymm`` for months (202301) and ``yyyyq`` for quarters (20231).
+
+Person-time. Follow-up runs from ``start_date`` (e.g. registration start; optional) to
+``end_date`` (death, deregistration or the end of data, inclusive; optional, and capped at
+``data_end`` when given). In a period partly covered, ``person_time`` is the share of the period's
+days at risk, e.g. a death on 10 March gives 10/31 for March. Person-periods with no time at risk
+are dropped (``keep_zero_time=False``), so a Poisson model's ``log(person_time)`` offset is defined.
+
+Exclusions (never silent). Events with no date, for people not in ``index``, dated outside the
+person's follow-up (before ``start_date`` or after ``end_date``), or outside the window are not
+counted; :func:`build_panel` warns with the counts of the first three kinds, and
+``return_flow=True`` returns the full table of counts.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import narwhals as nw
+import pandas as pd
+
+from pceval._engines import back, collect_pandas, columns, lazy
+from pceval.errors import InputError, PcevalWarning
+from pceval.validation import check_choice, check_int, require_columns
+
+_CUM_DAYS = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)  # days before each month (non-leap)
+
+
+def _leap(year: nw.Expr) -> nw.Expr:
+    return (((year % 4) == 0) & ((year % 100) != 0)) | ((year % 400) == 0)
+
+
+def _days_in_month(year: nw.Expr, month: nw.Expr) -> nw.Expr:
+    feb = nw.when(_leap(year)).then(nw.lit(29)).otherwise(nw.lit(28))
+    thirty = month.is_in([4, 6, 9, 11])
+    return nw.when(month == 2).then(feb).otherwise(nw.when(thirty).then(nw.lit(30)).otherwise(nw.lit(31)))
+
+
+def period_parts(d: nw.Expr, period: str) -> tuple[nw.Expr, nw.Expr, nw.Expr]:
+    """(period number, 0-based day offset within the period, days in the period) of a date."""
+    year, month = d.dt.year(), d.dt.month()
+    if period == "month":
+        return year * 12 + month - 1, d.dt.day() - 1, _days_in_month(year, month)
+    quarter = (month - 1) // 3  # 0..3
+    leap = nw.when(_leap(year)).then(nw.lit(1)).otherwise(nw.lit(0))
+    start_day = (nw.when(quarter == 0).then(nw.lit(0)).otherwise(
+        nw.when(quarter == 1).then(nw.lit(90)).otherwise(
+            nw.when(quarter == 2).then(nw.lit(181)).otherwise(nw.lit(273)))))
+    start_day = start_day + nw.when(quarter > 0).then(leap).otherwise(nw.lit(0))
+    length = nw.when(quarter == 0).then(90 + leap).otherwise(
+        nw.when(quarter == 1).then(nw.lit(91)).otherwise(nw.lit(92)))
+    return year * 4 + quarter, d.dt.ordinal_day() - 1 - start_day, length
+
+
+def calendar_label(p: nw.Expr, period: str) -> nw.Expr:
+    """yyyymm (months) or yyyyq (quarters) for a period number."""
+    if period == "month":
+        return (p // 12) * 100 + (p % 12) + 1
+    return (p // 4) * 10 + (p % 4) + 1
+
+
+def _grid(idx: nw.LazyFrame, rels: Sequence[int]) -> nw.LazyFrame:
+    """A tiny frame of relative periods, built from the index table so it lives in the same engine."""
+    one = idx.select(nw.lit(0).alias("_one")).head(1)
+    return nw.concat([one.select(nw.lit(int(r)).cast(nw.Int64).alias("rel_period")) for r in rels],
+                     how="vertical")
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in str(name)).strip("_").lower() or "events"
+
+
+def build_panel(
+    events: Any,
+    index: Any,
+    unit: str = "person_id",
+    date: str = "date",
+    kind: str = "type",
+    *,
+    value: str | None = None,
+    period: str = "month",
+    before: int = 12,
+    after: int = 12,
+    index_date: str = "index_date",
+    end_date: str | None = "end_date",
+    start_date: str | None = None,
+    data_end: Any = None,
+    kinds: Sequence[str] | None = None,
+    keep_zero_time: bool = False,
+    return_flow: bool = False,
+) -> Any:
+    """Build a person x relative-period panel of event counts and person-time.
+
+    Parameters
+    ----------
+    events : table with ``unit``, ``date``, ``kind`` (and ``value`` if given): one row per event.
+    index : one row per person: ``unit``, ``index_date``, optionally ``end_date`` (last day at risk)
+        and ``start_date`` (first day at risk).
+    kind : the event-type column; one count column per type (``kinds`` fixes the list and order;
+        by default every type found, sorted).
+    value : optional numeric column summed per type as ``<type>_<value>`` (e.g. bed days).
+    period : ``"month"`` or ``"quarter"``.
+    before, after : the window, ``-before <= rel_period <= after``.
+    data_end : last day of data; follow-up ends at ``min(end_date, data_end)``.
+    keep_zero_time : keep person-periods with no time at risk (person_time 0).
+    return_flow : also return a pandas table counting events used and excluded, by reason.
+
+    Returns
+    -------
+    The panel in the engine ``events`` came from, with columns ``unit``, ``rel_period``,
+    ``calendar_period``, ``person_time`` and one count column per event type (plus value sums);
+    with ``return_flow=True``, ``(panel, flow)``.
+
+    Example
+    -------
+    >>> p = build_panel(events, index, unit="person_id", date="date", kind="type",
+    ...                 period="month", before=12, after=12)          # doctest: +SKIP
+    """
+    check_choice(period, "period", ("month", "quarter"))
+    before = check_int(before, "before", low=0, high=600)
+    after = check_int(after, "after", low=0, high=600)
+    ev = lazy(events, "events")
+    idx = lazy(index, "index")
+    ev_cols, idx_cols = columns(ev), columns(idx)
+    require_columns(ev_cols, "events", [unit, date, kind] + ([value] if value else []))
+    has_end = end_date is not None and end_date in idx_cols
+    if end_date is not None and end_date != "end_date":
+        require_columns(idx_cols, "index", [end_date])
+    if start_date is not None:
+        require_columns(idx_cols, "index", [start_date])
+    require_columns(idx_cols, "index", [unit, index_date])
+    _check_types(ev, idx, unit, date, index_date, end_date if has_end else None, start_date)
+    if kinds is None:
+        found = collect_pandas(ev.select(nw.col(kind)).unique().drop_nulls())[kind]
+        kinds = sorted(str(k) for k in found)
+    kinds = list(kinds)
+    if not kinds:
+        raise InputError(f"`events`: column '{kind}' has no event types")
+    names = {k: _safe(k) for k in kinds}
+    if len(set(names.values())) < len(names):
+        raise InputError(f"`events`: event types {kinds} do not give distinct column names")
+
+    # --- the index table: index period, follow-up start and end --------------------------------
+    p0, _, _ = period_parts(nw.col(index_date), period)
+    sel = [nw.col(unit), nw.col(index_date).alias("_index_date"), p0.alias("_p0")]
+    end_expr = nw.col(end_date) if has_end else None
+    if data_end is not None:
+        cap = nw.lit(pd.Timestamp(data_end).to_pydatetime())
+        end_expr = cap if end_expr is None else nw.when(end_expr.is_null() | (end_expr > cap)).then(
+            cap).otherwise(end_expr)
+    if end_expr is not None:
+        pe, oe, le = period_parts(end_expr, period)
+        sel += [end_expr.alias("_end"), pe.alias("_pe"), oe.alias("_oe"), le.alias("_le")]
+    if start_date is not None:
+        ps, os_, ls = period_parts(nw.col(start_date), period)
+        sel += [nw.col(start_date).alias("_start"), ps.alias("_ps"), os_.alias("_os"), ls.alias("_ls")]
+    ix = idx.select(*sel)
+
+    # --- person x period grid with person-time --------------------------------------------------
+    rels = list(range(-before, after + 1))
+    grid = ix.join(_grid(idx, rels), how="cross").with_columns((nw.col("_p0") + nw.col("rel_period")).alias("_q"))
+    q = nw.col("_q")
+    hi = nw.lit(1.0)
+    lo = nw.lit(0.0)
+    inside = nw.lit(True)
+    if end_expr is not None:
+        hi = nw.when(nw.col("_pe").is_null()).then(nw.lit(1.0)).otherwise(
+            nw.when(q == nw.col("_pe")).then((nw.col("_oe") + 1) / nw.col("_le")).otherwise(nw.lit(1.0)))
+        inside = inside & (nw.col("_pe").is_null() | (q <= nw.col("_pe")))
+    if start_date is not None:
+        lo = nw.when(nw.col("_ps").is_null()).then(nw.lit(0.0)).otherwise(
+            nw.when(q == nw.col("_ps")).then(nw.col("_os") / nw.col("_ls")).otherwise(nw.lit(0.0)))
+        inside = inside & (nw.col("_ps").is_null() | (q >= nw.col("_ps")))
+    grid = grid.with_columns(
+        nw.when(inside).then(hi - lo).otherwise(nw.lit(0.0)).cast(nw.Float64).alias("person_time"),
+        calendar_label(q, period).cast(nw.Int64).alias("calendar_period"),
+    )
+    if not keep_zero_time:
+        grid = grid.filter(nw.col("person_time") > 0)
+    grid = grid.select(unit, "rel_period", "calendar_period", "person_time")
+
+    # --- events: assign to person-periods, with exclusions counted ------------------------------
+    keep_cols = [unit, date, kind] + ([value] if value else [])
+    evj = ev.select(*keep_cols).join(ix, on=unit, how="left")
+    pev, _, _ = period_parts(nw.col(date), period)
+    evj = evj.with_columns((pev - nw.col("_p0")).alias("rel_period"))
+    in_person = ~nw.col("_p0").is_null()
+    has_date = ~nw.col(date).is_null()
+    in_follow = nw.lit(True)
+    if end_expr is not None:
+        in_follow = in_follow & (nw.col("_end").is_null() | (nw.col(date) <= nw.col("_end")))
+    if start_date is not None:
+        in_follow = in_follow & (nw.col("_start").is_null() | (nw.col(date) >= nw.col("_start")))
+    in_window = (nw.col("rel_period") >= -before) & (nw.col("rel_period") <= after)
+    reason = (nw.when(~has_date).then(nw.lit("missing date"))
+              .otherwise(nw.when(~in_person).then(nw.lit("person not in index"))
+                         .otherwise(nw.when(~in_follow).then(nw.lit("outside follow-up (registration/death)"))
+                                    .otherwise(nw.when(~in_window).then(nw.lit("outside window"))
+                                               .otherwise(nw.lit("counted"))))))
+    evj = evj.with_columns(reason.alias("_reason"))
+    used = evj.filter(nw.col("_reason") == "counted")
+    # indicator columns first, then plain sums (simple aggregations work on every backend)
+    ind = []
+    for k, nm in names.items():
+        ind.append(nw.when(nw.col(kind) == k).then(nw.lit(1)).otherwise(nw.lit(0)).alias(nm))
+        if value:
+            ind.append(nw.when(nw.col(kind) == k).then(nw.col(value).fill_null(0.0)).otherwise(nw.lit(0.0))
+                       .alias(f"{nm}_{_safe(value)}"))
+    sum_cols = [e for e in names.values()] + ([f"{n}_{_safe(value)}" for n in names.values()] if value else [])
+    counts = used.with_columns(*ind).group_by(unit, "rel_period").agg(*[nw.col(c).sum() for c in sum_cols])
+    count_names = [names[k] for k in kinds] + ([f"{names[k]}_{_safe(value)}" for k in kinds] if value else [])
+    panel = grid.join(counts, on=[unit, "rel_period"], how="left").with_columns(
+        *[nw.col(c).fill_null(0) for c in count_names]
+    ).with_columns(*[nw.col(names[k]).cast(nw.Int64) for k in kinds])
+    panel = panel.select(unit, "rel_period", "calendar_period", "person_time", *count_names)
+    if _is_eager_like(events):
+        panel = panel.sort(unit, "rel_period")
+
+    flow = collect_pandas(evj.with_columns(nw.lit(1).alias("_n")).group_by("_reason").agg(
+        nw.col("_n").sum().alias("events")))
+    flow = flow.rename(columns={"_reason": "reason"}).sort_values("reason").reset_index(drop=True)
+    flagged = flow[flow["reason"].isin(["missing date", "outside follow-up (registration/death)"])]
+    if flagged["events"].sum() > 0:
+        detail = ", ".join(f"{r}: {n:,}" for r, n in zip(flagged["reason"], flagged["events"], strict=True))
+        warnings.warn(f"build_panel excluded events ({detail}); pass return_flow=True for all counts",
+                      PcevalWarning, stacklevel=2)
+    result = back(panel, events)
+    return (result, flow) if return_flow else result
+
+
+def _is_eager_like(frame: Any) -> bool:
+    from pceval._engines import is_eager
+
+    return is_eager(frame)
+
+
+def _check_types(ev: nw.LazyFrame, idx: nw.LazyFrame, unit: str, date: str, index_date: str,
+                 end_date: str | None, start_date: str | None) -> None:
+    es, is_ = ev.collect_schema(), idx.collect_schema()
+    for table, schema, col in (("events", es, date), ("index", is_, index_date),
+                               ("index", is_, end_date), ("index", is_, start_date)):
+        if col is not None and not (schema[col] == nw.Datetime or schema[col] == nw.Date):
+            raise InputError(f"`{table}`: column '{col}' must be a date or datetime, has type {schema[col]}")
+    if es[unit] != is_[unit] and not (es[unit].is_integer() and is_[unit].is_integer()):
+        raise InputError(f"`events` and `index`: column '{unit}' has type {es[unit]} in events but "
+                         f"{is_[unit]} in index")
+    dup = collect_pandas(idx.group_by(unit).agg(nw.len().alias("n")).filter(nw.col("n") > 1).head(5))
+    if len(dup):
+        raise InputError(f"`index`: column '{unit}' must be unique (one row per person), but "
+                         f"{dup[unit].tolist()} repeat")
+    bad = collect_pandas(idx.filter(nw.col(index_date).is_null()).select(unit).head(5))
+    if len(bad):
+        raise InputError(f"`index`: column '{index_date}' has missing values, e.g. for "
+                         f"{unit} {bad[unit].tolist()}")
+
+
+__all__ = ["build_panel", "period_parts", "calendar_label"]
