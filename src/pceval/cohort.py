@@ -1,0 +1,323 @@
+"""Cohorts from people tables: inclusion/exclusion with attrition, index dates, rolling entry, baseline.
+
+Written once with narwhals: the same code runs on pandas, polars, DuckDB and Spark, and results come
+back in the engine the input came from.
+
+* :class:`Cohort` -- step-by-step ``include``/``exclude`` rules; :meth:`Cohort.flow` is the attrition
+  table (step, label, n_before, n_removed, n_after, overall and by treated/untreated), and counts
+  reconcile: nobody leaves without a step. A condition is a narwhals expression
+  (``nw.col("age") >= 18``), the name of a boolean column, or a function of the narwhals frame.
+  ``include`` keeps rows where the condition is true (a missing value counts as not true);
+  ``exclude`` removes rows where it is true (a missing value keeps the row).
+* :func:`index_dates` -- treated people get the date of their first qualifying intervention.
+* :func:`candidate_index_periods` -- rolling entry (Witman et al., Health Serv Res 2019): every
+  eligible untreated person gets one candidate row per period in which any treated person has an
+  index date, so matching can pick a control for each treated person's index period.
+* :func:`baseline_covariates` -- as at each row's index date: age, counts of each activity type in
+  the ``lookback`` calendar months before the index month, and months since the last emergency admission.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import narwhals as nw
+import pandas as pd
+
+from pceval._engines import back, collect_pandas, columns, lazy
+from pceval.errors import InputError
+from pceval.panel import _safe, period_parts
+from pceval.validation import check_choice, check_int, require_columns
+
+Condition = nw.Expr | str | Callable[[nw.LazyFrame], nw.Expr]
+
+
+@dataclass(frozen=True)
+class _Step:
+    kind: str  # "include" or "exclude"
+    label: str
+    condition: Condition
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """A cohort defined by ordered inclusion and exclusion steps on a people table.
+
+    Example
+    -------
+    >>> import narwhals as nw
+    >>> c = (Cohort(people, unit="person_id", treated="treated")          # doctest: +SKIP
+    ...      .include("Adults at index", nw.col("age") >= 18)
+    ...      .exclude("Registered under 12 months", nw.col("months_registered") < 12))
+    >>> c.flow()                                                         # doctest: +SKIP
+    """
+
+    people: Any
+    unit: str = "person_id"
+    treated: str | None = None
+    steps: tuple[_Step, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        lf = lazy(self.people, "people")
+        require_columns(columns(lf), "people", [self.unit] + ([self.treated] if self.treated else []))
+
+    # -- building ---------------------------------------------------------------------------------
+    def include(self, label: str, condition: Condition) -> Cohort:
+        """Keep only rows where ``condition`` is true."""
+        return Cohort(self.people, self.unit, self.treated, self.steps + (_Step("include", label, condition),))
+
+    def exclude(self, label: str, condition: Condition) -> Cohort:
+        """Remove rows where ``condition`` is true."""
+        return Cohort(self.people, self.unit, self.treated, self.steps + (_Step("exclude", label, condition),))
+
+    def _expr(self, step: _Step, lf: nw.LazyFrame) -> nw.Expr:
+        cond = step.condition
+        if isinstance(cond, str):
+            require_columns(columns(lf), "people", [cond])
+            expr = nw.col(cond)
+        elif isinstance(cond, nw.Expr):
+            expr = cond
+        elif callable(cond):
+            expr = cond(lf)
+        else:
+            raise InputError(f"step {step.label!r}: `condition` must be a narwhals expression, a column "
+                             f"name or a function, got {type(cond).__name__}")
+        if step.kind == "include":
+            return expr.fill_null(False)
+        return ~(expr.fill_null(False))
+
+    def _flags(self) -> nw.LazyFrame:
+        lf = lazy(self.people, "people")
+        keep = nw.lit(True)
+        flags = []
+        for i, step in enumerate(self.steps):
+            keep = keep & self._expr(step, lf)
+            flags.append(keep.alias(f"_keep_{i}"))
+        return lf.with_columns(*flags) if flags else lf
+
+    # -- results ----------------------------------------------------------------------------------
+    @property
+    def frame(self) -> Any:
+        """The people who pass every step, in the input's engine."""
+        lf = self._flags()
+        if self.steps:
+            lf = lf.filter(nw.col(f"_keep_{len(self.steps) - 1}")).drop(
+                *[f"_keep_{i}" for i in range(len(self.steps))])
+        return back(lf, self.people)
+
+    def to_pandas(self) -> pd.DataFrame:
+        from pceval._engines import to_pandas
+
+        return to_pandas(self.frame)
+
+    def flow(self) -> pd.DataFrame:
+        """The attrition table: one row per step (row 0 = the starting table), counts reconciled.
+
+        Columns: step, label, n_before, n_removed, n_after, and with ``treated`` set also
+        ``n_after_treated``, ``n_after_untreated``, ``n_removed_treated``, ``n_removed_untreated``.
+        """
+        lf = self._flags()
+        n = len(self.steps)
+        sums = [nw.lit(1).alias("_one")] + [
+            nw.when(nw.col(f"_keep_{i}")).then(nw.lit(1)).otherwise(nw.lit(0)).alias(f"_k{i}") for i in range(n)]
+        lf = lf.with_columns(*sums)
+        agg_cols = ["_one"] + [f"_k{i}" for i in range(n)]
+        if self.treated:
+            g = lf.with_columns(nw.col(self.treated).cast(nw.Boolean).fill_null(False).alias("_treated"))
+            tab = collect_pandas(g.group_by("_treated").agg(*[nw.col(c).sum() for c in agg_cols]))
+            tab = tab.set_index("_treated").reindex([True, False]).fillna(0)
+            by = {True: tab.loc[True].to_numpy().astype(int), False: tab.loc[False].to_numpy().astype(int)}
+            total = by[True] + by[False]
+        else:
+            tab = collect_pandas(lf.select(*[nw.col(c).sum() for c in agg_cols]))
+            total = tab.iloc[0].to_numpy().astype(int)
+        rows = [{"step": 0, "label": "Starting population", "n_before": total[0], "n_removed": 0,
+                 "n_after": total[0]}]
+        for i, step in enumerate(self.steps):
+            before, after = total[i], total[i + 1]
+            rows.append({"step": i + 1, "label": f"{'Include' if step.kind == 'include' else 'Exclude'}: "
+                         f"{step.label}", "n_before": before, "n_removed": before - after, "n_after": after})
+        out = pd.DataFrame(rows)
+        if self.treated:
+            for grp, name in ((True, "treated"), (False, "untreated")):
+                after = by[grp]
+                out[f"n_after_{name}"] = after
+                out[f"n_removed_{name}"] = [0] + [int(after[i] - after[i + 1]) for i in range(n)]
+        return out
+
+    def flow_plot(self, preset: str | None = "opensafely"):
+        """The flow diagram (plotnine): boxes of people remaining, with the number removed at each step.
+
+        Counts are protected with ``preset`` (disclosure control) unless ``preset=None``.
+        """
+        from plotnine import aes, geom_label, geom_segment, ggplot, labs, theme, theme_void, xlim
+
+        from pceval.disclosure import protect_flow
+        from pceval.report import count
+
+        fl = self.flow()
+        if preset is not None:
+            shown = protect_flow(fl, preset, columns=["n_before", "n_removed", "n_after"])
+            fmt = lambda v: count(int(v), preset) if pd.notna(v) else f"{count(0, preset)}"  # noqa: E731
+        else:
+            shown = fl
+            fmt = lambda v: f"{int(v):,}"  # noqa: E731
+        k = len(fl)
+        boxes = pd.DataFrame({
+            "x": 0.0, "y": [float(-2 * i) for i in range(k)],
+            "text": [f"{lab}\n{fmt(fl['n_after'][i]) if preset is None else _cell(shown['n_after'][i], preset)} people"
+                     for i, lab in enumerate(fl["label"])],
+        })
+        side = pd.DataFrame({
+            "x": 1.1, "y": [float(-2 * i + 1) for i in range(1, k)],
+            "text": [f"Removed: {_cell(shown['n_removed'][i], preset) if preset else fmt(fl['n_removed'][i])}"
+                     for i in range(1, k)],
+        })
+        arrows = pd.DataFrame({"x": 0.0, "xend": 0.0, "y": boxes["y"][:-1].to_numpy() - 0.45,
+                               "yend": boxes["y"][1:].to_numpy() + 0.45})
+        return (ggplot() + geom_segment(arrows, aes("x", "y", xend="xend", yend="yend"), colour="#425563")
+                + geom_label(boxes, aes("x", "y", label="text"), size=9, fill="#E8F1FA", colour="#003087")
+                + geom_label(side, aes("x", "y", label="text"), size=8, fill="white", colour="#425563")
+                + xlim(-1.2, 1.8) + labs(title="Cohort flow") + theme_void()
+                + theme(figure_size=(7, 1.3 * k + 0.5)))
+
+
+def _cell(v: Any, preset: str) -> str:
+    from pceval.disclosure import get_preset
+
+    if pd.isna(v):
+        return f"{get_preset(preset).threshold} or fewer"
+    return f"{int(v):,}"
+
+
+def index_dates(people: Any, interventions: Any, unit: str = "person_id", date: str = "date",
+                kind: str | None = "intervention", which: str | Sequence[str] | None = None,
+                index_date: str = "index_date", treated: str = "treated") -> Any:
+    """People with the date of their first qualifying intervention (``index_date``) and a ``treated`` flag.
+
+    ``which`` restricts the qualifying interventions (values of ``kind``). People with none have a
+    missing index date and ``treated = False``.
+    """
+    pl_ = lazy(people, "people")
+    iv = lazy(interventions, "interventions")
+    require_columns(columns(pl_), "people", [unit])
+    require_columns(columns(iv), "interventions", [unit, date] + ([kind] if which is not None and kind else []))
+    if index_date in columns(pl_):
+        raise InputError(f"`people` already has a column '{index_date}'")
+    if which is not None:
+        wanted = [which] if isinstance(which, str) else list(which)
+        iv = iv.filter(nw.col(kind).is_in(wanted))
+    first = iv.filter(~nw.col(date).is_null()).group_by(unit).agg(nw.col(date).min().alias(index_date))
+    out = pl_.join(first, on=unit, how="left").with_columns(
+        (~nw.col(index_date).is_null()).alias(treated))
+    return back(out, people)
+
+
+def _period_start(p: int, period: str) -> pd.Timestamp:
+    if period == "month":
+        return pd.Timestamp(year=p // 12, month=p % 12 + 1, day=1)
+    return pd.Timestamp(year=p // 4, month=3 * (p % 4) + 1, day=1)
+
+
+def candidate_index_periods(cohort: Any, unit: str = "person_id", index_date: str = "index_date",
+                            treated: str = "treated", period: str = "month",
+                            start_date: str | None = None, end_date: str | None = None,
+                            controls: str = "never_treated") -> Any:
+    """Rolling entry: treated rows at their own index date plus candidate rows for controls.
+
+    Each eligible control gets one row per period in which any treated person has an index date,
+    with ``index_date`` = the first day of that period (a control's own index date). A control is
+    eligible in a period if followed up on that day (``start_date <= day <= end_date`` when given)
+    and, with ``controls="not_yet_treated"``, not yet treated (``"never_treated"``: never treated).
+    Adds ``index_period`` (yyyymm or yyyyq) and ``candidate`` (True for control rows).
+    """
+    check_choice(period, "period", ("month", "quarter"))
+    check_choice(controls, "controls", ("never_treated", "not_yet_treated"))
+    lf = lazy(cohort, "cohort")
+    require_columns(columns(lf), "cohort", [unit, index_date, treated]
+                    + [c for c in (start_date, end_date) if c])
+    p, _, _ = period_parts(nw.col(index_date), period)
+    periods = collect_pandas(lf.filter(nw.col(treated)).select(p.alias("_p")).unique())["_p"]
+    periods = sorted(int(v) for v in periods.dropna())
+    if not periods:
+        raise InputError("`cohort` has no treated people with an index date")
+    starts = [_period_start(v, period) for v in periods]
+    one = lf.select(nw.lit(0).alias("_one")).head(1)
+    grid = nw.concat([one.select(nw.lit(s.to_pydatetime()).alias("_cand")) for s in starts], how="vertical")
+    if controls == "never_treated":
+        ctrl = lf.filter(~nw.col(treated))
+    else:
+        ctrl = lf.filter(~nw.col(treated) | (nw.col(index_date) > nw.lit(starts[0].to_pydatetime())))
+    cand = ctrl.join(grid, how="cross")
+    if controls == "not_yet_treated":
+        cp, _, _ = period_parts(nw.col("_cand"), period)
+        cand = cand.filter(~nw.col(treated) | (p > cp))
+    if start_date:
+        cand = cand.filter(nw.col(start_date).is_null() | (nw.col(start_date) <= nw.col("_cand")))
+    if end_date:
+        cand = cand.filter(nw.col(end_date).is_null() | (nw.col(end_date) >= nw.col("_cand")))
+    cand = cand.with_columns(nw.col("_cand").alias(index_date), nw.lit(False).alias(treated),
+                             nw.lit(True).alias("candidate")).drop("_cand")
+    tr = lf.filter(nw.col(treated)).with_columns(nw.lit(False).alias("candidate"))
+    out = nw.concat([tr, cand.select(*columns(tr))], how="vertical")
+    out = out.with_columns(_label(index_date, period).alias("index_period"))
+    return back(out, cohort)
+
+
+def _label(col: str, period: str) -> nw.Expr:
+    from pceval.panel import calendar_label
+
+    p, _, _ = period_parts(nw.col(col), period)
+    return calendar_label(p, period).cast(nw.Int64)
+
+
+def baseline_covariates(index: Any, events: Any, unit: str = "person_id", date: str = "date",
+                        kind: str = "type", index_date: str = "index_date", lookback: int = 12,
+                        kinds: Sequence[str] | None = None, date_of_birth: str | None = "date_of_birth",
+                        emergency: str | None = "emergency_admission") -> Any:
+    """Add baseline covariates as at each row's index date (rows may repeat a person: rolling entry).
+
+    * ``age_at_index`` -- whole years from ``date_of_birth`` (if that column is present).
+    * ``prior_<type>`` -- events of each type in the ``lookback`` calendar months before the index
+      month (index month itself excluded, so nothing after the index can leak in).
+    * ``months_since_emergency`` -- calendar months from the last ``emergency`` event before the
+      index month to the index month; missing if none, with ``any_prior_emergency`` False.
+    """
+    lookback = check_int(lookback, "lookback", low=1, high=600)
+    ix = lazy(index, "index")
+    ev = lazy(events, "events")
+    icol = columns(ix)
+    require_columns(icol, "index", [unit, index_date])
+    require_columns(columns(ev), "events", [unit, date, kind])
+    if kinds is None:
+        kinds = sorted(str(k) for k in collect_pandas(ev.select(nw.col(kind)).unique().drop_nulls())[kind])
+    p0, _, _ = period_parts(nw.col(index_date), "month")
+    keys = ix.select(nw.col(unit), nw.col(index_date), p0.alias("_p0")).unique()
+    pev, _, _ = period_parts(nw.col(date), "month")
+    j = ev.filter(~nw.col(date).is_null()).select(unit, date, kind).join(keys, on=unit, how="inner")
+    j = j.with_columns((nw.col("_p0") - pev).alias("_back"))
+    prior = j.filter(nw.col("_back") >= 1)
+    names = {k: f"prior_{_safe(k)}" for k in kinds}
+    ind = [nw.when((nw.col(kind) == k) & (nw.col("_back") <= lookback)).then(nw.lit(1)).otherwise(nw.lit(0))
+           .alias(n) for k, n in names.items()]
+    aggs = [nw.col(n).sum() for n in names.values()]
+    if emergency is not None:
+        ind.append(nw.when(nw.col(kind) == emergency).then(nw.col("_back").cast(nw.Float64))
+                   .otherwise(nw.lit(None, dtype=nw.Float64)).alias("months_since_emergency"))
+        aggs.append(nw.col("months_since_emergency").min())
+    summ = prior.with_columns(*ind).group_by(unit, index_date).agg(*aggs)
+    out = ix.join(summ, on=[unit, index_date], how="left").with_columns(
+        *[nw.col(n).fill_null(0).cast(nw.Int64) for n in names.values()])
+    if emergency is not None:
+        out = out.with_columns((~nw.col("months_since_emergency").is_null()).alias("any_prior_emergency"))
+    if date_of_birth and date_of_birth in icol:
+        b, d = nw.col(date_of_birth), nw.col(index_date)
+        before_birthday = (d.dt.month() < b.dt.month()) | ((d.dt.month() == b.dt.month()) & (d.dt.day() < b.dt.day()))
+        age = d.dt.year() - b.dt.year() - nw.when(before_birthday).then(nw.lit(1)).otherwise(nw.lit(0))
+        out = out.with_columns(age.cast(nw.Int64).alias("age_at_index"))
+    return back(out, index)
+
+
+__all__ = ["Cohort", "index_dates", "candidate_index_periods", "baseline_covariates"]
