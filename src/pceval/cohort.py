@@ -84,9 +84,8 @@ class Cohort:
         else:
             raise InputError(f"step {step.label!r}: `condition` must be a narwhals expression, a column "
                              f"name or a function, got {type(cond).__name__}")
-        if step.kind == "include":
-            return expr.fill_null(False)
-        return ~(expr.fill_null(False))
+        expr = expr.fill_null(False).cast(nw.Boolean)
+        return expr if step.kind == "include" else ~expr
 
     def _flags(self) -> nw.LazyFrame:
         lf = lazy(self.people, "people")

@@ -1,0 +1,120 @@
+"""Cohort flow, index dates, rolling-entry candidates and baseline covariates on every engine."""
+
+from __future__ import annotations
+
+import narwhals as nw
+import numpy as np
+import pandas as pd
+import pytest
+
+from pceval._engines import to_pandas
+from pceval.cohort import Cohort, baseline_covariates, candidate_index_periods, index_dates
+from pceval.errors import InputError
+
+
+def people():
+    return pd.DataFrame({
+        "person_id": np.arange(1, 11),
+        "age": [15, 30, 45, 60, 75, 90, 50, np.nan, 40, 20],
+        "treated": [True, True, False, False, True, False, False, True, False, False],
+        "excluded_flag": [False, False, True, None, False, False, False, False, True, False],
+    })
+
+
+def test_flow_reconciles_on_every_engine(to_engine):
+    c = (Cohort(to_engine(people()), treated="treated")
+         .include("Adults", nw.col("age") >= 18)        # drops age 15 and the missing age
+         .exclude("Flagged", "excluded_flag"))           # drops two; a missing flag keeps the row
+    fl = c.flow()
+    assert fl["n_after"].tolist() == [10, 8, 6]
+    assert fl["n_removed"].tolist() == [0, 2, 2]
+    assert (fl["n_before"] - fl["n_removed"] == fl["n_after"]).all()
+    assert (fl["n_after_treated"] + fl["n_after_untreated"] == fl["n_after"]).all()
+    assert fl["n_removed_treated"].tolist() == [0, 2, 0]
+    kept = to_pandas(c.frame).sort_values("person_id")["person_id"].tolist()
+    assert kept == [2, 4, 5, 6, 7, 10]
+
+
+def test_flow_plot_protects_counts():
+    c = Cohort(people(), treated="treated").include("Adults", nw.col("age") >= 18)
+    p = c.flow_plot()
+    boxes, side = p.layers[1].geom.data["text"].tolist(), p.layers[2].geom.data["text"].tolist()
+    assert boxes == ["Starting population\n10 people", "Include: Adults\n10 people"]  # 8 rounds to 10
+    assert side == ["Removed: 7 or fewer"]  # 2 removed: suppressed
+
+
+def test_index_dates_first_qualifying_intervention(to_engine):
+    ppl = pd.DataFrame({"person_id": [1, 2, 3]})
+    iv = pd.DataFrame({"person_id": [1, 1, 2, 3], "intervention": ["pcsp", "pcsp", "phb", "pcsp"],
+                       "date": pd.to_datetime(["2021-05-01", "2021-03-01", "2021-01-01", None])})
+    out = to_pandas(index_dates(to_engine(ppl), to_engine(iv), which="pcsp")).sort_values("person_id")
+    assert out["index_date"].iloc[0] == pd.Timestamp("2021-03-01")
+    assert out["index_date"].iloc[1:].isna().all()
+    assert out["treated"].tolist() == [True, False, False]
+
+
+def _cohort():
+    return pd.DataFrame({
+        "person_id": [1, 2, 3, 4, 5],
+        "treated": [True, True, False, False, False],
+        "index_date": pd.to_datetime(["2021-03-10", "2021-06-20", None, "2021-09-01", None]),
+        "start": pd.to_datetime(["2019-01-01"] * 4 + ["2021-05-01"]),
+        "end": pd.to_datetime([None, None, "2021-04-15", None, None]),
+    })
+
+
+def test_candidate_periods_never_treated(to_engine):
+    c = _cohort().assign(treated=[True, True, False, True, False])
+    out = to_pandas(candidate_index_periods(to_engine(c), start_date="start", end_date="end"))
+    ctrl = out[out["candidate"]].sort_values(["person_id", "index_date"])
+    # periods of treated index dates: 2021-03, 2021-06, 2021-09
+    assert sorted(out.loc[~out["candidate"], "index_period"]) == [202103, 202106, 202109]
+    # person 3 leaves on 15 April -> only March; person 5 registers in May -> June and September
+    assert ctrl.groupby("person_id")["index_period"].apply(list).to_dict() == {
+        3: [202103], 5: [202106, 202109]}
+    assert (ctrl["index_date"].dt.day == 1).all() and not ctrl["treated"].any()
+
+
+def test_candidate_periods_not_yet_treated():
+    out = candidate_index_periods(_cohort().assign(treated=[True, True, False, False, False],
+                                                   index_date=pd.to_datetime(["2021-03-10", "2021-06-20", None,
+                                                                              None, None])),
+                                  start_date="start", end_date="end", controls="not_yet_treated")
+    # persons 4 (Mar, Jun), 3 (Mar), 5 (Jun), and 2 (treated in June) as a not-yet-treated control in March
+    cand = out[out["candidate"]]
+    assert sorted(zip(cand["person_id"], cand["index_period"])) == [
+        (2, 202103), (3, 202103), (4, 202103), (4, 202106), (5, 202106)]
+
+
+def test_baseline_covariates_hand_checked(to_engine):
+    ix = pd.DataFrame({"person_id": [1, 1, 2], "index_date": pd.to_datetime(["2021-06-15", "2021-03-01",
+                                                                             "2021-06-15"]),
+                       "date_of_birth": pd.to_datetime(["1950-06-16", "1950-06-16", "1980-01-01"])})
+    ev = pd.DataFrame({"person_id": [1, 1, 1, 1, 2],
+                       "date": pd.to_datetime(["2021-06-01", "2021-05-31", "2020-06-30", "2019-01-01",
+                                               "2021-02-01"]),
+                       "type": ["emergency_admission", "emergency_admission", "gp_appointment",
+                                "emergency_admission", "gp_appointment"]})
+    out = to_pandas(baseline_covariates(to_engine(ix), to_engine(ev), lookback=12)).sort_values(
+        ["person_id", "index_date"]).reset_index(drop=True)
+    # person 1 at 2021-03-01: GP 2020-06-30 within 12 months; admissions: 2019-01 only (26 months back)
+    r = out.iloc[0]
+    assert (r["prior_gp_appointment"], r["prior_emergency_admission"]) == (1, 0)
+    assert r["months_since_emergency"] == 26 and r["age_at_index"] == 70
+    # person 1 at 2021-06-15: the 1 June admission is in the index month (excluded); 31 May counts
+    r = out.iloc[1]
+    assert (r["prior_emergency_admission"], r["months_since_emergency"], r["age_at_index"]) == (1, 1, 70)
+    r = out.iloc[2]
+    assert r["prior_gp_appointment"] == 1 and not r["any_prior_emergency"] and r["age_at_index"] == 41
+
+
+def test_bad_input():
+    with pytest.raises(InputError, match=r"`people` is missing required column\(s\) \['treated'\]"):
+        Cohort(pd.DataFrame({"person_id": [1]}), treated="treated")
+    with pytest.raises(InputError, match="must be a pandas, polars, DuckDB or Spark table"):
+        Cohort([1, 2, 3])
+    with pytest.raises(InputError, match="no treated people"):
+        candidate_index_periods(_cohort().assign(treated=False))
+    with pytest.raises(InputError, match=r"`lookback` must be at least 1"):
+        baseline_covariates(_cohort(), pd.DataFrame({"person_id": [1], "date": [pd.Timestamp("2020-01-01")],
+                                                     "type": ["x"]}), lookback=0)
