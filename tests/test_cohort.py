@@ -82,7 +82,7 @@ def test_candidate_periods_not_yet_treated():
                                   start_date="start", end_date="end", controls="not_yet_treated")
     # persons 4 (Mar, Jun), 3 (Mar), 5 (Jun), and 2 (treated in June) as a not-yet-treated control in March
     cand = out[out["candidate"]]
-    assert sorted(zip(cand["person_id"], cand["index_period"])) == [
+    assert sorted(zip(cand["person_id"], cand["index_period"], strict=True)) == [
         (2, 202103), (3, 202103), (4, 202103), (4, 202106), (5, 202106)]
 
 
