@@ -268,4 +268,110 @@ def _check_types(ev: nw.LazyFrame, idx: nw.LazyFrame, unit: str, date: str, inde
                          f"{unit} {bad[unit].tolist()}")
 
 
-__all__ = ["build_panel", "period_parts", "calendar_label"]
+def calendar_panel(
+    events: Any,
+    people: Any,
+    start: Any,
+    end: Any,
+    unit: str = "person_id",
+    date: str = "date",
+    kind: str = "type",
+    *,
+    start_date: str | None = "registration_start",
+    end_date: str | None = "end_date",
+    group: str | None = None,
+    first_treated: str | None = None,
+    period: str = "month",
+    kinds: Sequence[str] | None = None,
+    value: str | None = None,
+) -> Any:
+    """A calendar-time panel for staggered designs: person (or ``group``) x calendar period.
+
+    Every person in ``people`` gets one row per calendar period from ``start`` to ``end`` in which
+    they are at risk (``start_date``..``end_date``), with ``person_time`` and event counts, as in
+    :func:`build_panel`. With ``group`` (e.g. ``"pcn_id"``) rows are summed to group x period.
+    ``first_treated`` names a date column of ``people`` (constant within a group; the earliest is
+    used) whose calendar period label becomes ``first_treated`` (0 = never treated), the ``group``
+    argument of :func:`pceval.did.att_gt`. ``period_index`` counts periods from ``start`` (0, 1, ...).
+    """
+    check_choice(period, "period", ("month", "quarter"))
+    t0, t1 = pd.Timestamp(start), pd.Timestamp(end)
+    if t1 < t0:
+        raise InputError(f"`end` ({t1.date()}) is before `start` ({t0.date()})")
+    ppl = lazy(people, "people")
+    pcols = columns(ppl)
+    need = [unit] + [c for c in (start_date, end_date, group, first_treated) if c]
+    require_columns(pcols, "people", need)
+    n_periods = (t1.year - t0.year) * 12 + t1.month - t0.month if period == "month" else \
+        (t1.year - t0.year) * 4 + (t1.month - 1) // 3 - (t0.month - 1) // 3
+    keep = [c for c in (start_date, end_date) if c]
+    ix = ppl.select(unit, *keep).with_columns(nw.lit(t0.to_pydatetime()).alias("_cal_start"))
+    with warnings.catch_warnings():  # exclusions are the caller's to count with build_panel
+        warnings.simplefilter("ignore", PcevalWarning)
+        panel = build_panel(events, back(ix, people), unit=unit, date=date, kind=kind,
+                            value=value, period=period, before=0, after=n_periods,
+                            index_date="_cal_start", end_date=end_date, start_date=start_date,
+                            data_end=t1 + (pd.offsets.MonthEnd(0) if period == "month" else pd.offsets.QuarterEnd(0)),
+                            kinds=kinds)
+    lf = lazy(panel, "panel").rename({"rel_period": "period_index"})
+    count_cols = [c for c in columns(lf) if c not in (unit, "period_index", "calendar_period", "person_time")]
+    if first_treated:
+        ft_p, _, _ = period_parts(nw.col(first_treated), period)
+        key = group or unit
+        ft = ppl.select(key, first_treated).filter(~nw.col(first_treated).is_null()).group_by(key).agg(
+            nw.col(first_treated).min())
+        ft = ft.with_columns(calendar_label(ft_p, period).cast(nw.Int64).alias("first_treated")).select(
+            key, "first_treated")
+    if group:
+        lf = lf.join(ppl.select(unit, group), on=unit, how="left").group_by(
+            group, "period_index", "calendar_period").agg(
+            nw.col("person_time").sum(), *[nw.col(c).sum() for c in count_cols],
+            nw.col(unit).count().alias("n_people"))
+    if first_treated:
+        key = group or unit
+        lf = lf.join(ft, on=key, how="left").with_columns(nw.col("first_treated").fill_null(0).cast(nw.Int64))
+    if _is_eager_like(events):
+        lf = lf.sort(group or unit, "period_index")
+    return back(lf, events)
+
+
+def stratified_counts(
+    events: Any,
+    people: Any,
+    strata: Sequence[str],
+    start: Any,
+    end: Any,
+    unit: str = "person_id",
+    date: str = "date",
+    kind: str = "type",
+    *,
+    start_date: str | None = "registration_start",
+    end_date: str | None = "end_date",
+    by_year: bool = False,
+    kinds: Sequence[str] | None = None,
+) -> Any:
+    """Event counts and person-years at risk by any strata (e.g. IMD quintile, age band, sex).
+
+    The input of the inequality measures: one row per stratum (and calendar year with
+    ``by_year=True``) with ``person_years`` (days at risk / 365.25) and a count per event type.
+    Strata are columns of ``people`` fixed over time (derive an age band as at ``start`` first).
+    """
+    ppl = lazy(people, "people")
+    require_columns(columns(ppl), "people", list(strata))
+    cp = calendar_panel(events, people, start, end, unit=unit, date=date, kind=kind, start_date=start_date,
+                        end_date=end_date, kinds=kinds)
+    lf = lazy(cp, "panel")
+    count_cols = [c for c in columns(lf) if c not in (unit, "period_index", "calendar_period", "person_time")]
+    year = nw.col("calendar_period") // 100
+    month = nw.col("calendar_period") % 100
+    lf = lf.with_columns((nw.col("person_time") * _days_in_month(year, month) / 365.25).alias("person_years"),
+                         year.alias("year"))
+    lf = lf.join(ppl.select(unit, *strata), on=unit, how="left")
+    keys = list(strata) + (["year"] if by_year else [])
+    out = lf.group_by(*keys).agg(nw.col("person_years").sum(), *[nw.col(c).sum() for c in count_cols])
+    if _is_eager_like(events):
+        out = out.sort(*keys)
+    return back(out, events)
+
+
+__all__ = ["build_panel", "calendar_panel", "stratified_counts", "period_parts", "calendar_label"]
