@@ -117,6 +117,7 @@ def test_data_end_caps_follow_up():
     (lambda e, i: (e.assign(date=e["date"].astype(str)), i), "`events`: column 'date' must be a date"),
     (lambda e, i: (e, i.assign(index_date=pd.NaT)), "`index`: column 'index_date' has missing values"),
     (lambda e, i: (e.assign(person_id=e["person_id"].astype(str)), i), "column 'person_id' has type"),
+    (lambda e, i: (e.assign(date=e["date"].dt.tz_localize("UTC")), i), "column 'date' has time zone UTC"),
 ])
 def test_bad_input(change, message):
     ev, ix = change(events(), index())

@@ -255,6 +255,10 @@ def _check_types(ev: nw.LazyFrame, idx: nw.LazyFrame, unit: str, date: str, inde
                                ("index", is_, end_date), ("index", is_, start_date)):
         if col is not None and not (schema[col] == nw.Datetime or schema[col] == nw.Date):
             raise InputError(f"`{table}`: column '{col}' must be a date or datetime, has type {schema[col]}")
+        if col is not None and getattr(schema[col], "time_zone", None):
+            raise InputError(
+                f"`{table}`: column '{col}' has time zone {schema[col].time_zone}; pceval works in naive "
+                "local dates: convert with .dt.tz_convert('Europe/London').dt.tz_localize(None)")
     if es[unit] != is_[unit] and not (es[unit].is_integer() and is_[unit].is_integer()):
         raise InputError(f"`events` and `index`: column '{unit}' has type {es[unit]} in events but "
                          f"{is_[unit]} in index")
