@@ -108,6 +108,14 @@ def test_baseline_covariates_hand_checked(to_engine):
     assert r["prior_gp_appointment"] == 1 and not r["any_prior_emergency"] and r["age_at_index"] == 41
 
 
+def test_empty_cohort_is_a_clear_error():
+    c = Cohort(people(), treated="treated").include("Adults", nw.col("age") >= 18).include(
+        "Over 100", nw.col("age") > 100)
+    assert c.flow()["n_after"].tolist() == [10, 8, 0]
+    with pytest.raises(InputError, match="no one is left after the step 'Include: Over 100'"):
+        _ = c.frame
+
+
 def test_bad_input():
     with pytest.raises(InputError, match=r"`people` is missing required column\(s\) \['treated'\]"):
         Cohort(pd.DataFrame({"person_id": [1]}), treated="treated")

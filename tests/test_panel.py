@@ -125,6 +125,15 @@ def test_bad_input(change, message):
         build_panel(ev, ix, before=1, after=1)
 
 
+def test_index_dates_outside_data_window_and_negative_values():
+    with pytest.raises(InputError, match=r"'index_date' has dates after data_end \(2020-02-10\)"):
+        build_panel(events(), index(), data_end="2020-02-10")
+    with pytest.raises(InputError, match="has dates before data_start"):
+        build_panel(events(), index(), data_start="2020-02-16")
+    with pytest.raises(InputError, match="'value' must not be negative"):
+        build_panel(events().assign(value=-1.0), index(), value="value")
+
+
 def test_bad_arguments():
     with pytest.raises(InputError, match="`period` must be one of"):
         build_panel(events(), index(), period="week")

@@ -102,6 +102,11 @@ class Cohort:
         """The people who pass every step, in the input's engine."""
         lf = self._flags()
         if self.steps:
+            fl = self.flow()
+            if fl["n_after"].iloc[-1] == 0:
+                first_empty = fl.loc[fl["n_after"] == 0, "label"].iloc[0]
+                raise InputError(f"the cohort is empty: no one is left after the step {first_empty!r} "
+                                 f"(see Cohort.flow())")
             lf = lf.filter(nw.col(f"_keep_{len(self.steps) - 1}")).drop(
                 *[f"_keep_{i}" for i in range(len(self.steps))])
         return back(lf, self.people)

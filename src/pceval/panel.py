@@ -99,6 +99,7 @@ def build_panel(
     end_date: str | None = "end_date",
     start_date: str | None = None,
     data_end: Any = None,
+    data_start: Any = None,
     kinds: Sequence[str] | None = None,
     keep_zero_time: bool = False,
     return_flow: bool = False,
@@ -116,6 +117,7 @@ def build_panel(
     period : ``"month"`` or ``"quarter"``.
     before, after : the window, ``-before <= rel_period <= after``.
     data_end : last day of data; follow-up ends at ``min(end_date, data_end)``.
+    data_start : first day of data. Index dates outside ``data_start``..``data_end`` are an error.
     keep_zero_time : keep person-periods with no time at risk (person_time 0).
     return_flow : also return a pandas table counting events used and excluded, by reason.
 
@@ -144,6 +146,7 @@ def build_panel(
         require_columns(idx_cols, "index", [start_date])
     require_columns(idx_cols, "index", [unit, index_date])
     _check_types(ev, idx, unit, date, index_date, end_date if has_end else None, start_date)
+    _check_values(ev, idx, unit, index_date, value, data_start, data_end)
     if kinds is None:
         found = collect_pandas(ev.select(nw.col(kind)).unique().drop_nulls())[kind]
         kinds = sorted(str(k) for k in found)
@@ -248,6 +251,24 @@ def _is_eager_like(frame: Any) -> bool:
     return is_eager(frame)
 
 
+def _check_values(ev: nw.LazyFrame, idx: nw.LazyFrame, unit: str, index_date: str, value: str | None,
+                  data_start: Any, data_end: Any) -> None:
+    for bound, op, word in ((data_start, "lt", "before data_start"), (data_end, "gt", "after data_end")):
+        if bound is None:
+            continue
+        b = nw.lit(pd.Timestamp(bound).to_pydatetime())
+        cond = nw.col(index_date) < b if op == "lt" else nw.col(index_date) > b
+        bad = collect_pandas(idx.filter(cond).select(unit, index_date).head(5))
+        if len(bad):
+            raise InputError(f"`index`: column '{index_date}' has dates {word} "
+                             f"({pd.Timestamp(bound).date()}), e.g. {unit} {bad[unit].tolist()}")
+    if value is not None:
+        neg = collect_pandas(ev.filter(nw.col(value) < 0).select(unit, value).head(5))
+        if len(neg):
+            raise InputError(f"`events`: column '{value}' must not be negative; offending values "
+                             f"{neg[value].tolist()}")
+
+
 def _check_types(ev: nw.LazyFrame, idx: nw.LazyFrame, unit: str, date: str, index_date: str,
                  end_date: str | None, start_date: str | None) -> None:
     es, is_ = ev.collect_schema(), idx.collect_schema()
@@ -255,7 +276,10 @@ def _check_types(ev: nw.LazyFrame, idx: nw.LazyFrame, unit: str, date: str, inde
                                ("index", is_, end_date), ("index", is_, start_date)):
         if col is not None and not (schema[col] == nw.Datetime or schema[col] == nw.Date):
             raise InputError(f"`{table}`: column '{col}' must be a date or datetime, has type {schema[col]}")
-        if col is not None and getattr(schema[col], "time_zone", None):
+        spark = table == "events" and ev.implementation.is_spark_like() or \
+            table == "index" and idx.implementation.is_spark_like()
+        # Spark's TimestampType always carries the session time zone; it is read as local dates
+        if col is not None and not spark and getattr(schema[col], "time_zone", None):
             raise InputError(
                 f"`{table}`: column '{col}' has time zone {schema[col].time_zone}; pceval works in naive "
                 "local dates: convert with .dt.tz_convert('Europe/London').dt.tz_localize(None)")
