@@ -1,0 +1,189 @@
+"""Check a long panel once and turn it into unit x period arrays for the DiD estimators.
+
+Every exclusion is counted in an ordered ``exclusions`` dict (reason -> rows or units) and
+announced with a :class:`~pceval.errors.PcevalWarning`; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pceval._engines import to_pandas
+from pceval.errors import InputError, PcevalWarning
+from pceval.validation import _show, check_frame
+
+
+@dataclass
+class WidePanel:
+    """A panel as arrays: ``y[i, j]`` is unit ``i``'s outcome in period ``times[j]`` (NaN if unobserved)."""
+
+    units: np.ndarray            # unit ids, sorted
+    times: np.ndarray            # sorted periods
+    y: np.ndarray                # n_units x n_times
+    group: np.ndarray            # first treated period per unit, 0 = never
+    X: np.ndarray                # n_units x k covariates with a leading intercept column
+    covariate_names: list[str]
+    weights: np.ndarray          # unit weights (1 if none given)
+    clusters: np.ndarray | None  # cluster codes 0..G-1 per unit
+    exclusions: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return len(self.units)
+
+    @property
+    def balanced(self) -> bool:
+        return bool(np.isfinite(self.y).all())
+
+
+def _note(exclusions: dict[str, int], reason: str, count: int) -> None:
+    if count:
+        exclusions[reason] = exclusions.get(reason, 0) + int(count)
+        warnings.warn(f"{reason}: {count:,}", PcevalWarning, stacklevel=4)
+
+
+def _unit_constant(df: pd.DataFrame, unit: str, col: str, what: str) -> None:
+    varying = df.groupby(unit, sort=False)[col].nunique(dropna=False)
+    bad = varying.index[varying.to_numpy() > 1]
+    if len(bad):
+        raise InputError(
+            f"`{col}` must be constant within each unit ({what}), but it varies for "
+            f"{len(bad):,} unit(s) in `{unit}`: {_show(bad)}"
+        )
+
+
+def prepare_panel(
+    data: Any,
+    *,
+    outcome: str,
+    unit: str,
+    time: str,
+    group: str,
+    covariates: Sequence[str] | None = None,
+    weights: str | None = None,
+    cluster: str | None = None,
+    anticipation: int = 0,
+    unbalanced: str = "balance",
+) -> WidePanel:
+    """Validate a long panel and pivot it to arrays.
+
+    * missing outcome or covariate values: the row is dropped (counted);
+    * ``group`` (first treated period, 0 = never), ``covariates``, ``weights`` and ``cluster``
+      must be constant within a unit (an :class:`InputError` names the column otherwise):
+      pceval treats covariates as baseline characteristics, as R ``did`` does for panels;
+    * groups first treated after the last period are never treated within the data (counted);
+    * units treated in or before the first period plus ``anticipation`` have no pre-treatment
+      period and are dropped (counted), as R ``did`` does;
+    * ``unbalanced="balance"`` drops units not observed in every period (counted);
+      ``"error"`` raises; ``"pairwise"`` keeps them for estimators that use, for each
+      comparison, the units observed in both periods.
+    """
+    covariates = list(covariates or [])
+    df = to_pandas(data)
+    cols = [unit, time, group, outcome, *covariates]
+    if weights:
+        cols.append(weights)
+    if cluster:
+        cols.append(cluster)
+    if len(set(cols)) != len(cols):
+        raise InputError(f"column names must be distinct, got {cols}")
+    df = check_frame(
+        df, "data", required=cols,
+        numeric=[outcome, time, group, *covariates, *([weights] if weights else [])],
+        not_null=[unit, time, group, *([weights] if weights else []), *([cluster] if cluster else [])],
+    )
+    df = df[cols]
+    exclusions: dict[str, int] = {}
+    miss = df[[outcome, *covariates]].isna().any(axis=1) | ~np.isfinite(
+        df[[outcome, *covariates]].to_numpy(float)).all(axis=1)
+    _note(exclusions, "rows with a missing outcome or covariate dropped", int(miss.sum()))
+    df = df.loc[~miss]
+    if df.empty:
+        raise InputError("`data` has no rows with a non-missing outcome")
+    if df.duplicated([unit, time]).any():
+        dup = df.loc[df.duplicated([unit, time], keep=False), [unit, time]].drop_duplicates()
+        raise InputError(
+            f"`data` must have one row per `{unit}` and `{time}`, but {len(dup):,} unit-period(s) "
+            f"repeat: {_show(dup.itertuples(index=False, name=None))}"
+        )
+    if weights is not None and (df[weights] < 0).any():
+        raise InputError(f"`weights` column '{weights}' must be non-negative")
+    _unit_constant(df, unit, group, "the first treated period; a treatment that switches off "
+                   "or restarts is not a staggered adoption design")
+    for c in covariates:
+        _unit_constant(df, unit, c, "pass baseline values, e.g. as at the index date")
+    if weights:
+        _unit_constant(df, unit, weights, "unit weights")
+    if cluster:
+        _unit_constant(df, unit, cluster, "units must be nested in clusters")
+
+    times = np.sort(df[time].unique())
+    g_vals = df[group].to_numpy(float)
+    bad_g = (g_vals != 0) & ~np.isin(g_vals, times) & (g_vals < times[-1]) & (g_vals > times[0])
+    if bad_g.any():
+        raise InputError(
+            f"`group` column '{group}' must be 0 (never treated) or one of the periods in "
+            f"`{time}`; found {_show(np.unique(g_vals[bad_g]))}"
+        )
+    late = g_vals > times[-1]
+    if late.any():
+        n_late = df.loc[late, unit].nunique()
+        _note(exclusions, "units first treated after the last period (treated as never treated)", n_late)
+        df = df.copy()
+        df.loc[late, group] = 0
+        g_vals = df[group].to_numpy(float)
+    early = (g_vals != 0) & (g_vals - anticipation <= times[0])
+    if early.any():
+        _note(exclusions, "units treated in the first period (no pre-treatment period) dropped",
+              df.loc[early, unit].nunique())
+        df = df.loc[~early]
+        if (df[group] != 0).sum() == 0:
+            raise InputError(
+                "every treated unit is treated in the first period, so no group has a "
+                "pre-treatment period to compare with"
+            )
+
+    uid, units = pd.factorize(df[unit], sort=True)
+    tid = np.searchsorted(times, df[time].to_numpy())
+    n_units, n_times = len(units), len(times)
+    y = np.full((n_units, n_times), np.nan)
+    y[uid, tid] = df[outcome].to_numpy(float)
+    first = np.zeros(n_units, dtype=np.int64)
+    # first row of each unit in data order: the unit-level values (checked constant above)
+    order = np.unique(uid, return_index=True)[1]
+    first[:] = order
+    gr = df[group].to_numpy(float)[first]
+    Xc = df[covariates].to_numpy(float)[first] if covariates else np.empty((n_units, 0))
+    w = df[weights].to_numpy(float)[first] if weights else np.ones(n_units)
+    cl = pd.factorize(df[cluster].to_numpy()[first])[0] if cluster else None
+
+    observed = np.isfinite(y)
+    if unbalanced not in ("balance", "error", "pairwise"):
+        raise InputError(f"`unbalanced` must be 'balance', 'pairwise' or 'error', got {unbalanced!r}")
+    if not observed.all():
+        incomplete = ~observed.all(axis=1)
+        if unbalanced == "error":
+            raise InputError(
+                f"the panel must be balanced, but {int(incomplete.sum()):,} of {n_units:,} units "
+                f"are not observed in every period of `{time}`; use unbalanced='balance' or 'pairwise'"
+            )
+        if unbalanced == "balance":
+            _note(exclusions, "units not observed in every period dropped (balanced panel)",
+                  int(incomplete.sum()))
+            keep = ~incomplete
+            units, y, gr, Xc, w = units[keep], y[keep], gr[keep], Xc[keep], w[keep]
+            if cl is not None:
+                cl = pd.factorize(cl[keep])[0]
+    if len(units) == 0:
+        raise InputError("no units are left after the exclusions: " + repr(exclusions))
+    X = np.column_stack([np.ones(len(units)), Xc])
+    return WidePanel(
+        units=np.asarray(units), times=times, y=y, group=gr, X=X, covariate_names=covariates,
+        weights=w, clusters=cl, exclusions=exclusions,
+    )
