@@ -1,0 +1,281 @@
+"""att_gt and its aggregations against R `did` 2.5 (../shared/peers/did) and the csdid port."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pceval.did import att_gt
+from pceval.errors import InputError, PcevalWarning
+
+PEERS = Path(__file__).resolve().parents[1] / ".." / "shared" / "peers" / "did"
+needs_peers = pytest.mark.skipif(not PEERS.exists(), reason=f"reference data not found at {PEERS}")
+
+SCENARIOS = {
+    "mpdta_nev_dr": dict(control_group="never_treated", method="dr"),
+    "mpdta_nyt_dr": dict(control_group="not_yet_treated", method="dr"),
+    "mpdta_nev_reg_cov": dict(control_group="never_treated", method="reg", covariates=["lpop"]),
+    "mpdta_nev_ipw": dict(control_group="never_treated", method="ipw"),
+}
+EST_TOL, SE_TOL = 1e-6, 1e-4
+
+
+@pytest.fixture(scope="module")
+def mpdta() -> pd.DataFrame:
+    if not PEERS.exists():
+        pytest.skip(f"reference data not found at {PEERS}")
+    return pd.read_csv(PEERS / "mpdta.csv")
+
+
+def _fit(mpdta, **kw):
+    return att_gt(mpdta, outcome="lemp", unit="countyreal", time="year", group="first.treat",
+                  n_boot=0, **kw)
+
+
+@needs_peers
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_group_time_effects_match_r_did(mpdta, scenario):
+    ref = pd.read_csv(PEERS / "did_attgt.csv").query("scenario == @scenario")
+    got = _fit(mpdta, **SCENARIOS[scenario]).to_frame()
+    m = got.merge(ref, left_on=["group", "time"], right_on=["group", "t"], validate="1:1")
+    assert len(m) == len(ref) == len(got) == 12
+    np.testing.assert_allclose(m["estimate"], m["att"], atol=EST_TOL, rtol=0)
+    np.testing.assert_allclose(m["std_error"], m["se"], atol=SE_TOL, rtol=0)
+
+
+@needs_peers
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+@pytest.mark.parametrize("kind", ["simple", "group", "dynamic", "calendar"])
+def test_aggregations_match_r_did(mpdta, scenario, kind):
+    ref = pd.read_csv(PEERS / "did_aggte.csv").query("scenario == @scenario and type == @kind")
+    agg = _fit(mpdta, **SCENARIOS[scenario]).aggregate(kind)
+    assert agg.overall["estimate"] == pytest.approx(ref["overall_att"].iloc[0], abs=EST_TOL)
+    assert agg.overall["std_error"] == pytest.approx(ref["overall_se"].iloc[0], abs=SE_TOL)
+    if kind != "simple":
+        tab = agg.to_frame()
+        label = {"group": "group", "dynamic": "event_time", "calendar": "time"}[kind]
+        m = tab.merge(ref, left_on=label, right_on="egt", validate="1:1")
+        assert len(m) == len(ref) == len(tab)
+        np.testing.assert_allclose(m["estimate"], m["att_egt"], atol=EST_TOL, rtol=0)
+        np.testing.assert_allclose(m["std_error"], m["se_egt"], atol=SE_TOL, rtol=0)
+
+
+def test_reference_value_quoted_in_peers_readme(mpdta):
+    agg = _fit(mpdta).aggregate("simple")
+    assert round(agg.overall["estimate"], 6) == -0.039951
+    assert round(agg.overall["std_error"], 6) == 0.012034
+
+
+# --- the other combinations, against csdid (a Python port of R did) -------------------------
+
+COMBOS = [
+    ("not_yet_treated", "ipw", None, "varying", 0),
+    ("not_yet_treated", "reg", ["lpop"], "varying", 0),
+    ("never_treated", "dr", ["lpop"], "varying", 0),
+    ("never_treated", "ipw", ["lpop"], "varying", 0),
+    ("not_yet_treated", "dr", ["lpop"], "universal", 0),
+    ("never_treated", "ipw", ["lpop"], "universal", 1),
+    ("not_yet_treated", "reg", None, "varying", 1),
+]
+
+
+@pytest.fixture(scope="module")
+def csdid_att():
+    mod = pytest.importorskip("csdid.att_gt", reason="csdid not installed (pip install csdid)")
+    return mod.ATTgt
+
+
+@needs_peers
+@pytest.mark.parametrize("control,method,covs,base,anticipation", COMBOS)
+def test_other_combinations_match_csdid(mpdta, csdid_att, control, method, covs, base, anticipation):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        o = csdid_att(yname="lemp", tname="year", idname="countyreal", gname="first.treat",
+                      data=mpdta, control_group=control.replace("_", ""),
+                      xformla="~lpop" if covs else None, anticipation=anticipation)
+        o = o.fit(est_method=method, base_period=base, bstrap=False)
+    r = o.results
+    ref = pd.DataFrame({"group": r["group"], "time": r["year"], "att": r["att"], "se": r["se"]})
+    res = _fit(mpdta, control_group=control, method=method, covariates=covs, base_period=base,
+               anticipation=anticipation)
+    got = res.to_frame()
+    m = got.merge(ref, on=["group", "time"], validate="1:1")
+    assert len(m) == len(ref) == len(got)
+    np.testing.assert_allclose(m["estimate"], m["att"], atol=EST_TOL, rtol=0)
+    np.testing.assert_allclose(m["std_error"], m["se"], atol=SE_TOL, rtol=0, equal_nan=True)
+    for kind, label in [("dynamic", "event_time"), ("group", "group"), ("simple", None)]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            o.aggte(typec=kind, bstrap=False)
+        a = o.atte
+        agg = res.aggregate(kind)
+        assert agg.overall["estimate"] == pytest.approx(float(a["overall_att"]), abs=EST_TOL)
+        assert agg.overall["std_error"] == pytest.approx(float(a["overall_se"]), abs=SE_TOL)
+        if label:
+            tab = agg.to_frame()
+            np.testing.assert_allclose(tab[label], np.asarray(a["egt"], float))
+            np.testing.assert_allclose(tab["estimate"], np.asarray(a["att_egt"], float), atol=EST_TOL)
+            np.testing.assert_allclose(tab["std_error"], np.asarray(a["se_egt"], float), atol=SE_TOL)
+
+
+@needs_peers
+def test_balanced_event_study_matches_csdid(mpdta, csdid_att):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        o = csdid_att(yname="lemp", tname="year", idname="countyreal", gname="first.treat",
+                      data=mpdta).fit(est_method="dr", bstrap=False)
+        o.aggte(typec="dynamic", balance_e=1, min_e=-2, bstrap=False)
+    a = o.atte
+    agg = _fit(mpdta).aggregate("dynamic", balance_e=1, min_e=-2)
+    tab = agg.to_frame()
+    np.testing.assert_allclose(tab["event_time"], np.asarray(a["egt"], float))
+    np.testing.assert_allclose(tab["estimate"], np.asarray(a["att_egt"], float), atol=EST_TOL)
+    np.testing.assert_allclose(tab["std_error"], np.asarray(a["se_egt"], float), atol=SE_TOL)
+    assert agg.overall["estimate"] == pytest.approx(float(a["overall_att"]), abs=EST_TOL)
+
+
+# --- inference -------------------------------------------------------------------------------
+
+def test_bootstrap_band_is_wider_than_pointwise_and_reproducible(mpdta):
+    a = att_gt(mpdta, outcome="lemp", unit="countyreal", time="year", group="first.treat",
+               n_boot=999, seed=7)
+    b = att_gt(mpdta, outcome="lemp", unit="countyreal", time="year", group="first.treat",
+               n_boot=999, seed=7)
+    assert a.critical_value == b.critical_value
+    # 12 correlated cells: the sup-t critical value lies between 1.96 and the Bonferroni 3.04
+    assert 1.96 < a.critical_value < 3.04
+    t = a.to_frame()
+    assert (t["band_upper"] - t["band_lower"] > t["ci_upper"] - t["ci_lower"]).all()
+
+
+def test_bootstrap_se_agrees_with_analytic(mpdta):
+    from pceval.did._inference import multiplier_bootstrap
+
+    res = _fit(mpdta)
+    se_boot, _ = multiplier_bootstrap(res.influence, res.n_units, n_boot=4000, seed=3)
+    se = res.to_frame()["std_error"].to_numpy()
+    np.testing.assert_allclose(se_boot, se, rtol=0.08)
+
+
+def test_clustering_on_unit_only_adds_small_sample_factor(mpdta):
+    df = mpdta.assign(cl=mpdta["countyreal"])
+    plain = _fit(mpdta).to_frame()["std_error"].to_numpy()
+    clus = _fit(df, cluster="cl").to_frame()["std_error"].to_numpy()
+    np.testing.assert_allclose(clus, plain * np.sqrt(500 / 499), rtol=1e-12)
+
+
+def test_clustering_on_states_changes_se_but_not_estimates(mpdta):
+    df = mpdta.assign(state=mpdta["countyreal"] // 1000)
+    plain = _fit(mpdta).aggregate("simple")
+    clus = _fit(df, cluster="state").aggregate("simple")
+    assert clus.overall["estimate"] == plain.overall["estimate"]
+    assert clus.overall["std_error"] != pytest.approx(plain.overall["std_error"], rel=1e-3)
+    assert "clustered by state" in clus.summary()
+
+
+def test_pretest_is_a_wald_test_of_the_pre_periods(mpdta):
+    res = _fit(mpdta)
+    tab = res.to_frame()
+    pre = ~tab["post"]
+    assert res.pretest["df"] == int(pre.sum()) == 5
+    from pceval.did._inference import covariance
+
+    cov = covariance(res.influence[:, np.flatnonzero(pre.to_numpy())], res.n_units)
+    b = tab.loc[pre, "estimate"].to_numpy()
+    assert res.pretest["statistic"] == pytest.approx(b @ np.linalg.solve(cov, b))
+
+
+def test_weights_of_one_change_nothing_and_weights_matter(mpdta):
+    base = _fit(mpdta, covariates=["lpop"]).aggregate("group")
+    same = _fit(mpdta.assign(w=1.0), covariates=["lpop"], weights="w").aggregate("group")
+    assert same.overall["estimate"] == pytest.approx(base.overall["estimate"], abs=1e-12)
+    rng = np.random.default_rng(1)
+    w = pd.Series(rng.uniform(0.5, 2, 500), index=mpdta["countyreal"].unique())
+    other = _fit(mpdta.assign(w=mpdta["countyreal"].map(w)), covariates=["lpop"], weights="w")
+    assert other.aggregate("group").overall["estimate"] != pytest.approx(base.overall["estimate"])
+
+
+def test_input_frame_is_not_modified(mpdta):
+    before = mpdta.copy()
+    _fit(mpdta, covariates=["lpop"], control_group="not_yet_treated")
+    pd.testing.assert_frame_equal(mpdta, before)
+
+
+# --- bad input -------------------------------------------------------------------------------
+
+def test_unbalanced_panel_policies(mpdta):
+    rng = np.random.default_rng(0)
+    holey = mpdta.drop(index=rng.choice(len(mpdta), 100, replace=False))
+    with pytest.raises(InputError, match="must be balanced"):
+        _fit(holey, unbalanced="error")
+    with pytest.warns(PcevalWarning, match="units not observed in every period dropped"):
+        res = _fit(holey)
+    n_complete = (holey.groupby("countyreal").size() == 5).sum()
+    assert res.n_units == n_complete
+    assert res.exclusions["units not observed in every period dropped (balanced panel)"] == 500 - n_complete
+    pair = _fit(holey, unbalanced="pairwise")
+    assert pair.n_units == holey["countyreal"].nunique()
+    # each cell uses the units observed in both of its periods
+    t = pair.to_frame().iloc[0]
+    seen = holey.pivot(index="countyreal", columns="year", values="lemp")
+    g = holey.groupby("countyreal")["first.treat"].first()
+    both = seen[t["time"]].notna() & seen[t["base_period"]].notna()
+    assert t["n_treated"] == int((both & (g == t["group"])).sum())
+    assert t["n_comparison"] == int((both & (g == 0)).sum())
+
+
+def test_time_varying_group_or_covariate_is_an_error(mpdta):
+    bad = mpdta.copy()
+    bad.loc[bad.index[1], "first.treat"] = 2006
+    with pytest.raises(InputError, match="first.treat.*constant within each unit.*switches off"):
+        _fit(bad)
+    bad = mpdta.copy()
+    bad.loc[bad.index[1], "lpop"] += 1
+    with pytest.raises(InputError, match="lpop.*constant within each unit"):
+        _fit(bad, covariates=["lpop"])
+
+
+def test_duplicates_missing_columns_and_bad_choices(mpdta):
+    with pytest.raises(InputError, match="one row per"):
+        _fit(pd.concat([mpdta, mpdta.head(1)]))
+    with pytest.raises(InputError, match="missing required column"):
+        _fit(mpdta.drop(columns="lemp"))
+    with pytest.raises(InputError, match="control_group"):
+        _fit(mpdta, control_group="nevertreated")
+    with pytest.raises(InputError, match="method"):
+        _fit(mpdta, method="ols")
+    with pytest.raises(InputError, match="first.treat"):
+        _fit(mpdta.assign(**{"first.treat": mpdta["first.treat"].replace(2006, 2005.5)}))
+
+
+def test_no_never_treated_units(mpdta):
+    only_treated = mpdta[mpdta["first.treat"] != 0]
+    with pytest.raises(InputError, match="no unit .* is never treated"):
+        _fit(only_treated)
+    # not-yet-treated comparisons still work; cells with no comparison units are skipped, counted
+    with pytest.warns(PcevalWarning, match="no comparison units"):
+        res = _fit(only_treated, control_group="not_yet_treated")
+    assert (res.to_frame()["time"] < 2007).all()
+
+
+def test_everyone_treated_in_first_period_and_missing_outcomes(mpdta):
+    early = mpdta.assign(**{"first.treat": np.where(mpdta["first.treat"] > 0, 2003, 0)})
+    with pytest.raises(InputError, match="treated in the first period"):
+        _fit(early)
+    holes = mpdta.copy()
+    holes.loc[holes.index[:3], "lemp"] = np.nan
+    with pytest.warns(PcevalWarning, match="rows with a missing outcome"):
+        res = _fit(holes)
+    assert res.exclusions["rows with a missing outcome or covariate dropped"] == 3
+
+
+def test_singular_covariates_raise_estimation_error(mpdta):
+    from pceval.errors import EstimationError
+
+    df = mpdta.assign(lpop2=2 * mpdta["lpop"])
+    with pytest.raises(EstimationError, match="collinear"):
+        _fit(df, covariates=["lpop", "lpop2"])
