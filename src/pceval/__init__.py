@@ -6,7 +6,7 @@ See ``docs/architecture.md`` for the modules and how data flows between them.
 
 from __future__ import annotations
 
-from pceval import cohort, disclosure, errors, panel, plots, report, synthetic, validation
+from pceval import cohort, did, disclosure, errors, panel, plots, report, synthetic, validation
 from pceval._engines import to_pandas
 from pceval.cohort import Cohort, baseline_covariates, candidate_index_periods, index_dates
 from pceval.errors import DisclosureError, EstimationError, InputError, PcevalError, PcevalWarning
@@ -15,7 +15,7 @@ from pceval.panel import build_panel, calendar_panel, stratified_counts
 __version__ = "0.1.0"
 
 __all__ = [
-    "errors", "validation", "synthetic", "cohort", "panel", "disclosure", "report", "plots",
+    "errors", "validation", "synthetic", "cohort", "panel", "did", "disclosure", "report", "plots",
     "PcevalError", "InputError", "EstimationError", "DisclosureError", "PcevalWarning",
     "Cohort", "index_dates", "candidate_index_periods", "baseline_covariates",
     "build_panel", "calendar_panel", "stratified_counts", "to_pandas",
