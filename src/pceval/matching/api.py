@@ -1,0 +1,426 @@
+"""``pceval.match``: one call from a table to a matched comparison group."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pceval.errors import EstimationError, InputError, PcevalWarning
+from pceval.matching.cem import coarsen
+from pceval.matching.distance import (
+    PropensityModel,
+    fit_propensity,
+    mahalanobis_transform,
+    model_matrix,
+)
+from pceval.matching.exact import strata_codes, subclass_from_strata, weights_from_subclass
+from pceval.matching.nearest import (
+    match_distance_no_replace,
+    match_distance_replace,
+    match_mahalanobis,
+)
+from pceval.matching.result import MatchResult
+from pceval.matching.rolling import rolling_match
+from pceval.matching.subclass import subclassify
+from pceval.validation import check_choice, check_frame, check_int, check_number
+
+METHODS = ("nearest", "exact", "cem", "subclass")
+PS_DISTANCES = ("glm", "logit", "probit")
+LINKS = ("logit", "probit", "linear.logit", "linear.probit")
+
+
+def _as_list(x: str | Sequence[str] | None, name: str) -> list[str]:
+    if x is None:
+        return []
+    if isinstance(x, str):
+        return [x]
+    try:
+        out = list(x)
+    except TypeError:
+        raise InputError(f"`{name}` must be a column name or a list of column names") from None
+    if not all(isinstance(c, str) for c in out):
+        raise InputError(f"`{name}` must hold column names (strings), got {out!r}")
+    return out
+
+
+def match(data: Any, treatment: str, covariates: Sequence[str] | None = None, *,
+          method: str = "nearest", distance: Any = "glm", link: str = "logit",
+          ps_formula: str | None = None, estimand: str = "ATT", ratio: int = 1,
+          replace: bool = False, caliper: float | None = None, std_caliper: bool = True,
+          exact: Sequence[str] | str | None = None, mahvars: Sequence[str] | str | None = None,
+          discard: str = "none", reestimate: bool = False, m_order: str | None = None,
+          subclass: int | Sequence[float] = 6, min_n: int = 1,
+          cutpoints: Mapping[str, Any] | None = None, unit: str | None = None,
+          period: str | None = None, seed: int = 1) -> MatchResult:
+    """Match treated people to comparable untreated people (MatchIt-compatible).
+
+    Parameters
+    ----------
+    data : table with one row per person (or per person-period for rolling entry): pandas, or
+        anything :func:`pceval.to_pandas` collects. Never modified.
+    treatment : 0/1 (or boolean) column; 1 = received the intervention.
+    covariates : columns to match on / balance. Text and categorical columns are factors
+        (expanded like R's ``model.matrix``). Must be complete (no missing values).
+    method : ``"nearest"`` (greedy nearest neighbour, default), ``"exact"``, ``"cem"``
+        (coarsened exact) or ``"subclass"`` (propensity-score subclasses). Optimal and full
+        matching are not offered: both need a min-cost network-flow solver on a treated x control
+        distance matrix (optmatch in R); with national cohorts that matrix does not fit in memory,
+        and greedy matching within calipers gives near-identical balance (Austin 2014).
+    distance : ``"glm"`` (logistic propensity score; ``"logit"``/``"probit"`` pick the link),
+        ``"mahalanobis"`` (Mahalanobis distance on the covariates, no score), the name of a column
+        holding scores, or an array of scores.
+    link : ``"logit"`` (default), ``"probit"``; ``"linear.logit"`` / ``"linear.probit"`` match
+        on the linear predictor (e.g. the logit of the score, where a 0.2 SD caliper is the
+        common recommendation; Austin 2011).
+    ps_formula : optional right-hand-side formula for the propensity model, e.g.
+        ``"age + I(age**2) + C(race) + married"`` (patsy syntax); balance still uses ``covariates``.
+    estimand : ``"ATT"`` (default), ``"ATC"``; ``"ATE"`` for exact, CEM and subclassification.
+    ratio : controls per treated person (k rounds of 1:1 matching).
+    replace : match with replacement (a control may serve several treated people).
+    caliper : maximum distance for a match, in SDs of the distance (``std_caliper=True``, as
+        MatchIt; SD over non-discarded people, ``n - 1`` denominator) or in distance units.
+        Inclusive: ``|d_t - d_c| <= width``.
+    exact : columns that must match exactly (strata for nearest neighbour matching).
+    mahvars : columns for Mahalanobis distance matching inside the propensity-score caliper.
+    discard : ``"none"``, ``"both"``, ``"treated"`` or ``"control"``: drop people whose score
+        lies outside the range of the other group (common support).
+    reestimate : refit the propensity model after discarding.
+    m_order : ``"largest"`` (default with a score; ``"smallest"`` for the ATC), ``"smallest"``,
+        ``"random"`` or ``"data"`` (default with Mahalanobis distance).
+    subclass : number of subclasses (``method="subclass"``), or quantile probabilities.
+    min_n : minimum treated and controls per subclass (smaller ones are merged).
+    cutpoints : CEM coarsening per covariate: ``"sturges"`` (default), ``"fd"``, ``"scott"``,
+        ``"q<k>"``, a number of bins, a list of cut points, or 0 for none.
+    unit : person id column: with rolling entry (or repeated rows per person), a control person
+        is used at most once without replacement.
+    period : rolling entry: the index-period column; treated people are matched only to control
+        rows of their own period (see :mod:`pceval.matching.rolling`).
+    seed : seed for ``m_order="random"`` (the only randomness).
+
+    Returns
+    -------
+    MatchResult
+        ``matched_data()``, ``summary()``, ``sample_sizes()``, ``balance()``, ``love_plot()``,
+        ``pairs()`` and ``propensity_model``.
+
+    Tie-breaking (deterministic): equal scores keep their row order; a treated person takes the
+    control below them when one below and one above are equally far; processing order ties
+    keep row order; exact ties in Mahalanobis distance follow MatchIt's search order. See
+    :mod:`pceval.matching.nearest`.
+
+    Example
+    -------
+    >>> m = match(df, treatment="treat", covariates=["age", "educ", "race"],  # doctest: +SKIP
+    ...           caliper=0.2, exact=["race"])
+    >>> m.matched_data(); m.balance().to_frame()  # doctest: +SKIP
+    """
+    # ------------------------------------------------------------------ inputs
+    if not isinstance(data, pd.DataFrame):
+        from pceval._engines import to_pandas
+
+        data = to_pandas(data)
+    if not isinstance(treatment, str):
+        raise InputError("`treatment` must be a column name")
+    method = check_choice(method, "method", METHODS)
+    estimand = check_choice(estimand, "estimand", ("ATT", "ATC", "ATE"))
+    covs = _as_list(covariates, "covariates")
+    exact_l = _as_list(exact, "exact")
+    mah_l = _as_list(mahvars, "mahvars")
+    ratio = check_int(ratio, "ratio", low=1)
+    if not isinstance(replace, (bool, np.bool_)):
+        raise InputError(f"`replace` must be True or False, got {replace!r}")
+    discard = check_choice(discard, "discard", ("none", "both", "treated", "control"))
+    link = check_choice(link, "link", LINKS)
+    if isinstance(distance, str) and distance in ("logit", "probit"):
+        link = distance if not link.startswith("linear") else f"linear.{distance}"
+        distance = "glm"
+    score_col = None
+    user_scores = None
+    if isinstance(distance, str):
+        if distance not in (*PS_DISTANCES, "mahalanobis"):
+            if distance not in data.columns:
+                raise InputError(f"`distance` must be 'glm', 'logit', 'probit', 'mahalanobis', a "
+                                 f"column of `data` or an array of scores; got {distance!r}")
+            score_col = distance
+    elif distance is not None:
+        user_scores = np.asarray(distance, dtype=float)
+        if user_scores.shape != (len(data),):
+            raise InputError(f"`distance` as scores must have one value per row ({len(data)}), "
+                             f"got shape {user_scores.shape}")
+    if ps_formula is None and not covs and score_col is None and user_scores is None:
+        raise InputError("`covariates` must name at least one column")
+    if unit is not None and not isinstance(unit, str):
+        raise InputError("`unit` must be a column name")
+    if period is not None and not isinstance(period, str):
+        raise InputError("`period` must be a column name")
+    need = [treatment, *covs, *exact_l, *mah_l] + [c for c in (score_col, unit, period) if c]
+    df = check_frame(data, "data", required=list(dict.fromkeys(need)), binary=[treatment],
+                     not_null=[treatment] + [c for c in (score_col, unit, period) if c])
+    for c in (*exact_l, *mah_l):
+        if c in (treatment,):
+            raise InputError(f"`exact`/`mahvars` cannot include the treatment column '{c}'")
+    t = df[treatment].astype(int).to_numpy().astype(np.int8)
+    n1, n0 = int((t == 1).sum()), int((t == 0).sum())
+    if n1 == 0 or n0 == 0:
+        raise InputError(f"`data`: column '{treatment}' must have both treated (1) and untreated "
+                         f"(0) rows; found {n1} treated and {n0} untreated")
+    if method == "nearest" and estimand == "ATE":
+        raise InputError("`estimand='ATE'` is not available with method='nearest' (use 'ATT' or "
+                         "'ATC', or method='subclass'/'cem'/'exact')")
+    if caliper is not None:
+        caliper = check_number(caliper, "caliper", low=0)
+    if period is not None and method != "nearest":
+        raise InputError("rolling entry (`period=`) works with method='nearest'")
+    is_mahal = isinstance(distance, str) and distance == "mahalanobis"
+    if is_mahal and method != "nearest":
+        raise InputError("distance='mahalanobis' works with method='nearest'")
+    if is_mahal and mah_l:
+        raise InputError("with distance='mahalanobis' all covariates are used; drop `mahvars`")
+    if m_order is not None:
+        check_choice(m_order, "m_order", ("largest", "smallest", "random", "data"))
+    seed = check_int(seed, "seed")
+    min_n = check_int(min_n, "min_n", low=1)
+    settings = dict(method=method, distance=distance if isinstance(distance, str) else "scores",
+                    link=link, estimand=estimand, ratio=ratio, replace=bool(replace),
+                    caliper=caliper, std_caliper=std_caliper, exact=tuple(exact_l),
+                    mahvars=tuple(mah_l), discard=discard, reestimate=reestimate,
+                    m_order=m_order, subclass=subclass, cutpoints=cutpoints, unit=unit,
+                    period=period, seed=seed, ps_formula=ps_formula)
+
+    # ------------------------------------------------------------------ distance
+    needs_ps = (method in ("nearest", "subclass") and not is_mahal) or discard != "none"
+    prop: PropensityModel | None = None
+    dist: np.ndarray | None = None
+    eligible = np.ones(len(df), dtype=bool)
+    linear = link.startswith("linear")
+    if score_col is not None or user_scores is not None:
+        dist = (df[score_col].to_numpy(dtype=float) if score_col else user_scores).copy()
+        if not np.all(np.isfinite(dist)):
+            raise InputError("`distance` scores must be finite numbers with no missing values")
+    elif needs_ps:
+        if is_mahal and discard != "none":
+            raise InputError("`discard` needs a propensity score; distance='mahalanobis' has none")
+        X_ps, names_ps = _ps_design(df, covs, ps_formula)
+        prop = fit_propensity(X_ps, names_ps, t, link="probit" if "probit" in link else "logit")
+        dist = prop.linear_predictor.copy() if linear else prop.scores.copy()
+    if discard != "none":
+        eligible = _discard(dist, t, discard)
+        if reestimate and prop is not None:
+            X_ps, names_ps = _ps_design(df, covs, ps_formula)
+            refit = fit_propensity(X_ps[eligible], names_ps, t[eligible], link=prop.link)
+            d_all = np.full(len(df), np.nan)
+            d_all[eligible] = refit.linear_predictor if linear else refit.scores
+            # discarded people keep the first model's score (they are not matched)
+            dist = np.where(eligible, d_all, dist)
+            prop = refit
+        n_d1 = int((~eligible & (t == 1)).sum())
+        n_d0 = int((~eligible & (t == 0)).sum())
+        if n_d1 or n_d0:
+            warnings.warn(f"discard={discard!r}: {n_d1:,} treated and {n_d0:,} untreated people lie "
+                          "outside common support and were discarded", PcevalWarning, stacklevel=2)
+        if not (eligible & (t == 1)).any() or not (eligible & (t == 0)).any():
+            raise EstimationError("no overlap: after discarding people outside common support "
+                                  "one group is empty")
+
+    cal_width = None
+    if caliper is not None:
+        if dist is None:
+            raise InputError("`caliper` needs a distance (propensity score); with "
+                             "distance='mahalanobis' use exact= or a score with mahvars=")
+        sd = float(np.std(dist[eligible], ddof=1))
+        cal_width = caliper * sd if std_caliper else caliper
+
+    focal_is_treated = estimand != "ATC"
+    focal = (t == 1) if focal_is_treated else (t == 0)
+
+    # ------------------------------------------------------------------ match
+    mm = None
+    focal_rows = None
+    sub = np.full(len(df), -1, np.int64)
+    if method == "nearest":
+        strata = strata_codes(df[exact_l]) if exact_l else None
+        Z = None
+        if is_mahal:
+            Z = mahalanobis_transform(model_matrix(df, covs, contrasts=False).X, t, eligible)
+        elif mah_l:
+            Z = mahalanobis_transform(model_matrix(df, mah_l, contrasts=False).X, t, eligible)
+        if m_order is None:
+            m_order_eff = ("data" if dist is None or replace
+                           else "largest" if focal_is_treated else "smallest")
+        else:
+            m_order_eff = m_order
+        settings["m_order"] = m_order_eff
+        rng = np.random.default_rng(seed)
+
+        def order_fn(rows: np.ndarray) -> np.ndarray:
+            if m_order_eff == "data" or dist is None and m_order_eff in ("largest", "smallest"):
+                return np.arange(len(rows))
+            if m_order_eff == "random":
+                return rng.permutation(len(rows))
+            d = dist[rows]
+            return np.argsort(-d if m_order_eff == "largest" else d, kind="stable")
+
+        nf_el = int((focal & eligible).sum())
+        nc_el = int((~focal & eligible).sum())
+        if not replace and nc_el < nf_el * ratio and period is None:
+            warnings.warn(f"fewer controls ({nc_el:,}) than {ratio} x {nf_el:,} focal people; "
+                          "not every focal person will get "
+                          f"{'a match' if ratio == 1 else f'{ratio} matches'}", PcevalWarning,
+                          stacklevel=2)
+        if exact_l:
+            _warn_empty_strata(strata, focal, eligible)
+        unit_codes = (pd.factorize(df[unit])[0].astype(np.int64) if unit is not None else None)
+        if period is not None:
+            if unit_codes is None:
+                raise InputError("rolling entry needs `unit` (the person id column) with `period`")
+            pcodes = df[period].to_numpy()
+            focal_rows, mm = rolling_match(period=pcodes, unit=unit_codes, focal=focal,
+                                           eligible=eligible, order_fn=order_fn, ratio=ratio,
+                                           replace=bool(replace), caliper=cal_width,
+                                           strata=strata, distance=dist, Z=Z)
+        else:
+            focal_rows = np.flatnonzero(focal & eligible)
+            ctrl_rows = np.flatnonzero(~focal & eligible)
+            order = order_fn(focal_rows)
+            if Z is not None:
+                mm = match_mahalanobis(Z, focal_rows, ctrl_rows, order, ratio=ratio,
+                                       replace=bool(replace), distance=dist, caliper=cal_width,
+                                       strata=strata, unit=unit_codes)
+            elif replace:
+                mm = match_distance_replace(dist, focal_rows, ctrl_rows, ratio=ratio,
+                                            caliper=cal_width, strata=strata)
+            else:
+                mm = match_distance_no_replace(dist, focal_rows, ctrl_rows, order, ratio=ratio,
+                                               caliper=cal_width, strata=strata, unit=unit_codes)
+        got = (mm >= 0).any(axis=1)
+        if not got.any():
+            raise EstimationError("no focal person found a match"
+                                  + (f" within the caliper (width {cal_width:.4g})"
+                                     if cal_width is not None else "")
+                                  + "; widen the caliper or relax exact matching")
+        n_miss = int((~got).sum())
+        if n_miss and cal_width is not None:
+            warnings.warn(f"{n_miss:,} of {len(got):,} focal people had no available control within "
+                          f"the caliper (width {cal_width:.4g}) and are unmatched", PcevalWarning,
+                          stacklevel=2)
+        w = _weights_from_matrix(mm, focal_rows, len(df), focal)
+        if not replace:
+            sub = _subclass_from_matrix(mm, focal_rows, len(df))
+    elif method in ("exact", "cem"):
+        if not covs:
+            raise InputError(f"method='{method}' needs `covariates`")
+        frame = df[covs] if method == "exact" else coarsen(df, covs, cutpoints)
+        codes = strata_codes(frame)
+        sub = subclass_from_strata(codes, t if focal_is_treated or estimand == "ATE" else 1 - t,
+                                   eligible)
+        if not (sub >= 0).any():
+            raise EstimationError(f"method='{method}': no stratum holds both treated and untreated "
+                                  "people" + ("; coarsen further (cutpoints=) or match on fewer "
+                                              "covariates" if method == "cem" else ""))
+        w = weights_from_subclass(sub, t, estimand)
+        _warn_unmatched(w, t, eligible, method)
+    else:  # subclass
+        if dist is None:
+            raise InputError("method='subclass' needs a propensity score (distance='glm' or scores)")
+        if isinstance(subclass, (int, np.integer)) and not isinstance(subclass, bool):
+            k = check_int(subclass, "subclass", low=1)
+        else:
+            probs = np.asarray(subclass, dtype=float)
+            if probs.ndim != 1 or np.any((probs < 0) | (probs > 1)):
+                raise InputError("`subclass` must be a number of subclasses or quantile "
+                                 "probabilities in [0, 1]")
+            k = len(np.unique(np.r_[0.0, probs, 1.0])) - 1
+        sub = subclassify(dist, t, eligible, k, estimand, min_n)
+        w = weights_from_subclass(sub, t, estimand)
+
+    bal_covs = tuple(dict.fromkeys([*covs, *exact_l, *mah_l]))
+    return MatchResult(
+        data=data, treatment=treatment, covariates=tuple(covs), method=method, estimand=estimand,
+        treat=t, distance=dist, weights=w, subclass=sub, discarded=~eligible, match_matrix=mm,
+        focal_rows=focal_rows, propensity=prop, caliper=cal_width, settings=settings,
+        balance_covariates=bal_covs)
+
+
+# ---------------------------------------------------------------------------------------------
+def _ps_design(df: pd.DataFrame, covs: list[str], ps_formula: str | None
+               ) -> tuple[np.ndarray, list[str]]:
+    if ps_formula is None:
+        d = model_matrix(df, covs, contrasts=True)
+        return d.X, d.names
+    try:
+        import patsy
+    except ImportError as exc:  # pragma: no cover
+        raise InputError("`ps_formula` needs the patsy package") from exc
+    rhs = ps_formula.split("~", 1)[-1]
+    try:
+        dm = patsy.dmatrix(rhs, df, return_type="dataframe", NA_action="raise")
+    except Exception as exc:  # patsy raises many kinds
+        raise InputError(f"`ps_formula` could not be evaluated: {exc}") from exc
+    if "Intercept" in dm.columns:
+        dm = dm.drop(columns="Intercept")
+    return dm.to_numpy(dtype=float), [str(c) for c in dm.columns]
+
+
+def _discard(dist: np.ndarray, t: np.ndarray, discard: str) -> np.ndarray:
+    """Common support on the distance: True = kept."""
+    d1, d0 = dist[t == 1], dist[t == 0]
+    if discard == "both":
+        lo = max(d1.min(), d0.min())
+        hi = min(d1.max(), d0.max())
+        out = (dist >= lo) & (dist <= hi)
+    elif discard == "control":
+        out = (t == 1) | ((dist >= d1.min()) & (dist <= d1.max()))
+    else:
+        out = (t == 0) | ((dist >= d0.min()) & (dist <= d0.max()))
+    return out
+
+
+def _weights_from_matrix(mm: np.ndarray, focal_rows: np.ndarray, n: int,
+                         focal: np.ndarray) -> np.ndarray:
+    """Focal 1 if matched; a control gets sum over its focal matches of 1/(their # matches),
+    rescaled so that non-zero control weights average 1 (MatchIt)."""
+    w = np.zeros(n)
+    k = (mm >= 0).sum(axis=1)
+    matched = k > 0
+    w[focal_rows[matched]] = 1.0
+    ok = mm >= 0
+    contrib = np.broadcast_to((1.0 / np.maximum(k, 1))[:, None], mm.shape)[ok]
+    np.add.at(w, mm[ok], contrib)
+    ctrl = ~focal
+    s = w[ctrl].sum()
+    if s > 0:
+        w[ctrl] *= np.count_nonzero(w[ctrl]) / s
+    return w
+
+
+def _subclass_from_matrix(mm: np.ndarray, focal_rows: np.ndarray, n: int) -> np.ndarray:
+    """Matched-set ids: 1, 2, ... by focal person in data order (matched ones only)."""
+    sub = np.full(n, -1, np.int64)
+    matched = (mm >= 0).any(axis=1)
+    ids = np.cumsum(matched)
+    sub[focal_rows[matched]] = ids[matched]
+    ok = mm >= 0
+    sub[mm[ok]] = np.broadcast_to(ids[:, None], mm.shape)[ok]
+    return sub
+
+
+def _warn_empty_strata(strata: np.ndarray, focal: np.ndarray, eligible: np.ndarray) -> None:
+    fc = strata[focal & eligible]
+    cc = np.unique(strata[~focal & eligible])
+    lonely = ~np.isin(fc, cc)
+    if lonely.any():
+        warnings.warn(f"{int(lonely.sum()):,} focal people are in `exact` strata with no "
+                      "available control and cannot be matched", PcevalWarning, stacklevel=3)
+
+
+def _warn_unmatched(w: np.ndarray, t: np.ndarray, eligible: np.ndarray, method: str) -> None:
+    u1 = int(((w == 0) & (t == 1) & eligible).sum())
+    if u1:
+        warnings.warn(f"method='{method}': {u1:,} of {int(((t == 1) & eligible).sum()):,} treated "
+                      "people are in strata without untreated people and are unmatched",
+                      PcevalWarning, stacklevel=3)
+
