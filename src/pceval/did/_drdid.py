@@ -133,8 +133,10 @@ class CellDesign:
             self.p = p
             self.w_treat = trim * w * d
             self.w_cont = trim * w * p * (1.0 - d) / (1.0 - p)
-            # asymptotic linear representation of the propensity-score coefficients
-            self.alr_ps = (w * (d - p))[:, None] * X @ (cov * n)
+            # asymptotic linear representation of the propensity-score coefficients is
+            # score_i' (cov n); we keep its two factors so that alr_ps @ m = score * X (cov n m)
+            self.score_ps = w * (d - p)
+            self.cov_ps_n = cov * n
         else:
             self.w_treat = w * d
             self.w_cont = w * d
@@ -142,39 +144,47 @@ class CellDesign:
         self.mean_w_cont = self.w_cont.mean()
         if self.mean_w_cont <= 0:
             raise EstimationError("all comparison units were trimmed (propensity scores >= 0.995)")
+        if self.method in ("dr", "reg"):
+            # the outcome-regression terms of the influence function enter as
+            # (w_ols e_i) x_i' (X'WX/n)^{-1} (m3/mean(w_c) - m1/mean(w_t)), a fixed direction
+            m1 = self.w_treat @ X / n
+            m3 = self.w_cont @ X / n
+            if self.method == "dr":
+                direction = m3 / self.mean_w_cont - m1 / self.mean_w_treat
+            else:  # reg: the term enters the comparison part with a plus sign
+                direction = -m3 / self.mean_w_cont
+            self.q_ols = X @ (self.xtx_inv @ direction)
 
     def estimate(self, dy: np.ndarray) -> tuple[float, np.ndarray]:
-        """ATT and influence function for the outcome change ``dy`` on this design."""
-        d, X, w, n = self.d, self.X, self.w, self.n
+        """ATT and influence function for the outcome change ``dy`` on this design.
+
+        The formulas are those of R DRDID's ``drdid_panel``, ``std_ipw_did_panel`` and
+        ``reg_did_panel``, with the matrix products regrouped so each costs one pass over
+        the sample (``A @ m`` with ``A = diag(s) X B`` computed as ``s * (X @ (B @ m))``).
+        """
+        X, n = self.X, self.n
         wt, wc = self.w_treat, self.w_cont
+        mwt, mwc = self.mean_w_treat, self.mean_w_cont
         if self.method in ("dr", "reg"):
             beta = self.xtx_inv @ (X.T @ (self.w_ols * dy)) / n
             fitted = X @ beta
-            resid_c = dy - fitted
-            alr_ols = (self.w_ols * resid_c)[:, None] * X @ self.xtx_inv
+            resid = dy - fitted
         if self.method == "dr":
-            att_t = wt * resid_c
-            att_c = wc * resid_c
-            eta_t = att_t.mean() / self.mean_w_treat
-            eta_c = att_c.mean() / self.mean_w_cont
-            inf_t = (att_t - wt * eta_t - alr_ols @ (wt @ X / n)) / self.mean_w_treat
-            m2 = (wc * (resid_c - eta_c)) @ X / n
-            m3 = wc @ X / n
-            inf_c = (att_c - wc * eta_c + self.alr_ps @ m2 - alr_ols @ m3) / self.mean_w_cont
+            eta_t = (wt @ resid) / n / mwt
+            eta_c = (wc @ resid) / n / mwc
+            m2 = (wc * (resid - eta_c)) @ X / n
+            psi = (wt * (resid - eta_t)) / mwt - (wc * (resid - eta_c)) / mwc
+            psi -= self.score_ps * (X @ (self.cov_ps_n @ m2)) / mwc
+            psi += self.w_ols * resid * self.q_ols
         elif self.method == "ipw":
-            att_t = wt * dy
-            att_c = wc * dy
-            eta_t = att_t.mean() / self.mean_w_treat
-            eta_c = att_c.mean() / self.mean_w_cont
-            inf_t = (att_t - wt * eta_t) / self.mean_w_treat
+            eta_t = (wt @ dy) / n / mwt
+            eta_c = (wc @ dy) / n / mwc
             m2 = (wc * (dy - eta_c)) @ X / n
-            inf_c = (att_c - wc * eta_c + self.alr_ps @ m2) / self.mean_w_cont
+            psi = (wt * (dy - eta_t)) / mwt - (wc * (dy - eta_c)) / mwc
+            psi -= self.score_ps * (X @ (self.cov_ps_n @ m2)) / mwc
         else:  # reg
-            att_t = wt * dy
-            att_c = wc * fitted
-            eta_t = att_t.mean() / self.mean_w_treat
-            eta_c = att_c.mean() / self.mean_w_cont
-            inf_t = (att_t - wt * eta_t) / self.mean_w_treat
-            inf_c = (att_c - wc * eta_c + alr_ols @ (wc @ X / n)) / self.mean_w_cont
-        del d, w
-        return float(eta_t - eta_c), inf_t - inf_c
+            eta_t = (wt @ dy) / n / mwt
+            eta_c = (wc @ fitted) / n / mwc
+            psi = (wt * (dy - eta_t)) / mwt - (wc * (fitted - eta_c)) / mwc
+            psi += self.w_ols * resid * self.q_ols
+        return float(eta_t - eta_c), psi

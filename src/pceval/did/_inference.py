@@ -68,8 +68,11 @@ def analytic_se(inf, n: int, clusters: np.ndarray | None = None) -> np.ndarray:
 def covariance(inf, n: int, clusters: np.ndarray | None = None) -> np.ndarray:
     """Covariance matrix of the estimates (``m x m``) from their influence functions."""
     s = cluster_sums(inf, clusters)
-    s = s.toarray() if sp.issparse(s) else np.asarray(s)
-    v = s.T @ s / n**2
+    if sp.issparse(s):
+        v = np.asarray((s.T @ s).toarray()) / n**2
+    else:
+        s = np.asarray(s)
+        v = s.T @ s / n**2
     if clusters is not None:
         g = s.shape[0]
         v = v * g / max(g - 1, 1)

@@ -48,10 +48,12 @@ def _note(exclusions: dict[str, int], reason: str, count: int) -> None:
         warnings.warn(f"{reason}: {count:,}", PcevalWarning, stacklevel=4)
 
 
-def _unit_constant(df: pd.DataFrame, unit: str, col: str, what: str) -> None:
-    varying = df.groupby(unit, sort=False)[col].nunique(dropna=False)
-    bad = varying.index[varying.to_numpy() > 1]
-    if len(bad):
+def _unit_constant(df: pd.DataFrame, unit: str, col: str, what: str, order: np.ndarray,
+                   same_unit: np.ndarray) -> None:
+    v = df[col].to_numpy()[order]
+    changed = same_unit & (v[1:] != v[:-1])
+    if changed.any():
+        bad = pd.unique(df[unit].to_numpy()[order][1:][changed])
         raise InputError(
             f"`{col}` must be constant within each unit ({what}), but it varies for "
             f"{len(bad):,} unit(s) in `{unit}`: {_show(bad)}"
@@ -106,7 +108,10 @@ def prepare_panel(
     df = df.loc[~miss]
     if df.empty:
         raise InputError("`data` has no rows with a non-missing outcome")
-    if df.duplicated([unit, time]).any():
+    uid0, _ = pd.factorize(df[unit])
+    tid0, _ = pd.factorize(df[time])
+    cell = uid0.astype(np.int64) * (int(tid0.max()) + 1) + tid0
+    if np.bincount(cell).max() > 1:
         dup = df.loc[df.duplicated([unit, time], keep=False), [unit, time]].drop_duplicates()
         raise InputError(
             f"`data` must have one row per `{unit}` and `{time}`, but {len(dup):,} unit-period(s) "
@@ -114,14 +119,16 @@ def prepare_panel(
         )
     if weights is not None and (df[weights] < 0).any():
         raise InputError(f"`weights` column '{weights}' must be non-negative")
+    order = np.argsort(uid0, kind="stable")
+    same_unit = uid0[order][1:] == uid0[order][:-1]
     _unit_constant(df, unit, group, "the first treated period; a treatment that switches off "
-                   "or restarts is not a staggered adoption design")
+                   "or restarts is not a staggered adoption design", order, same_unit)
     for c in covariates:
-        _unit_constant(df, unit, c, "pass baseline values, e.g. as at the index date")
+        _unit_constant(df, unit, c, "pass baseline values, e.g. as at the index date", order, same_unit)
     if weights:
-        _unit_constant(df, unit, weights, "unit weights")
+        _unit_constant(df, unit, weights, "unit weights", order, same_unit)
     if cluster:
-        _unit_constant(df, unit, cluster, "units must be nested in clusters")
+        _unit_constant(df, unit, cluster, "units must be nested in clusters", order, same_unit)
 
     times = np.sort(df[time].unique())
     g_vals = df[group].to_numpy(float)
@@ -154,10 +161,9 @@ def prepare_panel(
     n_units, n_times = len(units), len(times)
     y = np.full((n_units, n_times), np.nan)
     y[uid, tid] = df[outcome].to_numpy(float)
-    first = np.zeros(n_units, dtype=np.int64)
-    # first row of each unit in data order: the unit-level values (checked constant above)
-    order = np.unique(uid, return_index=True)[1]
-    first[:] = order
+    # one row of each unit gives the unit-level values (checked constant above)
+    first = np.empty(n_units, dtype=np.int64)
+    first[uid] = np.arange(len(uid))
     gr = df[group].to_numpy(float)[first]
     Xc = df[covariates].to_numpy(float)[first] if covariates else np.empty((n_units, 0))
     w = df[weights].to_numpy(float)[first] if weights else np.ones(n_units)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -64,9 +65,18 @@ class AttGtResult:
     clusters: np.ndarray | None = field(repr=False)
     n_units: int
     settings: dict
-    pretest: dict
     exclusions: dict
     critical_value: float
+
+    @cached_property
+    def pretest(self) -> dict:
+        """Wald test that every pre-treatment ATT(g,t) is zero (R did's pre-test of parallel
+        trends): ``statistic``, ``df``, ``p_value``. Computed on first use."""
+        tab = self.table
+        pre = (~tab["post"].to_numpy()) & np.isfinite(tab["std_error"].to_numpy())
+        cov = inf_.covariance(self.influence[:, np.flatnonzero(pre)], self.n_units, self.clusters)
+        stat, df, p = inf_.wald_test(tab["estimate"].to_numpy()[pre], cov)
+        return {"statistic": stat, "df": df, "p_value": p}
 
     def to_frame(self) -> pd.DataFrame:
         """The tidy table of group-time effects (a copy)."""
@@ -217,48 +227,70 @@ def _estimate(panel: WidePanel, control_group: str, method: str, anticipation: i
     y = panel.y
     observed = np.isfinite(y)
     balanced = bool(observed.all())
-    designs: dict[Any, tuple[np.ndarray, CellDesign]] = {}
+    # cells sharing a sample (e.g. every period of a group against never-treated units) share
+    # one design: the propensity score and the regression's (X'WX)^-1 are computed once
+    cells = list(_cells(panel, control_group, base_period, anticipation))
+    key_of = (lambda c: (c[0], c[3])) if balanced else (lambda c: (c[0], c[3], c[1], c[2]))
+
+    def sample_of(g, j, base, thr) -> np.ndarray:
+        in_ctrl = G == 0 if thr is None else (G == 0) | ((G > thr) & (G != g))
+        mask = (G == g) | in_ctrl
+        if not balanced:
+            mask &= observed[:, j] & observed[:, base]
+        return mask
+
+    # pass 1: the size of each cell's sample, so the influence matrix is allocated once
+    sizes: dict = {}
+    lengths = []
+    for g, j, base, thr in cells:
+        if base == j:
+            lengths.append(0)
+            continue
+        key = key_of((g, j, base, thr))
+        if key not in sizes:
+            mask = sample_of(g, j, base, thr)
+            sizes[key] = (int(mask.sum()), int((mask & (G == g)).sum()))
+        n_s, n_t = sizes[key]
+        lengths.append(n_s if 0 < n_t < n_s else -1)
+    lengths = np.array(lengths)
+    skipped = int((lengths < 0).sum())
+    keep_len = np.maximum(lengths, 0)
+    indptr = np.concatenate([[0], np.cumsum(keep_len)]).astype(np.int64)
+    idx_dtype = np.int32 if n < 2**31 - 1 else np.int64
+    data = np.empty(int(indptr[-1]))
+    indices = np.empty(int(indptr[-1]), dtype=idx_dtype)
+
+    # pass 2: estimate
     rows: list[dict] = []
-    idx_parts: list[np.ndarray] = []
-    val_parts: list[np.ndarray] = []
-    skipped = 0
-    for g, j, base, thr in _cells(panel, control_group, base_period, anticipation):
+    sumsq: list[float] = []
+    current_key, sample, des, ys = None, None, None, None
+    for c, (g, j, base, thr) in enumerate(cells):
+        if lengths[c] < 0:
+            continue
         t_val, b_val = panel.times[j], panel.times[base]
         row = {"group": g, "time": t_val, "base_period": b_val}
         if base == j:  # universal base period: the reference cell
             rows.append({**row, "estimate": 0.0, "n_treated": int((G == g).sum()),
-                         "n_comparison": 0, "_se": False})
-            idx_parts.append(np.empty(0, np.int64))
-            val_parts.append(np.empty(0))
+                         "n_comparison": 0, "_se": False, "_col": c})
+            sumsq.append(0.0)
             continue
-        in_ctrl = G == 0 if thr is None else (G == 0) | ((G > thr) & (G != g))
-        mask = (G == g) | in_ctrl
-        key: tuple = (g, thr)
-        if not balanced:
-            mask &= observed[:, j] & observed[:, base]
-            key = (g, thr, j, base)
-        if key not in designs:
-            sample = np.flatnonzero(mask)
+        key = key_of((g, j, base, thr))
+        if key != current_key:
+            current_key = key
+            sample = np.flatnonzero(sample_of(g, j, base, thr))
             d = (G[sample] == g).astype(float)
-            n_t = int(d.sum())
-            if n_t == 0 or n_t == len(sample):
-                designs[key] = (sample, None)
-            else:
-                try:
-                    des = CellDesign(d=d, X=panel.X[sample], w=panel.weights[sample], method=method)
-                except EstimationError as exc:
-                    raise EstimationError(f"ATT(g={g}, t={t_val}): {exc}") from exc
-                designs[key] = (sample, des)
-        sample, des = designs[key]
-        if des is None:
-            skipped += 1
-            continue
-        dy = y[sample, j] - y[sample, base]
-        att, psi = des.estimate(dy)
+            try:
+                des = CellDesign(d=d, X=panel.X[sample], w=panel.weights[sample], method=method)
+            except EstimationError as exc:
+                raise EstimationError(f"ATT(g={g}, t={t_val}): {exc}") from exc
+            ys = np.asfortranarray(y[sample])
+        att, psi = des.estimate(ys[:, j] - ys[:, base])
+        psi *= n / len(sample)
         rows.append({**row, "estimate": att, "n_treated": int(des.d.sum()),
-                     "n_comparison": int(len(sample) - des.d.sum()), "_se": True})
-        idx_parts.append(sample)
-        val_parts.append(psi * (n / len(sample)))
+                     "n_comparison": int(len(sample) - des.d.sum()), "_se": True, "_col": c})
+        data[indptr[c]:indptr[c + 1]] = psi
+        indices[indptr[c]:indptr[c + 1]] = sample
+        sumsq.append(float(psi @ psi))
     if not rows:
         raise EstimationError("no group-time cell has both treated and comparison units")
     if skipped:
@@ -267,16 +299,20 @@ def _estimate(panel: WidePanel, control_group: str, method: str, anticipation: i
         from pceval.errors import PcevalWarning
         warnings.warn(f"{skipped} group-time cell(s) had no comparison units and were skipped",
                       PcevalWarning, stacklevel=3)
-    lengths = np.array([len(p) for p in idx_parts])
-    indptr = np.concatenate([[0], np.cumsum(lengths)])
-    influence = sp.csc_matrix(
-        (np.concatenate(val_parts), np.concatenate(idx_parts), indptr), shape=(n, len(rows))
-    )
+    cols_used = np.array([r.pop("_col") for r in rows])
+    influence = sp.csc_matrix((data, indices, indptr), shape=(n, len(cells)))
+    if skipped:
+        influence = influence[:, cols_used]
+    del data, indices
     table = pd.DataFrame(rows)
     for c in ("group", "time", "base_period"):
         if np.all(np.mod(table[c].to_numpy(float), 1) == 0):
             table[c] = table[c].astype(np.int64)
-    se = inf_.analytic_se(influence, n, panel.clusters)
+    if panel.clusters is None:
+        se = np.sqrt(np.array(sumsq)) / n
+        se[se <= inf_._SE_FLOOR] = np.nan
+    else:
+        se = inf_.analytic_se(influence, n, panel.clusters)
     se[~table.pop("_se").to_numpy()] = np.nan
     z = stats.norm.ppf(0.5 + confidence / 2)
     est = table["estimate"].to_numpy()
@@ -291,9 +327,6 @@ def _estimate(panel: WidePanel, control_group: str, method: str, anticipation: i
     table["band_upper"] = est + crit * se
     table["event_time"] = table["time"] - table["group"]
     table["post"] = table["time"] >= table["group"] - anticipation
-    pre = (~table["post"].to_numpy()) & np.isfinite(se)
-    cov = inf_.covariance(influence[:, np.flatnonzero(pre)], n, panel.clusters)
-    stat, df, p = inf_.wald_test(est[pre], cov)
     table = table[["group", "time", "base_period", "event_time", "post", "estimate", "std_error",
                    "ci_lower", "ci_upper", "band_lower", "band_upper", "n_treated",
                    "n_comparison"]]
@@ -305,6 +338,5 @@ def _estimate(panel: WidePanel, control_group: str, method: str, anticipation: i
     return AttGtResult(
         table=table, influence=influence, unit_group=G, unit_weights=panel.weights,
         clusters=panel.clusters, n_units=n, settings=settings,
-        pretest={"statistic": stat, "df": df, "p_value": p},
         exclusions=dict(panel.exclusions), critical_value=crit,
     )
