@@ -299,3 +299,47 @@ def test_plots_draw(mpdta):
             warnings.simplefilter("ignore")
             fig.save(buf, format="png", verbose=False)
         assert buf.getbuffer().nbytes > 5000
+
+
+# --- unbalanced panels: which estimator is right under which missingness ---------------------
+
+def attrited(kind: str, seed: int = 5):
+    """Staggered panel (effect 0.5 from treatment on) with units leaving the data early.
+
+    kind="level": units with a high level (a_i > 0.5) leave at a random period; who leaves
+    depends on the unit's level, not on its trend. kind="mcar": the same share of rows missing
+    completely at random.
+    """
+    df = staggered(n=4000, T=8, cohorts=(4, 6), slope=0.0, seed=seed)
+    df["y"] = df["y"] + np.where((df["g"] > 0) & (df["t"] >= df["g"]), 0.5, 0.0)
+    rng = np.random.default_rng(seed)
+    a = df.groupby("unit")["y"].transform("mean")  # proxy for the unit's level
+    if kind == "level":
+        leave = rng.integers(3, 9, df["unit"].nunique())[df["unit"]]
+        gone = (a.to_numpy() > 0.5 + 0.2 * 4.5) & (df["t"].to_numpy() > leave)
+    else:
+        gone = rng.random(len(df)) < 0.12
+    return df.loc[~gone].reset_index(drop=True)
+
+
+@pytest.mark.parametrize("kind", ["level", "mcar"])
+def test_panel_estimators_are_right_when_attrition_depends_on_levels(kind):
+    df = attrited(kind)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bal = att_gt(df, outcome="y", unit="unit", time="t", group="g", n_boot=0)
+    pair = att_gt(df, outcome="y", unit="unit", time="t", group="g", unbalanced="pairwise", n_boot=0)
+    for res in (bal, pair):
+        o = res.aggregate("simple").overall
+        assert o["ci_lower"] <= 0.5 <= o["ci_upper"], (kind, o)
+    # pairwise keeps every unit observed in both periods of a cell: more units, smaller SEs
+    assert pair.n_units > bal.n_units
+    assert (pair.to_frame()["n_comparison"].sum() > bal.to_frame()["n_comparison"].sum())
+    if kind == "level":
+        # comparing period means of whoever is observed (a repeated cross-section reading of the
+        # same rows) mixes the change in who is observed into the effect: biased here
+        post = (df["t"] >= 6) & (df["t"] <= 8)
+        pre = df["t"] == 3
+        m = lambda mask, grp: df.loc[mask & (df["g"] == grp), "y"].mean()  # noqa: E731
+        naive = (m(post, 4) - m(pre, 4)) - (m(post, 0) - m(pre, 0))
+        assert abs(naive - 0.5) > 0.1
