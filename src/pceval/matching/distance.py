@@ -55,6 +55,7 @@ from scipy.linalg import lapack
 from pceval.errors import EstimationError, InputError, PcevalWarning
 
 _EPS = np.finfo(float).eps
+_EXTREME = 1e-6  # scores this close to 0 or 1 are reported as separation
 
 
 # ----------------------------------------------------------------------------------------------
@@ -169,18 +170,17 @@ def _binomial_deviance(y: np.ndarray, mu: np.ndarray, w: np.ndarray) -> float:
     return float(2 * np.sum(w * d))
 
 
-def _wls(X: np.ndarray, z: np.ndarray, w: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """Solve the weighted normal equations on column-scaled X (Cholesky; lstsq if singular)."""
-    Xs = X / scale
+def _wls(Xs: np.ndarray, z: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Solve the weighted normal equations ``(Xs' W Xs) b = Xs' W z`` (Cholesky; lstsq if
+    singular). ``Xs`` has column-scaled covariates, which keeps the system well conditioned."""
     Xw = Xs * w[:, None]
     H = Xw.T @ Xs
     g = Xw.T @ z
     try:
         c = np.linalg.cholesky(H)
-        b = np.linalg.solve(c.T, np.linalg.solve(c, g))
+        return np.linalg.solve(c.T, np.linalg.solve(c, g))
     except np.linalg.LinAlgError:
-        b = np.linalg.lstsq(H, g, rcond=None)[0]
-    return b / scale
+        return np.linalg.lstsq(H, g, rcond=None)[0]
 
 
 @dataclass(frozen=True)
@@ -252,9 +252,11 @@ def fit_propensity(X: np.ndarray, names: Sequence[str], y: np.ndarray, *, link: 
     if dropped:
         warnings.warn(f"propensity model: dropped constant or collinear column(s) {dropped}",
                       PcevalWarning, stacklevel=3)
-    Xf = Xf[:, keep]
+    if len(keep) < Xf.shape[1]:
+        Xf = Xf[:, keep]
     nm = [nm[i] for i in keep]
-    scale = np.maximum(np.sqrt(np.mean(Xf * Xf, axis=0)), 1e-300)
+    scale = np.maximum(np.sqrt(np.einsum("ij,ij->j", Xf, Xf) / n), 1e-300)
+    Xs = Xf / scale
 
     eta = _linkfun((w * y + 0.5) / (w + 1), link)
     mu = _linkinv(eta, link)
@@ -268,7 +270,10 @@ def fit_propensity(X: np.ndarray, names: Sequence[str], y: np.ndarray, *, link: 
         z = eta + (y - mu) / me
         ww = w * me * me / var
         good = ww > 0
-        coef = _wls(Xf[good], z[good], ww[good], scale)
+        if good.all():
+            coef = _wls(Xs, z, ww) / scale
+        else:
+            coef = _wls(Xs[good], z[good], ww[good]) / scale
         eta = Xf @ coef
         mu = _linkinv(eta, link)
         dev = _binomial_deviance(y, mu, w)
@@ -280,10 +285,10 @@ def fit_propensity(X: np.ndarray, names: Sequence[str], y: np.ndarray, *, link: 
             converged = True
             break
         dev_old = dev
-    extreme = int(np.sum((mu < 10 * _EPS) | (mu > 1 - 10 * _EPS)))
+    extreme = int(np.sum((mu < _EXTREME) | (mu > 1 - _EXTREME)))
     if not converged:
         msg = (f"propensity model did not converge in {maxit} IRLS iterations"
-               + (f"; {extreme:,} fitted scores are numerically 0 or 1 (perfect or quasi-"
+               + (f"; {extreme:,} fitted scores are numerically 0 or 1 (within {_EXTREME:g}; perfect or quasi-"
                   "complete separation): remove or coarsen the covariate that separates the groups"
                   if extreme else ""))
         if extreme:
@@ -291,8 +296,10 @@ def fit_propensity(X: np.ndarray, names: Sequence[str], y: np.ndarray, *, link: 
         warnings.warn(msg, PcevalWarning, stacklevel=3)
     elif extreme:
         warnings.warn(
-            f"propensity model: {extreme:,} fitted scores are numerically 0 or 1 (quasi-complete "
-            "separation); those people have no comparable counterparts", PcevalWarning,
+            f"propensity model: {extreme:,} fitted scores are numerically 0 or 1 (within "
+            f"{_EXTREME:g}; quasi-complete separation): those people have no comparable "
+            "counterparts; consider discard='both' or coarsening the separating covariate",
+            PcevalWarning,
             stacklevel=3)
     return PropensityModel(
         coef=pd.Series(coef, index=nm, name="coef"), link=link, converged=converged,
@@ -306,9 +313,9 @@ def _independent_columns(X: np.ndarray, names: Sequence[str]) -> tuple[list[int]
     keep: list[int] = []
     dropped: list[str] = []
     # a cheap first screen: constant non-intercept columns
-    sd = X.std(axis=0)
+    const = X.max(axis=0) == X.min(axis=0)
     for j in range(p):
-        if j > 0 and sd[j] == 0:
+        if j > 0 and const[j]:
             dropped.append(names[j])
             continue
         keep.append(j)

@@ -62,22 +62,36 @@ class _Sorted:
 
 def _sort(distance: np.ndarray, focal_rows: np.ndarray, ctrl_rows: np.ndarray,
           strata: np.ndarray | None) -> _Sorted:
-    rows = np.concatenate([focal_rows, ctrl_rows])
-    is_ctrl = np.concatenate([np.zeros(len(focal_rows), bool), np.ones(len(ctrl_rows), bool)])
+    n = len(distance)
+    kind = np.zeros(n, np.int8)            # 0 = not used, 1 = focal, 2 = control
+    kind[focal_rows] = 1
+    kind[ctrl_rows] = 2
+    rows = np.flatnonzero(kind)            # ascending row order
     d = distance[rows]
-    s = np.zeros(len(rows), np.int64) if strata is None else strata[rows]
-    order = np.lexsort((rows, d, s))
-    c_sorted = is_ctrl[order]
-    before = np.cumsum(c_sorted) - c_sorted  # controls strictly before each sorted position
-    pos_all = np.empty(len(rows), np.int64)
-    pos_all[order] = before
-    ctrl = rows[order][c_sorted]
+    if strata is None:
+        order = np.argsort(d, kind="stable")          # ties keep row order
+        s_sorted = None
+    else:
+        s = strata[rows]
+        order = np.lexsort((d, s))                    # stable: ties keep row order
+        s_sorted = s[order]
+    rows_sorted = rows[order]
+    c_sorted = kind[rows_sorted] == 2
+    before = np.cumsum(c_sorted) - c_sorted           # controls strictly before each position
+    pos_row = np.empty(n, np.int64)
+    pos_row[rows_sorted] = before
+    ctrl = rows_sorted[c_sorted]
     cdist = distance[ctrl]
-    cstrat = s[order][c_sorted]
-    fstrat = s[: len(focal_rows)]
-    lo = np.searchsorted(cstrat, fstrat, side="left")
-    hi = np.searchsorted(cstrat, fstrat, side="right")
-    return _Sorted(ctrl=ctrl, cdist=cdist, pos=pos_all[: len(focal_rows)], lo=lo, hi=hi)
+    if s_sorted is None:
+        nc = len(ctrl)
+        lo = np.zeros(len(focal_rows), np.int64)
+        hi = np.full(len(focal_rows), nc, np.int64)
+    else:
+        cstrat = s_sorted[c_sorted]
+        fstrat = strata[focal_rows]
+        lo = np.searchsorted(cstrat, fstrat, side="left")
+        hi = np.searchsorted(cstrat, fstrat, side="right")
+    return _Sorted(ctrl=ctrl, cdist=cdist, pos=pos_row[focal_rows], lo=lo, hi=hi)
 
 
 def match_distance_no_replace(distance: np.ndarray, focal_rows: np.ndarray,
@@ -106,10 +120,6 @@ def match_distance_no_replace(distance: np.ndarray, focal_rows: np.ndarray,
     srt = _sort(distance, focal_rows, ctrl_rows, strata)
     nc = len(srt.ctrl)
     cd = srt.cdist.tolist()
-    fd = distance[focal_rows].tolist()
-    pos = srt.pos.tolist()
-    lo = srt.lo.tolist()
-    hi = srt.hi.tolist()
     # union-find "next free" pointers, shifted by one so that -1 / nc are sentinels
     right = list(range(nc + 1))        # right[j]: candidate for smallest free index >= j
     left = list(range(nc + 1))         # left[j + 1]: candidate for largest free index <= j
@@ -123,43 +133,58 @@ def match_distance_no_replace(distance: np.ndarray, focal_rows: np.ndarray,
         grp_order = np.argsort(inv, kind="stable")
         bounds = np.searchsorted(inv[grp_order], np.arange(len(codes) + 1))
         unit_groups = (inv.tolist(), grp_order.tolist(), bounds.tolist())
+    order_a = np.asarray(order, dtype=np.int64)
+    order_l = order_a.tolist()
+    pos_o = srt.pos[order_a].tolist()
+    lo_o = srt.lo[order_a].tolist()
+    hi_o = srt.hi[order_a].tolist()
+    fd_o = distance[focal_rows][order_a].tolist()
     active = [True] * nf
-    order_l = [int(i) for i in order]
     for r in range(ratio):
-        col = mm[:, r]
-        for i in order_l:
+        res = [-1] * nf
+        for i, p, a, b, di in zip(order_l, pos_o, lo_o, hi_o, fd_o, strict=True):
             if not active[i]:
                 continue
-            p = pos[i]
-            a, b = lo[i], hi[i]
-            # largest free index <= p - 1
-            j = p
-            while left[j] != j:
-                j = left[j]
-            k = p
-            while left[k] != j:
-                left[k], k = j, left[k]
+            # largest free index <= p - 1 (shifted: left[p]); union-find with path compression
+            j = left[p]
+            if j != p:
+                root = j
+                nxt = left[root]
+                while nxt != root:
+                    root = nxt
+                    nxt = left[root]
+                k = p
+                while k != root:
+                    nxt = left[k]
+                    left[k] = root
+                    k = nxt
+                j = root
             jl = j - 1
             # smallest free index >= p
-            j = p
-            while right[j] != j:
-                j = right[j]
-            k = p
-            while right[k] != j:
-                right[k], k = j, right[k]
-            jr = j
-            di = fd[i]
+            j = right[p]
+            if j != p:
+                root = j
+                nxt = right[root]
+                while nxt != root:
+                    root = nxt
+                    nxt = right[root]
+                k = p
+                while k != root:
+                    nxt = right[k]
+                    right[k] = root
+                    k = nxt
+                j = root
             dl = di - cd[jl] if jl >= a else inf
-            dr = cd[jr] - di if jr < b else inf
+            dr = cd[j] - di if j < b else inf
             if dl <= dr:
                 best, dbest = jl, dl
             else:
-                best, dbest = jr, dr
+                best, dbest = j, dr
             if dbest > cal or dbest == inf:
                 if r == 0:
                     active[i] = False
                 continue
-            col[i] = best
+            res[i] = best
             if unit_groups is None:
                 right[best] = best + 1
                 left[best + 1] = best
@@ -169,6 +194,7 @@ def match_distance_no_replace(distance: np.ndarray, focal_rows: np.ndarray,
                 for q in go[bd[g]: bd[g + 1]]:
                     right[q] = q + 1
                     left[q + 1] = q
+        mm[:, r] = res
     out = np.where(mm >= 0, srt.ctrl[np.maximum(mm, 0)], -1)
     return out
 

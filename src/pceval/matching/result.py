@@ -124,6 +124,42 @@ class MatchResult:
             out["distance_diff"] = self.distance[t_rows] - self.distance[c_rows]
         return out
 
+    def get_matches(self, id: str = "row_index", distance: str = "distance",
+                    weights: str = "weights", subclass: str = "subclass") -> pd.DataFrame:
+        """Long matched data, like MatchIt's ``get_matches()``: one block of rows per focal
+        person and their matched controls, so a control matched several times (with
+        replacement) appears several times.
+
+        Added columns: ``id`` (the row position in ``data``, for clustering on the person),
+        ``subclass`` (the pair / matched set, numbered by focal person in data order),
+        ``weights`` (1 for the focal person, ``1/k`` for each of their ``k`` controls) and
+        ``distance``. Nearest neighbour matching only.
+        """
+        p = self.pairs()
+        clash = [c for c in (id, weights, subclass, distance) if c in self.data.columns]
+        if clash:
+            raise InputError(f"`data` already has column(s) {clash}; pass other names")
+        k = p.groupby("pair")["control_row"].transform("size").to_numpy()
+        focal_col = "control_row" if self.estimand == "ATC" else "treated_row"
+        other_col = "treated_row" if self.estimand == "ATC" else "control_row"
+        first = ~p["pair"].duplicated().to_numpy()
+        rows_f = p.loc[first, focal_col].to_numpy()
+        pid_f = p.loc[first, "pair"].to_numpy()
+        rows_o = p[other_col].to_numpy()
+        pid_o = p["pair"].to_numpy()
+        rows = np.concatenate([rows_f, rows_o])
+        pid = np.concatenate([pid_f, pid_o])
+        wt = np.concatenate([np.ones(len(rows_f)), 1.0 / k])
+        order = np.lexsort((np.r_[np.zeros(len(rows_f)), np.ones(len(rows_o))], pid))
+        rows, pid, wt = rows[order], pid[order], wt[order]
+        out = self.data.iloc[rows].copy()
+        out[id] = rows
+        out[subclass] = pid
+        out[weights] = wt
+        if self.distance is not None:
+            out[distance] = self.distance[rows]
+        return out.reset_index(drop=True)
+
     def sample_sizes(self) -> pd.DataFrame:
         """MatchIt's sample-size table: All (ESS), All, Matched (ESS), Matched, Unmatched,
         Discarded; columns control and treated."""

@@ -1,0 +1,616 @@
+"""Effects after matching: g-computation on the matched sample with cluster-robust SEs.
+
+:func:`estimate_effect` fits an outcome model on the matched sample (weights from the match),
+then estimates the average effect in the target population by g-computation (standardisation):
+
+``m_a = sum_{i in target} w_i * E[Y_i | T = a, X_i] / sum_{i in target} w_i``,  ``a = 0, 1``
+
+with the target the matched treated people for the ATT (controls for the ATC, everyone for the
+ATE). The **absolute** effect is ``m_1 - m_0`` (difference in means or risks; with an
+``exposure`` column, the difference in rates per ``per`` person-time units) and the **relative**
+effect ``m_1 / m_0`` (ratio of means, risk ratio or rate ratio). Standard errors come from the
+delta method with the model's covariance matrix; the relative effect's CI is formed on the log
+scale.
+
+Models: ``"linear"`` (weighted least squares, ``lm(y ~ treat + X, weights)``), ``"poisson"`` and
+``"negbin"`` (log link; NB2 with variance ``mu + alpha mu^2``, ``alpha`` by weighted maximum
+likelihood) for counts, with ``log(exposure)`` as offset for person-time, and ``"logistic"`` for
+binary outcomes. With ``interaction=True`` the model also has treatment x covariate terms (the
+specification MatchIt's guidance suggests); without it, and a linear model, the absolute effect
+is the treatment coefficient.
+
+Covariance (``vcov``), with ``A = X' diag(W) X`` (``W`` = weight x working weight) and score
+contributions ``s_i = w_i (y_i - mu_i) (dmu/deta) / V(mu_i) x_i``:
+
+* ``"cluster"``: ``V = G/(G-1) (n-1)/(n-k) A^-1 (sum_g s_g s_g') A^-1``, ``s_g`` summed over a
+  matched set (``sandwich::vcovCL(fit, cluster = ~subclass)``, type HC1). Several cluster
+  columns give the Cameron-Gelbach-Miller multiway estimator.
+* ``"HC3"``: ``A^-1 (sum_i s_i s_i' / (1 - h_i)^2) A^-1``, ``h_i = W_i x_i' A^-1 x_i``
+  (``sandwich::vcovHC(type = "HC3")``); ``"HC0"``, ``"HC1"`` likewise.
+* ``"classical"``: ``sigma^2 A^-1`` (linear) or ``A^-1`` (GLMs).
+
+``vcov="auto"`` follows MatchIt's guidance on effect estimation: cluster by matched set (pair)
+after nearest-neighbour matching without replacement; HC3 after matching with replacement, exact
+matching, CEM and subclassification (where matched sets are strata, not pairs). Inference uses
+the t distribution with ``n - k`` degrees of freedom for linear models (as R's ``coeftest``)
+and the normal distribution for the others.
+
+References
+----------
+Greifer N, Stuart EA (2021). Choosing the causal estimand for propensity score analysis of
+observational studies; and MatchIt vignette "Estimating Effects After Matching".
+Austin PC (2009). Type I error rates, coverage of confidence intervals, and variance estimation
+in propensity-score matched analyses. *Int J Biostat* 5(1).
+Cameron AC, Gelbach JB, Miller DL (2011). Robust inference with multiway clustering. *JBES* 29.
+Zeileis A, Köll S, Graham N (2020). Various versatile variances: an object-oriented
+implementation of clustered covariances in R. *J Stat Softw* 95(1).
+
+Example
+-------
+>>> eff = estimate_effect(m, outcome="re78", covariates=["age", "educ"])  # doctest: +SKIP
+>>> eff.to_frame()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special, stats
+
+from pceval.errors import EstimationError, InputError, PcevalWarning
+from pceval.validation import check_choice, check_confidence, check_frame, check_number
+
+MODELS = ("linear", "poisson", "negbin", "logistic")
+VCOVS = ("auto", "cluster", "HC0", "HC1", "HC3", "classical")
+
+
+# ----------------------------------------------------------------------------------------------
+# families
+# ----------------------------------------------------------------------------------------------
+
+def _inv_link(model: str, eta: np.ndarray) -> np.ndarray:
+    if model == "linear":
+        return eta
+    if model == "logistic":
+        return special.expit(eta)
+    return np.exp(np.clip(eta, -700, 700))
+
+
+def _dmu_deta(model: str, eta: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    if model == "linear":
+        return np.ones_like(eta)
+    if model == "logistic":
+        return mu * (1 - mu)
+    return mu
+
+
+def _variance(model: str, mu: np.ndarray, alpha: float) -> np.ndarray:
+    if model == "linear":
+        return np.ones_like(mu)
+    if model == "logistic":
+        return mu * (1 - mu)
+    if model == "negbin":
+        return mu + alpha * mu * mu
+    return mu
+
+
+def _irls(model: str, X: np.ndarray, y: np.ndarray, w: np.ndarray, offset: np.ndarray,
+          alpha: float = 0.0, beta0: np.ndarray | None = None, maxit: int = 100,
+          tol: float = 1e-10) -> tuple[np.ndarray, bool]:
+    """Weighted GLM fit by IRLS (canonical-style log/logit links); returns (beta, converged)."""
+    if model == "linear":
+        sw = np.sqrt(w)
+        beta = np.linalg.lstsq(X * sw[:, None], (y - offset) * sw, rcond=None)[0]
+        return beta, True
+    if beta0 is None:
+        if model == "logistic":
+            mu = (w * y + 0.5) / (w + 1)
+            eta = np.log(mu / (1 - mu))
+        else:
+            mu = y + 0.1
+            eta = np.log(mu)
+        z = eta - offset
+        sw = np.sqrt(w * _dmu_deta(model, eta, mu) ** 2 / _variance(model, mu, alpha))
+        beta = np.linalg.lstsq(X * sw[:, None], z * sw, rcond=None)[0]
+    else:
+        beta = beta0.copy()
+    dev_old = np.inf
+    for _ in range(maxit):
+        eta = X @ beta + offset
+        mu = _inv_link(model, eta)
+        dm = _dmu_deta(model, eta, mu)
+        var = _variance(model, mu, alpha)
+        ww = w * dm * dm / np.maximum(var, 1e-300)
+        z = eta - offset + (y - mu) / np.maximum(dm, 1e-300)
+        sw = np.sqrt(ww)
+        beta_new = np.linalg.lstsq(X * sw[:, None], z * sw, rcond=None)[0]
+        eta = X @ beta_new + offset
+        mu = _inv_link(model, eta)
+        dev = _deviance(model, y, mu, w, alpha)
+        beta = beta_new
+        if abs(dev - dev_old) / (abs(dev) + 0.1) < tol:
+            return beta, True
+        dev_old = dev
+    return beta, False
+
+
+def _deviance(model: str, y: np.ndarray, mu: np.ndarray, w: np.ndarray, alpha: float) -> float:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if model == "logistic":
+            d = -2 * (y * np.log(np.maximum(mu, 1e-300)) + (1 - y) * np.log(np.maximum(1 - mu, 1e-300)))
+        elif model == "poisson":
+            d = 2 * (np.where(y > 0, y * np.log(y / mu), 0.0) - (y - mu))
+        else:
+            inv = 1 / alpha
+            d = 2 * (np.where(y > 0, y * np.log(y / mu), 0.0)
+                     - (y + inv) * np.log((1 + alpha * y) / (1 + alpha * mu)))
+    return float(np.sum(w * d))
+
+
+def _nb_loglik(y: np.ndarray, mu: np.ndarray, w: np.ndarray, alpha: float) -> float:
+    r = 1 / alpha
+    ll = (special.gammaln(y + r) - special.gammaln(r) - special.gammaln(y + 1)
+          + r * np.log(r / (r + mu)) + y * np.log(np.maximum(mu, 1e-300) / (r + mu)))
+    return float(np.sum(w * ll))
+
+
+# ----------------------------------------------------------------------------------------------
+# result
+# ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EffectResult:
+    """Effect of the intervention on the matched sample (immutable).
+
+    ``estimates`` (tidy; see :meth:`to_frame`) holds the absolute and relative effects;
+    ``coefficients`` the outcome model's coefficient table; ``vcov`` names the covariance
+    estimator and ``cluster`` what it clusters on.
+    """
+
+    estimates: pd.DataFrame = field(repr=False)
+    coefficients: pd.DataFrame = field(repr=False)
+    outcome: str
+    model: str
+    estimand: str
+    vcov: str
+    cluster: str | None
+    n: int
+    n_clusters: int | None
+    df_resid: int | None
+    confidence: float
+    covariates: tuple[str, ...] = ()
+    dropped: tuple[str, ...] = ()
+    interaction: bool = False
+    alpha: float | None = None
+    cov_params: np.ndarray | None = field(default=None, repr=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy: term, estimate, std_error, ci_lower, ci_upper, p_value, n, scale, measure,
+        estimand, model, vcov, cluster, n_clusters, confidence."""
+        return self.estimates.copy()
+
+    def coef_frame(self) -> pd.DataFrame:
+        """The outcome model's coefficients: term, estimate, std_error, statistic, p_value."""
+        return self.coefficients.copy()
+
+    @property
+    def absolute(self) -> pd.Series:
+        """The absolute-scale row of :meth:`to_frame`."""
+        return self.estimates.iloc[0]
+
+    @property
+    def relative(self) -> pd.Series:
+        """The relative-scale row of :meth:`to_frame`."""
+        return self.estimates.iloc[1]
+
+    def summary(self, digits: int = 4) -> str:
+        """Readable text: both effects with CIs, how they were computed, the coefficients."""
+        c = int(round(self.confidence * 100))
+        se = {"cluster": f"cluster-robust (HC1) by {self.cluster} ({self.n_clusters:,} clusters)",
+              "HC3": "heteroskedasticity-robust (HC3)", "HC1": "robust (HC1)",
+              "HC0": "robust (HC0)", "classical": "model-based (classical)"}[self.vcov]
+        lines = [f"Effect on {self.outcome} ({self.estimand}) by g-computation on the matched "
+                 f"sample; {self.model} model"
+                 + (" with treatment x covariate interactions" if self.interaction else ""),
+                 f"n = {self.n:,}; standard errors {se}; {c}% CIs"
+                 + (f" (t, {self.df_resid} df)" if self.df_resid else " (normal)")]
+        if self.dropped:
+            lines.append(f"Covariates dropped (constant or collinear in the matched sample): "
+                         f"{', '.join(self.dropped)}")
+        for _, r in self.estimates.iterrows():
+            lines.append(f"  {r['scale']:<8} {r['measure']}: {r['estimate']:.{digits}g} "
+                         f"({r['ci_lower']:.{digits}g} to {r['ci_upper']:.{digits}g}), "
+                         f"p = {r['p_value']:.3g}")
+        lines.append("")
+        lines.append("Outcome model coefficients:")
+        lines.append(self.coefficients.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+        return "\n".join(lines)
+
+    def plot(self):
+        """Point-and-interval plot of the absolute and relative effects (plotnine)."""
+        from plotnine import aes, facet_wrap, geom_hline, geom_pointrange, ggplot, labs
+
+        from pceval.plots import NHS_COLOURS, theme_nhs
+
+        df = self.estimates.copy()
+        df["ref"] = np.where(df["scale"] == "relative", 1.0, 0.0)
+        df["label"] = df["scale"] + ": " + df["measure"]
+        return (ggplot(df, aes(x="label", y="estimate", ymin="ci_lower", ymax="ci_upper"))
+                + geom_hline(aes(yintercept="ref"), linetype="dashed",
+                             colour=NHS_COLOURS["mid_grey"])
+                + geom_pointrange(colour=NHS_COLOURS["blue"])
+                + facet_wrap("~label", scales="free")
+                + labs(x="", y=f"Effect on {self.outcome}",
+                       title=f"{self.estimand} ({int(self.confidence * 100)}% CI)")
+                + theme_nhs())
+
+
+# ----------------------------------------------------------------------------------------------
+# estimation
+# ----------------------------------------------------------------------------------------------
+
+def _design(df: pd.DataFrame, covs: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    from pceval.matching.distance import model_matrix
+
+    d = model_matrix(df, covs, contrasts=True, name="data")
+    return d.X, d.names
+
+
+def _drop_degenerate(X: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str], list[str]]:
+    """Drop constant covariate columns, then columns collinear with earlier ones (R's NA)."""
+    keep, dropped = [], []
+    for j in range(X.shape[1]):
+        col = X[:, j]
+        if np.ptp(col) == 0:
+            dropped.append(names[j])
+        else:
+            keep.append(j)
+    X = X[:, keep]
+    names = [names[j] for j in keep]
+    return X, names, dropped
+
+
+def _full_rank(X: np.ndarray, names: list[str], protect: int) -> tuple[list[int], list[str]]:
+    """Greedy rank check (columns in order); the first ``protect`` columns are always kept."""
+    sc = X / np.maximum(np.sqrt(np.mean(X * X, axis=0)), 1e-300)
+    if np.linalg.matrix_rank(sc) == X.shape[1]:
+        return list(range(X.shape[1])), []
+    keep: list[int] = []
+    dropped: list[str] = []
+    for j in range(X.shape[1]):
+        cand = keep + [j]
+        if j < protect or np.linalg.matrix_rank(sc[:, cand]) == len(cand):
+            keep.append(j)
+        else:
+            dropped.append(names[j])
+    return keep, dropped
+
+
+def _sandwich(kind: str, X: np.ndarray, A_inv: np.ndarray, scores: np.ndarray, W: np.ndarray,
+              clusters: list[np.ndarray] | None, model: str, resid_var: float) -> np.ndarray:
+    n, k = X.shape
+    if kind == "classical":
+        return A_inv * (resid_var if model == "linear" else 1.0)
+    if kind in ("HC0", "HC1", "HC3"):
+        s = scores
+        if kind == "HC3":
+            h = W * np.einsum("ij,jk,ik->i", X, A_inv, X)
+            s = scores / (1 - np.minimum(h, 1 - 1e-12))[:, None]
+        meat = s.T @ s
+        V = A_inv @ meat @ A_inv
+        if kind == "HC1":
+            V *= n / (n - k)
+        return V
+    # cluster (HC1-type adjustment), multiway by inclusion-exclusion
+    assert clusters is not None
+    adj = (n - 1) / (n - k)
+
+    def one(codes: np.ndarray) -> np.ndarray:
+        g = int(codes.max()) + 1
+        S = np.zeros((g, k))
+        np.add.at(S, codes, scores)
+        G = len(np.unique(codes))
+        return (G / (G - 1) if G > 1 else 1.0) * (A_inv @ (S.T @ S) @ A_inv)
+
+    if len(clusters) == 1:
+        return adj * one(clusters[0])
+    from itertools import combinations
+
+    V = np.zeros((k, k))
+    m = len(clusters)
+    for r in range(1, m + 1):
+        for comb in combinations(range(m), r):
+            if r == 1:
+                codes = clusters[comb[0]]
+            else:
+                codes = pd.MultiIndex.from_arrays([clusters[c] for c in comb]).factorize()[0]
+            V += (-1) ** (r + 1) * one(np.asarray(codes, np.int64))
+    return adj * V
+
+
+def estimate_effect(data: Any, outcome: str, covariates: Sequence[str] | None = None, *,
+                    model: str = "linear", treatment: str | None = None,
+                    weights: str | None = "weights", cluster: str | Sequence[str] | None = "auto",
+                    vcov: str = "auto", exposure: str | None = None, per: float | None = None,
+                    interaction: bool = False, estimand: str | None = None,
+                    confidence: float = 0.95) -> EffectResult:
+    """Estimate the intervention's effect on ``outcome`` after matching (g-computation).
+
+    Parameters
+    ----------
+    data : a :class:`pceval.MatchResult` (its matched sample is used), or a matched table such
+        as ``MatchResult.matched_data()`` (then give ``treatment``; ``weights`` and ``cluster``
+        name columns).
+    outcome : outcome column (measured after the index date).
+    covariates : optional adjustment covariates (factors expanded with treatment contrasts);
+        covariates constant or collinear in the matched sample are dropped and listed.
+    model : ``"linear"``, ``"poisson"``, ``"negbin"`` or ``"logistic"``.
+    treatment : the 0/1 treatment column (taken from the MatchResult if given).
+    weights : weight column for a table input (``None``: unweighted).
+    cluster : ``"auto"`` (the matched set ``subclass`` when the design has pairs), a column
+        name or list of names (multiway), or None.
+    vcov : ``"auto"`` (MatchIt's recommendation, see module docstring), ``"cluster"``, ``"HC3"``,
+        ``"HC1"``, ``"HC0"`` or ``"classical"``.
+    exposure : person-time column for counts: ``log(exposure)`` is the offset and the absolute
+        effect is a rate difference per ``per`` units (default 1,000).
+    interaction : add treatment x covariate interactions to the outcome model.
+    estimand : ``"ATT"``, ``"ATC"`` or ``"ATE"`` (default: the MatchResult's, else ATT).
+    confidence : confidence level of the intervals.
+
+    Returns
+    -------
+    EffectResult
+        ``to_frame()`` gives term, estimate, std_error, ci_lower, ci_upper, p_value, n and the
+        design columns (scale, measure, estimand, model, vcov, cluster, n_clusters).
+    """
+    from pceval.matching.result import MatchResult
+
+    model = check_choice(model, "model", MODELS)
+    vcov = check_choice(vcov, "vcov", VCOVS)
+    confidence = check_confidence(confidence)
+    covs = [covariates] if isinstance(covariates, str) else list(covariates or [])
+    cl_names: list[str] = []
+    cl_arrays: list[np.ndarray] = []
+    if isinstance(data, MatchResult):
+        m = data
+        treatment = m.treatment
+        est = estimand or m.estimand
+        keep = m.weights > 0
+        df = m.data.loc[keep]
+        w = m.weights[keep].astype(float)
+        need = [outcome, *covs] + ([exposure] if exposure else [])
+        check_frame(df, "data", required=need, numeric=[outcome])
+        auto_vcov = "cluster" if (m.method == "nearest" and m.has_subclass) else "HC3"
+        if cluster == "auto":
+            if m.has_subclass:
+                cl_names = ["subclass"]
+                cl_arrays = [m.subclass[keep]]
+        elif cluster is not None:
+            for c in ([cluster] if isinstance(cluster, str) else list(cluster)):
+                if c == "subclass" and c not in df.columns:
+                    if not m.has_subclass:
+                        raise InputError("cluster='subclass': this match has no matched sets "
+                                         "(matching with replacement); use vcov='HC3'")
+                    cl_arrays.append(m.subclass[keep])
+                else:
+                    check_frame(df, "data", required=[c], not_null=[c])
+                    cl_arrays.append(df[c].to_numpy())
+                cl_names.append(c)
+    else:
+        if treatment is None:
+            raise InputError("`treatment` is required when `data` is a table")
+        if not isinstance(data, pd.DataFrame):
+            from pceval._engines import to_pandas
+
+            data = to_pandas(data)
+        est = estimand or "ATT"
+        need = [treatment, outcome, *covs] + [c for c in (weights, exposure) if c]
+        df = check_frame(data, "data", required=need, numeric=[outcome], binary=[treatment],
+                         not_null=[treatment])
+        if weights:
+            w = df[weights].to_numpy(dtype=float)
+            if not np.all(np.isfinite(w)) or (w < 0).any():
+                raise InputError(f"`data`: column '{weights}' (weights) must be finite and >= 0")
+            keep = w > 0
+            df = df.loc[keep]
+            w = w[keep]
+        else:
+            w = np.ones(len(df))
+        if cluster == "auto":
+            cl = ["subclass"] if "subclass" in df.columns and df["subclass"].notna().all() else []
+        else:
+            cl = [] if cluster is None else ([cluster] if isinstance(cluster, str) else list(cluster))
+        for c in cl:
+            check_frame(df, "data", required=[c], not_null=[c])
+            cl_arrays.append(df[c].to_numpy())
+            cl_names.append(c)
+        auto_vcov = "cluster" if cl_arrays else "HC3"
+    check_choice(est, "estimand", ("ATT", "ATC", "ATE"))
+    if vcov == "auto":
+        vcov = auto_vcov if (auto_vcov != "cluster" or cl_arrays) else "HC3"
+    if vcov == "cluster" and not cl_arrays:
+        raise InputError("vcov='cluster' needs `cluster` (a column, or a match with matched sets)")
+    if vcov != "cluster":
+        cl_names, cl_arrays = [], []
+
+    y = df[outcome].to_numpy(dtype=float)
+    n_na = int(np.isnan(y).sum())
+    if n_na:
+        raise InputError(f"`outcome` '{outcome}' has {n_na} missing value(s) in the matched sample; "
+                         "dropping them would break matched sets: impute or restrict before matching")
+    t = df[treatment].astype(int).to_numpy()
+    if model in ("poisson", "negbin") and (y < 0).any():
+        raise InputError(f"model='{model}' needs a non-negative count outcome; '{outcome}' has "
+                         f"{int((y < 0).sum())} negative value(s)")
+    if model == "logistic" and not np.all((y == 0) | (y == 1)):
+        raise InputError(f"model='logistic' needs a 0/1 outcome; '{outcome}' has other values")
+    if (t == 1).sum() == 0 or (t == 0).sum() == 0:
+        raise EstimationError("the matched sample needs both treated and untreated people")
+    offset = np.zeros(len(y))
+    expo = None
+    if exposure:
+        if model not in ("poisson", "negbin"):
+            raise InputError("`exposure` (person-time) is for model='poisson' or 'negbin'")
+        expo = df[exposure].to_numpy(dtype=float)
+        if not np.all(np.isfinite(expo)) or (expo <= 0).any():
+            raise InputError(f"`exposure` column '{exposure}' must be positive person-time with "
+                             "no missing values")
+        offset = np.log(expo)
+    per_v = check_number(per if per is not None else (1000.0 if exposure else 1.0), "per",
+                         low=0, low_open=True)
+
+    # ---- design
+    Xc, cnames = _design(df, covs) if covs else (np.empty((len(y), 0)), [])
+    Xc, cnames, dropped = _drop_degenerate(Xc, cnames)
+    cols = [np.ones(len(y)), t.astype(float), *Xc.T]
+    names = ["(Intercept)", treatment, *cnames]
+    if interaction and cnames:
+        cols += [t * Xc[:, j] for j in range(Xc.shape[1])]
+        names += [f"{treatment}:{c}" for c in cnames]
+    X = np.column_stack(cols)
+    keep_cols, coll = _full_rank(X, names, protect=2)
+    if coll:
+        dropped += coll
+    X = X[:, keep_cols]
+    names = [names[j] for j in keep_cols]
+    if dropped:
+        warnings.warn(f"estimate_effect: dropped constant or collinear term(s) {dropped}",
+                      PcevalWarning, stacklevel=2)
+    n, k = X.shape
+    if n <= k:
+        raise EstimationError(f"the matched sample ({n} rows) is too small for {k} coefficients")
+
+    # ---- fit
+    alpha = 0.0
+    if model == "negbin":
+        beta_p, _ = _irls("poisson", X, y, w, offset)
+
+        def negll(la: float) -> float:
+            a = float(np.exp(la))
+            b, _ = _irls("negbin", X, y, w, offset, alpha=a, beta0=beta_p)
+            mu = _inv_link("negbin", X @ b + offset)
+            return -_nb_loglik(y, mu, w, a)
+
+        opt = optimize.minimize_scalar(negll, bounds=(-12, 6), method="bounded",
+                                       options={"xatol": 1e-8})
+        alpha = float(np.exp(opt.x))
+        beta, conv = _irls("negbin", X, y, w, offset, alpha=alpha, beta0=beta_p)
+    else:
+        beta, conv = _irls(model, X, y, w, offset)
+    if not conv:
+        warnings.warn(f"estimate_effect: the {model} model did not converge", PcevalWarning,
+                      stacklevel=2)
+    eta = X @ beta + offset
+    mu = _inv_link(model, eta)
+    if model == "logistic" and (np.min(mu) < 1e-10 or np.max(mu) > 1 - 1e-10):
+        warnings.warn("estimate_effect: fitted probabilities numerically 0 or 1 (separation)",
+                      PcevalWarning, stacklevel=2)
+    dm = _dmu_deta(model, eta, mu)
+    var = _variance(model, mu, alpha)
+    W = w * dm * dm / var
+    A = (X * W[:, None]).T @ X
+    try:
+        A_inv = np.linalg.inv(A)
+    except np.linalg.LinAlgError as exc:
+        raise EstimationError("singular outcome model (check the covariates)") from exc
+    scores = (w * (y - mu) * dm / var)[:, None] * X
+    resid_var = float(np.sum(w * (y - mu) ** 2) / (n - k)) if model == "linear" else 1.0
+    clusters = [pd.factorize(a)[0].astype(np.int64) for a in cl_arrays] if cl_arrays else None
+    V = _sandwich(vcov, X, A_inv, scores, W, clusters, model, resid_var)
+    n_cl = int(len(np.unique(clusters[0]))) if clusters else None
+
+    # ---- inference helpers
+    df_resid = n - k if model == "linear" else None
+    if df_resid:
+        q = stats.t.ppf(0.5 + confidence / 2, df_resid)
+
+        def pval(z: float) -> float:
+            return float(2 * stats.t.sf(abs(z), df_resid))
+    else:
+        q = stats.norm.ppf(0.5 + confidence / 2)
+
+        def pval(z: float) -> float:
+            return float(2 * stats.norm.sf(abs(z)))
+
+    se_b = np.sqrt(np.diag(V))
+    coef = pd.DataFrame({"term": names, "estimate": beta, "std_error": se_b,
+                         "statistic": beta / se_b,
+                         "p_value": [pval(z) for z in beta / se_b]})
+
+    # ---- g-computation
+    target = {"ATT": t == 1, "ATC": t == 0, "ATE": np.ones(len(t), bool)}[est]
+    wt = w[target]
+    X1 = X[target].copy()
+    X0 = X[target].copy()
+    full_names = names
+    X1[:, full_names.index(treatment)] = 1.0
+    X0[:, full_names.index(treatment)] = 0.0
+    for j, nm in enumerate(full_names):
+        if nm.startswith(f"{treatment}:"):
+            base = nm.split(":", 1)[1]
+            bj = full_names.index(base)
+            X1[:, j] = X[target][:, bj]
+            X0[:, j] = 0.0
+    off_t = offset[target]
+    eta1, eta0 = X1 @ beta + off_t, X0 @ beta + off_t
+    mu1, mu0 = _inv_link(model, eta1), _inv_link(model, eta0)
+    d1, d0 = _dmu_deta(model, eta1, mu1), _dmu_deta(model, eta0, mu0)
+    sw = wt.sum()
+    denom = float(np.sum(wt * expo[target]) / per_v) if expo is not None else sw
+    m1, m0 = float(wt @ mu1 / denom), float(wt @ mu0 / denom)
+    g1 = (wt * d1) @ X1 / denom
+    g0 = (wt * d0) @ X0 / denom
+    diff = m1 - m0
+    g_diff = g1 - g0
+    se_diff = float(np.sqrt(g_diff @ V @ g_diff))
+    if m1 > 0 and m0 > 0:
+        lr = np.log(m1 / m0)
+        g_lr = g1 / m1 - g0 / m0
+        se_lr = float(np.sqrt(g_lr @ V @ g_lr))
+        rel, rel_lo, rel_hi = m1 / m0, float(np.exp(lr - q * se_lr)), float(np.exp(lr + q * se_lr))
+        rel_se = rel * se_lr
+        rel_p = pval(lr / se_lr) if se_lr > 0 else float("nan")
+    else:
+        rel = rel_lo = rel_hi = rel_se = rel_p = float("nan")
+    abs_measure = {"linear": "difference in means", "logistic": "risk difference",
+                   "poisson": "difference in mean counts", "negbin": "difference in mean counts"}
+    rel_measure = {"linear": "ratio of means", "logistic": "risk ratio",
+                   "poisson": "ratio of mean counts", "negbin": "ratio of mean counts"}
+    a_meas = abs_measure[model]
+    r_meas = rel_measure[model]
+    if expo is not None:
+        a_meas = f"rate difference per {per_v:,.0f} person-time"
+        r_meas = "rate ratio"
+    vc_label = vcov
+    rows = [
+        {"term": est, "estimate": diff, "std_error": se_diff,
+         "ci_lower": diff - q * se_diff, "ci_upper": diff + q * se_diff,
+         "p_value": pval(diff / se_diff) if se_diff > 0 else float("nan"), "n": n,
+         "scale": "absolute", "measure": a_meas},
+        {"term": est, "estimate": rel, "std_error": rel_se, "ci_lower": rel_lo,
+         "ci_upper": rel_hi, "p_value": rel_p, "n": n, "scale": "relative", "measure": r_meas},
+    ]
+    out = pd.DataFrame(rows)
+    out["mean_treated"] = [m1, m1]
+    out["mean_untreated"] = [m0, m0]
+    out["estimand"] = est
+    out["model"] = model
+    out["vcov"] = vc_label
+    out["cluster"] = "+".join(cl_names) if cl_names else None
+    out["n_clusters"] = n_cl
+    out["confidence"] = confidence
+    out["method"] = "g-computation on the matched sample"
+    return EffectResult(estimates=out, coefficients=coef, outcome=outcome, model=model,
+                        estimand=est, vcov=vc_label,
+                        cluster="+".join(cl_names) if cl_names else None, n=n,
+                        n_clusters=n_cl, df_resid=df_resid, confidence=confidence,
+                        covariates=tuple(covs), dropped=tuple(dropped), interaction=interaction,
+                        alpha=alpha if model == "negbin" else None, cov_params=V)
+
+
+__all__ = ["estimate_effect", "EffectResult"]
