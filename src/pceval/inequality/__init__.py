@@ -23,7 +23,10 @@ confidence level. See ``docs/inequality.md``.
 
 from __future__ import annotations
 
+from pceval.inequality.concentration import concentration_index
 from pceval.inequality.crude import mean, proportion, rate
+from pceval.inequality.equity import EquityOfEffect, UptakeEquity, equity_of_effect, uptake_equity
+from pceval.inequality.gaps import core20_gap, quintile_gap
 from pceval.inequality.imd import (
     DEFAULT_IMD_EDITION,
     IMD_EDITIONS,
@@ -33,13 +36,16 @@ from pceval.inequality.imd import (
     decile_to_quintile,
     quantile,
 )
+from pceval.inequality.plots import plot_equity, plot_gap_over_time, plot_sii, plot_uptake
 from pceval.inequality.sii import sii
 from pceval.inequality.standardised import dsr, esp2013, isr, isr_rate, isr_ratio
 
 __all__ = [
     "proportion", "rate", "mean",
     "dsr", "isr", "isr_ratio", "isr_rate", "esp2013",
-    "sii",
+    "sii", "concentration_index", "quintile_gap", "core20_gap",
+    "equity_of_effect", "EquityOfEffect", "uptake_equity", "UptakeEquity",
     "IMD_EDITIONS", "DEFAULT_IMD_EDITION", "check_imd_edition", "decile_to_quintile", "core20",
     "add_imd", "quantile",
+    "plot_sii", "plot_gap_over_time", "plot_equity", "plot_uptake",
 ]

@@ -84,6 +84,21 @@ def _to_matrix(values: np.ndarray, codes: np.ndarray, pos: np.ndarray, shape: tu
     return out
 
 
+def ridits(share: np.ndarray) -> np.ndarray:
+    """Ridit scores (cumulative-share midpoints) along the last axis: ``sum_{j<q} a_j + a_q / 2``."""
+    return np.cumsum(share, axis=-1) - share / 2
+
+
+def regression_weights(share: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weights ``(ca, cb)`` with ``alpha = sum(ca y)``, ``beta = sum(cb y)`` for the least-squares
+    line of ``y`` on ``x`` weighted by ``share`` (rows of shares summing to 1), and ``xbar``."""
+    xbar = (share * x).sum(axis=-1, keepdims=True)
+    sxx = (share * (x - xbar) ** 2).sum(axis=-1, keepdims=True)
+    cb = share * (x - xbar) / sxx
+    ca = share - xbar * cb
+    return ca, cb, xbar
+
+
 def _positive_means(direction: float, polarity: str | None) -> str:
     least = direction > 0  # positive sii <=> higher values in the least deprived
     if polarity is None:
@@ -288,17 +303,14 @@ def sii(df: pd.DataFrame, quantile: str, population: str, value: str | None = No
         if (rp <= 0).any() or np.isnan(rp).any():
             raise InputError("`ridit_population` must be > 0 for every quantile")
         rshare = rp / rp.sum(axis=1, keepdims=True)
-        ridits = "national population shares (NHS England variant)"
+        ridit_label = "national population shares (NHS England variant)"
     else:
         rshare = share
-        ridits = "group population shares (PHE)"
-    xr = np.cumsum(rshare, axis=1) - rshare / 2
+        ridit_label = "group population shares (PHE)"
+    xr = ridits(rshare)
 
     # ---- weighted least squares in closed form ----------------------------------------------
-    xbar = (share * xr).sum(axis=1, keepdims=True)
-    sxx = (share * (xr - xbar) ** 2).sum(axis=1, keepdims=True)
-    cb = share * (xr - xbar) / sxx           # beta = sum(cb * y)
-    ca = share - xbar * cb                   # alpha = sum(ca * y)
+    ca, cb, xbar = regression_weights(share, xr)  # alpha = sum(ca y), beta = sum(cb y)
     alpha = (ca * y).sum(axis=1)
     beta = (cb * y).sum(axis=1)
     var_a = (ca**2 * s_e**2).sum(axis=1)
@@ -374,7 +386,7 @@ def sii(df: pd.DataFrame, quantile: str, population: str, value: str | None = No
     out["multiplier"] = mult
     out["polarity"] = polarity
     out["positive_means"] = _positive_means(direction, polarity)
-    out["ridits"] = ridits
+    out["ridits"] = ridit_label
     if rii:
         out["rii_method"] = ("fitted least / fitted most deprived" if rii_method == "ratio"
                              else "SII / population mean")

@@ -1,0 +1,715 @@
+"""Did the intervention narrow the gap? The equity of effects, and the equity of uptake.
+
+:func:`equity_of_effect` takes effects estimated by IMD quintile -- from any estimator (matching, DiD,
+a model), as a tidy table of ``estimate`` and ``std_error`` by quintile -- together with each
+quintile's uptake, population and baseline outcome, and reports
+
+* the effect by quintile and the **Q1 - Q5 difference** in effects (most minus least deprived);
+* the **gradient of effects** across deprivation: an inverse-variance weighted (fixed-effect)
+  meta-regression of the quintile effects on their ridit scores ``x`` (0 = most deprived end,
+  1 = least deprived end, from population shares as in the SII), reported as the fitted effect at
+  the most deprived end minus that at the least deprived end; with Cochran's Q for heterogeneity;
+* the **change in the population slope index of inequality** (SII) of the outcome that the
+  intervention causes given its uptake: with baseline outcome ``y0_q``, uptake ``u_q`` (share of the
+  quintile treated) and effect on the treated ``e_q``, the outcome with the intervention is::
+
+      y1_q = y0_q + u_q e_q                       (effects as differences, outcome units)
+      y1_q = y0_q + u_q t0_q (RR_q - 1)           (effects as rate ratios; t0 = the treated's
+                                                   untreated rate, the baseline unless given)
+
+  and the SII (PHE: population-weighted regression on ridits) is computed for ``y0`` and ``y1``,
+  signed so that **a positive SII means worse for the most deprived** (``outcome_higher_is``
+  says whether higher outcome values are worse, e.g. admissions, or better). The gap *narrowed*
+  when ``|SII(y1)| < |SII(y0)|``;
+* a verdict in words -- **narrowed**, **widened** or **no evidence either way** -- from the
+  confidence interval of ``|SII after| - |SII before|``.
+
+Confidence intervals carry both sources of uncertainty by simulation (``reps`` draws, vectorised
+across groups): each quintile's effect is drawn from ``N(e_q, se_q)`` (on the log scale for ratios)
+and, when ``baseline_se`` is given, each baseline from ``N(y0_q, se0_q)``; intervals are percentiles.
+Uptake and populations are treated as known. Quintile estimates are assumed independent.
+
+:func:`uptake_equity` is the inverse care law check: who receives the intervention by deprivation,
+age and sex (uptake with Wilson limits, ratios to the overall uptake with Katz limits, the Q1 vs Q5
+gap, the concentration index of uptake, and -- given a measure of need -- uptake relative to need).
+
+References: Low A, Low A (2004) *J Public Health* 26:388-395 (SII). Borenstein M et al. (2009)
+*Introduction to Meta-Analysis*, ch. 20 (meta-regression) and 16 (Cochran's Q). Hart JT (1971) The
+inverse care law. *Lancet* 297:405-412. Cookson R et al. (2021) *Distributional Cost-Effectiveness
+Analysis*, OUP (equity impact of interventions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from pceval.errors import InputError
+from pceval.inequality import _ci
+from pceval.inequality._common import (
+    GroupBy,
+    as_list,
+    check_column_arg,
+    check_input,
+    group_keys,
+    group_sum,
+)
+from pceval.inequality.concentration import concentration_index
+from pceval.inequality.gaps import quintile_gap
+from pceval.inequality.imd import check_imd_edition, quantile_order
+from pceval.inequality.sii import regression_weights, ridits
+from pceval.validation import check_choice, check_confidence, check_int
+
+_CELLS = 4_000_000
+
+
+# ---------------------------------------------------------------------------------------------
+# equity of effect
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EquityOfEffect:
+    """Result of :func:`equity_of_effect` (immutable).
+
+    Attributes
+    ----------
+    by_quintile : DataFrame
+        Per group x quintile: effect with limits, uptake, population, ridit, baseline outcome,
+        outcome with the intervention and its change.
+    contrasts : DataFrame
+        Per group: one row per quantity (``term``) with ``estimate``, ``std_error``, ``ci_lower``,
+        ``ci_upper``, ``p_value``.
+    verdicts : DataFrame
+        Per group: ``verdict`` ("narrowed", "widened", "no evidence either way") and ``text``.
+    settings : dict
+        The choices made (scale, confidence, reps, seed, IMD edition, sign convention).
+    """
+
+    by_quintile: pd.DataFrame
+    contrasts: pd.DataFrame
+    verdicts: pd.DataFrame
+    group_by: tuple[str, ...] = ()
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy table: ``term/estimate/std_error/ci_lower/ci_upper/p_value`` plus design columns."""
+        eff = self.by_quintile
+        g = list(self.group_by)
+        q = self.settings["quintile"]
+        rows = eff[[*g, q, "estimate", "std_error", "ci_lower", "ci_upper", "p_value"]].copy()
+        rows.insert(len(g), "term", "effect: quintile " + rows[q].astype(str))
+        rows = rows.drop(columns=q)
+        out = pd.concat([rows, self.contrasts], ignore_index=True)
+        out = out.merge(self.verdicts[[*g, "verdict"]], on=g, how="left") if g else out.assign(
+            verdict=self.verdicts["verdict"].iloc[0])
+        out["scale"] = self.settings["scale"]
+        out["confidence"] = self.settings["confidence"]
+        out["imd_edition"] = self.settings["imd_edition"]
+        out["method"] = self.settings["method"]
+        return out
+
+    @property
+    def verdict(self) -> str | dict[tuple, str]:
+        """The verdict text (one group), or ``{group key: text}``."""
+        if not self.group_by:
+            return str(self.verdicts["text"].iloc[0])
+        return {tuple(r[list(self.group_by)]): r["text"] for _, r in self.verdicts.iterrows()}
+
+    def summary(self) -> str:
+        """Readable text: settings, effects by quintile, contrasts and the verdict."""
+        lines = ["Equity of effect (pceval.inequality.equity_of_effect)",
+                 f"  scale: {self.settings['scale']}; confidence {self.settings['confidence']:.0%}; "
+                 f"{self.settings['reps']} simulations (seed {self.settings['seed']}); "
+                 f"IMD {self.settings['imd_edition']}; {self.settings['sign']}"]
+        frame = self.to_frame()
+        g = list(self.group_by)
+        for _, v in self.verdicts.iterrows():
+            sub = frame
+            if g:
+                mask = np.logical_and.reduce([frame[c] == v[c] for c in g])
+                sub = frame[mask]
+                lines.append("\n" + ", ".join(f"{c} = {v[c]}" for c in g))
+            with pd.option_context("display.width", 120, "display.max_columns", 10):
+                lines.append(sub[["term", "estimate", "std_error", "ci_lower", "ci_upper", "p_value"]]
+                             .to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+            lines.append("Verdict: " + v["text"])
+        return "\n".join(lines)
+
+    def plot(self, kind: Literal["effects", "outcome"] = "effects"):
+        """Effects by quintile with limits and the fitted gradient (``"effects"``), or the outcome
+        by quintile before and with the intervention (``"outcome"``)."""
+        from pceval.inequality.plots import plot_equity
+
+        return plot_equity(self, kind=kind)
+
+
+def _se_from(frame: pd.DataFrame, name: str, est: str, se: str | None, lower: str | None,
+             upper: str | None, log: bool, cl_conf: float) -> np.ndarray:
+    if se is not None:
+        return frame[se].to_numpy(float)
+    lo, hi = frame[lower].to_numpy(float), frame[upper].to_numpy(float)
+    if log:
+        if (lo <= 0).any():
+            raise InputError(f"`{name}`: limits of rate ratios must be > 0")
+        lo, hi = np.log(lo), np.log(hi)
+    return _ci.se_from_limits(lo, hi, cl_conf)
+
+
+def _pct(sims: np.ndarray, probs: Sequence[float]) -> np.ndarray:
+    return np.quantile(sims, probs, axis=-1)
+
+
+def equity_of_effect(effects: pd.DataFrame, *, quintile: str = "imd_quintile",
+                     estimate: str = "estimate", std_error: str | None = "std_error",
+                     lower: str | None = None, upper: str | None = None,
+                     scale: Literal["difference", "ratio"] = "difference",
+                     uptake: str | None = "uptake", treated: str | None = None,
+                     population: str = "population", baseline: str = "baseline",
+                     baseline_se: str | None = None, treated_baseline: str | None = None,
+                     data: pd.DataFrame | None = None, group_by: GroupBy = None,
+                     outcome_higher_is: Literal["worse", "better"] = "worse",
+                     outcome: str = "the outcome", units: str = "", confidence: float = 0.95,
+                     cl_confidence: float = 0.95, reps: int = 10_000, seed: int | None = 1,
+                     national_population: dict[Any, float] | pd.Series | None = None,
+                     imd_edition: str | int = "2019") -> EquityOfEffect:
+    """Effects by deprivation quintile, their gradient, and the change in the outcome's SII.
+
+    See the module docstring for the definitions.
+
+    Parameters
+    ----------
+    effects : pandas.DataFrame
+        One row per (group x) IMD quintile with the effect ``estimate`` and its ``std_error`` (or
+        ``lower``/``upper`` limits at ``cl_confidence``). For ``scale="ratio"`` the estimate is a rate
+        ratio and the standard error is that of its logarithm (limits are on the ratio scale).
+    quintile : str
+        IMD quintile column (1 = most deprived; any number of ordered quantiles >= 2 works).
+    scale : ``"difference"`` or ``"ratio"``
+        Effects as differences in outcome units per treated person, or as rate ratios.
+    uptake, treated : str
+        Share of each quintile's population receiving the intervention (0-1), or the number treated
+        (then ``uptake = treated / population``).
+    population : str
+        Quintile population (weights and ridits of the SII).
+    baseline : str
+        Population outcome without the intervention, in the units of ``estimate`` (difference scale).
+    baseline_se : str, optional
+        Its standard error; carried into the limits.
+    treated_baseline : str, optional
+        Ratio scale: the treated's outcome without the intervention (default: ``baseline``).
+    data : pandas.DataFrame, optional
+        Uptake/population/baseline columns in a separate table, merged on ``group_by`` + ``quintile``.
+    group_by : column name(s), optional
+        Separate analyses (e.g. by scenario or ICB).
+    outcome_higher_is : ``"worse"`` or ``"better"``
+        Fixes the SII sign so that positive = worse for the most deprived.
+    outcome, units : str
+        Names used in the verdict, e.g. ``"emergency admissions"``, ``"per 1,000 person-years"``.
+    confidence : float
+        Level of the reported limits.
+    reps, seed :
+        Simulations for the limits and the random seed.
+    national_population : mapping {quintile: population}, optional
+        Take SII ridits from national shares (NHS England variant).
+    imd_edition : IMD edition recorded in the output.
+
+    Returns
+    -------
+    EquityOfEffect
+        ``.to_frame()``, ``.summary()``, ``.plot()``, ``.verdict``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> eff = pd.DataFrame({"imd_quintile": [1, 2, 3, 4, 5], "estimate": [-40, -30, -20, -10, 0],
+    ...                     "std_error": [5] * 5, "uptake": [0.1] * 5, "population": [1000] * 5,
+    ...                     "baseline": [300, 260, 220, 180, 140]})
+    >>> res = equity_of_effect(eff, outcome="emergency admissions", units="per 1,000")
+    >>> res.verdicts.verdict[0]
+    'narrowed'
+    """
+    q = check_column_arg(quintile, "quintile")
+    est = check_column_arg(estimate, "estimate")
+    check_choice(scale, "scale", {"difference", "ratio"})
+    check_choice(outcome_higher_is, "outcome_higher_is", {"worse", "better"})
+    if std_error is None and (lower is None or upper is None):
+        raise InputError("give `std_error`, or both `lower` and `upper`")
+    if (uptake is None) == (treated is None):
+        raise InputError("give exactly one of `uptake` (share treated) and `treated` (number treated)")
+    if treated_baseline is not None and scale != "ratio":
+        raise InputError("`treated_baseline` is only used with scale='ratio'")
+    conf = check_confidence(confidence, "confidence")
+    cl_conf = check_confidence(cl_confidence, "cl_confidence")
+    reps = check_int(reps, "reps", low=200)
+    edition = check_imd_edition(imd_edition)
+    gb = as_list(group_by)
+    if q in gb:
+        raise InputError("`quintile` must not also be a `group_by` column")
+    eff_cols = [est] + ([std_error] if std_error is not None else [lower, upper])
+    pop_cols = [population, baseline] + [c for c in (uptake, treated, baseline_se, treated_baseline)
+                                         if c is not None]
+    frame = check_input(effects, "effects", numeric=eff_cols, required=[q], group_by=gb,
+                        not_null=[*gb, q, *eff_cols])
+    if data is not None:
+        other = check_input(data, "data", numeric=pop_cols, required=[q], group_by=gb,
+                            not_null=[*gb, q, *pop_cols], unique=[*gb, q])
+        clash = [c for c in pop_cols if c in frame.columns]
+        frame = frame.drop(columns=clash).merge(other[[*gb, q, *pop_cols]], on=[*gb, q], how="left",
+                                                validate="one_to_one")
+        if frame[pop_cols].isna().any().any():
+            raise InputError("`data` has no row for some group and quintile of `effects`")
+    frame = check_input(frame, "effects", numeric=pop_cols, not_null=pop_cols, unique=[*gb, q])
+    if (frame[population] <= 0).any():
+        raise InputError(f"`effects`: column '{population}' must be > 0")
+    if std_error is not None and (frame[std_error] < 0).any():
+        raise InputError(f"`effects`: column '{std_error}' must be >= 0")
+    if baseline_se is not None and (frame[baseline_se] < 0).any():
+        raise InputError(f"`effects`: column '{baseline_se}' must be >= 0")
+    if scale == "ratio" and (frame[est] <= 0).any():
+        raise InputError(f"`effects`: rate ratios in '{est}' must be > 0")
+    if uptake is not None:
+        u_all = frame[uptake].to_numpy(float)
+        if ((u_all < 0) | (u_all > 1)).any():
+            raise InputError(f"`effects`: uptake '{uptake}' must be a share between 0 and 1 "
+                             "(use `treated=` for counts)")
+    else:
+        u_all = frame[treated].to_numpy(float) / frame[population].to_numpy(float)
+        if ((u_all < 0) | (u_all > 1)).any():
+            raise InputError(f"`effects`: '{treated}' must lie between 0 and '{population}'")
+
+    labels = quantile_order(pd.unique(frame[q]))
+    k = len(labels)
+    if k < 2:
+        raise InputError(f"`effects`: column '{q}' needs at least two quintiles, found {labels}")
+    keys, codes = group_keys(frame, gb)
+    g = len(keys)
+    pos = frame[q].map({lab: i for i, lab in enumerate(labels)}).to_numpy(int)
+    present = np.zeros((g, k), dtype=bool)
+    present[codes, pos] = True
+    if not present.all():
+        bad = keys[~present.all(axis=1)].head(5).to_dict("records") if gb else "the data"
+        raise InputError(f"`effects`: every group needs all {k} quintiles {labels}; missing for {bad}")
+
+    def mat(values: np.ndarray) -> np.ndarray:
+        out = np.empty((g, k))
+        out[codes, pos] = values
+        return out
+
+    log = scale == "ratio"
+    e_hat = mat(np.log(frame[est].to_numpy(float)) if log else frame[est].to_numpy(float))
+    e_se = mat(_se_from(frame, "effects", est, std_error, lower, upper, log, cl_conf))
+    u = mat(u_all)
+    pop = mat(frame[population].to_numpy(float))
+    y0 = mat(frame[baseline].to_numpy(float))
+    y0_se = mat(frame[baseline_se].to_numpy(float)) if baseline_se else np.zeros((g, k))
+    t0 = mat(frame[treated_baseline].to_numpy(float)) if treated_baseline else None
+    share = pop / pop.sum(axis=1, keepdims=True)
+    if national_population is not None:
+        natmap = dict(national_population.items())
+        missing = [lab for lab in labels if lab not in natmap]
+        if missing:
+            raise InputError(f"`national_population` has no population for quintile(s) {missing}")
+        nat = np.array([float(natmap[lab]) for lab in labels])
+        if (nat <= 0).any():
+            raise InputError("`national_population` must be > 0")
+        x = np.tile(ridits(nat / nat.sum()), (g, 1))
+    else:
+        x = ridits(share)
+    ca, cb, _ = regression_weights(share, x)
+    sign = 1.0 if outcome_higher_is == "worse" else -1.0  # SII = sign * (most - least) = -sign * beta
+
+    def outcome_after(eff: np.ndarray, base: np.ndarray, tb: np.ndarray | None) -> np.ndarray:
+        if log:
+            return base + u * (base if tb is None else tb) * (np.exp(eff) - 1)
+        return base + u * eff
+
+    def sii_of(y: np.ndarray, cb_: np.ndarray) -> np.ndarray:
+        return -sign * (cb_ * y).sum(axis=-1)
+
+    # ---- closed-form pieces -----------------------------------------------------------------
+    z = stats.norm.ppf(0.5 + conf / 2)
+    w = np.divide(1.0, e_se**2, out=np.full_like(e_se, np.inf), where=e_se > 0)
+    if np.isinf(w).any():
+        raise InputError("`effects`: standard errors must be > 0 to weight the gradient of effects")
+    wsum = w.sum(axis=1, keepdims=True)
+    ebar = (w * e_hat).sum(axis=1, keepdims=True) / wsum
+    xw = (w * x).sum(axis=1, keepdims=True) / wsum
+    sxx = (w * (x - xw) ** 2).sum(axis=1)
+    slope = (w * (x - xw) * (e_hat - ebar)).sum(axis=1) / sxx
+    grad, grad_se = -slope, np.sqrt(1 / sxx)           # most minus least deprived end
+    cochran_q = (w * (e_hat - ebar) ** 2).sum(axis=1)
+    diff, diff_se = e_hat[:, 0] - e_hat[:, -1], np.sqrt(e_se[:, 0] ** 2 + e_se[:, -1] ** 2)
+
+    # ---- simulation of everything that involves the outcome ----------------------------------
+    rng = np.random.default_rng(seed)
+    probs = [(1 - conf) / 2, (1 + conf) / 2]
+    names = ["SII before", "SII after", "SII change", "SII change (%)",
+             "absolute gap change (|SII after| - |SII before|)", "outcome gap change (Q1 - Q5)"]
+    sims_sum = {n: np.empty((g, 5)) for n in names}  # estimate, se, lo, hi, p
+    y1_hat = outcome_after(e_hat, y0, t0)
+    point = {
+        "SII before": sii_of(y0, cb),
+        "SII after": sii_of(y1_hat, cb),
+    }
+    point["SII change"] = point["SII after"] - point["SII before"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        point["SII change (%)"] = 100 * point["SII change"] / np.abs(point["SII before"])
+    point["absolute gap change (|SII after| - |SII before|)"] = (np.abs(point["SII after"])
+                                                                  - np.abs(point["SII before"]))
+    dy = y1_hat - y0
+    point["outcome gap change (Q1 - Q5)"] = sign * (dy[:, 0] - dy[:, -1])
+    step = max(1, _CELLS // (reps * k))
+    for start in range(0, g, step):
+        sl = slice(start, min(g, start + step))
+        m = sl.stop - sl.start
+        e_s = e_hat[sl, None, :] + e_se[sl, None, :] * rng.standard_normal((m, reps, k))
+        y0_s = y0[sl, None, :] + y0_se[sl, None, :] * rng.standard_normal((m, reps, k))
+        tb = None if t0 is None else t0[sl, None, :]
+        u_s = u[sl, None, :]
+        y1_s = (y0_s + u_s * (y0_s if tb is None else tb) * (np.exp(e_s) - 1)) if log else y0_s + u_s * e_s
+        cb_s = cb[sl, None, :]
+        before, after = sii_of(y0_s, cb_s), sii_of(y1_s, cb_s)
+        dys = y1_s - y0_s
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sims = {"SII before": before, "SII after": after, "SII change": after - before,
+                    "SII change (%)": 100 * (after - before) / np.abs(before),
+                    "absolute gap change (|SII after| - |SII before|)": np.abs(after) - np.abs(before),
+                    "outcome gap change (Q1 - Q5)": sign * (dys[..., 0] - dys[..., -1])}
+        for name, s in sims.items():
+            lo_hi = _pct(s, probs)
+            # Monte Carlo two-sided p-value for "= 0", never below 1 / (reps + 1)
+            tail = np.minimum((s <= 0).sum(axis=1), (s >= 0).sum(axis=1))
+            p = np.minimum(2 * (tail + 1) / (reps + 1), 1.0)
+            sims_sum[name][sl] = np.column_stack([point[name][sl], s.std(axis=1, ddof=1),
+                                                  lo_hi[0], lo_hi[1], p])
+        del e_s, y0_s, y1_s, sims
+
+    if baseline_se is None:  # the baseline SII is then a known quantity, not an estimate
+        sims_sum["SII before"][:, 1:4] = np.column_stack([np.zeros(g), point["SII before"],
+                                                          point["SII before"]])
+        sims_sum["SII before"][:, 4] = np.nan
+
+    # ---- tables --------------------------------------------------------------------------------
+    def block(term: str, est_: np.ndarray, se_: np.ndarray, lo_: np.ndarray, hi_: np.ndarray,
+              p_: np.ndarray) -> pd.DataFrame:
+        b = keys.copy() if gb else pd.DataFrame(index=range(g))
+        b["term"] = term
+        b["estimate"], b["std_error"], b["ci_lower"], b["ci_upper"], b["p_value"] = est_, se_, lo_, hi_, p_
+        return b
+
+    def wald(est_: np.ndarray, se_: np.ndarray, exp_: bool) -> tuple[np.ndarray, ...]:
+        p_ = 2 * stats.norm.sf(np.abs(est_ / se_))
+        lo_, hi_ = est_ - z * se_, est_ + z * se_
+        if exp_:
+            return np.exp(est_), se_, np.exp(lo_), np.exp(hi_), p_
+        return est_, se_, lo_, hi_, p_
+
+    diff_name = "effect ratio Q1 / Q5" if log else "effect difference Q1 - Q5"
+    grad_name = ("effect gradient, ratio (most / least deprived end)" if log
+                 else "effect gradient (most - least deprived end)")
+    blocks = [block(diff_name, *wald(diff, diff_se, log)), block(grad_name, *wald(grad, grad_se, log)),
+              block("heterogeneity across quintiles (Cochran's Q)", cochran_q,
+                    np.full(g, np.nan), np.full(g, np.nan), np.full(g, np.nan),
+                    stats.chi2.sf(cochran_q, k - 1))]
+    for name in names:
+        s = sims_sum[name]
+        blocks.append(block(name, s[:, 0], s[:, 1], s[:, 2], s[:, 3], s[:, 4]))
+    contrasts = pd.concat(blocks, ignore_index=True)
+    if gb:
+        contrasts = contrasts.sort_values(gb, kind="stable").reset_index(drop=True)
+
+    byq = frame[[*gb, q]].copy()
+    idx = (codes, pos)
+    eh, es = e_hat[idx], e_se[idx]
+    byq["estimate"] = np.exp(eh) if log else eh
+    byq["std_error"] = es
+    byq["ci_lower"] = np.exp(eh - z * es) if log else eh - z * es
+    byq["ci_upper"] = np.exp(eh + z * es) if log else eh + z * es
+    byq["p_value"] = 2 * stats.norm.sf(np.abs((eh - (0.0)) / es))
+    byq["uptake"] = u[idx]
+    byq["population"] = pop[idx]
+    byq["population_share"] = share[idx]
+    byq["ridit"] = x[idx]
+    byq["baseline"] = y0[idx]
+    byq["with_intervention"] = y1_hat[idx]
+    byq["change"] = (y1_hat - y0)[idx]
+    byq["fitted_effect"] = (ebar + slope[:, None] * (x - xw))[idx]
+    if log:
+        byq["fitted_effect"] = np.exp(byq["fitted_effect"])
+    byq = byq.sort_values([*gb, q], key=lambda s: s.map({lab: i for i, lab in enumerate(labels)})
+                          if s.name == q else s, kind="stable").reset_index(drop=True)
+
+    gap = sims_sum["absolute gap change (|SII after| - |SII before|)"]
+    verdict = np.where(gap[:, 3] < 0, "narrowed", np.where(gap[:, 2] > 0, "widened", "no evidence either way"))
+    texts = [_verdict_text(verdict[i], sims_sum, i, conf, outcome, units, diff[i], diff_se[i], z, log,
+                           e_hat[i], labels) for i in range(g)]
+    verdicts = (keys.copy() if gb else pd.DataFrame(index=range(g)))
+    verdicts["verdict"] = verdict
+    verdicts["text"] = texts
+    settings = {
+        "quintile": q, "scale": scale, "confidence": conf, "reps": reps, "seed": seed,
+        "imd_edition": edition, "outcome": outcome, "units": units,
+        "outcome_higher_is": outcome_higher_is, "labels": labels,
+        "sign": ("SII > 0 means worse for the most deprived (higher outcome is "
+                 f"{outcome_higher_is})"),
+        "ridits": "national population shares" if national_population is not None
+        else "population shares",
+        "method": ("effects by quintile assumed independent; gradient by inverse-variance meta-"
+                   "regression on ridits; SII change by simulation from effect"
+                   + (" and baseline" if baseline_se else "") + " uncertainty"),
+    }
+    return EquityOfEffect(by_quintile=byq, contrasts=contrasts, verdicts=verdicts,
+                          group_by=tuple(gb), settings=settings)
+
+
+def _fmt(v: float) -> str:
+    return f"{v:,.3g}" if abs(v) < 100 else f"{v:,.1f}"
+
+
+def _verdict_text(verdict: str, sims: dict[str, np.ndarray], i: int, conf: float, outcome: str,
+                  units: str, diff: float, diff_se: float, z: float, log: bool, e_hat: np.ndarray,
+                  labels: list[Any]) -> str:
+    u = f" {units}" if units else ""
+    b, a = sims["SII before"][i], sims["SII after"][i]
+    c = sims["SII change"][i]
+    gap = sims["absolute gap change (|SII after| - |SII before|)"][i]
+    pct = f"{conf:.0%}"
+    head = {"narrowed": f"Narrowed: the intervention narrowed the deprivation gap in {outcome}.",
+            "widened": f"Widened: the intervention widened the deprivation gap in {outcome}.",
+            "no evidence either way": (f"No evidence either way: the data cannot tell whether the "
+                                       f"intervention narrowed or widened the deprivation gap in {outcome}.")}[verdict]
+    sii_part = (f" Given uptake by quintile, the slope index of inequality (positive = worse for the "
+                f"most deprived) goes from {_fmt(b[0])} to {_fmt(a[0])}{u}, a change of {_fmt(c[0])} "
+                f"({pct} CI {_fmt(c[2])} to {_fmt(c[3])}); the size of the gap changes by {_fmt(gap[0])} "
+                f"({_fmt(gap[2])} to {_fmt(gap[3])}).")
+    lo, hi = diff - z * diff_se, diff + z * diff_se
+    q1, qk = labels[0], labels[-1]
+    if log:
+        eff_part = (f" The effect (rate ratio) in quintile {q1} was {np.exp(diff):.3g} times that in "
+                    f"quintile {qk} ({pct} CI {np.exp(lo):.3g} to {np.exp(hi):.3g}).")
+    else:
+        eff_part = (f" The effect in quintile {q1} minus that in quintile {qk} was {_fmt(diff)} "
+                    f"({pct} CI {_fmt(lo)} to {_fmt(hi)}).")
+    return head + sii_part + eff_part
+
+
+# ---------------------------------------------------------------------------------------------
+# uptake equity (inverse care law)
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class UptakeEquity:
+    """Result of :func:`uptake_equity` (immutable).
+
+    Attributes
+    ----------
+    uptake : DataFrame
+        Long table: ``dimension`` (imd / age / sex), ``category``, ``treated``, ``eligible``,
+        ``uptake`` with Wilson limits, ``ratio_to_overall`` with Katz limits, and (IMD, with need)
+        ``need_share``, ``uptake_share``, ``uptake_to_need``.
+    gap : DataFrame
+        Q1 vs Q5 gap in uptake (absolute and relative), from :func:`quintile_gap`.
+    concentration : DataFrame
+        Concentration index of uptake over IMD (and of need, when given).
+    verdicts : DataFrame
+        ``verdict`` and ``text`` per group.
+    """
+
+    uptake: pd.DataFrame
+    gap: pd.DataFrame
+    concentration: pd.DataFrame
+    verdicts: pd.DataFrame
+    group_by: tuple[str, ...] = ()
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The uptake table (tidy, one row per group x dimension x category)."""
+        return self.uptake.copy()
+
+    @property
+    def verdict(self) -> str | dict[tuple, str]:
+        if not self.group_by:
+            return str(self.verdicts["text"].iloc[0])
+        return {tuple(r[list(self.group_by)]): r["text"] for _, r in self.verdicts.iterrows()}
+
+    def summary(self) -> str:
+        lines = ["Uptake equity (pceval.inequality.uptake_equity): the inverse care law check",
+                 f"  confidence {self.settings['confidence']:.0%}; IMD {self.settings['imd_edition']}"]
+        cols = [c for c in ("dimension", "category", "treated", "eligible", "uptake", "lower", "upper",
+                            "ratio_to_overall", "uptake_to_need") if c in self.uptake.columns]
+        lines.append(self.uptake[[*self.group_by, *cols]].to_string(index=False,
+                                                                    float_format=lambda x: f"{x:.4g}"))
+        lines.append(self.concentration[[*self.group_by, "measure", "kind", "index", "lower", "upper"]]
+                     .to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+        lines += ["Verdict: " + t for t in self.verdicts["text"]]
+        return "\n".join(lines)
+
+    def plot(self):
+        """Uptake by IMD quintile with limits (and by age and sex when given)."""
+        from pceval.inequality.plots import plot_uptake
+
+        return plot_uptake(self)
+
+
+def uptake_equity(df: pd.DataFrame, treated: str = "treated", *, imd: str = "imd_quintile",
+                  age: str | None = None, sex: str | None = None, eligible: str | None = None,
+                  need: str | None = None, group_by: GroupBy = None, confidence: float = 0.95,
+                  imd_edition: str | int = "2019") -> UptakeEquity:
+    """Who receives the intervention, by deprivation, age and sex: the inverse care law check.
+
+    Uptake ``p = treated / eligible`` with Wilson limits for every IMD quintile (and age band and sex
+    when given); ratios to the overall uptake with Katz log limits
+    ``SE = sqrt(1/x - 1/n + 1/X - 1/N)`` (conservative, treating the category and the whole as
+    independent); the Q1 vs Q5 gap (Newcombe and Katz, via :func:`quintile_gap`); the concentration
+    index of uptake over IMD (standard and Erreygers, people ranked most deprived first: negative =
+    uptake concentrated among the more deprived). With ``need`` (e.g. the number of people with the
+    condition, or expected admissions, per row), each quintile's share of uptake is compared with its
+    share of need (``uptake_to_need = uptake share / need share``), and the concentration index of
+    need is reported beside that of uptake: the inverse care law holds when uptake is less
+    concentrated among the deprived than need is (Hart 1971).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        People (one row each, ``treated`` 0/1) or aggregated rows with ``eligible`` (the number of
+        eligible people) and ``treated`` (the number treated).
+    treated : str
+        Treated indicator or count.
+    imd : str
+        IMD quintile column (1 = most deprived).
+    age, sex : str, optional
+        Further dimensions.
+    eligible : str, optional
+        Marks the data as aggregated: the number eligible per row.
+    need : str, optional
+        A measure of need per row.
+    group_by : column name(s), optional
+    confidence : float
+    imd_edition : IMD edition recorded in the output.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"imd_quintile": [1, 2, 3, 4, 5], "treated": [50, 60, 70, 80, 90],
+    ...                   "eligible": [1000] * 5})
+    >>> res = uptake_equity(d, eligible="eligible")
+    >>> res.verdicts.verdict[0]
+    'lower uptake in the most deprived'
+    """
+    treated = check_column_arg(treated, "treated")
+    imd = check_column_arg(imd, "imd")
+    conf = check_confidence(confidence, "confidence")
+    edition = check_imd_edition(imd_edition)
+    gb = as_list(group_by)
+    dims = [("imd", imd)] + [(n, c) for n, c in (("age", age), ("sex", sex)) if c is not None]
+    numeric = [treated] + [c for c in (eligible, need) if c is not None]
+    data = check_input(df, "df", numeric=numeric, required=[c for _, c in dims], group_by=gb,
+                       not_null=[*gb, *numeric, *(c for _, c in dims)])
+    if eligible is None:
+        bad = ~data[treated].isin([0, 1, True, False])
+        if bad.any():
+            raise InputError(f"`df`: column '{treated}' must be 0/1 for person-level data (or give "
+                             f"`eligible` for aggregated counts); offending: {data.loc[bad, treated].unique()[:5].tolist()}")
+        data = data.assign(_eligible=1.0)
+        n_col = "_eligible"
+    else:
+        n_col = check_column_arg(eligible, "eligible")
+        if (data[n_col] <= 0).any():
+            raise InputError(f"`df`: column '{n_col}' must be > 0")
+        if (data[treated] < 0).any() or (data[treated] > data[n_col]).any():
+            raise InputError(f"`df`: '{treated}' must lie between 0 and '{n_col}'")
+    if need is not None and (data[need] < 0).any():
+        raise InputError(f"`df`: column '{need}' must be >= 0")
+    q = pd.to_numeric(data[imd], errors="coerce")
+    if q.isna().any() or (q != np.round(q)).any() or (q < 1).any():
+        raise InputError(f"`df`: column '{imd}' must hold IMD quantiles 1, 2, ... (1 = most deprived)")
+
+    z = stats.norm.ppf(0.5 + conf / 2)
+    tables = []
+    okeys, ocodes = group_keys(data, gb)
+    overall_x = group_sum(data[treated].to_numpy(float), ocodes, len(okeys))
+    overall_n = group_sum(data[n_col].to_numpy(float), ocodes, len(okeys))
+    for dim, col in dims:
+        keys, codes = group_keys(data, [*gb, col])
+        xs = group_sum(data[treated].to_numpy(float), codes, len(keys))
+        ns = group_sum(data[n_col].to_numpy(float), codes, len(keys))
+        t = keys.rename(columns={col: "category"}).copy()
+        t.insert(len(gb), "dimension", dim)
+        t["treated"], t["eligible"] = xs, ns
+        t["uptake"] = xs / ns
+        t["lower"], t["upper"] = _ci.wilson_lower(xs, ns, conf), _ci.wilson_upper(xs, ns, conf)
+        if gb:
+            parent = t[gb].merge(okeys.assign(_i=np.arange(len(okeys))), on=gb, how="left")["_i"].to_numpy()
+        else:
+            parent = np.zeros(len(t), dtype=int)
+        X, N = overall_x[parent], overall_n[parent]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = (xs / ns) / (X / N)
+            sl = np.sqrt(1 / xs - 1 / ns + 1 / X - 1 / N)
+        t["ratio_to_overall"] = ratio
+        t["ratio_lower"], t["ratio_upper"] = ratio * np.exp(-z * sl), ratio * np.exp(z * sl)
+        if dim == "imd" and need is not None:
+            nd = group_sum(data[need].to_numpy(float), codes, len(keys))
+            tot_need = np.bincount(parent, weights=nd)[parent]
+            tot_x = np.bincount(parent, weights=xs)[parent]
+            t["need"] = nd
+            t["need_share"] = nd / tot_need
+            t["uptake_share"] = xs / tot_x
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t["uptake_to_need"] = t["uptake_share"] / t["need_share"]
+        tables.append(t)
+    uptake_tab = pd.concat(tables, ignore_index=True)
+    uptake_tab["confidence"] = conf
+    uptake_tab["imd_edition"] = edition
+
+    imd_counts = uptake_tab[uptake_tab.dimension == "imd"].rename(columns={"category": imd})
+    imd_counts[imd] = pd.to_numeric(imd_counts[imd])
+    gap = quintile_gap(imd_counts, quantile=imd, x="treated", n="eligible", measure="proportion",
+                       group_by=gb or None, confidence=conf, imd_edition=edition)
+    # concentration index of uptake over IMD from quintile counts (binary within-quintile variance)
+    conc_in = imd_counts.assign(_var=imd_counts["uptake"] * (1 - imd_counts["uptake"]))
+    common = dict(population="eligible", group_by=gb or None, confidence=conf, most_deprived="lowest",
+                  imd_edition=edition)
+    conc = [concentration_index(conc_in, "uptake", imd, variance="_var", **common).assign(measure="uptake"),
+            concentration_index(conc_in, "uptake", imd, variance="_var", kind="erreygers", bounds=(0, 1),
+                                **common).assign(measure="uptake")]
+    if need is not None:
+        nd_in = imd_counts.assign(need_per_eligible=imd_counts["need"] / imd_counts["eligible"])
+        conc.append(concentration_index(nd_in, "need_per_eligible", imd, **common).assign(measure="need"))
+    concentration = pd.concat(conc, ignore_index=True)
+    concentration["negative_means"] = concentration["measure"] + " concentrated among the more deprived"
+
+    rel = gap[gap.measure == "relative gap"].reset_index(drop=True)
+    verdict = np.where(rel["upper"] < 1, "lower uptake in the most deprived",
+                       np.where(rel["lower"] > 1, "higher uptake in the most deprived",
+                                "no evidence of a difference"))
+    texts = []
+    for i in range(len(rel)):
+        r = rel.iloc[i]
+        t = (f"Uptake in the most deprived quintile was {r.most_deprived_value:.1%} against "
+             f"{r.comparator_value:.1%} in the least deprived (ratio {r.estimate:.2f}, {conf:.0%} CI "
+             f"{r.lower:.2f} to {r.upper:.2f}): {verdict[i]}.")
+        if verdict[i] == "lower uptake in the most deprived":
+            t += " This is the inverse care law: those with most need receive least."
+        if need is not None:
+            cu = concentration[(concentration.measure == "uptake") & (concentration.kind == "standard")]
+            cn = concentration[concentration.measure == "need"]
+            cu_i, cn_i = cu["index"].iloc[i], cn["index"].iloc[i]
+            t += (f" Concentration index of uptake {cu_i:.3f} vs need {cn_i:.3f} (negative = among the "
+                  f"more deprived): uptake is {'less' if cu_i > cn_i else 'more'} concentrated among "
+                  "the deprived than need is.")
+        texts.append(t)
+    verdicts = rel[gb].copy() if gb else pd.DataFrame(index=range(len(rel)))
+    verdicts["verdict"] = verdict
+    verdicts["text"] = texts
+    return UptakeEquity(uptake=uptake_tab, gap=gap, concentration=concentration, verdicts=verdicts,
+                        group_by=tuple(gb), settings={"confidence": conf, "imd_edition": edition,
+                                                      "imd": imd})
+
+
+__all__ = ["EquityOfEffect", "equity_of_effect", "UptakeEquity", "uptake_equity"]

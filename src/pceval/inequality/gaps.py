@@ -1,0 +1,303 @@
+"""Gaps between the most and least deprived: IMD quintile 1 vs 5, and Core20 vs the rest.
+
+Each comparison is reported on both scales, most deprived first (so a positive absolute gap and a
+relative gap above 1 mean higher values in the most deprived):
+
+* **rates** from counts ``x`` and person-time ``n``: difference ``r1 - r2`` with
+  ``SE = multiplier * sqrt(x1 / n1^2 + x2 / n2^2)``; ratio ``r1 / r2`` with
+  ``SE(log) = sqrt(1/x1 + 1/x2)`` (Poisson; Rothman, Greenland & Lash 2008, ch. 14);
+* **proportions** from ``x`` of ``n``: difference with Newcombe's hybrid score limits (method 10,
+  from the Wilson limits of each proportion; Newcombe 1998), ratio with Katz's log limits
+  ``SE(log) = sqrt(1/x1 - 1/n1 + 1/x2 - 1/n2)``;
+* **values** with a standard error or limits (e.g. DSRs, modelled estimates): difference with
+  ``SE = sqrt(se1^2 + se2^2)``, ratio on the log scale (SE from log limits when limits are given,
+  else ``sqrt((se1/v1)^2 + (se2/v2)^2)``), assuming the two estimates are independent.
+
+Core20 vs rest pools quintiles 2-5: counts are summed; values are population-weighted
+(``v = sum(p v) / sum(p)``, ``se = sqrt(sum((p / sum p)^2 se^2))``).
+
+References: Newcombe RG (1998) Interval estimation for the difference between independent
+proportions. *Stat Med* 17:873-890. PHE (2018) *Technical Guide: Confidence Intervals*.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from pceval.errors import InputError
+from pceval.inequality import _ci
+from pceval.inequality._common import (
+    GroupBy,
+    as_list,
+    check_column_arg,
+    check_input,
+    check_min,
+    confidence_levels,
+    fmt_num,
+    group_keys,
+    group_sum,
+)
+from pceval.inequality.imd import check_imd_edition, quantile_order
+from pceval.validation import check_choice, check_confidence, check_number
+
+Measure = Literal["rate", "proportion", "value"]
+
+
+def _inputs(x, n, value, se, lower, upper, measure):
+    if measure in ("rate", "proportion"):
+        if x is None or n is None:
+            raise InputError(f"measure='{measure}' needs `x` and `n` (counts)")
+        return [check_column_arg(x, "x"), check_column_arg(n, "n")]
+    if value is None:
+        raise InputError("measure='value' needs `value` and `se` (or `lower` and `upper`)")
+    if se is None and (lower is None or upper is None):
+        raise InputError("measure='value' needs `se`, or both `lower` and `upper`")
+    return [c for c in (value, se, lower, upper) if c is not None]
+
+
+def _sides(data: pd.DataFrame, quantile: str, side_a: list[Any], side_b: list[Any], gb: list[str],
+           cols: list[str], population: str | None) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Per group: each column pooled over side a and side b (counts summed, values pop-weighted)."""
+    keys, codes = group_keys(data, gb)
+    k = len(keys)
+    q = data[quantile]
+    out: dict[str, np.ndarray] = {}
+    for tag, side in (("a", side_a), ("b", side_b)):
+        sel = q.isin(side).to_numpy()
+        present = np.bincount(codes[sel], minlength=k)
+        if (present == 0).any():
+            missing = keys[present == 0].head(5).to_dict("records") if gb else "the data"
+            raise InputError(f"`df`: quantile(s) {side} missing for {missing}")
+        c = codes[sel]
+        if population is None:
+            if (present > 1).any():
+                raise InputError(f"`df`: more than one row for quantile(s) {side} in a group; give "
+                                 "`population` to pool values, or aggregate first")
+            for col in cols:
+                out[f"{col}_{tag}"] = group_sum(data.loc[sel, col].to_numpy(float), c, k)
+            continue
+        pop = data.loc[sel, population].to_numpy(float)
+        tot = group_sum(pop, c, k)
+        out[f"pop_{tag}"] = tot
+        for col in cols:
+            v = data.loc[sel, col].to_numpy(float)
+            out[f"{col}_{tag}"] = group_sum(pop * v, c, k) / tot
+    return keys, out
+
+
+def _compare(keys: pd.DataFrame, gb: list[str], label: str, measure: str, arrays: dict[str, np.ndarray],
+             cols: dict[str, str | None], levels: tuple[float, ...], mult: float, se_pool: dict | None,
+             cl_conf: float, edition: str | None, pooled: bool) -> pd.DataFrame:
+    g = len(keys)
+    if measure in ("rate", "proportion"):
+        x1, n1, x2, n2 = (arrays[f"{cols['x']}_a"], arrays[f"{cols['n']}_a"],
+                          arrays[f"{cols['x']}_b"], arrays[f"{cols['n']}_b"])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v1, v2 = x1 / n1 * mult, x2 / n2 * mult
+    else:
+        v1, v2 = arrays[f"{cols['value']}_a"], arrays[f"{cols['value']}_b"]
+        if se_pool is not None:
+            s1, s2 = se_pool["a"], se_pool["b"]
+        elif cols["se"] is not None:
+            s1, s2 = arrays[f"{cols['se']}_a"], arrays[f"{cols['se']}_b"]
+        else:
+            s1 = _ci.se_from_limits(arrays[f"{cols['lower']}_a"], arrays[f"{cols['upper']}_a"], cl_conf)
+            s2 = _ci.se_from_limits(arrays[f"{cols['lower']}_b"], arrays[f"{cols['upper']}_b"], cl_conf)
+        use_log_limits = (cols["se"] is None and not pooled and
+                          (arrays[f"{cols['lower']}_a"] > 0).all() and (arrays[f"{cols['lower']}_b"] > 0).all())
+        if use_log_limits:
+            ls1 = _ci.se_from_limits(np.log(arrays[f"{cols['lower']}_a"]), np.log(arrays[f"{cols['upper']}_a"]), cl_conf)
+            ls2 = _ci.se_from_limits(np.log(arrays[f"{cols['lower']}_b"]), np.log(arrays[f"{cols['upper']}_b"]), cl_conf)
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ls1, ls2 = s1 / np.abs(v1), s2 / np.abs(v2)
+    rows = []
+    for c in levels:
+        z = stats.norm.ppf(0.5 + c / 2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            diff, ratio = v1 - v2, v1 / v2
+            if measure == "rate":
+                sd = mult * np.sqrt(x1 / n1**2 + x2 / n2**2)
+                d_lo, d_hi = diff - z * sd, diff + z * sd
+                sl = np.sqrt(1 / x1 + 1 / x2)
+                methods = ("normal approximation (Poisson counts)", "log rate ratio (Poisson counts)")
+            elif measure == "proportion":
+                p1, p2 = x1 / n1, x2 / n2
+                l1, u1 = _ci.wilson_lower(x1, n1, c), _ci.wilson_upper(x1, n1, c)
+                l2, u2 = _ci.wilson_lower(x2, n2, c), _ci.wilson_upper(x2, n2, c)
+                d_lo = diff - mult * np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+                d_hi = diff + mult * np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+                sl = np.sqrt(1 / x1 - 1 / n1 + 1 / x2 - 1 / n2)
+                methods = ("Newcombe hybrid score (method 10)", "Katz log ratio")
+            else:
+                sd = np.sqrt(s1**2 + s2**2)
+                d_lo, d_hi = diff - z * sd, diff + z * sd
+                sl = np.sqrt(ls1**2 + ls2**2)
+                methods = ("normal approximation, independent estimates",
+                           "log ratio, independent estimates")
+            r_lo, r_hi = ratio * np.exp(-z * sl), ratio * np.exp(z * sl)
+        for name, est, lo, hi, meth in (("absolute gap", diff, d_lo, d_hi, methods[0]),
+                                        ("relative gap", ratio, r_lo, r_hi, methods[1])):
+            b = keys.copy() if gb else pd.DataFrame(index=range(g))
+            b["comparison"] = label
+            b["measure"] = name
+            b["most_deprived_value"] = v1
+            b["comparator_value"] = v2
+            b["estimate"] = est
+            b["lower"] = lo
+            b["upper"] = hi
+            b["confidence"] = c
+            b["method"] = meth
+            rows.append(b)
+    out = pd.concat(rows, ignore_index=True)
+    out["statistic"] = (f"{measure} per {fmt_num(mult)}" if measure == "rate"
+                        else ("percentage" if mult == 100 else f"proportion of {fmt_num(mult)}")
+                        if measure == "proportion" else "value")
+    out["positive_means"] = ("absolute gap > 0 / relative gap > 1: higher values in the most deprived")
+    out["imd_edition"] = edition
+    sort = [*gb, "confidence"] if gb else ["confidence"]
+    return out.sort_values(sort, kind="stable").reset_index(drop=True)
+
+
+def _setup(df, quantile, x, n, value, se, lower, upper, measure, multiplier, group_by, confidence,
+           cl_confidence, imd_edition, population):
+    check_choice(measure, "measure", {"rate", "proportion", "value"})
+    quantile = check_column_arg(quantile, "quantile")
+    cols = _inputs(x, n, value, se, lower, upper, measure)
+    gb = as_list(group_by)
+    levels = confidence_levels(confidence)
+    cl_conf = check_confidence(cl_confidence, "cl_confidence")
+    default = {"rate": 100_000, "proportion": 1, "value": 1}[measure]
+    mult = check_number(multiplier if multiplier is not None else default, "multiplier", low=0, low_open=True)
+    edition = check_imd_edition(imd_edition) if imd_edition is not None else None
+    extra = [population] if population else []
+    data = check_input(df, "df", numeric=[*cols, *extra], required=[quantile], group_by=gb,
+                       not_null=[*gb, quantile, *cols, *extra])
+    if measure in ("rate", "proportion"):
+        check_min(data, "df", x, 0, strict=False)
+        check_min(data, "df", n, 0, strict=True)
+        if measure == "proportion" and (data[x] > data[n]).any():
+            raise InputError(f"`df`: numerator '{x}' exceeds denominator '{n}' in some rows")
+    if population:
+        check_min(data, "df", population, 0, strict=True)
+    if se is not None:
+        check_min(data, "df", se, 0, strict=False)
+    names = {"x": x, "n": n, "value": value, "se": se, "lower": lower, "upper": upper}
+    return data, cols, gb, levels, cl_conf, mult, edition, names
+
+
+def quintile_gap(df: pd.DataFrame, quantile: str = "imd_quintile", *, x: str | None = None,
+                 n: str | None = None, value: str | None = None, se: str | None = None,
+                 lower: str | None = None, upper: str | None = None, measure: Measure = "rate",
+                 multiplier: float | None = None, most_deprived: Any = None, least_deprived: Any = None,
+                 group_by: GroupBy = None, confidence: float | Sequence[float] = 0.95,
+                 cl_confidence: float = 0.95, imd_edition: str | int | None = "2019") -> pd.DataFrame:
+    """Absolute and relative gaps between the most and least deprived quantile, with limits.
+
+    By default the lowest quantile label (IMD 1 = most deprived) is compared with the highest
+    (5 for quintiles). See the module docstring for the methods.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per group x quantile.
+    quantile : str
+        Quantile column (default ``"imd_quintile"``).
+    x, n : str, optional
+        Counts and denominators (``measure`` "rate" or "proportion").
+    value, se, lower, upper : str, optional
+        Estimates with standard errors or (``cl_confidence``) limits (``measure="value"``).
+    measure : ``"rate"``, ``"proportion"`` or ``"value"``
+    multiplier : float, optional
+        Rates per (default 100,000); proportions x (default 1); values are not scaled.
+    most_deprived, least_deprived : quantile labels, optional
+        Override the compared quantiles.
+
+    Returns
+    -------
+    Long DataFrame: per group x level, an ``"absolute gap"`` and a ``"relative gap"`` row with
+    ``estimate``, ``lower``, ``upper``, ``most_deprived_value``, ``comparator_value``, ``method``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"imd_quintile": [1, 2, 3, 4, 5], "admissions": [200, 170, 150, 120, 100],
+    ...                   "person_years": [1000] * 5})
+    >>> g = quintile_gap(d, x="admissions", n="person_years", multiplier=1000)
+    >>> g[["measure", "estimate"]]
+            measure  estimate
+    0  absolute gap     100.0
+    1  relative gap       2.0
+    """
+    data, cols, gb, levels, cl_conf, mult, edition, names = _setup(
+        df, quantile, x, n, value, se, lower, upper, measure, multiplier, group_by, confidence,
+        cl_confidence, imd_edition, None)
+    labels = quantile_order(pd.unique(data[quantile]))
+    if len(labels) < 2:
+        raise InputError(f"`df`: column '{quantile}' has only one quantile ({labels}); a gap needs two")
+    a = labels[0] if most_deprived is None else most_deprived
+    b = labels[-1] if least_deprived is None else least_deprived
+    for lab, arg in ((a, "most_deprived"), (b, "least_deprived")):
+        if lab not in labels:
+            raise InputError(f"`{arg}`: quantile {lab!r} is not in column '{quantile}' ({labels[:10]})")
+    if a == b:
+        raise InputError("the two compared quantiles are the same")
+    keys, arrays = _sides(data, quantile, [a], [b], gb, cols, None)
+    return _compare(keys, gb, f"Q{a} vs Q{b}", measure, arrays, names, levels, mult, None, cl_conf,
+                    edition, pooled=False)
+
+
+def core20_gap(df: pd.DataFrame, quintile: str = "imd_quintile", *, x: str | None = None,
+               n: str | None = None, value: str | None = None, se: str | None = None,
+               lower: str | None = None, upper: str | None = None, population: str | None = None,
+               measure: Measure = "rate", multiplier: float | None = None, group_by: GroupBy = None,
+               confidence: float | Sequence[float] = 0.95, cl_confidence: float = 0.95,
+               imd_edition: str | int | None = "2019") -> pd.DataFrame:
+    """Core20 (national IMD quintile 1) versus the rest (quintiles 2-5), on both scales.
+
+    Counts are summed over quintiles 2-5; values need ``population`` to be pooled (population-
+    weighted mean, standard errors combined as independent). Output as :func:`quintile_gap`.
+    """
+    if measure == "value" and population is None:
+        raise InputError("measure='value' needs `population` to pool quintiles 2-5")
+    data, cols, gb, levels, cl_conf, mult, edition, names = _setup(
+        df, quintile, x, n, value, se, lower, upper, measure, multiplier, group_by, confidence,
+        cl_confidence, imd_edition, population if measure == "value" else None)
+    q = pd.to_numeric(data[quintile], errors="coerce")
+    if q.isna().any() or not q.isin([1, 2, 3, 4, 5]).all():
+        raise InputError(f"`df`: column '{quintile}' must hold IMD quintiles 1-5 (1 = most deprived)")
+    data = data.assign(**{quintile: q.astype(int)})
+    if measure == "value":
+        keys, arrays = _sides(data, quintile, [1], [2, 3, 4, 5], gb, cols, population)
+        # pooled standard errors: sqrt(sum((p / P)^2 se^2)) per side
+        se_pool = {}
+        _, codes = group_keys(data, gb)
+        for tag, side in (("a", [1]), ("b", [2, 3, 4, 5])):
+            sel = data[quintile].isin(side).to_numpy()
+            c = codes[sel]
+            pop = data.loc[sel, population].to_numpy(float)
+            s = (data.loc[sel, se].to_numpy(float) if se is not None else
+                 _ci.se_from_limits(data.loc[sel, lower], data.loc[sel, upper], cl_conf))
+            tot = group_sum(pop, c, len(keys))
+            se_pool[tag] = np.sqrt(group_sum((pop / tot[c]) ** 2 * s**2, c, len(keys)))
+        return _compare(keys, gb, "Core20 vs rest", measure, arrays, names, levels, mult, se_pool,
+                        cl_conf, edition, pooled=True)
+    summed = data.assign(_side=np.where(data[quintile] == 1, 1, 2))
+    keys, codes = group_keys(summed, gb)
+    agg = {}
+    for tag, side in (("a", 1), ("b", 2)):
+        sel = (summed["_side"] == side).to_numpy()
+        if not np.bincount(codes[sel], minlength=len(keys)).all():
+            raise InputError(f"`df`: some group has no rows for {'quintile 1' if side == 1 else 'quintiles 2-5'}")
+        for col in (x, n):
+            agg[f"{col}_{tag}"] = group_sum(summed.loc[sel, col].to_numpy(float), codes[sel], len(keys))
+    return _compare(keys, gb, "Core20 vs rest", measure, agg, names, levels, mult, None, cl_conf,
+                    edition, pooled=True)
+
+
+__all__ = ["quintile_gap", "core20_gap"]
