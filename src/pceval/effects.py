@@ -382,6 +382,7 @@ def estimate_effect(data: Any, outcome: str, covariates: Sequence[str] | None = 
         est = estimand or m.estimand
         keep = m.weights > 0
         df = m.data.loc[keep]
+        full, keep_rows = m.data, keep
         w = m.weights[keep].astype(float)
         need = [outcome, *covs] + ([exposure] if exposure else [])
         check_frame(df, "data", required=need, numeric=[outcome])
@@ -409,6 +410,7 @@ def estimate_effect(data: Any, outcome: str, covariates: Sequence[str] | None = 
 
             data = to_pandas(data)
         est = estimand or "ATT"
+        full = None
         need = [treatment, outcome, *covs] + [c for c in (weights, exposure) if c]
         df = check_frame(data, "data", required=need, numeric=[outcome], binary=[treatment],
                          not_null=[treatment])
@@ -464,8 +466,14 @@ def estimate_effect(data: Any, outcome: str, covariates: Sequence[str] | None = 
     per_v = check_number(per if per is not None else (1000.0 if exposure else 1.0), "per",
                          low=0, low_open=True)
 
-    # ---- design
-    Xc, cnames = _design(df, covs) if covs else (np.empty((len(y), 0)), [])
+    # ---- design (factor levels from the full data when a match is given, as R's match.data)
+    if covs and full is not None:
+        Xc, cnames = _design(full, covs)
+        Xc = Xc[keep_rows]
+    elif covs:
+        Xc, cnames = _design(df, covs)
+    else:
+        Xc, cnames = np.empty((len(y), 0)), []
     Xc, cnames, dropped = _drop_degenerate(Xc, cnames)
     cols = [np.ones(len(y)), t.astype(float), *Xc.T]
     names = ["(Intercept)", treatment, *cnames]
