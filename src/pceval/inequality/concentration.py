@@ -148,16 +148,15 @@ def concentration_index(df: pd.DataFrame, outcome: str, rank: str, *, kind: Kind
         if (y_all < lo_b).any() or (y_all > hi_b).any():
             raise InputError(f"`df`: '{outcome}' has values outside `bounds` {tuple(bounds)}")
         bounds_note = f"given bounds [{lo_b:g}, {hi_b:g}]"
+    elif not grouped and np.isin(y_all, (0.0, 1.0)).all():
+        lo_b, hi_b, bounds_note = 0.0, 1.0, "binary outcome, bounds [0, 1]"
     elif kind in ("wagstaff", "erreygers"):
         if grouped:
             raise InputError(f"kind='{kind}' on grouped data needs `bounds=(min, max)` of the outcome")
-        if np.isin(y_all, (0.0, 1.0)).all():
-            lo_b, hi_b, bounds_note = 0.0, 1.0, "binary outcome, bounds [0, 1]"
-        else:
-            lo_b, hi_b = float(y_all.min()), float(y_all.max())
-            bounds_note = f"observed range [{lo_b:g}, {hi_b:g}] used as bounds"
-            warn(f"concentration_index: '{outcome}' is not binary and no `bounds` were given; "
-                 f"the observed range [{lo_b:g}, {hi_b:g}] is used as its bounds")
+        lo_b, hi_b = float(y_all.min()), float(y_all.max())
+        bounds_note = f"observed range [{lo_b:g}, {hi_b:g}] used as bounds"
+        warn(f"concentration_index: '{outcome}' is not binary and no `bounds` were given; "
+             f"the observed range [{lo_b:g}, {hi_b:g}] is used as its bounds")
     else:
         lo_b = hi_b = np.nan
         bounds_note = ""
