@@ -28,8 +28,11 @@ default, identical to PHE) the sign is PHE's. Every output row states the meanin
 the regression ``reps`` times. The regression is linear in the ``y_q``, so ``(alpha, beta)`` drawn
 that way are exactly bivariate normal with covariance ``C' diag(se^2) C`` (``C`` the regression's
 weights). pceval draws ``(alpha, beta)`` from that distribution directly -- the same simulated
-distribution at two draws per repetition instead of one per quantile -- vectorised across groups,
-then applies ``f`` and takes percentiles. Standard errors come from ``se`` or from 95% limits
+distribution at two draws per repetition instead of one per quantile -- vectorised across groups
+(in memory-bounded chunks of groups, each with its own random stream spawned from ``seed`` and run
+on up to four threads, so results do not depend on the number of threads), then applies ``f`` and
+takes percentiles. For rates and proportions without ``transform`` the regression is not linear in
+the draws, so every quantile is drawn, as in PHE. Standard errors come from ``se`` or from 95% limits
 (``se = (upper - lower) / (2 z)``, on the transformed scale when ``transform=True``).
 
 **NHS England variant.** ``ridit_population`` takes ridit scores from national quantile populations
@@ -45,7 +48,9 @@ nhsengland/NEY-Inequalities-Methodologies).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 import numpy as np
@@ -67,7 +72,8 @@ from pceval.validation import check_choice, check_confidence, check_int, check_n
 
 _VALUE_TYPES = {0: "normal", 1: "rate", 2: "proportion", "normal": "normal", "rate": "rate",
                 "proportion": "proportion"}
-_SIM_CELLS = 4_000_000  # simulated (group x repetition) cells held in memory at once
+_SIM_CELLS = 4_000_000  # simulated (group x repetition) cells per chunk of groups
+_MAX_THREADS = 4  # chunks simulated at once (memory: a few hundred MB per chunk at most)
 
 
 def _link(kind: str, transform: bool):
@@ -339,7 +345,8 @@ def sii(df: pd.DataFrame, quantile: str, population: str, value: str | None = No
     est_sii, est_rii, est_int = measures(alpha, beta, xbar[:, 0], share, xr)
 
     # ---- simulation, vectorised across groups, in memory-bounded chunks ---------------------
-    rng = np.random.default_rng(seed)
+    # every chunk of groups has its own generator spawned from `seed`, so results do not depend
+    # on how many threads run the chunks
     probs = np.array([[(1 - c) / 2, (1 + c) / 2] for c in levels]).ravel()
     g = len(keys)
     q_sii = np.empty((g, probs.size))
@@ -347,15 +354,43 @@ def sii(df: pd.DataFrame, quantile: str, population: str, value: str | None = No
     big = (rii and rii_method == "mean" and transform) or not linear
     step = max(1, _SIM_CELLS // (reps * (k if big else 1)))
     m_link = fwd(v_mat)
-    for start in range(0, g, step):
+    fast = linear and not transform and rii_method == "ratio"
+    starts = list(range(0, g, step))
+    streams = np.random.SeedSequence(seed).spawn(len(starts))
+
+    def simulate(start: int, stream: np.random.SeedSequence) -> None:
+        rng = np.random.default_rng(stream)
         sl = slice(start, min(g, start + step))
+        if fast:  # identity link: sii = direction * beta, rii = (alpha + beta) / alpha; in place
+            z = rng.standard_normal((2, sl.stop - sl.start, reps))
+            b_s = z[1]
+            b_s *= l22[sl, None]
+            b_s += l21[sl, None] * z[0]
+            b_s += beta[sl, None]
+            qb = np.quantile(b_s, probs, axis=1).T
+            # quantiles commute with the linear map; a negative direction swaps lower and upper
+            q_sii[sl] = direction * (qb if direction > 0 else qb.reshape(-1, len(levels), 2)[:, :, ::-1]
+                                     .reshape(qb.shape))
+            if rii:
+                a_s = z[0]
+                a_s *= sd_a[sl, None]
+                a_s += alpha[sl, None]
+                np.divide(b_s, a_s, out=b_s)
+                b_s += 1.0
+                if direction < 0:
+                    np.reciprocal(b_s, out=b_s)
+                q_rii[sl] = np.quantile(b_s, probs, axis=1).T
+            return
         if linear:
             z = rng.standard_normal((2, sl.stop - sl.start, reps))
             a_s = alpha[sl, None] + sd_a[sl, None] * z[0]
             b_s = beta[sl, None] + l21[sl, None] * z[0] + l22[sl, None] * z[1]
         else:  # PHE: each quantile's value drawn on the link scale, transformed back, refitted
             z = rng.standard_normal((sl.stop - sl.start, reps, k))
-            y_s = back(m_link[sl, None, :] + s_e[sl, None, :] * z)
+            z *= s_e[sl, None, :]
+            z += m_link[sl, None, :]
+            y_s = back(z)
+            del z
             a_s = np.einsum("grk,gk->gr", y_s, ca[sl])
             b_s = np.einsum("grk,gk->gr", y_s, cb[sl])
             del y_s
@@ -363,7 +398,14 @@ def sii(df: pd.DataFrame, quantile: str, population: str, value: str | None = No
         q_sii[sl] = np.quantile(s_sim, probs, axis=1).T
         if rii:
             q_rii[sl] = np.quantile(r_sim, probs, axis=1).T
-        del z, a_s, b_s, s_sim, r_sim
+
+    workers = max(1, min(_MAX_THREADS, os.cpu_count() or 1, len(starts)))
+    if workers == 1:
+        for st, ss in zip(starts, streams, strict=True):
+            simulate(st, ss)
+    else:  # numpy releases the GIL while drawing, transforming and partitioning
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(simulate, starts, streams))
 
     # ---- tidy output ------------------------------------------------------------------------
     blocks = []
