@@ -343,3 +343,23 @@ def test_panel_estimators_are_right_when_attrition_depends_on_levels(kind):
         m = lambda mask, grp: df.loc[mask & (df["g"] == grp), "y"].mean()  # noqa: E731
         naive = (m(post, 4) - m(pre, 4)) - (m(post, 0) - m(pre, 0))
         assert abs(naive - 0.5) > 0.1
+
+
+def test_did2x2_poisson_sandwich_equals_statsmodels_and_handles_weights():
+    df = two_by_two_panel(n=500, seed=8)
+    X = sm.add_constant(np.column_stack([df.treated, df.post, df.treated * df.post]))
+    ref = sm.GLM(df.events, X, family=sm.families.Poisson(), offset=np.log(df.years)).fit(
+        cov_type="cluster", cov_kwds={"groups": df.person})
+    res = did2x2(df, "events", "treated", "post", "person", model="poisson", exposure="years")
+    assert res.cov.iloc[3, 3] == pytest.approx(np.asarray(ref.cov_params())[3, 3], rel=1e-6)
+    # weights are relative (matching or sampling weights): multiplying them all by 2 changes nothing
+    w2 = did2x2(df.assign(w=2.0), "events", "treated", "post", "person", model="poisson",
+                exposure="years", weights="w").to_frame().set_index("term")
+    one = res.to_frame().set_index("term")
+    assert w2.loc["relative", "estimate"] == pytest.approx(one.loc["relative", "estimate"], rel=1e-8)
+    assert w2.loc["relative", "std_error"] == pytest.approx(one.loc["relative", "std_error"], rel=1e-8)
+    # and unequal weights move the estimate towards the heavier rows
+    heavy = df.assign(w=np.where(df.person % 2 == 0, 3.0, 1.0))
+    wr = did2x2(heavy, "events", "treated", "post", "person", model="poisson", exposure="years",
+                weights="w").to_frame().set_index("term")
+    assert wr.loc["relative", "estimate"] != pytest.approx(one.loc["relative", "estimate"], rel=1e-6)

@@ -18,7 +18,7 @@ Both scales are always reported, following the house rule:
   person-years by default), where ``mu^0`` switches the interaction off.
 
 Standard errors are cluster-robust (CR1: ``G/(G-1) (N-1)/(N-K)``, as Stata and
-``sandwich::vcovCL``; statsmodels' equivalent correction for the Poisson sandwich), clustered on ``cluster`` (default: the unit, or the matched set when the
+``sandwich::vcovCL``, for both models; the Poisson sandwich has scores ``w x (y - mu)``), clustered on ``cluster`` (default: the unit, or the matched set when the
 panel comes from matching); non-linear quantities use the delta method; ratios' intervals are
 computed on the log scale.
 
@@ -84,6 +84,20 @@ def _cluster_cov_ols(X: np.ndarray, resid: np.ndarray, w: np.ndarray, codes: np.
     meat = S.T @ S
     adj = g / (g - 1) * (n - 1) / (n - k)
     return adj * bread @ meat @ bread
+
+
+def _cluster_cov_poisson(X: np.ndarray, y: np.ndarray, offset: np.ndarray, w: np.ndarray,
+                         beta: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """CR1 sandwich for weighted Poisson pseudo-likelihood: scores ``w x (y - mu)``, bread
+    ``X' diag(w mu) X``, correction ``G/(G-1) (N-1)/(N-K)``."""
+    n, k = X.shape
+    mu = np.exp(X @ beta + offset)
+    bread = np.linalg.inv((X * (w * mu)[:, None]).T @ X)
+    g = int(codes.max()) + 1
+    S = np.zeros((g, k))
+    np.add.at(S, codes, X * (w * (y - mu))[:, None])
+    adj = g / (g - 1) * (n - 1) / (n - k)
+    return adj * bread @ (S.T @ S) @ bread
 
 
 def did2x2(
@@ -190,13 +204,11 @@ def did2x2(
         p_abs = 2 * stats.norm.sf(abs(att / se))
     else:
         offset = np.log(df[exposure].to_numpy(float))
-        fit = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset, var_weights=w).fit(
-            cov_type="cluster", cov_kwds={"groups": codes, "use_correction": True}
-        )
+        fit = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset, freq_weights=w).fit()
         if not fit.converged:
             raise EstimationError("the Poisson model did not converge")
         beta = np.asarray(fit.params)
-        V = np.asarray(fit.cov_params())
+        V = _cluster_cov_poisson(X, y, offset, w, beta, codes)
         lrr, se_lrr = beta[3], np.sqrt(V[3, 3])
         expo = df[exposure].to_numpy(float)[rows_tp]
         wt = w[rows_tp]
