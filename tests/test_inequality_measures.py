@@ -76,6 +76,12 @@ def test_crude_bad_input(fn, kwargs, frame, msg):
         fn(pd.DataFrame(frame), x="x", n="n", **kwargs)
 
 
+def test_polars_input_is_collected():
+    pl = pytest.importorskip("polars")
+    out = ineq.rate(pl.DataFrame({"x": [5, 50], "n": [100, 1000]}), x="x", n="n")
+    assert isinstance(out, pd.DataFrame) and list(out.method) == ["Exact", "Byars"]
+
+
 def test_mean_excludes_missing_with_warning():
     with pytest.warns(PcevalWarning, match="1 missing"):
         m = ineq.mean(pd.DataFrame({"v": [1.0, np.nan, 3.0]}), x="v")
@@ -192,6 +198,10 @@ def test_sii_sign_conventions():
     flipped = ineq.sii(rates, multiplier=-1, **base)
     assert phe.sii[0] == pytest.approx(-20) and worse.sii[0] == pytest.approx(20)
     assert flipped.sii[0] == pytest.approx(20) and flipped.rii[0] == pytest.approx(1 / phe.rii[0])
+    # same draws: a negative multiplier negates and swaps the limits and inverts the RII limits
+    assert flipped.sii_lower[0] == pytest.approx(-phe.sii_upper[0], rel=1e-12)
+    assert flipped.sii_upper[0] == pytest.approx(-phe.sii_lower[0], rel=1e-12)
+    assert flipped.rii_lower[0] == pytest.approx(1 / phe.rii_upper[0], rel=1e-3)
     assert worse.positive_means[0] == "worse for the most deprived"
     assert phe.positive_means[0].startswith("higher values in the least deprived")
     assert flipped.positive_means[0].startswith("higher values in the most deprived")

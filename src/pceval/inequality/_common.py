@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pceval._engines import to_pandas
 from pceval.errors import InputError, PcevalWarning
 from pceval.validation import check_confidence, check_frame
 
@@ -57,7 +58,16 @@ def fmt_num(x: float) -> str:
 
 def check_input(df: Any, name: str, *, required: Sequence[str] = (), numeric: Sequence[str] = (),
                 group_by: Sequence[str] = (), **kwargs: Any) -> pd.DataFrame:
-    """check_frame with the grouping columns required too; the caller's frame is never modified."""
+    """check_frame with the grouping columns required too; the caller's frame is never modified.
+
+    polars, DuckDB and Spark tables (anything narwhals reads) are collected to pandas first: the
+    measures work on small aggregated tables.
+    """
+    if not isinstance(df, pd.DataFrame):
+        try:
+            df = to_pandas(df)
+        except Exception:  # noqa: BLE001 - not a table: check_frame names the problem
+            pass
     req = list(dict.fromkeys([*required, *numeric, *group_by]))
     return check_frame(df, name, required=req, numeric=list(numeric), **kwargs)
 

@@ -124,9 +124,9 @@ def rate(df: pd.DataFrame, x: str, n: str, *, group_by: GroupBy = None,
     >>> import pandas as pd
     >>> d = pd.DataFrame({"events": [1, 65], "person_years": [100, 100]})
     >>> rate(d, x="events", n="person_years", multiplier=100)[["value", "lower", "method"]].round(3)
-       value   lower  method
-    0    1.0   0.025   Exact
-    1   65.0  50.163   Byars
+       value   lower method
+    0    1.0   0.025  Exact
+    1   65.0  50.163  Byars
     """
     x, n = check_column_arg(x, "x"), check_column_arg(n, "n")
     gb = as_list(group_by)

@@ -666,6 +666,7 @@ def uptake_equity(df: pd.DataFrame, treated: str = "treated", *, imd: str = "imd
     uptake_tab = pd.concat(tables, ignore_index=True)
     uptake_tab["confidence"] = conf
     uptake_tab["imd_edition"] = edition
+    uptake_tab["method"] = "uptake: Wilson score; ratio to overall: Katz log"
 
     imd_counts = uptake_tab[uptake_tab.dimension == "imd"].rename(columns={"category": imd})
     imd_counts[imd] = pd.to_numeric(imd_counts[imd])

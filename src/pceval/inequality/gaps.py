@@ -194,7 +194,7 @@ def _setup(df, quantile, x, n, value, se, lower, upper, measure, multiplier, gro
 def quintile_gap(df: pd.DataFrame, quantile: str = "imd_quintile", *, x: str | None = None,
                  n: str | None = None, value: str | None = None, se: str | None = None,
                  lower: str | None = None, upper: str | None = None, measure: Measure = "rate",
-                 multiplier: float | None = None, most_deprived: Any = None, least_deprived: Any = None,
+                 multiplier: float | None = None, quantiles: tuple[Any, Any] | None = None,
                  group_by: GroupBy = None, confidence: float | Sequence[float] = 0.95,
                  cl_confidence: float = 0.95, imd_edition: str | int | None = "2019") -> pd.DataFrame:
     """Absolute and relative gaps between the most and least deprived quantile, with limits.
@@ -215,8 +215,8 @@ def quintile_gap(df: pd.DataFrame, quantile: str = "imd_quintile", *, x: str | N
     measure : ``"rate"``, ``"proportion"`` or ``"value"``
     multiplier : float, optional
         Rates per (default 100,000); proportions x (default 1); values are not scaled.
-    most_deprived, least_deprived : quantile labels, optional
-        Override the compared quantiles.
+    quantiles : (label, label), optional
+        The two quantiles compared, most deprived first (default: the lowest and highest labels).
 
     Returns
     -------
@@ -240,11 +240,15 @@ def quintile_gap(df: pd.DataFrame, quantile: str = "imd_quintile", *, x: str | N
     labels = quantile_order(pd.unique(data[quantile]))
     if len(labels) < 2:
         raise InputError(f"`df`: column '{quantile}' has only one quantile ({labels}); a gap needs two")
-    a = labels[0] if most_deprived is None else most_deprived
-    b = labels[-1] if least_deprived is None else least_deprived
-    for lab, arg in ((a, "most_deprived"), (b, "least_deprived")):
+    if quantiles is None:
+        a, b = labels[0], labels[-1]
+    elif isinstance(quantiles, (tuple, list)) and len(quantiles) == 2:
+        a, b = quantiles
+    else:
+        raise InputError(f"`quantiles` must be two quantile labels, got {quantiles!r}")
+    for lab in (a, b):
         if lab not in labels:
-            raise InputError(f"`{arg}`: quantile {lab!r} is not in column '{quantile}' ({labels[:10]})")
+            raise InputError(f"`quantiles`: {lab!r} is not in column '{quantile}' ({labels[:10]})")
     if a == b:
         raise InputError("the two compared quantiles are the same")
     keys, arrays = _sides(data, quantile, [a], [b], gb, cols, None)

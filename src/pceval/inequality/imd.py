@@ -143,7 +143,7 @@ def quantile(df: pd.DataFrame, value: str, *, nquantiles: int = 10, invert: bool
 
     Returns
     -------
-    ``df`` (copy) plus ``name``, ``nquantiles``, ``groupvars`` and ``qinverted``.
+    ``df`` (copy) plus ``name``, ``nquantiles``, ``groupvars``, ``qinverted`` and ``method``.
     """
     value = check_column_arg(value, "value")
     nq = check_int(nquantiles, "nquantiles", low=2)
@@ -186,6 +186,7 @@ def quantile(df: pd.DataFrame, value: str, *, nquantiles: int = 10, invert: bool
     out["groupvars"] = ", ".join(gb)
     out["qinverted"] = np.where(inv, "lowest quantile represents highest values",
                                 "lowest quantile represents lowest values")
+    out["method"] = "PHE quantile assignment (phe_quantile)"
     return out
 
 
