@@ -141,8 +141,10 @@ def sii(df: pd.DataFrame, quantile: str, population: str, value: str | None = No
     x : str, optional
         Numerator for proportions (``value_type="proportion"``).
     se, lower, upper : str, optional
-        Standard error of ``value``, or its (``cl_confidence``, default 95%) limits. ``se`` wins if
-        both are given; with ``transform=True`` limits are required (as in PHE).
+        Standard error, or the (``cl_confidence``, default 95%) limits of ``value``. As in PHE, the
+        standard error is that of ``value`` for normal values but of ``log(value)`` for rates and
+        ``logit(value)`` for proportions (limits are on the value's own scale and are transformed).
+        ``se`` wins if both are given; with ``transform=True`` limits are required (as in PHE).
     value_type : ``"normal"``, ``"rate"``, ``"proportion"`` (or PHE's 0, 1, 2)
     transform : bool
         Fit on the log (rates) or logit (proportions) scale and transform back.
@@ -189,7 +191,7 @@ def sii(df: pd.DataFrame, quantile: str, population: str, value: str | None = No
     # ---- arguments -------------------------------------------------------------------------
     quantile = check_column_arg(quantile, "quantile")
     population = check_column_arg(population, "population")
-    if value_type not in _VALUE_TYPES or isinstance(value_type, bool):
+    if not isinstance(value_type, (str, int)) or isinstance(value_type, bool) or value_type not in _VALUE_TYPES:
         raise InputError(f"`value_type` must be 'normal', 'rate' or 'proportion' (or 0, 1, 2), got {value_type!r}")
     kind = _VALUE_TYPES[value_type]
     if not isinstance(transform, bool):
@@ -247,12 +249,14 @@ def sii(df: pd.DataFrame, quantile: str, population: str, value: str | None = No
                              "for proportions")
     if not use_se and (data[upper] < data[lower]).any():
         raise InputError(f"`df`: '{upper}' is below '{lower}' in some rows")
-    if transform:
-        lim = data[[lower, upper]].to_numpy(float)
+    if kind != "normal":  # uncertainty lives on the log / logit scale (with or without transform)
+        lim = data[[lower, upper]].to_numpy(float) if not use_se else np.empty((0, 2))
         if kind == "rate" and ((val <= 0).any() or (lim <= 0).any()):
-            raise InputError("log transform: values and limits must be > 0")
+            raise InputError("rates are simulated on the log scale: values and limits must be > 0 "
+                             "(use value_type='normal' for values that can be 0 or negative)")
         if kind == "proportion" and (((val <= 0) | (val >= 1)).any() or ((lim <= 0) | (lim >= 1)).any()):
-            raise InputError("logit transform: values and limits must lie strictly between 0 and 1")
+            raise InputError("proportions are simulated on the logit scale: values and limits must lie "
+                             "strictly between 0 and 1")
 
     labels = quantile_order(pd.unique(data[quantile]))
     if most_deprived == "highest":
