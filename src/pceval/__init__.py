@@ -6,9 +6,12 @@ See ``docs/architecture.md`` for the modules and how data flows between them.
 
 from __future__ import annotations
 
-from pceval import cohort, did, disclosure, errors, panel, plots, report, synthetic, validation
+from pceval import (balance, cohort, did, disclosure, effects, errors, inequality, matching, panel, plots,
+                    report, synthetic, validation)
 from pceval._engines import to_pandas
 from pceval.cohort import Cohort, baseline_covariates, candidate_index_periods, index_dates
+from pceval.effects import EffectResult, estimate_effect
+from pceval.matching import MatchResult, match
 from pceval.errors import DisclosureError, EstimationError, InputError, PcevalError, PcevalWarning
 from pceval.panel import build_panel, calendar_panel, stratified_counts
 
@@ -16,6 +19,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "errors", "validation", "synthetic", "cohort", "panel", "did", "disclosure", "report", "plots",
+    "matching", "balance", "effects", "inequality", "match", "MatchResult", "estimate_effect",
+    "EffectResult",
     "PcevalError", "InputError", "EstimationError", "DisclosureError", "PcevalWarning",
     "Cohort", "index_dates", "candidate_index_periods", "baseline_covariates",
     "build_panel", "calendar_panel", "stratified_counts", "to_pandas",
