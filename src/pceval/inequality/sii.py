@@ -74,6 +74,7 @@ _VALUE_TYPES = {0: "normal", 1: "rate", 2: "proportion", "normal": "normal", "ra
                 "proportion": "proportion"}
 _SIM_CELLS = 4_000_000  # simulated (group x repetition) cells per chunk of groups
 _MAX_THREADS = 4  # chunks simulated at once (memory: a few hundred MB per chunk at most)
+_PROGRESS_CELLS = 2_000_000_000  # show a progress bar by default above this many simulated cells
 
 
 def _link(kind: str, transform: bool):
@@ -123,7 +124,7 @@ def sii(df: pd.DataFrame, quantile: str, population: str, value: str | None = No
         group_by: GroupBy = None, rii: bool = True, rii_method: Literal["ratio", "mean"] = "ratio",
         ridit_population: str | Mapping[Any, float] | pd.Series | None = None,
         cl_confidence: float = 0.95, most_deprived: Literal["lowest", "highest"] = "lowest",
-        imd_edition: str | int | None = "2019") -> pd.DataFrame:
+        imd_edition: str | int | None = "2019", progress: bool | None = None) -> pd.DataFrame:
     """Slope index of inequality and relative index of inequality with simulated confidence limits.
 
     See the module docstring for the formulas and the sign convention.
@@ -171,6 +172,8 @@ def sii(df: pd.DataFrame, quantile: str, population: str, value: str | None = No
         Which end of the quantile numbering is most deprived (pceval and PHE: ``"lowest"``).
     imd_edition : str or None
         IMD edition recorded in the output (None if the quantiles are not IMD-based).
+    progress : bool or None
+        Show a progress bar (tqdm) over groups; ``None`` shows one only for long simulations.
 
     Returns
     -------
@@ -404,12 +407,26 @@ def sii(df: pd.DataFrame, quantile: str, population: str, value: str | None = No
             q_rii[sl] = np.quantile(r_sim, probs, axis=1).T
 
     workers = max(1, min(_MAX_THREADS, os.cpu_count() or 1, len(starts)))
-    if workers == 1:
-        for st, ss in zip(starts, streams, strict=True):
-            simulate(st, ss)
-    else:  # numpy releases the GIL while drawing, transforming and partitioning
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(simulate, starts, streams))
+    show = progress if progress is not None else g * reps * (k if big else 1) > _PROGRESS_CELLS
+    bar = None
+    if show:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=g, desc="sii simulations", unit="group")
+    try:
+        if workers == 1:
+            done = (simulate(st, ss) for st, ss in zip(starts, streams, strict=True))
+            for st, _ in zip(starts, done, strict=True):
+                if bar is not None:
+                    bar.update(min(step, g - st))
+        else:  # numpy releases the GIL while drawing, transforming and partitioning
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                for st, _ in zip(starts, pool.map(simulate, starts, streams), strict=True):
+                    if bar is not None:
+                        bar.update(min(step, g - st))
+    finally:
+        if bar is not None:
+            bar.close()
 
     # ---- tidy output ------------------------------------------------------------------------
     blocks = []
