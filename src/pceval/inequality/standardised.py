@@ -105,7 +105,8 @@ def _esp_for_bands(labels: pd.Series, age_band: str) -> tuple[np.ndarray, dict]:
     """ESP 2013 population for each row's age band (labels parsed; bands must align with ESP's)."""
     uniq = pd.unique(labels)
     parsed = {lab: _parse_band(lab) for lab in uniq}
-    lowers_only = sorted({lo for lo, _, explicit in parsed.values() if not explicit})
+    # a single-age label such as "0" or "85" runs to the next band's lower bound, whatever its form
+    lowers_only = sorted({lo for lo, _, _ in parsed.values()})
     t = _esp_table()
     bounds = set(t.age_lower.tolist())
     pops = {}
