@@ -73,6 +73,7 @@ from pceval.validation import check_choice, check_confidence, check_int, check_n
 _VALUE_TYPES = {0: "normal", 1: "rate", 2: "proportion", "normal": "normal", "rate": "rate",
                 "proportion": "proportion"}
 _SIM_CELLS = 4_000_000  # simulated (group x repetition) cells per chunk of groups
+_SIM_CELLS_DRAWS = 1_000_000  # smaller chunks (cache-friendly) when every quantile is drawn
 _MAX_THREADS = 4  # chunks simulated at once (memory: a few hundred MB per chunk at most)
 _PROGRESS_CELLS = 2_000_000_000  # show a progress bar by default above this many simulated cells
 
@@ -359,7 +360,7 @@ def sii(df: pd.DataFrame, quantile: str, population: str, value: str | None = No
     q_sii = np.empty((g, probs.size))
     q_rii = np.empty((g, probs.size))
     big = (rii and rii_method == "mean" and transform) or not linear
-    step = max(1, _SIM_CELLS // (reps * (k if big else 1)))
+    step = max(1, (_SIM_CELLS_DRAWS if big else _SIM_CELLS) // (reps * (k if big else 1)))
     m_link = fwd(v_mat)
     fast = linear and not transform and rii_method == "ratio"
     starts = list(range(0, g, step))
