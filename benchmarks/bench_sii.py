@@ -52,7 +52,8 @@ if case == "phe_loop":
         y = np.exp(np.log(sub.rate.to_numpy()) + se * rng.standard_normal((reps, 10)))
         X = np.c_[np.sqrt(share), x * np.sqrt(share)]
         coef = np.linalg.lstsq(X, (y * np.sqrt(share)).T, rcond=None)[0]
-        out.append(np.quantile(coef[1], [0.025, 0.975]))
+        out.append((np.quantile(coef[1], [0.025, 0.975]),                      # SII
+                    np.quantile((coef[0] + coef[1]) / coef[0], [0.025, 0.975])))  # RII
     rows = n_loop
 else:
     res = sii(df, quantile="decile", population="pop", group_by="area", reps=reps, seed=1, **kw)
@@ -66,7 +67,7 @@ CASES = [
     ("normal", "pceval sii, value_type normal (se given)"),
     ("rate", "pceval sii, rate: per-decile log-normal draws (PHE, no transform)"),
     ("rate_log", "pceval sii, rate: log-transformed regression"),
-    ("phe_loop", "PHE algorithm, numpy loop over areas (rate, no transform)"),
+    ("phe_loop", "PHE algorithm, numpy loop over areas (rate, no transform; SII+RII)"),
 ]
 
 
