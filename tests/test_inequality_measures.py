@@ -123,6 +123,13 @@ def test_dsr_band_labels_18_bands_lower_ages_and_mapping():
     assert u.value[0] == pytest.approx((w * under75.x / 500).sum() / w.sum() * 100_000)
 
 
+def test_dsr_with_esps_own_21_band_labels():
+    esp = ineq.esp2013("21")  # '0', '1-4', ..., '90-94', '95+'
+    d = pd.DataFrame({"band": esp.age_band, "x": [20] * 21, "n": [1000] * 21})
+    out = ineq.dsr(d, x="x", n="n", age_band="band", multiplier=1000)
+    assert out.value[0] == pytest.approx(20.0)
+
+
 def test_dsr_suppression_and_bad_bands():
     d = pd.DataFrame({"age_band": BANDS19, "x": [0] * 18 + [9], "n": [100] * 19})
     out = ineq.dsr(d, x="x", n="n", age_band="age_band")
