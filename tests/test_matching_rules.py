@@ -353,3 +353,48 @@ def test_matched_data_column_clash(small):
     with pytest.raises(InputError, match="already has column"):
         m.matched_data()
     assert "w2" in m.matched_data(weights="w2").columns
+
+
+def test_mahalanobis_kdtree_equals_brute_force_with_ties():
+    from pceval.matching.distance import mahalanobis_transform
+    from pceval.matching.nearest import _mahalanobis_pick, _scan_rank, match_mahalanobis
+
+    rng = np.random.default_rng(21)
+    n = 700
+    X = np.column_stack([rng.integers(0, 4, n), rng.integers(0, 3, n), rng.integers(0, 2, n)])
+    t = (rng.random(n) < 0.25).astype(np.int8)
+    strata = rng.integers(0, 2, n)
+    Z = mahalanobis_transform(X.astype(float), t)
+    fr, cr = np.flatnonzero(t == 1), np.flatnonzero(t == 0)
+    order = np.arange(len(fr))
+    for ratio, replace in ((1, False), (2, False), (2, True)):
+        got = match_mahalanobis(Z, fr, cr, order, ratio=ratio, replace=replace, strata=strata)
+        rank = _scan_rank(Z, strata, None)
+        used = np.zeros(n, bool)
+        ref = np.full((len(fr), ratio), -1)
+        for r in range(ratio):
+            for i in order:
+                if r > 0 and ref[i, 0] < 0:
+                    continue
+                f = fr[i]
+                c = cr[(strata[cr] == strata[f]) & (replace | ~used[cr])]
+                c = c[~np.isin(c, ref[i, :r])]
+                if len(c) == 0:
+                    continue
+                d2 = np.einsum("ij,ij->i", Z[c] - Z[f], Z[c] - Z[f])
+                scan = np.where(rank[c] < rank[f], 2 * (rank[f] - rank[c]) - 1,
+                                2 * (rank[c] - rank[f]))
+                j = c[_mahalanobis_pick(d2, scan)]
+                ref[i, r] = j
+                used[j] = not replace
+        np.testing.assert_array_equal(got, ref)
+
+
+def test_exact_column_with_missing_values_and_polars_input(small):
+    df = small.assign(sex=small["sex"].where(small.index > 0))
+    with pytest.raises(InputError, match="'sex' has 1 missing"):
+        match(df, "treat", ["age"], exact=["sex"])
+    pl = pytest.importorskip("polars")
+    a = match(pl.from_pandas(small), "treat", ["age", "sex"])
+    b = match(small, "treat", ["age", "sex"])
+    np.testing.assert_array_equal(a.match_matrix, b.match_matrix)

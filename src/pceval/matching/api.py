@@ -55,7 +55,7 @@ def match(data: Any, treatment: str, covariates: Sequence[str] | None = None, *,
           discard: str = "none", reestimate: bool = False, m_order: str | None = None,
           subclass: int | Sequence[float] = 6, min_n: int = 1,
           cutpoints: Mapping[str, Any] | None = None, unit: str | None = None,
-          period: str | None = None, seed: int = 1) -> MatchResult:
+          period: str | None = None, seed: int = 1, progress: bool = False) -> MatchResult:
     """Match treated people to comparable untreated people (MatchIt-compatible).
 
     Parameters
@@ -100,6 +100,7 @@ def match(data: Any, treatment: str, covariates: Sequence[str] | None = None, *,
     period : rolling entry: the index-period column; treated people are matched only to control
         rows of their own period (see :mod:`pceval.matching.rolling`).
     seed : seed for ``m_order="random"`` (the only randomness).
+    progress : show a progress bar (tqdm) over the focal people (useful for millions).
 
     Returns
     -------
@@ -159,7 +160,8 @@ def match(data: Any, treatment: str, covariates: Sequence[str] | None = None, *,
         raise InputError("`period` must be a column name")
     need = [treatment, *covs, *exact_l, *mah_l] + [c for c in (score_col, unit, period) if c]
     df = check_frame(data, "data", required=list(dict.fromkeys(need)), binary=[treatment],
-                     not_null=[treatment] + [c for c in (score_col, unit, period) if c])
+                     not_null=list(dict.fromkeys(
+                         [treatment, *exact_l] + [c for c in (score_col, unit, period) if c])))
     for c in (*exact_l, *mah_l):
         if c in (treatment,):
             raise InputError(f"`exact`/`mahvars` cannot include the treatment column '{c}'")
@@ -205,13 +207,15 @@ def match(data: Any, treatment: str, covariates: Sequence[str] | None = None, *,
         if is_mahal and discard != "none":
             raise InputError("`discard` needs a propensity score; distance='mahalanobis' has none")
         X_ps, names_ps = _ps_design(df, covs, ps_formula)
-        prop = fit_propensity(X_ps, names_ps, t, link="probit" if "probit" in link else "logit")
+        prop = fit_propensity(X_ps, names_ps, t, link="probit" if "probit" in link else "logit",
+                              has_intercept=True)
         dist = prop.linear_predictor.copy() if linear else prop.scores.copy()
     if discard != "none":
         eligible = _discard(dist, t, discard)
         if reestimate and prop is not None:
             X_ps, names_ps = _ps_design(df, covs, ps_formula)
-            refit = fit_propensity(X_ps[eligible], names_ps, t[eligible], link=prop.link)
+            refit = fit_propensity(X_ps[eligible], names_ps, t[eligible], link=prop.link,
+                                   has_intercept=True)
             d_all = np.full(len(df), np.nan)
             d_all[eligible] = refit.linear_predictor if linear else refit.scores
             # discarded people keep the first model's score (they are not matched)
@@ -281,7 +285,7 @@ def match(data: Any, treatment: str, covariates: Sequence[str] | None = None, *,
             focal_rows, mm = rolling_match(period=pcodes, unit=unit_codes, focal=focal,
                                            eligible=eligible, order_fn=order_fn, ratio=ratio,
                                            replace=bool(replace), caliper=cal_width,
-                                           strata=strata, distance=dist, Z=Z)
+                                           strata=strata, distance=dist, Z=Z, progress=progress)
         else:
             focal_rows = np.flatnonzero(focal & eligible)
             ctrl_rows = np.flatnonzero(~focal & eligible)
@@ -289,13 +293,14 @@ def match(data: Any, treatment: str, covariates: Sequence[str] | None = None, *,
             if Z is not None:
                 mm = match_mahalanobis(Z, focal_rows, ctrl_rows, order, ratio=ratio,
                                        replace=bool(replace), distance=dist, caliper=cal_width,
-                                       strata=strata, unit=unit_codes)
+                                       strata=strata, unit=unit_codes, progress=progress)
             elif replace:
                 mm = match_distance_replace(dist, focal_rows, ctrl_rows, ratio=ratio,
                                             caliper=cal_width, strata=strata)
             else:
                 mm = match_distance_no_replace(dist, focal_rows, ctrl_rows, order, ratio=ratio,
-                                               caliper=cal_width, strata=strata, unit=unit_codes)
+                                               caliper=cal_width, strata=strata, unit=unit_codes,
+                                               progress=progress)
         got = (mm >= 0).any(axis=1)
         if not got.any():
             raise EstimationError("no focal person found a match"
@@ -349,7 +354,7 @@ def match(data: Any, treatment: str, covariates: Sequence[str] | None = None, *,
 def _ps_design(df: pd.DataFrame, covs: list[str], ps_formula: str | None
                ) -> tuple[np.ndarray, list[str]]:
     if ps_formula is None:
-        d = model_matrix(df, covs, contrasts=True)
+        d = model_matrix(df, covs, contrasts=True, intercept=True)
         return d.X, d.names
     try:
         import patsy
@@ -362,7 +367,8 @@ def _ps_design(df: pd.DataFrame, covs: list[str], ps_formula: str | None
         raise InputError(f"`ps_formula` could not be evaluated: {exc}") from exc
     if "Intercept" in dm.columns:
         dm = dm.drop(columns="Intercept")
-    return dm.to_numpy(dtype=float), [str(c) for c in dm.columns]
+    X = np.column_stack([np.ones(len(dm)), dm.to_numpy(dtype=float)])
+    return X, ["(Intercept)", *[str(c) for c in dm.columns]]
 
 
 def _discard(dist: np.ndarray, t: np.ndarray, discard: str) -> np.ndarray:

@@ -95,15 +95,17 @@ def factor_levels(s: pd.Series) -> list[Any]:
 
 
 def model_matrix(data: pd.DataFrame, covariates: Sequence[str], *, contrasts: bool,
-                 name: str = "data") -> Design:
+                 name: str = "data", intercept: bool = False) -> Design:
     """Expand ``covariates`` of ``data`` into a numeric matrix like R's ``model.matrix``.
 
-    Missing values are an :class:`InputError` naming the column and how many rows are missing
-    (matching, like MatchIt, needs complete covariates).
+    With ``intercept=True`` a leading column of ones named ``(Intercept)`` is added. The matrix
+    is column-major (each column contiguous), which is how it is built and used. Missing values
+    are an :class:`InputError` naming the column and how many rows are missing (matching, like
+    MatchIt, needs complete covariates).
     """
-    cols: list[np.ndarray] = []
-    names: list[str] = []
-    source: list[str] = []
+    plan: list[tuple[str, Any, Any]] = []   # (covariate, values or codes, level index or None)
+    names: list[str] = ["(Intercept)"] if intercept else []
+    source: list[str] = ["(Intercept)"] if intercept else []
     levels: dict[str, list[Any]] = {}
     for cov in covariates:
         s = data[cov]
@@ -116,24 +118,36 @@ def model_matrix(data: pd.DataFrame, covariates: Sequence[str], *, contrasts: bo
             lev = factor_levels(s)
             levels[cov] = lev
             codes = pd.Categorical(s, categories=lev).codes
-            use = lev[1:] if contrasts else lev
             start = 1 if contrasts else 0
-            for j, lv in enumerate(use, start=start):
-                cols.append((codes == j).astype(float))
-                names.append(f"{cov}{lv}")
+            for j in range(start, len(lev)):
+                plan.append((cov, codes, j))
+                names.append(f"{cov}{lev[j]}")
                 source.append(cov)
         else:
-            v = s.to_numpy(dtype=float)
-            if not np.all(np.isfinite(v)):
+            v = s.to_numpy()
+            if v.dtype.kind == "f" and not np.all(np.isfinite(v)):
                 raise InputError(f"`{name}`: covariate '{cov}' has non-finite values (inf)")
-            cols.append(v)
+            plan.append((cov, v, None))
             names.append(cov)
             source.append(cov)
     n = len(data)
-    X = np.column_stack(cols) if cols else np.empty((n, 0))
-    binary = np.array([bool(np.all((c == 0) | (c == 1))) for c in cols], dtype=bool)
-    return Design(X=np.ascontiguousarray(X, dtype=float), names=names, source=source,
-                  binary=binary, levels=levels)
+    X = np.empty((n, len(names)), dtype=float, order="F")
+    off = 0
+    if intercept:
+        X[:, 0] = 1.0
+        off = 1
+    binary = np.zeros(len(names), dtype=bool)
+    for k, (_cov, v, j) in enumerate(plan, start=off):
+        if j is None:
+            X[:, k] = v
+            col = X[:, k]
+            binary[k] = bool(np.all((col == 0) | (col == 1)))
+        else:
+            X[:, k] = v == j
+            binary[k] = True
+    if intercept:
+        binary[0] = True
+    return Design(X=X, names=names, source=source, binary=binary, levels=levels)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -166,21 +180,39 @@ def _linkfun(mu: np.ndarray, link: str) -> np.ndarray:
 
 def _binomial_deviance(y: np.ndarray, mu: np.ndarray, w: np.ndarray) -> float:
     with np.errstate(divide="ignore"):
-        d = np.where(y > 0, -np.log(mu), -np.log1p(-mu))
-    return float(2 * np.sum(w * d))
+        d = np.log(np.where(y > 0, mu, 1 - mu))
+    return float(-2 * np.dot(w, d))
 
 
-def _wls(Xs: np.ndarray, z: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Solve the weighted normal equations ``(Xs' W Xs) b = Xs' W z`` (Cholesky; lstsq if
-    singular). ``Xs`` has column-scaled covariates, which keeps the system well conditioned."""
-    Xw = Xs * w[:, None]
-    H = Xw.T @ Xs
-    g = Xw.T @ z
+def _linpred(X: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """``X @ coef`` accumulated column by column, as reference BLAS ``dgemv`` (and so R) does.
+
+    Unlike an optimised matrix-vector product, whose summation order can depend on memory
+    alignment, this gives bit-identical results for identical rows, so people with the same
+    covariates always get exactly the same score (ties stay ties, as in R).
+    """
+    eta = np.zeros(X.shape[0])
+    for j in range(X.shape[1]):
+        eta += X[:, j] * coef[j]
+    return eta
+
+
+def _wls(X: np.ndarray, z: np.ndarray, w: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Solve the weighted normal equations ``(X' W X) b = X' W z``.
+
+    The system is equilibrated (columns scaled to unit root-mean-square) before the Cholesky
+    solve, which keeps it well conditioned whatever the covariates' units (incomes in pounds
+    next to 0/1 flags); ``lstsq`` if it is singular.
+    """
+    Xw = X * w[:, None]
+    H = (Xw.T @ X) / np.outer(scale, scale)
+    g = (Xw.T @ z) / scale
     try:
         c = np.linalg.cholesky(H)
-        return np.linalg.solve(c.T, np.linalg.solve(c, g))
+        b = np.linalg.solve(c.T, np.linalg.solve(c, g))
     except np.linalg.LinAlgError:
-        return np.linalg.lstsq(H, g, rcond=None)[0]
+        b = np.linalg.lstsq(H, g, rcond=None)[0]
+    return b / scale
 
 
 @dataclass(frozen=True)
@@ -233,10 +265,11 @@ class PropensityModel:
 
 def fit_propensity(X: np.ndarray, names: Sequence[str], y: np.ndarray, *, link: str = "logit",
                    weights: np.ndarray | None = None, maxit: int = 25, tol: float = 1e-8,
-                   keep_design: bool = True) -> PropensityModel:
+                   keep_design: bool = True, has_intercept: bool = False) -> PropensityModel:
     """Fit a logistic or probit propensity model by IRLS, exactly as R's ``glm.fit``.
 
-    ``X`` holds the covariate columns (without intercept; one is added). Constant columns and
+    ``X`` holds the covariate columns (an intercept is added unless ``has_intercept``, in which
+    case the first column is the intercept). Constant columns and
     columns collinear with earlier ones are dropped with a :class:`PcevalWarning` (R reports
     their coefficients as ``NA``).
 
@@ -246,8 +279,12 @@ def fit_propensity(X: np.ndarray, names: Sequence[str], y: np.ndarray, *, link: 
     y = np.asarray(y, dtype=float)
     n = len(y)
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
-    Xf = np.column_stack([np.ones(n), X]) if X.size else np.ones((n, 1))
-    nm = ["(Intercept)", *names]
+    if has_intercept:
+        Xf = X
+        nm = list(names)
+    else:
+        Xf = np.column_stack([np.ones(n), X]) if X.size else np.ones((n, 1))
+        nm = ["(Intercept)", *names]
     keep, dropped = _independent_columns(Xf, nm)
     if dropped:
         warnings.warn(f"propensity model: dropped constant or collinear column(s) {dropped}",
@@ -256,7 +293,6 @@ def fit_propensity(X: np.ndarray, names: Sequence[str], y: np.ndarray, *, link: 
         Xf = Xf[:, keep]
     nm = [nm[i] for i in keep]
     scale = np.maximum(np.sqrt(np.einsum("ij,ij->j", Xf, Xf) / n), 1e-300)
-    Xs = Xf / scale
 
     eta = _linkfun((w * y + 0.5) / (w + 1), link)
     mu = _linkinv(eta, link)
@@ -271,10 +307,10 @@ def fit_propensity(X: np.ndarray, names: Sequence[str], y: np.ndarray, *, link: 
         ww = w * me * me / var
         good = ww > 0
         if good.all():
-            coef = _wls(Xs, z, ww) / scale
+            coef = _wls(Xf, z, ww, scale)
         else:
-            coef = _wls(Xs[good], z[good], ww[good]) / scale
-        eta = Xf @ coef
+            coef = _wls(Xf[good], z[good], ww[good], scale)
+        eta = _linpred(Xf, coef)
         mu = _linkinv(eta, link)
         dev = _binomial_deviance(y, mu, w)
         if not np.isfinite(dev):

@@ -45,6 +45,7 @@ MatchIt's search breaks them (see :func:`_mahalanobis_pick`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -97,7 +98,8 @@ def _sort(distance: np.ndarray, focal_rows: np.ndarray, ctrl_rows: np.ndarray,
 def match_distance_no_replace(distance: np.ndarray, focal_rows: np.ndarray,
                               ctrl_rows: np.ndarray, order: np.ndarray, *, ratio: int = 1,
                               caliper: float | None = None, strata: np.ndarray | None = None,
-                              unit: np.ndarray | None = None) -> np.ndarray:
+                              unit: np.ndarray | None = None, progress: bool = False
+                              ) -> np.ndarray:
     """Greedy 1:k matching on a scalar distance without replacement.
 
     Parameters
@@ -119,7 +121,7 @@ def match_distance_no_replace(distance: np.ndarray, focal_rows: np.ndarray,
         return mm
     srt = _sort(distance, focal_rows, ctrl_rows, strata)
     nc = len(srt.ctrl)
-    cd = srt.cdist.tolist()
+    cd = srt.cdist.item          # per-element access; a 10M-element list would cost 320 MB
     # union-find "next free" pointers, shifted by one so that -1 / nc are sentinels
     right = list(range(nc + 1))        # right[j]: candidate for smallest free index >= j
     left = list(range(nc + 1))         # left[j + 1]: candidate for largest free index <= j
@@ -140,63 +142,81 @@ def match_distance_no_replace(distance: np.ndarray, focal_rows: np.ndarray,
     hi_o = srt.hi[order_a].tolist()
     fd_o = distance[focal_rows][order_a].tolist()
     active = [True] * nf
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=ratio * nf, disable=not progress, desc="matching", unit="person",
+               mininterval=1.0)
+    chunk = 50_000 if progress else max(nf, 1)
     for r in range(ratio):
         res = [-1] * nf
-        for i, p, a, b, di in zip(order_l, pos_o, lo_o, hi_o, fd_o, strict=True):
-            if not active[i]:
-                continue
-            # largest free index <= p - 1 (shifted: left[p]); union-find with path compression
-            j = left[p]
-            if j != p:
-                root = j
-                nxt = left[root]
-                while nxt != root:
-                    root = nxt
-                    nxt = left[root]
-                k = p
-                while k != root:
-                    nxt = left[k]
-                    left[k] = root
-                    k = nxt
-                j = root
-            jl = j - 1
-            # smallest free index >= p
-            j = right[p]
-            if j != p:
-                root = j
-                nxt = right[root]
-                while nxt != root:
-                    root = nxt
-                    nxt = right[root]
-                k = p
-                while k != root:
-                    nxt = right[k]
-                    right[k] = root
-                    k = nxt
-                j = root
-            dl = di - cd[jl] if jl >= a else inf
-            dr = cd[j] - di if j < b else inf
-            if dl <= dr:
-                best, dbest = jl, dl
-            else:
-                best, dbest = j, dr
-            if dbest > cal or dbest == inf:
-                if r == 0:
-                    active[i] = False
-                continue
-            res[i] = best
-            if unit_groups is None:
-                right[best] = best + 1
-                left[best + 1] = best
-            else:
-                inv_l, go, bd = unit_groups
-                g = inv_l[best]
-                for q in go[bd[g]: bd[g + 1]]:
-                    right[q] = q + 1
-                    left[q + 1] = q
+        for c0 in range(0, nf, chunk):
+            c1 = min(c0 + chunk, nf)
+            _greedy_chunk(order_l[c0:c1], pos_o[c0:c1], lo_o[c0:c1], hi_o[c0:c1], fd_o[c0:c1],
+                          r, res, active, left, right, cd, cal, unit_groups)
+            bar.update(c1 - c0)
         mm[:, r] = res
+    bar.close()
     out = np.where(mm >= 0, srt.ctrl[np.maximum(mm, 0)], -1)
     return out
+
+
+def _greedy_chunk(order_l: list, pos_o: list, lo_o: list, hi_o: list, fd_o: list, r: int,
+                  res: list, active: list, left: list, right: list, cd: Any, cal: float,
+                  unit_groups: Any) -> None:
+    """The sequential greedy pass over focal people (plain Python lists; see module doc)."""
+    inf = float("inf")
+    for i, p, a, b, di in zip(order_l, pos_o, lo_o, hi_o, fd_o, strict=True):
+        if not active[i]:
+            continue
+        # largest free index <= p - 1 (shifted: left[p]); union-find with path compression
+        j = left[p]
+        if j != p:
+            root = j
+            nxt = left[root]
+            while nxt != root:
+                root = nxt
+                nxt = left[root]
+            k = p
+            while k != root:
+                nxt = left[k]
+                left[k] = root
+                k = nxt
+            j = root
+        jl = j - 1
+        # smallest free index >= p
+        j = right[p]
+        if j != p:
+            root = j
+            nxt = right[root]
+            while nxt != root:
+                root = nxt
+                nxt = right[root]
+            k = p
+            while k != root:
+                nxt = right[k]
+                right[k] = root
+                k = nxt
+            j = root
+        dl = di - cd(jl) if jl >= a else inf
+        dr = cd(j) - di if j < b else inf
+        if dl <= dr:
+            best, dbest = jl, dl
+        else:
+            best, dbest = j, dr
+        if dbest > cal or dbest == inf:
+            if r == 0:
+                active[i] = False
+            continue
+        res[i] = best
+        if unit_groups is None:
+            right[best] = best + 1
+            left[best + 1] = best
+        else:
+            inv_l, go, bd = unit_groups
+            g = inv_l[best]
+            for q in go[bd[g]: bd[g + 1]]:
+                right[q] = q + 1
+                left[q + 1] = q
 
 
 def match_distance_replace(distance: np.ndarray, focal_rows: np.ndarray, ctrl_rows: np.ndarray,
@@ -255,37 +275,63 @@ def _mahalanobis_pick(d2: np.ndarray, scan: np.ndarray) -> int:
     return int(tied[np.argmax(scan[tied])])
 
 
+def _unit_groups(unit_sorted: np.ndarray | None):
+    """Positions (in the sorted control array) of every row of each control person."""
+    if unit_sorted is None:
+        return None
+    _, inv = np.unique(unit_sorted, return_inverse=True)
+    order = np.argsort(inv, kind="stable")
+    bounds = np.searchsorted(inv[order], np.arange(inv.max() + 2))
+    return inv, order, bounds
+
+
+def _scan_rank(Z: np.ndarray, strata: np.ndarray | None, scan_key: np.ndarray | None
+               ) -> np.ndarray:
+    """Position of every row along the first transformed covariate, within its stratum
+    (all rows, discarded ones included, as in MatchIt's search)."""
+    sk = Z[:, 0] if scan_key is None else scan_key
+    rows = np.arange(len(Z))
+    keys = (rows, sk) if strata is None else (rows, sk, strata)
+    o = np.lexsort(keys)
+    rank = np.empty(len(Z), np.int64)
+    rank[o] = rows
+    return rank
+
+
 def match_mahalanobis(Z: np.ndarray, focal_rows: np.ndarray, ctrl_rows: np.ndarray,
                       order: np.ndarray, *, ratio: int = 1, replace: bool = False,
                       distance: np.ndarray | None = None, caliper: float | None = None,
                       strata: np.ndarray | None = None, unit: np.ndarray | None = None,
-                      scan_key: np.ndarray | None = None) -> np.ndarray:
+                      scan_key: np.ndarray | None = None, progress: bool = False) -> np.ndarray:
     """Greedy Mahalanobis matching, optionally inside a caliper on ``distance``.
 
     ``Z`` are Mahalanobis-transformed covariates (Euclidean distance between rows = Mahalanobis
     distance). Candidates of a focal person are the available controls in its stratum (and,
-    with a caliper, whose ``distance`` is within ``caliper``); the nearest in ``Z`` wins.
-    Rounds, order and replacement work as in :func:`match_distance_no_replace`.
+    with a caliper, whose ``distance`` is within ``caliper``); the nearest in ``Z`` wins, exact
+    ties as :func:`_mahalanobis_pick`. Rounds, order and replacement work as in
+    :func:`match_distance_no_replace`.
 
-    Cost: O(candidates) numpy work per focal person; with a propensity-score caliper the
-    candidates are the controls inside the caliper window only.
+    Cost: without a caliper, a k-d tree per stratum finds each focal person's nearest controls
+    (O(log n) per query; queried again only when all returned controls are taken), so no
+    distance matrix is formed. With a propensity-score caliper the candidates are the available
+    controls inside the caliper window, O(window) numpy work per focal person.
     """
     nf = len(focal_rows)
     mm = np.full((nf, ratio), -1, dtype=np.int64)
     if nf == 0 or len(ctrl_rows) == 0:
         return mm
-    base = np.zeros(len(Z)) if distance is None else distance
+    use_caliper = distance is not None and caliper is not None
+    base = distance if use_caliper else np.zeros(len(Z))
     srt = _sort(base, focal_rows, ctrl_rows, strata)
-    nc = len(srt.ctrl)
-    Zc = Z[srt.ctrl]
-    avail = np.ones(nc, dtype=bool)
-    if distance is not None and caliper is not None:
-        # window of the caliper inside each stratum block
-        key_s = np.zeros(len(Z), np.int64) if strata is None else strata
-        cs = key_s[srt.ctrl]
-        fs = key_s[focal_rows]
+    Zc = np.ascontiguousarray(Z[srt.ctrl])
+    avail = np.ones(len(srt.ctrl), dtype=bool)
+    rank = _scan_rank(Z, strata, scan_key)
+    crank = rank[srt.ctrl]
+    groups = None if (unit is None or replace) else _unit_groups(unit[srt.ctrl])
+    if use_caliper:
+        cs = (np.zeros(len(Z), np.int64) if strata is None else strata)[srt.ctrl]
+        fs = (np.zeros(len(Z), np.int64) if strata is None else strata)[focal_rows]
         fd = distance[focal_rows]
-        # composite search: controls sorted by (stratum, distance)
         wlo = np.empty(nf, np.int64)
         whi = np.empty(nf, np.int64)
         for s_val in np.unique(fs):
@@ -295,42 +341,122 @@ def match_mahalanobis(Z: np.ndarray, focal_rows: np.ndarray, ctrl_rows: np.ndarr
             block = srt.cdist[a:b]
             wlo[sel] = a + np.searchsorted(block, fd[sel] - caliper, side="left")
             whi[sel] = a + np.searchsorted(block, fd[sel] + caliper, side="right")
+        finder = None
     else:
-        wlo, whi = srt.lo, srt.hi
-    # scan-order key for tie-breaking (position along the first transformed covariate)
-    sk = Z[:, 0] if scan_key is None else scan_key
-    all_rows = np.concatenate([focal_rows, ctrl_rows])
-    o = np.lexsort((all_rows, sk[all_rows]))
-    rank = np.empty(len(Z), np.int64)
-    rank[all_rows[o]] = np.arange(len(all_rows))
-    crank = rank[srt.ctrl]
-    unit_sorted = None if unit is None else unit[srt.ctrl]
+        finder = _KDFinder(Zc, srt.lo, srt.hi, Z[focal_rows], k0=min(ratio + 7, 64))
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=ratio * nf, disable=not progress, desc="Mahalanobis matching",
+               unit="person", mininterval=1.0)
     active = np.ones(nf, dtype=bool)
     for r in range(ratio):
         for i in order:
+            bar.update(1)
             if not active[i]:
                 continue
-            a, b = wlo[i], whi[i]
-            idx = a + np.flatnonzero(avail[a:b]) if not replace else np.arange(a, b)
-            if r > 0 and len(idx):
-                idx = idx[~np.isin(srt.ctrl[idx], mm[i, :r])]
-            if distance is not None and caliper is not None and len(idx):
-                fdi = distance[focal_rows[i]]
-                idx = idx[np.abs(srt.cdist[idx] - fdi) <= caliper]
-            if len(idx) == 0:
-                if r == 0:
-                    active[i] = False
-                continue
-            diff = Zc[idx] - Z[focal_rows[i]]
-            d2 = np.einsum("ij,ij->i", diff, diff)
+            taken = mm[i, :r] if r > 0 else None
+            zt = Z[focal_rows[i]]
+            if finder is None:
+                a, b = wlo[i], whi[i]
+                idx = a + np.flatnonzero(avail[a:b]) if not replace else np.arange(a, b)
+                if taken is not None and len(idx):
+                    idx = idx[~np.isin(srt.ctrl[idx], taken)]
+                if len(idx):
+                    idx = idx[np.abs(srt.cdist[idx] - distance[focal_rows[i]]) <= caliper]
+                if len(idx) == 0:
+                    if r == 0:
+                        active[i] = False
+                    continue
+                diff = Zc[idx] - zt
+                d2 = np.einsum("ij,ij->i", diff, diff)
+            else:
+                ok = avail if not replace else None
+                excl = None if taken is None else np.flatnonzero(np.isin(srt.ctrl, taken))
+                idx, d2 = finder.candidates(i, zt, ok, excl)
+                if len(idx) == 0:
+                    if r == 0:
+                        active[i] = False
+                    continue
             ri = rank[focal_rows[i]]
             cr = crank[idx]
             scan = np.where(cr < ri, 2 * (ri - cr) - 1, 2 * (cr - ri))
             j = idx[_mahalanobis_pick(d2, scan)]
             mm[i, r] = srt.ctrl[j]
             if not replace:
-                if unit_sorted is None:
+                if groups is None:
                     avail[j] = False
                 else:
-                    avail[unit_sorted == unit_sorted[j]] = False
+                    inv, go, bd = groups
+                    g = inv[j]
+                    avail[go[bd[g]: bd[g + 1]]] = False
+    bar.close()
     return mm
+
+
+class _KDFinder:
+    """Nearest available controls of a focal person via k-d trees (one per stratum block).
+
+    :meth:`candidates` returns every available control whose squared distance (computed as
+    ``sum (z_c - z_t)^2``, the same formula for everyone so that exact ties are exact) equals
+    the minimum, plus possibly a few farther ones; never misses a tied or closer control.
+    """
+
+    def __init__(self, Zc: np.ndarray, lo: np.ndarray, hi: np.ndarray, Zf: np.ndarray,
+                 k0: int = 8) -> None:
+        from scipy.spatial import cKDTree
+
+        self.Zc = Zc
+        self.lo, self.hi = lo, hi
+        self.trees: dict[tuple[int, int], Any] = {}
+        self.first: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        # batch first query per block: k0 nearest of every focal person
+        blocks = np.unique(np.stack([lo, hi], axis=1), axis=0)
+        for a, b in blocks.tolist():
+            if b <= a:
+                continue
+            tree = cKDTree(Zc[a:b])
+            self.trees[(a, b)] = tree
+            sel = np.flatnonzero((lo == a) & (hi == b))
+            k = min(k0, b - a)
+            dd, ii = tree.query(Zf[sel], k=k)
+            if k == 1:
+                dd, ii = dd[:, None], ii[:, None]
+            for s_i, d_row, i_row in zip(sel.tolist(), dd, ii, strict=True):
+                self.first[s_i] = (a + i_row, d_row)
+
+    def candidates(self, i: int, zt: np.ndarray, avail: np.ndarray | None,
+                   exclude: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        a, b = int(self.lo[i]), int(self.hi[i])
+        if b <= a:
+            return np.empty(0, np.int64), np.empty(0)
+        tree = self.trees[(a, b)]
+        idx, kd = self.first[i]
+        k = len(idx)
+        n_block = b - a
+        while True:
+            ok = np.ones(len(idx), bool) if avail is None else avail[idx]
+            if exclude is not None and len(exclude):
+                ok &= ~np.isin(idx, exclude)
+            if ok.any():
+                cand = idx[ok]
+                diff = self.Zc[cand] - zt
+                d2 = np.einsum("ij,ij->i", diff, diff)
+                m = d2.min()
+                if k >= n_block or m < (kd[-1] ** 2) * (1 - 1e-9):
+                    return cand, d2
+                # possible ties (or rounding) at the edge of the returned set: take the ball
+                ball = np.asarray(tree.query_ball_point(zt, r=np.sqrt(m) * (1 + 1e-9) + 1e-300),
+                                  dtype=np.int64) + a
+                ok_b = np.ones(len(ball), bool) if avail is None else avail[ball]
+                if exclude is not None and len(exclude):
+                    ok_b &= ~np.isin(ball, exclude)
+                cand = ball[ok_b]
+                diff = self.Zc[cand] - zt
+                return cand, np.einsum("ij,ij->i", diff, diff)
+            if k >= n_block:
+                return np.empty(0, np.int64), np.empty(0)
+            k = min(4 * k, n_block)
+            kd, ii = tree.query(zt, k=k)
+            kd, ii = np.atleast_1d(kd), np.atleast_1d(ii)
+            idx = a + ii

@@ -35,7 +35,8 @@ def rolling_match(*, period: np.ndarray, unit: np.ndarray, focal: np.ndarray,
                   eligible: np.ndarray, order_fn: Callable[[np.ndarray], np.ndarray],
                   ratio: int, replace: bool, caliper: float | None,
                   strata: np.ndarray | None, distance: np.ndarray | None,
-                  Z: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+                  Z: np.ndarray | None, progress: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """Match period by period; returns (focal_rows, match_matrix) over all periods.
 
     ``order_fn(rows)`` gives the processing order of the focal ``rows`` of one period.
@@ -45,7 +46,9 @@ def rolling_match(*, period: np.ndarray, unit: np.ndarray, focal: np.ndarray,
     where = {r: i for i, r in enumerate(focal_rows.tolist())}
     used = np.zeros(len(period), dtype=bool)  # rows of control persons already used
     periods = np.unique(period[focal_rows])
-    for p in periods:
+    from tqdm.auto import tqdm
+
+    for p in tqdm(periods, disable=not progress, desc="rolling entry: periods", unit="period"):
         f = focal_rows[period[focal_rows] == p]
         c_mask = (~focal) & eligible & (period == p) & ~used
         c = np.flatnonzero(c_mask)
