@@ -398,3 +398,28 @@ def test_exact_column_with_missing_values_and_polars_input(small):
     a = match(pl.from_pandas(small), "treat", ["age", "sex"])
     b = match(small, "treat", ["age", "sex"])
     np.testing.assert_array_equal(a.match_matrix, b.match_matrix)
+
+
+def test_rolling_entry_on_cohort_candidate_periods():
+    from pceval.cohort import candidate_index_periods
+
+    rng = np.random.default_rng(4)
+    n_t, n_c = 30, 120
+    dates = pd.to_datetime(rng.choice(["2021-01-15", "2021-02-10", "2021-03-05"], n_t))
+    people = pd.DataFrame({"person_id": np.arange(n_t + n_c),
+                           "index_date": list(dates) + [pd.NaT] * n_c,
+                           "treated": [True] * n_t + [False] * n_c})
+    rows = candidate_index_periods(people)
+    # a covariate measured as at each row's period (differs between a control's rows)
+    base = rng.normal(size=n_t + n_c)
+    rows["risk"] = base[rows["person_id"]] + 0.3 * (rows["index_period"] - 202101)
+    rows["age"] = 50 + 10 * base[rows["person_id"]] + rng.normal(size=len(rows))
+    m = match(rows, "treated", ["risk", "age"], unit="person_id", period="index_period")
+    md = m.matched_data()
+    ctrl = md[~md["treated"]]
+    assert ctrl["person_id"].is_unique                     # each control person used once
+    # every matched set shares one index period (controls get the treated person's period)
+    per = md.groupby("subclass")["index_period"].nunique()
+    assert (per == 1).all()
+    assert md.groupby("subclass")["treated"].sum().eq(1).all()
+    assert m.n_matched["treated"] == n_t
