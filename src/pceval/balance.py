@@ -300,6 +300,7 @@ class BalanceResult:
             labs,
             scale_colour_manual,
             scale_shape_manual,
+            theme,
         )
 
         from pceval.plots import NHS_COLOURS, theme_nhs
@@ -312,7 +313,9 @@ class BalanceResult:
                  if (df["sample"] == "all").any() else df["covariate"].unique().tolist())
         order += [c for c in df["covariate"].unique() if c not in order]
         df["covariate"] = pd.Categorical(df["covariate"], categories=order, ordered=True)
-        df["sample"] = df["sample"].map({"all": "Before matching", "matched": "After matching"})
+        df["sample"] = pd.Categorical(
+            df["sample"].map({"all": "Before matching", "matched": "After matching"}),
+            categories=["Before matching", "After matching"])
         thr = self.thresholds
         lines = {"smd": [thr["smd"]] if absolute else [-thr["smd"], thr["smd"]],
                  "var_ratio": [1 / thr["var_ratio"], thr["var_ratio"]],
@@ -325,10 +328,11 @@ class BalanceResult:
                    "After matching": NHS_COLOURS["blue"]}
         p = (ggplot(df, aes(x=stat, y="covariate", colour="sample", shape="sample"))
              + geom_point(size=2.8)
-             + scale_colour_manual(values=colours, name="")
-             + scale_shape_manual(values={"Before matching": "o", "After matching": "D"}, name="")
-             + labs(x=xlab, y="", title=title or f"Covariate balance ({self.estimand})")
-             + theme_nhs())
+             + scale_colour_manual(values=colours)
+             + scale_shape_manual(values={"Before matching": "o", "After matching": "D"})
+             + labs(x=xlab, y="", colour="", shape="",
+                    title=title or f"Covariate balance ({self.estimand})")
+             + theme_nhs() + theme(legend_position="bottom"))
         for v in lines:
             p = p + geom_vline(xintercept=v, linetype="dashed", colour=NHS_COLOURS["dark_grey"])
         if stat == "smd" and not absolute:

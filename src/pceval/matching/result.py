@@ -237,9 +237,6 @@ class MatchResult:
         if s.get("discard", "none") != "none":
             desc.append(f"  discard={s.get('discard')!r}")
         desc.append("")
-        desc.append("Sample sizes:")
-        desc.append(self.sample_sizes().round(2).to_string())
-        desc.append("")
         desc.append(self.balance().summary())
         return "\n".join(desc)
 
