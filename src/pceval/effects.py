@@ -352,10 +352,12 @@ def estimate_effect(data: Any, outcome: str, covariates: Sequence[str] | None = 
     model : ``"linear"``, ``"poisson"``, ``"negbin"`` or ``"logistic"``.
     treatment : the 0/1 treatment column (taken from the MatchResult if given).
     weights : weight column for a table input (``None``: unweighted).
-    cluster : ``"auto"`` (the matched set ``subclass`` when the design has pairs), a column
-        name or list of names (multiway), or None.
-    vcov : ``"auto"`` (MatchIt's recommendation, see module docstring), ``"cluster"``, ``"HC3"``,
-        ``"HC1"``, ``"HC0"`` or ``"classical"``.
+    cluster : ``"auto"``: for a MatchResult, its matched sets when they are pairs (nearest
+        neighbour without replacement); for a table, its ``subclass`` column if it has a complete
+        one. Or a column name, a list of names (multiway clustering), or None.
+    vcov : ``"auto"`` (MatchIt's recommendation, see module docstring; for a table: clustered
+        if there is a cluster, else HC3), ``"cluster"``, ``"HC3"``, ``"HC1"``, ``"HC0"`` or
+        ``"classical"``.
     exposure : person-time column for counts: ``log(exposure)`` is the offset and the absolute
         effect is a rate difference per ``per`` units (default 1,000).
     interaction : add treatment x covariate interactions to the outcome model.
