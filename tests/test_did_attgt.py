@@ -279,3 +279,31 @@ def test_singular_covariates_raise_estimation_error(mpdta):
     df = mpdta.assign(lpop2=2 * mpdta["lpop"])
     with pytest.raises(EstimationError, match="collinear"):
         _fit(df, covariates=["lpop", "lpop2"])
+
+
+@needs_peers
+@pytest.mark.parametrize("method", ["dr", "reg", "ipw"])
+@pytest.mark.parametrize("covs", [None, ["lpop"]])
+@pytest.mark.parametrize("control", ["never_treated", "not_yet_treated"])
+def test_unbalanced_as_repeated_cross_sections_matches_csdid(mpdta, csdid_att, method, covs, control):
+    """R did's allow_unbalanced_panel = TRUE (drdid_rc / reg_did_rc / std_ipw_did_rc), via csdid."""
+    rng = np.random.default_rng(42)
+    holey = mpdta.drop(index=rng.choice(len(mpdta), 250, replace=False)).reset_index(drop=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        o = csdid_att(yname="lemp", tname="year", idname="countyreal", gname="first.treat", data=holey,
+                      allow_unbalanced_panel=True, xformla="~lpop" if covs else None,
+                      control_group=control.replace("_", ""))
+        o = o.fit(est_method=method, bstrap=False)
+        o.aggte(typec="simple", bstrap=False)
+    r = o.results
+    ref = pd.DataFrame({"group": r["group"], "time": r["year"], "att": r["att"], "se": r["se"]})
+    res = _fit(holey, method=method, covariates=covs, control_group=control,
+               unbalanced="repeated_cross_section")
+    m = res.to_frame().merge(ref, on=["group", "time"], validate="1:1")
+    assert len(m) == len(ref) == 12
+    np.testing.assert_allclose(m["estimate"], m["att"], atol=EST_TOL, rtol=0)
+    np.testing.assert_allclose(m["std_error"], m["se"], atol=SE_TOL, rtol=0)
+    simple = res.aggregate("simple").overall
+    assert simple["estimate"] == pytest.approx(float(o.atte["overall_att"]), abs=EST_TOL)
+    assert simple["std_error"] == pytest.approx(float(o.atte["overall_se"]), abs=SE_TOL)

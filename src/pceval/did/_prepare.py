@@ -170,8 +170,9 @@ def prepare_panel(
     cl = pd.factorize(df[cluster].to_numpy()[first])[0] if cluster else None
 
     observed = np.isfinite(y)
-    if unbalanced not in ("balance", "error", "pairwise"):
-        raise InputError(f"`unbalanced` must be 'balance', 'pairwise' or 'error', got {unbalanced!r}")
+    if unbalanced not in ("balance", "error", "pairwise", "repeated_cross_section"):
+        raise InputError("`unbalanced` must be 'balance', 'pairwise', 'repeated_cross_section' or "
+                         f"'error', got {unbalanced!r}")
     if not observed.all():
         incomplete = ~observed.all(axis=1)
         if unbalanced == "error":

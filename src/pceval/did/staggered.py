@@ -178,8 +178,11 @@ def att_gt(
     cluster : column to cluster standard errors on (e.g. PCN); units must nest in clusters.
         Without it, SEs are robust at the unit level (units are independent).
     weights : unit sampling weights (constant within unit).
-    unbalanced : ``"balance"`` (drop units missing any period; counted), ``"pairwise"`` (each
-        cell uses the units observed in both its periods) or ``"error"``.
+    unbalanced : ``"balance"`` (drop units missing any period; counted; R ``did``'s default),
+        ``"pairwise"`` (each cell uses the units observed in both its periods),
+        ``"repeated_cross_section"`` (R ``did``'s ``allow_unbalanced_panel = TRUE``: each cell's
+        rows read as repeated cross-sections, influence functions summed within unit; equals
+        csdid) or ``"error"``.
     n_boot : multiplier-bootstrap draws for the uniform (simultaneous) band; 0 to skip.
         Standard errors are always the analytic influence-function ones.
     confidence : level of the pointwise intervals and the uniform band.
@@ -201,7 +204,7 @@ def att_gt(
     check_choice(control_group, "control_group", {"never_treated", "not_yet_treated"})
     check_choice(method, "method", {"dr", "reg", "ipw"})
     check_choice(base_period, "base_period", {"varying", "universal"})
-    check_choice(unbalanced, "unbalanced", {"balance", "pairwise", "error"})
+    check_choice(unbalanced, "unbalanced", {"balance", "pairwise", "repeated_cross_section", "error"})
     anticipation = check_int(anticipation, "anticipation", low=0)
     n_boot = check_int(n_boot, "n_boot", low=0)
     confidence = check_confidence(confidence)
@@ -216,17 +219,41 @@ def att_gt(
             f"(`{group}` = 0); use control_group='not_yet_treated'"
         )
     return _estimate(panel, control_group, method, anticipation, base_period, n_boot,
-                     confidence, seed, cluster)
+                     confidence, seed, cluster, rcs=unbalanced == "repeated_cross_section")
+
+
+def _rcs_cell(panel: WidePanel, sample: np.ndarray, g: float, j: int, base: int, method: str,
+              n: int) -> tuple[float, np.ndarray, int, int]:
+    """One ATT(g,t) reading the two periods' rows as repeated cross-sections (R did's
+    ``allow_unbalanced_panel = TRUE``): the influence function is scaled by n / (rows used) and
+    summed within unit, so SEs still respect that a unit observed twice is one unit."""
+    from pceval.did._drdid_rc import estimate_rc
+
+    obs = np.isfinite(panel.y)
+    in_post = sample[obs[sample, j]]
+    in_pre = sample[obs[sample, base]]
+    units = np.concatenate([in_post, in_pre])
+    yv = np.concatenate([panel.y[in_post, j], panel.y[in_pre, base]])
+    post = np.concatenate([np.ones(len(in_post)), np.zeros(len(in_pre))])
+    D = (panel.group[units] == g).astype(float)
+    try:
+        att, psi = estimate_rc(yv, post, D, panel.X[units], panel.weights[units], method)
+    except EstimationError as exc:
+        raise EstimationError(f"ATT(g={g}, t={panel.times[j]}): {exc}") from exc
+    psi = psi * (n / len(yv))
+    pos = np.searchsorted(sample, units)
+    per_unit = np.bincount(pos, weights=psi, minlength=len(sample))
+    return att, per_unit, int(D.sum()), int(len(D) - D.sum())
 
 
 def _estimate(panel: WidePanel, control_group: str, method: str, anticipation: int,
               base_period: str, n_boot: int, confidence: float, seed: int,
-              cluster: str | None) -> AttGtResult:
+              cluster: str | None, rcs: bool = False) -> AttGtResult:
     n = panel.n
     G = panel.group
     y = panel.y
     observed = np.isfinite(y)
-    balanced = bool(observed.all())
+    balanced = bool(observed.all()) and not rcs
     # cells sharing a sample (e.g. every period of a group against never-treated units) share
     # one design: the propensity score and the regression's (X'WX)^-1 are computed once
     cells = list(_cells(panel, control_group, base_period, anticipation))
@@ -235,7 +262,9 @@ def _estimate(panel: WidePanel, control_group: str, method: str, anticipation: i
     def sample_of(g, j, base, thr) -> np.ndarray:
         in_ctrl = G == 0 if thr is None else (G == 0) | ((G > thr) & (G != g))
         mask = (G == g) | in_ctrl
-        if not balanced:
+        if rcs:  # units observed in either period (each observation is a row)
+            mask &= observed[:, j] | observed[:, base]
+        elif not balanced:
             mask &= observed[:, j] & observed[:, base]
         return mask
 
@@ -279,15 +308,22 @@ def _estimate(panel: WidePanel, control_group: str, method: str, anticipation: i
             current_key = key
             sample = np.flatnonzero(sample_of(g, j, base, thr))
             d = (G[sample] == g).astype(float)
-            try:
-                des = CellDesign(d=d, X=panel.X[sample], w=panel.weights[sample], method=method)
-            except EstimationError as exc:
-                raise EstimationError(f"ATT(g={g}, t={t_val}): {exc}") from exc
-            ys = np.asfortranarray(y[sample])
-        att, psi = des.estimate(ys[:, j] - ys[:, base])
-        psi *= n / len(sample)
-        rows.append({**row, "estimate": att, "n_treated": int(des.d.sum()),
-                     "n_comparison": int(len(sample) - des.d.sum()), "_se": True, "_col": c})
+            if not rcs:
+                try:
+                    des = CellDesign(d=d, X=panel.X[sample], w=panel.weights[sample], method=method)
+                except EstimationError as exc:
+                    raise EstimationError(f"ATT(g={g}, t={t_val}): {exc}") from exc
+                ys = np.asfortranarray(y[sample])
+        if rcs:
+            att, psi_u, n_t_rows, n_c_rows = _rcs_cell(panel, sample, g, j, base, method, n)
+            psi = psi_u
+            rows.append({**row, "estimate": att, "n_treated": n_t_rows, "n_comparison": n_c_rows,
+                         "_se": True, "_col": c})
+        else:
+            att, psi = des.estimate(ys[:, j] - ys[:, base])
+            psi *= n / len(sample)
+            rows.append({**row, "estimate": att, "n_treated": int(des.d.sum()),
+                         "n_comparison": int(len(sample) - des.d.sum()), "_se": True, "_col": c})
         data[indptr[c]:indptr[c + 1]] = psi
         indices[indptr[c]:indptr[c + 1]] = sample
         sumsq.append(float(psi @ psi))
