@@ -37,9 +37,12 @@ replacement has no such dependency and is fully vectorised.
 
 Mahalanobis distance matching (``distance="mahalanobis"``, or ``mahvars`` within a propensity
 score caliper) picks, for each focal person in turn, the available control (in the stratum,
-inside the caliper) with the smallest Mahalanobis distance; candidates are found with numpy
-over the caliper window of the sorted array. Ties in the Mahalanobis distance are broken as
-MatchIt's search breaks them (see :func:`_mahalanobis_pick`).
+inside the caliper) with the smallest Mahalanobis distance. Without a caliper a k-d tree per
+stratum finds the nearest controls (queried once for everyone, again only for people whose
+returned controls are all taken); with a caliper the candidates are the available controls in
+the caliper window of the sorted array. Either way no distance matrix is formed. Ties in the
+Mahalanobis distance are broken as MatchIt's search breaks them (see
+:func:`_mahalanobis_pick`).
 """
 
 from __future__ import annotations
