@@ -10,6 +10,7 @@ DATA_PEOPLE ?= 100000
 DATA_SEED   ?= 2019
 
 .PHONY: help install data test report lint bench validate clean
+VALIDATE_REPS ?= 500
 
 help:
 	@echo "make report   set up, generate synthetic data if missing, run notebooks, render reports/"
@@ -17,6 +18,7 @@ help:
 	@echo "make data     (re)generate the default synthetic data in $(DATA)/"
 	@echo "make bench    run the benchmarks and print their tables"
 	@echo "make lint     ruff"
+	@echo "make validate Monte Carlo validation study (VALIDATE_REPS=500 replications per scenario)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "pceval needs Python 3.11 or newer, found " + sys.version.split()[0]'
@@ -47,3 +49,6 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info src/*.egg-info
+
+validate: $(STAMP)
+	$(BIN)/python validation/monte_carlo.py --reps $(VALIDATE_REPS) --out validation/results
