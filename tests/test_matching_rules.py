@@ -423,3 +423,33 @@ def test_rolling_entry_on_cohort_candidate_periods():
     assert (per == 1).all()
     assert md.groupby("subclass")["treated"].sum().eq(1).all()
     assert m.n_matched["treated"] == n_t
+
+
+def test_mahvars_in_caliper_kdtree_equals_brute_force():
+    from pceval.matching.distance import mahalanobis_transform
+    from pceval.matching.nearest import _mahalanobis_pick, _scan_rank, match_mahalanobis
+
+    rng = np.random.default_rng(8)
+    n = 900
+    X = np.column_stack([rng.integers(0, 5, n), rng.normal(size=n).round(1)])
+    ps = np.round(rng.random(n), 2)
+    t = (rng.random(n) < 0.3).astype(np.int8)
+    Z = mahalanobis_transform(X, t)
+    fr, cr = np.flatnonzero(t == 1), np.flatnonzero(t == 0)
+    order = np.argsort(-ps[fr], kind="stable")
+    for cal in (0.01, 0.05, 0.3):
+        got = match_mahalanobis(Z, fr, cr, order, distance=ps, caliper=cal)
+        rank = _scan_rank(Z, None, None)
+        used = np.zeros(n, bool)
+        ref = np.full((len(fr), 1), -1)
+        for i in order:
+            f = fr[i]
+            c = cr[~used[cr] & (np.abs(ps[cr] - ps[f]) <= cal)]
+            if len(c) == 0:
+                continue
+            d2 = np.einsum("ij,ij->i", Z[c] - Z[f], Z[c] - Z[f])
+            scan = np.where(rank[c] < rank[f], 2 * (rank[f] - rank[c]) - 1, 2 * (rank[c] - rank[f]))
+            j = c[_mahalanobis_pick(d2, scan)]
+            ref[i, 0] = j
+            used[j] = True
+        np.testing.assert_array_equal(got, ref)

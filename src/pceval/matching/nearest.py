@@ -344,9 +344,7 @@ def match_mahalanobis(Z: np.ndarray, focal_rows: np.ndarray, ctrl_rows: np.ndarr
             block = srt.cdist[a:b]
             wlo[sel] = a + np.searchsorted(block, fd[sel] - caliper, side="left")
             whi[sel] = a + np.searchsorted(block, fd[sel] + caliper, side="right")
-        finder = None
-    else:
-        finder = _KDFinder(Zc, srt.lo, srt.hi, Z[focal_rows], k0=min(ratio + 7, 64))
+    finder = _KDFinder(Zc, srt.lo, srt.hi, Z[focal_rows], k0=min(ratio + 7, 64))
 
     from tqdm.auto import tqdm
 
@@ -360,27 +358,30 @@ def match_mahalanobis(Z: np.ndarray, focal_rows: np.ndarray, ctrl_rows: np.ndarr
                 continue
             taken = mm[i, :r] if r > 0 else None
             zt = Z[focal_rows[i]]
-            if finder is None:
+            ok_arr = avail if not replace else None
+            excl = None if taken is None else np.flatnonzero(np.isin(srt.ctrl, taken))
+            if use_caliper:
+                got = finder.candidates(i, zt, ok_arr, excl,
+                                        filt=(srt.cdist, distance[focal_rows[i]], caliper),
+                                        k_limit=int(whi[i] - wlo[i]))
+            else:
+                got = finder.candidates(i, zt, ok_arr, excl)
+            if got is None:
+                # the caliper window is small: search it directly
                 a, b = wlo[i], whi[i]
                 idx = a + np.flatnonzero(avail[a:b]) if not replace else np.arange(a, b)
                 if taken is not None and len(idx):
                     idx = idx[~np.isin(srt.ctrl[idx], taken)]
                 if len(idx):
                     idx = idx[np.abs(srt.cdist[idx] - distance[focal_rows[i]]) <= caliper]
-                if len(idx) == 0:
-                    if r == 0:
-                        active[i] = False
-                    continue
                 diff = Zc[idx] - zt
                 d2 = np.einsum("ij,ij->i", diff, diff)
             else:
-                ok = avail if not replace else None
-                excl = None if taken is None else np.flatnonzero(np.isin(srt.ctrl, taken))
-                idx, d2 = finder.candidates(i, zt, ok, excl)
-                if len(idx) == 0:
-                    if r == 0:
-                        active[i] = False
-                    continue
+                idx, d2 = got
+            if len(idx) == 0:
+                if r == 0:
+                    active[i] = False
+                continue
             ri = rank[focal_rows[i]]
             cr = crank[idx]
             scan = np.where(cr < ri, 2 * (ri - cr) - 1, 2 * (cr - ri))
@@ -429,7 +430,15 @@ class _KDFinder:
                 self.first[s_i] = (a + i_row, d_row)
 
     def candidates(self, i: int, zt: np.ndarray, avail: np.ndarray | None,
-                   exclude: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+                   exclude: np.ndarray | None,
+                   filt: tuple[np.ndarray, float, float] | None = None,
+                   k_limit: int | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+        """Candidates (sorted-control positions) and their squared distances.
+
+        ``filt = (cdist, d_t, caliper)`` keeps only controls with ``|cdist - d_t| <= caliper``.
+        Returns None if no conclusion was reached within ``k_limit`` neighbours (the caller
+        then searches its caliper window directly).
+        """
         a, b = int(self.lo[i]), int(self.hi[i])
         if b <= a:
             return np.empty(0, np.int64), np.empty(0)
@@ -437,10 +446,17 @@ class _KDFinder:
         idx, kd = self.first[i]
         k = len(idx)
         n_block = b - a
-        while True:
-            ok = np.ones(len(idx), bool) if avail is None else avail[idx]
+
+        def keep(ix: np.ndarray) -> np.ndarray:
+            ok = np.ones(len(ix), bool) if avail is None else avail[ix]
             if exclude is not None and len(exclude):
-                ok &= ~np.isin(idx, exclude)
+                ok &= ~np.isin(ix, exclude)
+            if filt is not None:
+                ok &= np.abs(filt[0][ix] - filt[1]) <= filt[2]
+            return ok
+
+        while True:
+            ok = keep(idx)
             if ok.any():
                 cand = idx[ok]
                 diff = self.Zc[cand] - zt
@@ -451,15 +467,14 @@ class _KDFinder:
                 # possible ties (or rounding) at the edge of the returned set: take the ball
                 ball = np.asarray(tree.query_ball_point(zt, r=np.sqrt(m) * (1 + 1e-9) + 1e-300),
                                   dtype=np.int64) + a
-                ok_b = np.ones(len(ball), bool) if avail is None else avail[ball]
-                if exclude is not None and len(exclude):
-                    ok_b &= ~np.isin(ball, exclude)
-                cand = ball[ok_b]
+                cand = ball[keep(ball)]
                 diff = self.Zc[cand] - zt
                 return cand, np.einsum("ij,ij->i", diff, diff)
             if k >= n_block:
                 return np.empty(0, np.int64), np.empty(0)
             k = min(4 * k, n_block)
+            if k_limit is not None and k > k_limit:
+                return None
             kd, ii = tree.query(zt, k=k)
             kd, ii = np.atleast_1d(kd), np.atleast_1d(ii)
             idx = a + ii
