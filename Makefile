@@ -52,3 +52,5 @@ clean:
 
 validate: $(STAMP)
 	$(BIN)/python validation/monte_carlo.py --reps $(VALIDATE_REPS) --out validation/results
+	$(BIN)/python validation/reference_table.py > /dev/null
+	@echo "wrote validation/results/ and docs/validation.md"
