@@ -10,7 +10,8 @@ the data are written once (parquet for Python, CSV for R) and reading them is no
 in the peak memory, for every tool alike). BLAS threads are pinned to one. ``x pceval`` is the
 tool's wall time divided by pceval's at the same size.
 
-Peers are skipped with a note when they are not installed. psmpy runs only at small sizes (it
+psmpy's caliper is absolute on the logit scale (pceval and MatchIt: 0.2 SD of the score), so
+matched counts differ. Peers are skipped with a note when they are not installed. psmpy runs only at small sizes (it
 needs minutes and gigabytes at 5,000 / 50,000); MatchIt up to 100,000 / 1,000,000 unless
 ``--full``. Note: Debian's MatchIt is 4.5.1, whose caliper has an upstream bug (fixed in 4.5.4),
 so its matched counts differ; pceval's correctness is checked against MatchIt 4.7.2 in the tests.
