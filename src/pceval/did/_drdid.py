@@ -155,36 +155,71 @@ class CellDesign:
                 direction = -m3 / self.mean_w_cont
             self.q_ols = X @ (self.xtx_inv @ direction)
 
-    def estimate(self, dy: np.ndarray) -> tuple[float, np.ndarray]:
+    def estimate(self, dy: np.ndarray, out: np.ndarray | None = None) -> tuple[float, np.ndarray]:
         """ATT and influence function for the outcome change ``dy`` on this design.
 
         The formulas are those of R DRDID's ``drdid_panel``, ``std_ipw_did_panel`` and
         ``reg_did_panel``, with the matrix products regrouped so each costs one pass over
         the sample (``A @ m`` with ``A = diag(s) X B`` computed as ``s * (X @ (B @ m))``).
+        The influence function is written into ``out`` when given; work buffers are reused
+        between calls so that many periods on one design allocate nothing large.
         """
         X, n = self.X, self.n
         wt, wc = self.w_treat, self.w_cont
         mwt, mwc = self.mean_w_treat, self.mean_w_cont
+        if not hasattr(self, "_tmp"):
+            self._tmp, self._tmp2, self._resid = np.empty(n), np.empty(n), np.empty(n)
+        tmp, tmp2, resid = self._tmp, self._tmp2, self._resid
+        psi = np.empty(n) if out is None else out
         if self.method in ("dr", "reg"):
-            beta = self.xtx_inv @ (X.T @ (self.w_ols * dy)) / n
-            fitted = X @ beta
-            resid = dy - fitted
+            np.multiply(self.w_ols, dy, out=tmp)
+            beta = self.xtx_inv @ (X.T @ tmp) / n
+            fitted = np.dot(X, beta, out=tmp2)
+            np.subtract(dy, fitted, out=resid)
         if self.method == "dr":
             eta_t = (wt @ resid) / n / mwt
             eta_c = (wc @ resid) / n / mwc
-            m2 = (wc * (resid - eta_c)) @ X / n
-            psi = (wt * (resid - eta_t)) / mwt - (wc * (resid - eta_c)) / mwc
-            psi -= self.score_ps * (X @ (self.cov_ps_n @ m2)) / mwc
-            psi += self.w_ols * resid * self.q_ols
+            np.subtract(resid, eta_c, out=tmp)
+            tmp *= wc                                   # w_c (e - eta_c)
+            m2 = (tmp @ X) / n
+            np.subtract(resid, eta_t, out=psi)
+            psi *= wt
+            psi /= mwt
+            tmp /= mwc
+            psi -= tmp
+            np.dot(X, self.cov_ps_n @ m2, out=tmp)
+            tmp *= self.score_ps
+            tmp /= mwc
+            psi -= tmp
+            np.multiply(self.w_ols, resid, out=tmp)
+            tmp *= self.q_ols
+            psi += tmp
         elif self.method == "ipw":
             eta_t = (wt @ dy) / n / mwt
             eta_c = (wc @ dy) / n / mwc
-            m2 = (wc * (dy - eta_c)) @ X / n
-            psi = (wt * (dy - eta_t)) / mwt - (wc * (dy - eta_c)) / mwc
-            psi -= self.score_ps * (X @ (self.cov_ps_n @ m2)) / mwc
+            np.subtract(dy, eta_c, out=tmp)
+            tmp *= wc
+            m2 = (tmp @ X) / n
+            np.subtract(dy, eta_t, out=psi)
+            psi *= wt
+            psi /= mwt
+            tmp /= mwc
+            psi -= tmp
+            np.dot(X, self.cov_ps_n @ m2, out=tmp)
+            tmp *= self.score_ps
+            tmp /= mwc
+            psi -= tmp
         else:  # reg
             eta_t = (wt @ dy) / n / mwt
             eta_c = (wc @ fitted) / n / mwc
-            psi = (wt * (dy - eta_t)) / mwt - (wc * (fitted - eta_c)) / mwc
-            psi += self.w_ols * resid * self.q_ols
+            np.subtract(dy, eta_t, out=psi)
+            psi *= wt
+            psi /= mwt
+            np.subtract(fitted, eta_c, out=tmp)     # tmp2 (fitted) is still needed above only
+            tmp *= wc
+            tmp /= mwc
+            psi -= tmp
+            np.multiply(self.w_ols, resid, out=tmp)
+            tmp *= self.q_ols
+            psi += tmp
         return float(eta_t - eta_c), psi

@@ -292,7 +292,8 @@ def _estimate(panel: WidePanel, control_group: str, method: str, anticipation: i
     # pass 2: estimate
     rows: list[dict] = []
     sumsq: list[float] = []
-    current_key, sample, des, ys = None, None, None, None
+    current_key, sample, des, dy, y_base = None, None, None, None, None
+    y_cols = np.ascontiguousarray(y.T)  # one contiguous row per period
     for c, (g, j, base, thr) in enumerate(cells):
         if lengths[c] < 0:
             continue
@@ -313,18 +314,24 @@ def _estimate(panel: WidePanel, control_group: str, method: str, anticipation: i
                     des = CellDesign(d=d, X=panel.X[sample], w=panel.weights[sample], method=method)
                 except EstimationError as exc:
                     raise EstimationError(f"ATT(g={g}, t={t_val}): {exc}") from exc
-                ys = np.asfortranarray(y[sample])
+                dy = np.empty(len(sample))
+                y_base = np.empty(len(sample))
         if rcs:
             att, psi_u, n_t_rows, n_c_rows = _rcs_cell(panel, sample, g, j, base, method, n)
             psi = psi_u
             rows.append({**row, "estimate": att, "n_treated": n_t_rows, "n_comparison": n_c_rows,
                          "_se": True, "_col": c})
         else:
-            att, psi = des.estimate(ys[:, j] - ys[:, base])
+            np.take(y_cols[j], sample, out=dy)
+            np.take(y_cols[base], sample, out=y_base)
+            dy -= y_base
+            psi = data[indptr[c]:indptr[c + 1]]
+            att, _ = des.estimate(dy, out=psi)
             psi *= n / len(sample)
             rows.append({**row, "estimate": att, "n_treated": int(des.d.sum()),
                          "n_comparison": int(len(sample) - des.d.sum()), "_se": True, "_col": c})
-        data[indptr[c]:indptr[c + 1]] = psi
+        if rcs:
+            data[indptr[c]:indptr[c + 1]] = psi
         indices[indptr[c]:indptr[c + 1]] = sample
         sumsq.append(float(psi @ psi))
     if not rows:
