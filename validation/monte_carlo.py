@@ -43,7 +43,19 @@ SCENARIOS = {  # scenario -> the intervention whose effect it sets
 
 
 def one_rep(scenario: str, seed: int, n_people: int = 20_000) -> list[dict]:
-    """One replication: every design's estimate, 95% CI and truth as rows."""
+    """One replication: every design's estimate, 95% CI and truth as rows.
+
+    A replication that cannot be analysed (e.g. too few treated people in a small ICB) returns
+    one row with ``design="failed"`` and the reason, so failures are counted, not hidden.
+    """
+    try:
+        return _one_rep(scenario, seed, n_people)
+    except Exception as exc:  # noqa: BLE001 - recorded and reported in the summary
+        return [dict(scenario=scenario, seed=seed, design="failed", estimand=type(exc).__name__,
+                     estimate=np.nan, ci_lower=np.nan, ci_upper=np.nan, truth=np.nan, note=str(exc)[:120])]
+
+
+def _one_rep(scenario: str, seed: int, n_people: int) -> list[dict]:
     import narwhals as nw
 
     from pceval import (
@@ -157,7 +169,9 @@ def one_rep(scenario: str, seed: int, n_people: int = 20_000) -> list[dict]:
 
 
 def summarise(results: pd.DataFrame) -> pd.DataFrame:
-    """Bias, RMSE and 95% CI coverage by scenario, design and estimand."""
+    """Bias, RMSE and 95% CI coverage by scenario, design and estimand (failed replications
+    are counted in ``failed``)."""
+    failed = results[results["design"] == "failed"].groupby("scenario").size()
     ok = results.dropna(subset=["estimate", "truth"])
     err = ok["estimate"] - ok["truth"]
     cov = (ok["ci_lower"] <= ok["truth"]) & (ok["truth"] <= ok["ci_upper"])
@@ -166,6 +180,7 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
                 rmse=("sq", lambda s: float(np.sqrt(s.mean()))), coverage=("covered", "mean")).reset_index()
     n = out["reps"]
     out["coverage_mc_se"] = np.sqrt(out["coverage"] * (1 - out["coverage"]) / n)
+    out["failed_reps"] = out["scenario"].map(failed).fillna(0).astype(int)
     return out
 
 
