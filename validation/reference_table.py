@@ -144,8 +144,8 @@ def main() -> None:
     if summ.exists():
         s = pd.read_csv(summ)
         lines += ["", "## Monte Carlo study (`make validate`)", "",
-                  f"Replications per scenario: {int(s['reps'].max())}. Data: a new synthetic ICB of 20,000 people "
-                  "for each replication. Coverage is the share of 95% intervals that contain the true effect. "
+                  f"Replications per scenario: {int(s['reps'].max())} (failed replications are counted in the "
+                  "summary CSV). Data: a new synthetic ICB for each replication (`--people`). Coverage is the share of 95% intervals that contain the true effect. "
                   "Its Monte Carlo SE is given, and designs marked *biased* are teaching contrasts.", "",
                   "| scenario | design | estimand | reps | mean truth | bias | RMSE | coverage (MC SE) |",
                   "|---|---|---|---:|---:|---:|---:|---:|"]
