@@ -19,7 +19,7 @@ from pceval.did import (
     event_study,
     twfe,
 )
-from pceval.errors import InputError
+from pceval.errors import EstimationError, InputError
 
 PEERS = Path(__file__).resolve().parents[1] / ".." / "shared" / "peers" / "did"
 
@@ -107,6 +107,16 @@ def test_did2x2_bad_input():
                exposure="years")
     with pytest.raises(InputError, match="model"):
         did2x2(df, "y", "treated", "post", "person", model="logit")
+
+
+def test_did2x2_poisson_with_an_empty_cell_is_an_estimation_error():
+    # no events among the treated after the index: the log rate ratio diverges, so refuse
+    df = two_by_two_panel()
+    df.loc[(df.treated == 1) & (df.post == 1), "events"] = 0
+    with pytest.raises(EstimationError, match="treated=1/post=1"):
+        did2x2(df, "events", "treated", "post", "person", model="poisson", exposure="years")
+    # the linear model still answers
+    assert np.isfinite(did2x2(df, "events", "treated", "post", "person").to_frame()["estimate"]).all()
 
 
 # --- twfe and event study against fixest (pyfixest) ------------------------------------------

@@ -203,6 +203,13 @@ def did2x2(
         ]
         p_abs = 2 * stats.norm.sf(abs(att / se))
     else:
+        events = pd.Series(y * (w > 0)).groupby([tr, po]).sum()
+        if (events <= 0).any():
+            empty = ", ".join(f"{treated}={int(a)}/{post}={int(b)}" for (a, b), v in events.items() if v <= 0)
+            raise EstimationError(
+                f"no events of `{outcome}` in the cell(s) {empty}: a rate ratio is not estimable "
+                "(the Poisson coefficient would diverge); pool subgroups or use model='linear'"
+            )
         offset = np.log(df[exposure].to_numpy(float))
         fit = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset, freq_weights=w).fit()
         if not fit.converged:
