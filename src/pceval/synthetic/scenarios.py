@@ -134,6 +134,14 @@ SCENARIOS: dict[str, Scenario] = {
             {("pcsp", "emergency_admission"): Effect(rr=(0.97, 0.94, 0.91, 0.88, 0.85), ramp_months=6)},
         ),
         Scenario(
+            "care_planning_harm",
+            "Care planning increases emergency admissions (rate ratio 1.10 in every quintile, "
+            "reached 6 months after the index month), as when plans uncover unmet need that ends "
+            "in hospital: a harmful effect with care planning's uptake, so that harm can be "
+            "studied with as many treated people as benefit (the integrated-care scheme is rare).",
+            {("pcsp", "emergency_admission"): Effect(rr=_same(1.10), ramp_months=6)},
+        ),
+        Scenario(
             "social_prescribing_rtm",
             "Social prescribing has no effect on anything, but people are referred after a crisis "
             "(recent A&E attendances), so a before-after comparison shows a large spurious fall "
