@@ -15,7 +15,11 @@ from monte_carlo import one_rep, run, summarise  # noqa: E402
 def test_one_replication_has_every_design_and_the_null_truth():
     rows = pd.DataFrame(one_rep("null", seed=7, n_people=12_000))
     designs = set(rows["design"])
-    assert {"matched_did_poisson", "naive_before_after (biased)", "unmatched_did (biased)"} <= designs
+    assert {"matched_did_poisson", "matched_did_linear", "matched_cohort_effect", "att_gt_rollout",
+            "naive_before_after (biased)", "unmatched_did (biased)"} <= designs
+    # the roll-out design's truth is exactly zero too, and its band row carries its own coverage flag
+    roll = rows[rows["design"] == "att_gt_rollout"]
+    assert (roll["truth"].dropna() == 0.0).all() and roll["covered"].notna().sum() == 1
     main = rows[rows["design"] == "matched_did_poisson"].set_index("estimand")
     # under the null scenario the truth is exactly no effect
     assert main.loc["rate ratio", "truth"] == 1.0
@@ -29,11 +33,16 @@ def test_summary_computes_bias_rmse_and_coverage():
     s = summarise(res).iloc[0]
     assert s["bias"] == 0.0 and s["rmse"] == 1.0 and s["coverage"] == 0.5 and s["reps"] == 2
     assert np.isclose(s["coverage_mc_se"], 0.5 / np.sqrt(2))
+    # a joint statement (uniform band) has no estimate but its own coverage flag
+    band = pd.DataFrame({"scenario": "s", "design": "b", "estimand": "band", "estimate": np.nan,
+                         "ci_lower": np.nan, "ci_upper": np.nan, "truth": np.nan, "covered": [True, False, True]})
+    sb = summarise(pd.concat([res, band], ignore_index=True)).set_index("design").loc["b"]
+    assert sb["reps"] == 3 and np.isclose(sb["coverage"], 2 / 3)
 
 
 def test_run_with_two_workers(tmp_path):
-    res = run(reps=1, n_people=10_000, workers=2, scenarios=["null", "integrated_care_harm"], progress=False)
-    assert set(res["scenario"]) == {"null", "integrated_care_harm"}
-    harm = res[(res["scenario"] == "integrated_care_harm") & (res["estimand"] == "rate ratio")
+    res = run(reps=1, n_people=10_000, workers=2, scenarios=["null", "care_planning_harm"], progress=False)
+    assert set(res["scenario"]) == {"null", "care_planning_harm"}
+    harm = res[(res["scenario"] == "care_planning_harm") & (res["estimand"] == "rate ratio")
                & (res["design"] == "matched_did_poisson")]
     assert harm["truth"].iloc[0] > 1.0
