@@ -119,13 +119,50 @@ def phe_rows() -> list[dict]:
     return rows
 
 
+SII_CASES = {  # PHE testSII.R blocks (first, last record) -> arguments; 95% limits only
+    "deciles, value and SE": ((1, 20), dict(value="Value", se="StandardError")),
+    "deciles, value and limits": ((1, 20), dict(value="Value", lower="LowerCL", upper="UpperCL")),
+    "rates": ((71, 90), dict(value="Value", se="StandardError", value_type="rate")),
+    "proportions": ((91, 110), dict(value="Value", se="StandardError", value_type="proportion")),
+    "rates, log-transformed": ((306, 325), dict(value="Value", lower="LowerCL", upper="UpperCL",
+                                                value_type="rate", transform=True)),
+    "proportions, logit-transformed": ((326, 345), dict(value="Value", lower="LowerCL", upper="UpperCL",
+                                                        value_type="proportion", transform=True)),
+}
+
+
+def sii_rows() -> list[dict]:
+    """SII and RII against PHEindicatormethods' phe_sii test results. Point values are
+    deterministic; the 95% limits are Monte Carlo in both packages (PHE's tests allow 5%), so
+    the largest relative difference of the limits is shown in the description."""
+    from pceval import inequality as ineq
+
+    d = pd.read_csv(PEERS / "phe" / "testdata_SII__testdata_SII.csv", keep_default_na=False, na_values=[""])
+    g = ["Area", "Grouping1", "Grouping2"]
+    rows = []
+    for label, ((a, b), kw) in SII_CASES.items():
+        block = d[d.RecordNo.between(a, b)]
+        out = ineq.sii(block, quantile="Quantile", population="Population", group_by=g, reps=100_000,
+                       seed=5, **kw).sort_values(g).reset_index(drop=True)
+        exp = block.groupby(g, sort=True).head(1).sort_values(g).reset_index(drop=True)
+        diff = max(float(np.abs(out["sii"] - exp["sii"]).max()), float(np.abs(out["rii"] - exp["rii"]).max()))
+        lim = max(float(np.nanmax(np.abs(out[o] / exp[t] - 1))) for o, t in
+                  (("sii_lower", "sii_lowercl_1"), ("sii_upper", "sii_uppercl_1"),
+                   ("rii_lower", "rii_lowercl_1"), ("rii_upper", "rii_uppercl_1")))
+        rows.append(dict(reference="PHEindicatormethods 2.1.0",
+                         what=f"phe_sii, {label}: {len(out)} areas, SII and RII; 95% limits within {lim:.1%}",
+                         pceval=f"SII {out['sii'].iloc[0]:.6f}", reference_value=f"{exp['sii'].iloc[0]:.6f}",
+                         max_abs_diff_estimate=diff, max_abs_diff_se=np.nan))
+    return rows
+
+
 def fmt(v) -> str:
     return "" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.1e}"
 
 
 def main() -> None:
     rows = []
-    for f in (did_rows, matchit_rows, phe_rows):
+    for f in (did_rows, matchit_rows, phe_rows, sii_rows):
         try:
             rows.extend(f())
         except Exception as exc:  # keep the table honest: say what could not be computed
