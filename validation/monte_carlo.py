@@ -270,9 +270,18 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
     cov = ((ok["ci_lower"] <= ok["truth"]) & (ok["truth"] <= ok["ci_upper"])).astype(float)
     if "covered" in ok:  # joint statements (a uniform band) carry their own coverage flag
         cov = ok["covered"].astype(float).where(ok["covered"].notna(), cov)
-    g = ok.assign(err=err, sq=err**2, covered=cov).groupby(["scenario", "design", "estimand"], sort=False)
+    # model-based SE (from the interval's width) against the empirical SD of the estimates, on the
+    # scale the interval is symmetric on (log for ratios)
+    ratio = ok["estimand"].str.contains("ratio")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        point = np.where(ratio, np.log(ok["estimate"]), ok["estimate"])
+        width = np.where(ratio, np.log(ok["ci_upper"]) - np.log(ok["ci_lower"]), ok["ci_upper"] - ok["ci_lower"])
+    g = ok.assign(err=err, sq=err**2, covered=cov, point=point, model_se=width / (2 * 1.959964)).groupby(
+        ["scenario", "design", "estimand"], sort=False)
     out = g.agg(reps=("covered", "size"), mean_truth=("truth", "mean"), bias=("err", "mean"),
-                rmse=("sq", lambda s: float(np.sqrt(s.mean()))), coverage=("covered", "mean")).reset_index()
+                rmse=("sq", lambda s: float(np.sqrt(s.mean()))), coverage=("covered", "mean"),
+                empirical_se=("point", "std"), mean_model_se=("model_se", "mean")).reset_index()
+    out["se_ratio"] = out["mean_model_se"] / out["empirical_se"]
     n = out["reps"]
     out["coverage_mc_se"] = np.sqrt(out["coverage"] * (1 - out["coverage"]) / n)
     out["failed_reps"] = out["scenario"].map(failed).fillna(0).astype(int)
@@ -308,6 +317,11 @@ def run(reps: int, n_people: int, workers: int, scenarios=None, progress: bool =
     return pd.DataFrame(rows)
 
 
+def read_results(path: str | Path) -> pd.DataFrame:
+    """Read a results CSV (the scenario called "null" must stay a string, not a missing value)."""
+    return pd.read_csv(path, keep_default_na=False, na_values=[""], low_memory=False)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=500)
@@ -316,7 +330,15 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2)))
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
     ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument("--summarise-only", action="store_true",
+                    help="recompute summary.csv from the saved replications.csv")
     args = ap.parse_args()
+    if args.summarise_only:
+        out = Path(args.out)
+        summ = summarise(read_results(out / "replications.csv"))
+        summ.to_csv(out / "summary.csv", index=False)
+        print(summ.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        return 0
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     t0 = time.time()
     res = run(args.reps, args.people, args.workers, scenarios=args.scenarios, progress=not args.no_progress)
