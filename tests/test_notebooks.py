@@ -16,7 +16,8 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 @pytest.fixture(scope="module")
 def small_data(tmp_path_factory):
     path = tmp_path_factory.mktemp("synthetic")
-    synthetic.generate(n_people=20_000, seed=3).write(path)
+    # 1,000 people per PCN: 20 PCNs, enough go-live quarters for the roll-out design of notebook 3
+    synthetic.generate(n_people=20_000, seed=3, people_per_pcn=1_000).write(path)
     return path
 
 

@@ -4,12 +4,15 @@ from nbtools import write
 
 CELLS = [
     ("md", """
-# Staggered roll-out: did care and support planning reduce emergency admissions?
+# Staggered roll-out: did offering care and support planning reduce emergency admissions?
 
 **The question.** Primary care networks (PCNs) started offering personalised care and support planning
-(PCSP) in different months, and within a live PCN people received it at different times. Did receiving a
-care and support plan reduce emergency admissions, and how did the effect develop over the quarters that
-followed?
+(PCSP) in different quarters. Did going live reduce emergency admissions among the people the service is
+for, and how did the effect develop over the quarters that followed?
+
+The roll-out is the design because the *timing of going live* was set by the PCNs, not by patients' health.
+The timing of an individual's own plan is not like that: plans follow spells of poor health. Section 5 shows
+how far that misleads.
 
 **Why this needs care.** When people start treatment at different times, the familiar two-way fixed-effects
 (TWFE) regression compares later-treated people with people treated earlier. If the effect changes with
@@ -42,18 +45,23 @@ people, events, interventions = data.people, data.events, data.interventions
 
 - **Who**: adults (18+) with at least one long-term condition, registered in the synthetic ICB: the people
   care and support planning is for.
-- **Treatment**: the first care and support plan (the index date); the *group* of a person is the calendar
-  quarter of their plan.
+- **Treatment**: their PCN going live with care and support planning. The *group* of a person is the
+  calendar quarter in which their PCN went live; people in PCNs that had not gone live by the end of the
+  data are never treated. Everyone eligible counts, planned or not, so the effect is the average effect of
+  the roll-out on the eligible population (an *intention-to-treat* effect). It is smaller than the effect
+  on a person who receives a plan, because only some people receive one.
 - **Outcome**: emergency admissions per person per quarter, counted while registered and alive.
-- **Comparison**: for each group and quarter, people in the cohort who had *not yet* received a plan by then
-  (the main analysis), or who never received one (a sensitivity analysis).
-- **Assumptions**: without the plans, admissions of people planned in different quarters would have moved in
-  parallel (checked with the pre-treatment quarters); no effect before the plan (no anticipation).
+- **Comparison**: for each group and quarter, people in PCNs that had *not yet* gone live (the main
+  analysis), or that never went live (a sensitivity analysis).
+- **Assumptions**: without the roll-out, admissions in PCNs going live at different times would have moved
+  in parallel (checked with the pre-treatment quarters); no effect before going live.
 """, None),
     ("code", """
-pcsp = (interventions.query("intervention == 'pcsp'")[["person_id", "date"]]
-        .rename(columns={"date": "pcsp_date"}))
-ppl = people.merge(pcsp, on="person_id", how="left").assign(treated=lambda d: d["pcsp_date"].notna())
+go_live = data.rollout.query("intervention == 'pcsp'").set_index("pcn_id")["go_live"]
+pcsp = (interventions.query("intervention == 'pcsp'").groupby("person_id")["date"].min()
+        .rename("pcsp_date").reset_index())
+ppl = (people.assign(go_live=people["pcn_id"].map(go_live))
+       .merge(pcsp, on="person_id", how="left").assign(treated=lambda d: d["go_live"].notna()))
 cohort = (Cohort(ppl, unit="person_id", treated="treated")
           .include("Adults (18+ at the data start)", nw.col("age") >= 18)
           .include("At least one long-term condition", nw.col("ltc_count") >= 1))
@@ -62,26 +70,28 @@ coh = cohort.to_pandas()
 """, None),
     ("code", """
 panel = calendar_panel(events, coh, start=data.data_start, end=data.data_end, end_date="registration_end",
-                       first_treated="pcsp_date", period="quarter", kinds=["emergency_admission"])
-# number periods 1, 2, ... and groups by the quarter of the plan (0 = no plan in the data)
+                       first_treated="go_live", period="quarter", kinds=["emergency_admission"])
+# number periods 1, 2, ... and groups by the quarter the PCN went live (0 = not live within the data)
 quarter_index = panel.drop_duplicates("calendar_period").set_index("calendar_period")["period_index"] + 1
 panel["quarter"] = panel["period_index"] + 1
 panel["group"] = panel["first_treated"].map(quarter_index).fillna(0).astype(int)
-n_planned = int(panel.loc[panel["group"] > 0, "person_id"].nunique())
+n_live = int(panel.loc[panel["group"] > 0, "person_id"].nunique())
 n_never = int(panel.loc[panel["group"] == 0, "person_id"].nunique())
-by_group = (panel.drop_duplicates("person_id").query("group > 0").groupby("group").size()
-            .rename("people").reset_index())
+n_pcns_live = int(go_live.notna().sum())
+by_group = (panel.drop_duplicates("person_id").query("group > 0")
+            .assign(pcn_id=lambda d: d["person_id"].map(coh.set_index("person_id")["pcn_id"])).groupby("group")
+            .agg(pcns=("pcn_id", "nunique"), people=("person_id", "size")).reset_index())
 label_of = {v: f"{k // 10} Q{k % 10}" for k, v in quarter_index.items()}
-report.show_table(by_group.assign(quarter=lambda d: d["group"].map(label_of))[["quarter", "people"]],
-                  caption="People by the quarter of their first care and support plan.",
+report.show_table(by_group.assign(quarter=lambda d: d["group"].map(label_of))[["quarter", "pcns", "people"]],
+                  caption="PCNs and eligible people by the quarter their PCN went live.",
                   counts=["people"])
 """, None),
     ("md", """
 ## 2. Callaway & Sant'Anna: effects by time since the plan
 
-Each person planned in quarter *g* is compared with cohort members not yet planned, from the quarter before
-*g* to each later quarter. These group-time effects are averaged by the number of quarters since the plan
-(an *event study*). People who died or left part-way contribute to the comparisons of the quarters they were
+Each person whose PCN went live in quarter *g* is compared with eligible people in PCNs not yet live, from
+the quarter before *g* to each later quarter. These group-time effects are averaged by the number of quarters
+since going live (an *event study*). People who died or left part-way contribute to the comparisons of the quarters they were
 present for (`unbalanced="pairwise"`). The thick bars are 95% confidence intervals; the thin bars are a 95%
 uniform band, which covers all the quarters together.
 """, None),
@@ -90,24 +100,26 @@ cs = did.att_gt(panel, outcome="emergency_admission", unit="person_id", time="qu
                 control_group="not_yet_treated", unbalanced="pairwise", n_boot=999, seed=2019)
 dyn = cs.aggregate("dynamic", min_e=-8, max_e=8)
 simple = cs.aggregate("simple")
-report.show_figure(dyn.plot(), alt="Event study of emergency admissions around the care and support plan")
+report.show_figure(dyn.plot(), alt="Event study of emergency admissions around the PCN going live")
 """, None),
     ("md", """
 ## 3. The true effect, and what each method says
 
-The synthetic data record every treated person's expected admissions with and without the plan. The true
-effect for a quarter since the plan is the average of that difference over the people planned, weighted the
-same way as the estimate.
+The synthetic data record every planned person's expected admissions with and without the plan. The true
+effect of going live for a group and quarter is the average of that difference over *all* the group's eligible
+people at risk in that quarter (zero for people without a plan). It is then weighted the same way as the
+estimate.
 """, None),
     ("code", """
 ex = data.expected.query("intervention == 'pcsp'")
 ex = ex.assign(effect=ex["treated_emergency_admission"] - ex["untreated_emergency_admission"],
                quarter=(ex["month"].dt.year - data.data_start.year) * 4 + (ex["month"].dt.month - 1) // 3 + 1)
 group_of = panel.drop_duplicates("person_id").set_index("person_id")["group"]
-cells = ex.groupby(["person_id", "quarter"])["effect"].sum().reset_index()
-cells["group"] = cells["person_id"].map(group_of)
-cells = cells.dropna(subset=["group"]).query("group > 0")
-gt = cells.groupby(["group", "quarter"])["effect"].mean().reset_index()
+effect_pq = ex.groupby(["person_id", "quarter"])["effect"].sum()
+at_risk = panel.loc[panel["group"] > 0, ["person_id", "quarter", "group"]]
+at_risk = at_risk.assign(effect=effect_pq.reindex(pd.MultiIndex.from_frame(at_risk[["person_id", "quarter"]]))
+                         .fillna(0.0).to_numpy())
+gt = at_risk.groupby(["group", "quarter"])["effect"].mean().reset_index()
 gt["event_time"] = (gt["quarter"] - gt["group"]).astype(int)
 gt["w"] = gt["group"].map(group_of[group_of > 0].value_counts())
 true_dyn = gt.groupby("event_time").apply(lambda x: np.average(x["effect"], weights=x["w"]),
@@ -136,8 +148,8 @@ compare["covered"] = (compare["ci_lower"] <= compare["truth"]) & (compare["truth
 per_1000 = 4000  # per person-quarter -> per 1,000 person-years
 shown = compare.assign(**{c: compare[c] * per_1000 for c in ["estimate", "ci_lower", "ci_upper", "truth",
                                                              "TWFE event study"]})
-report.show_table(shown.rename(columns={"event_time": "quarters since plan", "estimate": "Callaway-Sant'Anna"}),
-                  caption="Effect on emergency admissions per 1,000 person-years, by quarters since the plan: "
+report.show_table(shown.rename(columns={"event_time": "quarters since going live", "estimate": "Callaway-Sant'Anna"}),
+                  caption="Effect on emergency admissions per 1,000 person-years, by quarters since going live: "
                           "the Callaway-Sant'Anna estimate with its 95% CI, the true effect, and the TWFE event study.",
                   digits=1)
 """, None),
@@ -151,17 +163,17 @@ from plotnine import ggplot, scale_colour_manual
 report.show_figure(
     ggplot(long, aes("event_time", "value", colour="method")) + geom_line(size=1) + geom_point(size=2)
     + scale_colour_manual(values=[NHS_COLOURS["blue"], NHS_COLOURS["dark_grey"], NHS_COLOURS["orange"]])
-    + labs(x="Quarters since the care and support plan", y="Change in admissions per 1,000 person-years",
+    + labs(x="Quarters since the PCN went live", y="Change in admissions per 1,000 person-years",
            colour="", title="Estimates against the true effect")
     + theme_nhs(),
-    alt="Estimated and true effects by quarter since the plan")
+    alt="Estimated and true effects by quarter since going live")
 """, None),
     ("md", """
 ## 4. What TWFE gets wrong, and when
 
 TWFE's single number is a weighted average of every two-group, two-period comparison in the data. The
 Goodman-Bacon decomposition shows the weights. "Later vs earlier treated" comparisons use people
-*already planned* as controls: if the effect is still growing, they subtract part of it. The decomposition
+in PCNs *already live* as controls: if the effect is still growing, they subtract part of it. The decomposition
 needs a balanced panel, so it uses people present throughout.
 """, None),
     ("code", """
@@ -175,8 +187,8 @@ report.show_table(bt[["type", "comparisons", "weight", "estimate"]],
 forbidden_weight = float(bacon.by_type.set_index("type")["weight"].get("Later vs earlier treated", 0.0))
 """, None),
     ("md", """
-Here most comparisons are with people never planned, so TWFE leans little on the "forbidden" comparisons and
-lands near the truth. Many evaluations have no never-treated group, for example when everyone eligible is
+How much this matters here depends on the weight TWFE puts on those comparisons (the table above) and on how
+fast the effect grows. Many evaluations have no never-treated group, for example when everyone eligible is
 eventually offered the service. The controlled example below uses simulated data in which every unit is
 treated eventually, in one of three waves, and the effect grows by a fixed amount each period after
 treatment. TWFE then misses badly, while Callaway & Sant'Anna recovers the truth.
@@ -214,30 +226,65 @@ pre = cs.pretest
 never = did.att_gt(panel, outcome="emergency_admission", unit="person_id", time="quarter", group="group",
                    control_group="never_treated", unbalanced="pairwise", n_boot=0).aggregate("simple")
 rows = [
-    ("Callaway-Sant'Anna, not-yet-planned comparison (main)", simple.overall),
-    ("Callaway-Sant'Anna, never-planned comparison", never.overall),
+    ("Callaway-Sant'Anna, PCNs not yet live (main)", simple.overall),
+    ("Callaway-Sant'Anna, PCNs never live", never.overall),
     ("Two-way fixed effects (TWFE)", tw.to_dict()),
 ]
 summary_table = pd.DataFrame([{
     "method": name, "estimate": r["estimate"] * per_1000, "ci_lower": r["ci_lower"] * per_1000,
     "ci_upper": r["ci_upper"] * per_1000} for name, r in rows])
 summary_table["true effect"] = true_simple * per_1000
-report.show_table(summary_table, caption="Average effect after the plan on emergency admissions per 1,000 "
+report.show_table(summary_table, caption="Average effect of going live on emergency admissions per 1,000 "
                   "person-years (95% CI) by method, and the true effect.", digits=1)
 """, None),
     ("md", """
-## 5. Limitations
+## 5. Why not compare people by the date of their own plan?
 
-- People choose, and are chosen, for care and support planning. The not-yet-planned comparison makes
-  the groups alike, because everyone in it is eventually planned, but it cannot rule out that the timing
-  of a plan follows a change in health. The flat pre-treatment quarters are reassuring but do not prove
-  this.
-- Plans tend to follow a spell of poor health, so admissions before a plan are not flat (see the
-  pre-treatment quarters). People about to be planned are therefore poor comparisons for people already
-  planned. Restricting the analysis to planned people, with not-yet-planned comparisons, gives an estimate
-  about twice the true effect. The main analysis relies on the large never-planned group.
+It is tempting to use each person's own plan date as their start of treatment, comparing people planned
+in one quarter with people not yet planned. That estimates the effect on planned people directly, a bigger
+number. But people receive plans after a run of admissions, and such runs pass on their own (regression to
+the mean). The quarter before the plan is then an unusually bad baseline, and the estimate credits the plan
+with a fall that would have happened anyway. In the checks reported in `docs/validation.md`, this design
+estimated a fall 2 to 3 times the true one in 5 of 6 synthetic ICBs of 100,000 people. The roll-out design
+above covered its truth in 93.6-94.6% of 500 simulated ICBs per scenario (report 5).
+""", None),
+    ("code", """
+own = people.merge(pcsp, on="person_id", how="left")
+own = own[own["person_id"].isin(coh["person_id"])]
+own_panel = calendar_panel(events, own, start=data.data_start, end=data.data_end, end_date="registration_end",
+                           first_treated="pcsp_date", period="quarter", kinds=["emergency_admission"])
+own_panel["quarter"] = own_panel["period_index"] + 1
+own_panel["group"] = own_panel["first_treated"].map(quarter_index).fillna(0).astype(int)
+cs_own = did.att_gt(own_panel, outcome="emergency_admission", unit="person_id", time="quarter", group="group",
+                    control_group="not_yet_treated", unbalanced="pairwise", n_boot=0)
+own_simple = cs_own.aggregate("simple").overall
+own_group = own_panel.drop_duplicates("person_id").set_index("person_id")["group"]
+cells_own = ex.groupby(["person_id", "quarter"])["effect"].sum().reset_index()
+cells_own["group"] = cells_own["person_id"].map(own_group)
+gt_own = cells_own.dropna(subset=["group"]).query("group > 0").groupby(["group", "quarter"])["effect"].mean()
+post_own = cs_own.to_frame().query("post")
+true_own = float(np.average(
+    gt_own.reindex(list(zip(post_own["group"], post_own["time"], strict=True))).fillna(0.0),
+    weights=post_own["group"].map(own_group[own_group > 0].value_counts())))
+own_pre = cs_own.pretest
+report.show_table(pd.DataFrame([{
+    "design": "Groups by each person's own plan date (not recommended)",
+    "estimate": own_simple["estimate"] * per_1000, "ci_lower": own_simple["ci_lower"] * per_1000,
+    "ci_upper": own_simple["ci_upper"] * per_1000, "true effect on planned people": true_own * per_1000,
+    "pre-trend test p": own_pre["p_value"]}]),
+    caption="Average effect of a plan on the planned, per 1,000 person-years, from the own-plan-date design.",
+    digits=3)
+""", None),
+    ("md", """
+## 6. Limitations
+
+- The roll-out estimate is an average over everyone eligible, most of whom were not planned. To express it
+  per person planned, divide by the share planned. That is only valid if going live affects admissions
+  through plans alone.
+- Going live at different times is assumed to be unrelated to the PCNs' admission trends. The
+  pre-treatment quarters check this, but they cannot prove it.
 - Standard errors treat people as independent. Clustering by PCN (`cluster="pcn_id"`) would allow for
-  practice-level shocks, but with only 20 PCNs those intervals are themselves uncertain.
+  PCN-level shocks, but with about 20 PCNs those intervals are themselves uncertain.
 - Quarters cut short by death or leaving count fewer admissions. These partial quarters are few and affect
   both groups alike.
 - The data are synthetic: they show how the methods behave, not how well care and support planning
@@ -248,42 +295,54 @@ cs_est, cs_lo, cs_hi = (simple.overall[k] * per_1000 for k in ("estimate", "ci_l
 tw_est = tw["estimate"] * per_1000
 truth_1000 = true_simple * per_1000
 covered = cs_lo <= truth_1000 <= cs_hi
-direction = "fewer" if cs_est < 0 else "more"
-full_after = int(compare.loc[compare["truth"] <= 0.9 * compare["truth"].min(), "event_time"].min())
+if cs_hi < 0:
+    finding = f"**Going live with care and support planning reduced emergency admissions by {abs(cs_est):.0f} per 1,000"
+    finding += " eligible person-years**"
+elif cs_lo > 0:
+    finding = f"**Going live was followed by {cs_est:.0f} more emergency admissions per 1,000 eligible person-years**"
+else:
+    finding = ("**The roll-out of care and support planning gave no clear evidence of a change in emergency "
+               f"admissions across the eligible population** (estimate {cs_est:+.0f} per 1,000 person-years)")
 pre_dyn = dyn.to_frame().query("event_time < 0")
 pre_cover = float(((pre_dyn["band_lower"] <= 0) & (0 <= pre_dyn["band_upper"])).mean())
 if pre["p_value"] >= 0.05:
-    pretrend_sentence = (f"Before their plans, planned and not-yet-planned people moved in parallel (joint "
-                         f"pre-trend test p = {pre['p_value']:.2f}).")
+    pretrend_sentence = (f"Before going live, PCNs moved in parallel (joint pre-trend test p = {pre['p_value']:.2f}).")
 else:
     pretrend_sentence = (f"The joint test over all {pre['df']} pre-treatment comparisons rejects exactly parallel "
-                         f"trends (p = {pre['p_value']:.3f}). Averaged by quarters before the plan, "
+                         f"trends (p = {pre['p_value']:.3f}). Averaged by quarters before going live, "
                          f"{pre_cover:.0%} of the pre-treatment estimates are consistent with zero (uniform band). "
                          "Read the estimate with this caution.")
+own_est = own_simple["estimate"] * per_1000
 report.summary_box(
     f\"\"\"
-**Care and support planning was followed by {abs(cs_est):.0f} {direction} emergency admissions per 1,000 person-years**
-(95% CI {cs_lo:.0f} to {cs_hi:.0f}). This estimate uses the Callaway & Sant'Anna staggered-adoption method and
-compares {report.count(n_planned)} people who received a plan with people not yet planned.
+{finding} (95% CI {cs_lo:.0f} to {cs_hi:.0f}). This is the Callaway & Sant'Anna staggered-adoption
+estimate. It compares {report.count(n_live)} eligible people in {n_pcns_live} PCNs that went live with people in
+PCNs not yet live. It averages over everyone eligible, planned or not.
 
-- The true effect in these synthetic data is {truth_1000:.0f} per 1,000 person-years, which the interval
-  {'covers' if covered else 'does not cover'}.
+- The true effect of the roll-out in these synthetic data is {truth_1000:.0f} per 1,000 person-years, which the
+  interval {'covers' if covered else 'does not cover'}. In the validation study, this design's intervals
+  covered the truth in 93.6-94.6% of 500 simulated ICBs per scenario.
 - {pretrend_sentence}
-- The true effect reached its full size {full_after} quarters after the plan. Two-way fixed effects (TWFE)
-  gives {tw_est:.0f} here, because only {forbidden_weight:.0%} of its weight rests on comparisons with people
-  already planned. When every unit is eventually treated and effects grow, TWFE can be far off. In the
-  controlled example it gives {tw_s['estimate']:.2f} against a true {truth_sim:.2f}, while
+- Do not group people by the date of their own plan: plans follow runs of admissions that pass anyway. That
+  design gives {own_est:.0f} per 1,000 person-years against a true {true_own * per_1000:.0f} here, but its own
+  pre-trend test {'rejects' if own_pre['p_value'] < 0.05 else 'does not reject'} parallel trends
+  (p = {own_pre['p_value']:.2g}). In 5 of 6 synthetic ICBs checked, it estimated a fall 2 to 3 times the true
+  one.
+- Two-way fixed effects (TWFE) gives {tw_est:.0f} here; {forbidden_weight:.0%} of its weight rests on
+  comparisons with PCNs already live. When every unit is eventually treated and effects grow, TWFE can be
+  far off. In the controlled example it gives {tw_s['estimate']:.2f} against a true {truth_sim:.2f}, while
   Callaway-Sant'Anna gives {cs_s['estimate']:.2f}.
 \"\"\",
-    headline_numbers={"Change in admissions per 1,000 person-years": round(cs_est, 1),
+    headline_numbers={"Change in admissions per 1,000 eligible person-years": round(cs_est, 1),
                       "True effect": round(truth_1000, 1), "TWFE estimate": round(tw_est, 1)},
 )
 """, ["summary"]),
     ("md", """
 ### Technical notes
 
-Estimator: `pceval.did.att_gt` (doubly robust, not-yet-treated comparison, varying base period, no
-anticipation, units observed in both periods of each comparison). It reproduces R `did` 2.5 to 1e-6 (see
+Estimator: `pceval.did.att_gt` on person x quarter counts, grouped by the quarter the person's PCN went live
+(doubly robust, not-yet-treated comparison, varying base period, no anticipation, units observed in both
+periods of each comparison). It reproduces R `did` 2.5 to 1e-6 (see
 `docs/did.md`). Analytic influence-function standard errors; the uniform band comes from 999 multiplier-bootstrap
 draws. TWFE: `pceval.did.twfe` and `event_study` (leads and lags binned at ±8 quarters, reference quarter −1),
 with CR1 standard errors clustered by person.
