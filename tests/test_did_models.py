@@ -372,3 +372,14 @@ def test_did2x2_poisson_sandwich_equals_statsmodels_and_handles_weights():
     wr = did2x2(heavy, "events", "treated", "post", "person", model="poisson", exposure="years",
                 weights="w").to_frame().set_index("term")
     assert wr.loc["relative", "estimate"] != pytest.approx(one.loc["relative", "estimate"], rel=1e-6)
+
+
+def test_twfe_refuses_duplicated_unit_periods_and_detects_nesting():
+    from pceval.did.fixed_effects import _nested
+
+    df = pd.DataFrame({"id": [1, 1, 2, 2, 2], "t": [1, 2, 1, 2, 2], "y": [1.0, 2, 3, 4, 5], "d": [0, 1, 0, 0, 0]})
+    with pytest.raises(InputError, match="one row per `id` and `t`"):
+        twfe(df, "y", "id", "t", treatment="d")
+    units = np.array([0, 0, 1, 1, 2, 2])
+    assert _nested(units, np.array([5, 5, 7, 7, 5, 5]), 3)  # each unit inside one cluster
+    assert not _nested(units, np.array([5, 6, 7, 7, 5, 5]), 3)  # unit 0 spans two clusters

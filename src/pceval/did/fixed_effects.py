@@ -101,6 +101,13 @@ class FixedEffectsResult:
         return plot_event_study(self)
 
 
+def _nested(fe: np.ndarray, cl: np.ndarray, n_fe: int) -> bool:
+    """True when every level of the fixed effect ``fe`` lies within one cluster (O(n), no sort)."""
+    first = np.empty(n_fe, dtype=cl.dtype)
+    first[fe] = cl  # any member's cluster; nested iff every member agrees with it
+    return bool(np.array_equal(first[fe], cl))
+
+
 def _fit(df: pd.DataFrame, y: str, D: np.ndarray, names: list[str], unit: str, time: str,
          covariates: list[str], weights: str | None, cluster: str, confidence: float, kind: str,
          extra_cols: dict | None = None) -> FixedEffectsResult:
@@ -130,8 +137,8 @@ def _fit(df: pd.DataFrame, y: str, D: np.ndarray, names: list[str], unit: str, t
     n = len(df)
     n_u, n_t = int(u.max()) + 1, int(t.max()) + 1
     # fixed effects nested in the clusters are not counted (fixest's fixef.K = "nested")
-    unit_nested = bool((pd.Series(cl).groupby(u).nunique() == 1).all())
-    time_nested = bool((pd.Series(cl).groupby(t).nunique() == 1).all())
+    unit_nested = _nested(u, cl, n_u)
+    time_nested = _nested(t, cl, n_t)
     K = Xt.shape[1] + (0 if unit_nested else n_u - 1) + (0 if time_nested else n_t - 1) + 1
     V = G / (G - 1) * (n - 1) / (n - K) * bread @ (S.T @ S) @ bread
     se = np.sqrt(np.diag(V))
@@ -155,7 +162,9 @@ def _load(data, outcome, unit, time, cols, covariates, weights, cluster):
                               *([weights] if weights else []), cluster]))
     df = check_frame(df, "data", required=req, not_null=req,
                      numeric=[outcome, time, *cols, *covariates, *([weights] if weights else [])])
-    if df.duplicated([unit, time]).any():
+    u = pd.factorize(df[unit])[0].astype(np.int64)
+    t = pd.factorize(df[time])[0]
+    if len(df) and np.bincount(u * (int(t.max()) + 1) + t).max() > 1:
         raise InputError(f"`data` must have one row per `{unit}` and `{time}`")
     return df
 
