@@ -6,13 +6,26 @@ See ``docs/architecture.md`` for the modules and how data flows between them.
 
 from __future__ import annotations
 
-from pceval import (balance, cohort, did, disclosure, effects, errors, inequality, matching, panel, plots,
-                    report, synthetic, validation)
+from pceval import (
+                    balance,
+                    cohort,
+                    did,
+                    disclosure,
+                    effects,
+                    errors,
+                    inequality,
+                    matching,
+                    panel,
+                    plots,
+                    report,
+                    synthetic,
+                    validation,
+)
 from pceval._engines import to_pandas
 from pceval.cohort import Cohort, baseline_covariates, candidate_index_periods, index_dates
 from pceval.effects import EffectResult, estimate_effect
-from pceval.matching import MatchResult, match
 from pceval.errors import DisclosureError, EstimationError, InputError, PcevalError, PcevalWarning
+from pceval.matching import MatchResult, match
 from pceval.panel import build_panel, calendar_panel, stratified_counts
 
 __version__ = "0.1.0"
