@@ -44,8 +44,12 @@ report: $(STAMP) $(DATA_STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
+# BENCH_ARGS=--quick for the small sizes only
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	@command -v Rscript >/dev/null || (command -v apt-get >/dev/null && apt-get install -y -qq r-cran-matchit >/dev/null 2>&1) \
+		|| echo "R MatchIt could not be installed (needs root and Debian): bench_matching runs without it"
+	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info src/*.egg-info
