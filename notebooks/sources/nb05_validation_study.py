@@ -177,10 +177,12 @@ display(Markdown((Path("..") / "validation" / "monte_carlo_discussion.md").read_
   - Equity of effect: `inequality.equity_of_effect`, the change in the SII.
 - **Roll-out**: `did.att_gt` on everyone eligible, grouped by the quarter their PCN went live (not-yet-treated
   comparisons, doubly robust, `unbalanced="pairwise"`, 499 bootstrap draws). This is the intention-to-treat
-  effect of go-live. The uniform band's coverage is the share of replications in which it covers event times
+  effect of go-live, reported as the simple, group and calendar aggregations and the event study at 0, 2, 4
+  and 6 quarters. The uniform band's coverage is the share of replications in which it covers event times
   0-6 together.
-- **Truth**: `SyntheticData.true_effect` for the matched treated people; for the roll-out, the mean true effect
-  of each group's people in each quarter, aggregated with the estimator's weights.
+- **Truth**: `SyntheticData.true_effect` for the matched treated people. For the roll-out, it is the mean
+  true effect of each group's people in each quarter, aggregated with the estimator's weights (for the group
+  and calendar aggregations, by applying the same aggregation to the true group-time effects).
 - **Rerun**: `make validate` (about an hour and a quarter on 2 cores), then `make report`.
 """, ["appendix"]),
 ]
