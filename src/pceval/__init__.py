@@ -7,19 +7,19 @@ See ``docs/architecture.md`` for the modules and how data flows between them.
 from __future__ import annotations
 
 from pceval import (
-                    balance,
-                    cohort,
-                    did,
-                    disclosure,
-                    effects,
-                    errors,
-                    inequality,
-                    matching,
-                    panel,
-                    plots,
-                    report,
-                    synthetic,
-                    validation,
+    balance,
+    cohort,
+    did,
+    disclosure,
+    effects,
+    errors,
+    inequality,
+    matching,
+    panel,
+    plots,
+    report,
+    synthetic,
+    validation,
 )
 from pceval._engines import to_pandas
 from pceval.cohort import Cohort, baseline_covariates, candidate_index_periods, index_dates

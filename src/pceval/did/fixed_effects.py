@@ -108,13 +108,13 @@ def _nested(fe: np.ndarray, cl: np.ndarray, n_fe: int) -> bool:
     return bool(np.array_equal(first[fe], cl))
 
 
-def _fit(df: pd.DataFrame, y: str, D: np.ndarray, names: list[str], unit: str, time: str,
-         covariates: list[str], weights: str | None, cluster: str, confidence: float, kind: str,
+def _fit(df: pd.DataFrame, codes: tuple[np.ndarray, np.ndarray], y: str, D: np.ndarray, names: list[str],
+         unit: str, covariates: list[str], weights: str | None, cluster: str, confidence: float, kind: str,
          extra_cols: dict | None = None) -> FixedEffectsResult:
-    u = pd.factorize(df[unit])[0]
-    t = pd.factorize(df[time])[0]
+    """``codes``: the unit and time codes from :func:`_load`."""
+    u, t = codes
     w = df[weights].to_numpy(float) if weights else np.ones(len(df))
-    cl = pd.factorize(df[cluster])[0]
+    cl = u if cluster == unit else pd.factorize(df[cluster])[0]
     X = np.column_stack([D, df[covariates].to_numpy(float)]) if covariates else D
     names = names + covariates
     Z = within(np.column_stack([df[y].to_numpy(float), X]), u, t, w)
@@ -157,6 +157,7 @@ def _fit(df: pd.DataFrame, y: str, D: np.ndarray, names: list[str], unit: str, t
 
 
 def _load(data, outcome, unit, time, cols, covariates, weights, cluster):
+    """Checked pandas frame and its (unit, time) codes; one row per unit and time."""
     df = to_pandas(data)
     req = list(dict.fromkeys([unit, time, outcome, *cols, *covariates,
                               *([weights] if weights else []), cluster]))
@@ -166,7 +167,7 @@ def _load(data, outcome, unit, time, cols, covariates, weights, cluster):
     t = pd.factorize(df[time])[0]
     if len(df) and np.bincount(u * (int(t.max()) + 1) + t).max() > 1:
         raise InputError(f"`data` must have one row per `{unit}` and `{time}`")
-    return df
+    return df, (u, t)
 
 
 def twfe(
@@ -185,7 +186,7 @@ def twfe(
     covariates = list(covariates or [])
     cluster = cluster or unit
     confidence = check_confidence(confidence)
-    df = _load(data, outcome, unit, time, [treatment or group], covariates, weights, cluster)
+    df, codes = _load(data, outcome, unit, time, [treatment or group], covariates, weights, cluster)
     if treatment is not None:
         if not df[treatment].isin([0, 1]).all():
             raise InputError(f"`treatment` column '{treatment}' must be 0/1")
@@ -201,7 +202,7 @@ def twfe(
     else:
         g = df[group].to_numpy(float)
         d = ((g > 0) & (df[time].to_numpy(float) >= g)).astype(float)
-    return _fit(df, outcome, d[:, None], ["treatment"], unit, time, covariates, weights,
+    return _fit(df, codes, outcome, d[:, None], ["treatment"], unit, covariates, weights,
                 cluster, confidence, "Two-way fixed effects DiD")
 
 
@@ -225,7 +226,7 @@ def event_study(
     covariates = list(covariates or [])
     cluster = cluster or unit
     confidence = check_confidence(confidence)
-    df = _load(data, outcome, unit, time, [group], covariates, weights, cluster)
+    df, codes = _load(data, outcome, unit, time, [group], covariates, weights, cluster)
     if (df.groupby(unit)[group].nunique() > 1).any():
         raise InputError(f"`group` column '{group}' must be constant within each unit")
     g = df[group].to_numpy(float)
@@ -240,7 +241,7 @@ def event_study(
         events = [k for k, p in zip(events, present, strict=True) if p]
         D = D[:, present]
     names = [f"e{k:+d}" for k in events]
-    res = _fit(df, outcome, D, names, unit, time, covariates, weights, cluster, confidence,
+    res = _fit(df, codes, outcome, D, names, unit, covariates, weights, cluster, confidence,
                "Event study (TWFE)", extra_cols={"event_time": events})
     lead_idx = [i for i, k in enumerate(events) if k < 0]
     b = res.table["estimate"].to_numpy()[lead_idx]
