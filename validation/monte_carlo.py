@@ -30,6 +30,7 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -49,6 +50,23 @@ PEOPLE_PER_PCN = 1_000  # 20 PCNs in 20,000 people: enough go-live quarters for 
 DYNAMIC_E = (0, 2, 4, 6)  # quarters since the plan reported for att_gt's event study
 
 
+def _recorder(scenario: str, seed: int) -> tuple[list[dict], Callable[..., None]]:
+    """The rows of one replication and the function that appends an estimate to them."""
+    rows: list[dict] = []
+
+    def add(design, estimand, est, lo, hi, truth, covered=np.nan):
+        rows.append(dict(scenario=scenario, seed=seed, design=design, estimand=estimand,
+                         estimate=float(est), ci_lower=float(lo), ci_upper=float(hi), truth=float(truth),
+                         covered=covered))
+    return rows, add
+
+
+def _failure(scenario: str, seed: int, design: str, estimand: str, exc: Exception, width: int = 80) -> dict:
+    """A row recording that a design (or a whole replication) could not be analysed, and why."""
+    return dict(scenario=scenario, seed=seed, design=design, estimand=estimand, estimate=np.nan,
+                ci_lower=np.nan, ci_upper=np.nan, truth=np.nan, note=str(exc)[:width])
+
+
 def one_rep(scenario: str, seed: int, n_people: int = 20_000) -> list[dict]:
     """One replication: every design's estimate, 95% CI and truth as rows.
 
@@ -58,8 +76,7 @@ def one_rep(scenario: str, seed: int, n_people: int = 20_000) -> list[dict]:
     try:
         return _one_rep(scenario, seed, n_people)
     except Exception as exc:  # noqa: BLE001 - recorded and reported in the summary
-        return [dict(scenario=scenario, seed=seed, design="failed", estimand=type(exc).__name__,
-                     estimate=np.nan, ci_lower=np.nan, ci_upper=np.nan, truth=np.nan, note=str(exc)[:120])]
+        return [_failure(scenario, seed, "failed", type(exc).__name__, exc, width=120)]
 
 
 def _one_rep(scenario: str, seed: int, n_people: int) -> list[dict]:
@@ -91,12 +108,7 @@ def _one_rep(scenario: str, seed: int, n_people: int) -> list[dict]:
            .exclude("first year", nw.col("index_date") < (start + pd.DateOffset(months=12)).to_pydatetime())
            .exclude("last year", nw.col("index_date") > (end - pd.DateOffset(months=12)).to_pydatetime())
            ).to_pandas()
-    rows: list[dict] = []
-
-    def add(design, estimand, est, lo, hi, truth, covered=np.nan):
-        rows.append(dict(scenario=scenario, seed=seed, design=design, estimand=estimand,
-                         estimate=float(est), ci_lower=float(lo), ci_upper=float(hi), truth=float(truth),
-                         covered=covered))
+    rows, add = _recorder(scenario, seed)
 
     # --- matched DiD -----------------------------------------------------------------------
     cand = candidate_index_periods(coh, period="quarter", start_date="registration_start", end_date="end_date")
@@ -149,8 +161,7 @@ def _one_rep(scenario: str, seed: int, n_people: int) -> list[dict]:
     try:
         _staggered(data, people, events, intervention, add)
     except Exception as exc:  # noqa: BLE001 - counted, see summarise
-        rows.append(dict(scenario=scenario, seed=seed, design="att_gt_rollout", estimand="failed", estimate=np.nan,
-                         ci_lower=np.nan, ci_upper=np.nan, truth=np.nan, note=str(exc)[:80]))
+        rows.append(_failure(scenario, seed, "att_gt_rollout", "failed", exc))
 
     # --- by quintile and the equity of effect -------------------------------------------------
     truth_q = data.true_effect(intervention, "emergency_admission", window=(0, 11), persons=treated_ids,
@@ -179,8 +190,7 @@ def _one_rep(scenario: str, seed: int, n_people: int) -> list[dict]:
         add("equity_sii_change", "SII change per 1,000 PY", c["estimate"], c["ci_lower"], c["ci_upper"],
             eq_true.contrasts.set_index("term").loc["SII change", "estimate"])
     except Exception as exc:  # a quintile with too few matched pairs in a small replication
-        rows.append(dict(scenario=scenario, seed=seed, design="matched_did_by_quintile", estimand="failed",
-                         estimate=np.nan, ci_lower=np.nan, ci_upper=np.nan, truth=np.nan, note=str(exc)[:80]))
+        rows.append(_failure(scenario, seed, "matched_did_by_quintile", "failed", exc))
 
     # --- contrasts (biased by design) -------------------------------------------------------------
     tr = pp[pp["treated"] == 1].groupby("post")[["adm", "months"]].sum()
@@ -239,9 +249,9 @@ def _staggered(data, people, events, intervention: str, add) -> None:
                        .fillna(0.0).to_numpy())
     gt_truth = rows.groupby(["group", "quarter"])["effect"].mean()
     size = panel.drop_duplicates("person_id")["group"].value_counts()
-    post = cs.to_frame().query("post")
-    post = post.assign(truth=gt_truth.reindex(list(zip(post["group"], post["time"], strict=True))).to_numpy(),
-                       w=post["group"].map(size).to_numpy(), e=post["time"] - post["group"])
+    cells = cs.to_frame()
+    cells["truth"] = gt_truth.reindex(pd.MultiIndex.from_arrays([cells["group"], cells["time"]])).fillna(0.0).to_numpy()
+    post = cells[cells["post"]].assign(w=lambda d: d["group"].map(size).to_numpy(), e=lambda d: d["time"] - d["group"])
     per = 4000  # per person-quarter -> per 1,000 person-years
     s = cs.aggregate("simple").to_frame().iloc[0]
     add("att_gt_rollout", "simple ATT per 1,000 PY", s["estimate"] * per, s["ci_lower"] * per,
@@ -256,9 +266,7 @@ def _staggered(data, people, events, intervention: str, add) -> None:
             r["ci_upper"] * per, true_dyn[e] * per)
     # the group and calendar aggregations: their truth is the same aggregation applied to the true
     # ATT(g, t) (so the weights are exactly the estimator's)
-    true_cells = cs.table["estimate"].copy()
-    true_cells[:] = gt_truth.reindex(list(zip(cs.table["group"], cs.table["time"], strict=True))).fillna(0.0).to_numpy()
-    true_res = dataclasses.replace(cs, table=cs.table.assign(estimate=true_cells))
+    true_res = dataclasses.replace(cs, table=cs.table.assign(estimate=cells["truth"].to_numpy()))
     for kind in ("group", "calendar"):
         a = cs.aggregate(kind, n_boot=0).overall
         add("att_gt_rollout", f"{kind} ATT per 1,000 PY", a["estimate"] * per, a["ci_lower"] * per,
@@ -275,17 +283,12 @@ def rollout_rep(scenario: str, seed: int, n_people: int = 20_000) -> list[dict]:
     from pceval import synthetic
 
     warnings.simplefilter("ignore")
-    rows: list[dict] = []
-
-    def add(design, estimand, est, lo, hi, truth, covered=np.nan):
-        rows.append(dict(scenario=scenario, seed=seed, design=design, estimand=estimand, estimate=float(est),
-                         ci_lower=float(lo), ci_upper=float(hi), truth=float(truth), covered=covered))
+    rows, add = _recorder(scenario, seed)
     try:
         data = synthetic.generate(n_people=n_people, scenario=scenario, seed=seed, people_per_pcn=PEOPLE_PER_PCN)
         _staggered(data, data.people, data.events, SCENARIOS[scenario], add)
     except Exception as exc:  # noqa: BLE001 - counted, see summarise
-        rows = [dict(scenario=scenario, seed=seed, design="att_gt_rollout", estimand="failed", estimate=np.nan,
-                     ci_lower=np.nan, ci_upper=np.nan, truth=np.nan, note=str(exc)[:80])]
+        rows = [_failure(scenario, seed, "att_gt_rollout", "failed", exc)]
     return rows
 
 
@@ -367,24 +370,21 @@ def main() -> int:
     ap.add_argument("--summarise-only", action="store_true",
                     help="recompute summary.csv from the saved replications.csv")
     args = ap.parse_args()
-    if args.summarise_only:
-        out = Path(args.out)
-        summ = summarise(read_results(out / "replications.csv"))
-        summ.to_csv(out / "summary.csv", index=False)
-        print(summ.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-        return 0
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     t0 = time.time()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    if args.only == "rollout":
+    if args.summarise_only:
+        res = read_results(out / "replications.csv")
+    elif args.only == "rollout":
         new = run(args.reps, args.people, args.workers, scenarios=args.scenarios, progress=not args.no_progress,
                   rep_fn=rollout_rep)
         old = read_results(out / "replications.csv")
         res = pd.concat([old[old["design"] != "att_gt_rollout"], new], ignore_index=True)
     else:
         res = run(args.reps, args.people, args.workers, scenarios=args.scenarios, progress=not args.no_progress)
-    res.to_csv(out / "replications.csv", index=False)
+    if not args.summarise_only:
+        res.to_csv(out / "replications.csv", index=False)
     summ = summarise(res)
     summ.to_csv(out / "summary.csv", index=False)
     print(summ.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
