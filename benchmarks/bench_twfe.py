@@ -14,16 +14,14 @@ same SE (linearmodels' small-sample correction differs slightly; its SE is shown
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _child import run_child
 
 CHILD = r"""
 import json, resource, sys, time, warnings
@@ -71,19 +69,7 @@ def make_data(n: int, T: int, seed: int = 1) -> pd.DataFrame:
 
 
 def run(tool: str, path: str, timeout: float) -> dict:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "POLARS_MAX_THREADS": "1"}
-    try:
-        out = subprocess.run([sys.executable, "-c", CHILD, tool, path], capture_output=True,
-                             text=True, timeout=timeout, env=env)
-    except subprocess.TimeoutExpired:
-        return {"tool": tool, "wall_s": np.nan, "peak_gb": np.nan, "estimate": np.nan, "se": np.nan,
-                "note": f"stopped after {timeout:.0f} s"}
-    if out.returncode != 0:
-        last = (out.stderr.strip().splitlines() or ["failed"])[-1][:80]
-        return {"tool": tool, "wall_s": np.nan, "peak_gb": np.nan, "estimate": np.nan, "se": np.nan,
-                "note": last}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_child(CHILD, tool, path, timeout)
 
 
 def main() -> None:
@@ -106,7 +92,7 @@ def main() -> None:
                 r.update(units=n, periods=T)
                 rows.append(r)
                 print(f"  {tool:12s} {n:>9,} x {T}: {r['wall_s']:8.2f} s {r['peak_gb']:6.2f} GB "
-                      f"estimate {r['estimate']:.6f} (SE {r['se']:.6f}) {r.get('note', '')}", flush=True)
+                      f"estimate {r.get('estimate', np.nan):.6f} (SE {r.get('se', np.nan):.6f}) {r.get('note', '')}", flush=True)
     tab = pd.DataFrame(rows)
     base = tab[tab.tool == "pceval"].set_index("units")["wall_s"]
     tab["x_pceval_time"] = tab["wall_s"] / tab["units"].map(base)
