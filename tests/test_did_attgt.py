@@ -307,3 +307,24 @@ def test_unbalanced_as_repeated_cross_sections_matches_csdid(mpdta, csdid_att, m
     simple = res.aggregate("simple").overall
     assert simple["estimate"] == pytest.approx(float(o.atte["overall_att"]), abs=EST_TOL)
     assert simple["std_error"] == pytest.approx(float(o.atte["overall_se"]), abs=SE_TOL)
+
+
+def test_no_few_clusters_warning_with_many_clusters_per_group(mpdta):
+    df = mpdta.assign(cl=mpdta["countyreal"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PcevalWarning)
+        _fit(df, cluster="cl")
+
+
+def test_few_clusters_in_all_warns_with_the_count(mpdta):
+    df = mpdta.assign(cl=pd.factorize(mpdta["countyreal"])[0] % 20)
+    with pytest.warns(PcevalWarning, match=r"cluster='cl': only 20 clusters"):
+        _fit(df, cluster="cl")
+
+
+def test_a_cohort_within_few_clusters_warns_naming_it(mpdta):
+    # 500 counties are their own clusters, except that the 2007 cohort is put in 2 clusters
+    cl = mpdta["countyreal"].where(mpdta["first.treat"] != 2007, -(mpdta["countyreal"] % 2) - 1)
+    with pytest.warns(PcevalWarning, match=r"1 of 3 groups span fewer than 5 clusters \(groups 2007\)") as rec:
+        _fit(mpdta.assign(cl=cl), cluster="cl")
+    assert not any("only" in str(w.message) for w in rec)
