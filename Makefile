@@ -18,7 +18,7 @@ help:
 	@echo "make data     (re)generate the default synthetic data in $(DATA)/"
 	@echo "make bench    run the benchmarks and print their tables"
 	@echo "make lint     ruff"
-	@echo "make validate Monte Carlo validation study (VALIDATE_REPS=500 replications per scenario)"
+	@echo "make validate Monte Carlo validation study (VALIDATE_REPS=500 replications per scenario, twice that for the roll-out)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "pceval needs Python 3.11 or newer, found " + sys.version.split()[0]'

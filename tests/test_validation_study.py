@@ -46,3 +46,16 @@ def test_run_with_two_workers(tmp_path):
     harm = res[(res["scenario"] == "care_planning_harm") & (res["estimand"] == "rate ratio")
                & (res["design"] == "matched_did_poisson")]
     assert harm["truth"].iloc[0] > 1.0
+
+
+def test_extra_rollout_replications_run_that_design_alone():
+    res = run(reps=1, n_people=10_000, workers=1, scenarios=["null"], progress=False, first_seed=7,
+              rollout_reps=2)
+    roll = res[res["design"] == "att_gt_rollout"]
+    assert sorted(roll["seed"].unique()) == [7, 8]
+    assert set(res.loc[res["design"] != "att_gt_rollout", "seed"]) == {7}
+    # the extra seed's rows are exactly what the full replication gives for that seed
+    full = one_rep("null", 8, 10_000)
+    full = pd.DataFrame(full)
+    full = full[full["design"] == "att_gt_rollout"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(roll[roll["seed"] == 8].reset_index(drop=True), full)

@@ -18,8 +18,11 @@ Designs (emergency admissions in the 12 months after the index month):
 * contrasts, labelled biased: ``naive_before_after`` (treated only, rate ratio after/before) and
   ``unmatched_did`` (DiD against every eligible never-treated person at a common index date).
 
-Run ``make validate`` (500 replications per scenario; about an hour on 2 cores) or
+Run ``make validate`` (500 replications per scenario, 1,000 of the roll-out design, whose
+calendar-time coverage needed more to be judged; about 1.5 hours on 2 cores) or
 ``python validation/monte_carlo.py --reps 20`` for a quick look; ``--workers`` sets processes.
+``--only rollout`` reruns the roll-out design alone and replaces (or, with ``--append`` and a new
+``--first-seed``, extends) its saved rows.
 """
 
 from __future__ import annotations
@@ -326,23 +329,28 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def run(reps: int, n_people: int, workers: int, scenarios=None, progress: bool = True,
-        rep_fn=None) -> pd.DataFrame:
+        rep_fn=None, first_seed: int = 1000, rollout_reps: int = 0) -> pd.DataFrame:
+    """``reps`` replications per scenario with seeds ``first_seed, first_seed + 1, ...`` (the same
+    seeds in every scenario, so scenarios differ only by the effect). With ``rollout_reps >
+    reps`` the roll-out design alone (:func:`rollout_rep`) runs on the further seeds up to
+    ``first_seed + rollout_reps - 1``: its coverage needs more replications to be judged."""
     scenarios = list(scenarios or DEFAULT_SCENARIOS)
     one_rep_fn = rep_fn or one_rep
-    jobs = [(s, 1000 + r) for s in scenarios for r in range(reps)]
+    jobs = [(one_rep_fn, s, first_seed + r) for s in scenarios for r in range(reps)]
+    jobs += [(rollout_rep, s, first_seed + r) for s in scenarios for r in range(reps, rollout_reps)]
     rows: list[dict] = []
     bar = None
     if progress:
         from tqdm import tqdm
         bar = tqdm(total=len(jobs), desc="replications", unit="rep")
     if workers <= 1:
-        for s, seed in jobs:
-            rows.extend(one_rep_fn(s, seed, n_people))
+        for fn, s, seed in jobs:
+            rows.extend(fn(s, seed, n_people))
             if bar:
                 bar.update()
     else:
         with ProcessPoolExecutor(max_workers=workers) as ex:
-            futs = [ex.submit(one_rep_fn, s, seed, n_people) for s, seed in jobs]
+            futs = [ex.submit(fn, s, seed, n_people) for fn, s, seed in jobs]
             for f in as_completed(futs):
                 rows.extend(f.result())
                 if bar:
@@ -367,6 +375,13 @@ def main() -> int:
     ap.add_argument("--no-progress", action="store_true")
     ap.add_argument("--only", choices=["rollout"],
                     help="rerun one design and replace its rows in the existing replications.csv")
+    ap.add_argument("--rollout-reps", type=int, default=None,
+                    help="replications per scenario of the roll-out design (default twice --reps; the "
+                         "ones beyond --reps run that design alone)")
+    ap.add_argument("--first-seed", type=int, default=1000, help="seed of the first replication")
+    ap.add_argument("--append", action="store_true",
+                    help="with --only rollout: add the new replications to that design's saved rows "
+                         "(use a --first-seed past the saved ones) instead of replacing them")
     ap.add_argument("--summarise-only", action="store_true",
                     help="recompute summary.csv from the saved replications.csv")
     args = ap.parse_args()
@@ -378,11 +393,21 @@ def main() -> int:
         res = read_results(out / "replications.csv")
     elif args.only == "rollout":
         new = run(args.reps, args.people, args.workers, scenarios=args.scenarios, progress=not args.no_progress,
-                  rep_fn=rollout_rep)
+                  rep_fn=rollout_rep, first_seed=args.first_seed)
         old = read_results(out / "replications.csv")
-        res = pd.concat([old[old["design"] != "att_gt_rollout"], new], ignore_index=True)
+        keep = old["design"] != "att_gt_rollout"
+        if args.append:
+            saved = old.loc[~keep, ["scenario", "seed"]].drop_duplicates()
+            clash = new[["scenario", "seed"]].drop_duplicates().merge(saved)
+            if len(clash):
+                ap.error(f"--append: {len(clash)} scenario-seed pairs are already saved; "
+                         f"use --first-seed {int(old['seed'].max()) + 1}")
+            keep[:] = True
+        res = pd.concat([old[keep], new], ignore_index=True)
     else:
-        res = run(args.reps, args.people, args.workers, scenarios=args.scenarios, progress=not args.no_progress)
+        res = run(args.reps, args.people, args.workers, scenarios=args.scenarios, progress=not args.no_progress,
+                  first_seed=args.first_seed,
+                  rollout_reps=2 * args.reps if args.rollout_reps is None else args.rollout_reps)
     if not args.summarise_only:
         res.to_csv(out / "replications.csv", index=False)
     summ = summarise(res)
