@@ -283,8 +283,10 @@ report.show_table(pd.DataFrame([{
   through plans alone.
 - Going live at different times is assumed to be unrelated to the PCNs' admission trends. The
   pre-treatment quarters check this, but they cannot prove it.
-- Standard errors treat people as independent. Clustering by PCN (`cluster="pcn_id"`) would allow for
-  PCN-level shocks, but with about 20 PCNs those intervals are themselves uncertain.
+- Standard errors treat people as independent, so they do not allow for shocks shared by a PCN (staff
+  leaving, a service opening). Clustering by PCN (`cluster="pcn_id"`) would, but with about 20 PCNs and
+  one to three in each go-live quarter its standard errors are too small: on synthetic roll-outs like this
+  one its 95% intervals covered the truth only 87-91% of the time (docs/did.md, "Few clusters").
 - Quarters cut short by death or leaving count fewer admissions. These partial quarters are few and affect
   both groups alike.
 - The data are synthetic: they show how the methods behave, not how well care and support planning

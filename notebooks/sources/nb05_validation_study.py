@@ -54,10 +54,11 @@ summary["cov_lo"] = (summary["coverage"] - 1.96 * summary["coverage_mc_se"]).cli
 summary["cov_hi"] = (summary["coverage"] + 1.96 * summary["coverage_mc_se"]).clip(0, 1)
 headline = summary[~contrast].copy()
 inside = headline["coverage"].between(0.93, 0.97)
-n_reps = int(summary["reps"].min())  # every design; the roll-out design has more
+n_reps = int(summary.loc[summary["design"] != "att_gt_rollout", "reps"].max())  # the roll-out design has more
 n_roll = int(summary.loc[summary["design"] == "att_gt_rollout", "reps"].max())
 n_failed = int(reps.loc[reps["design"] == "failed", ["scenario", "seed"]].drop_duplicates().shape[0])
-n_total = int(reps[["scenario", "seed"]].drop_duplicates().shape[0])
+# whole replications (every design); the further seeds of the roll-out design alone are not counted here
+n_total = int(reps.loc[reps["design"] != "att_gt_rollout", ["scenario", "seed"]].drop_duplicates().shape[0])
 n_part = int(reps.loc[reps["estimand"] == "failed", ["scenario", "seed"]].drop_duplicates().shape[0])
 """, None),
     ("code", """
