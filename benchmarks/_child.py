@@ -11,6 +11,11 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
 
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
               "NUMBA_NUM_THREADS": "1", "POLARS_MAX_THREADS": "1"}
@@ -28,3 +33,26 @@ def run_child(child: str, tool: str, path: str, timeout: float) -> dict:
     if out.returncode != 0:
         return {**failed, "note": (out.stderr.strip().splitlines() or ["failed"])[-1][:80]}
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def time_tools(child: str, sizes: list[tuple[int, int, list[str]]], make_data: Callable[[int, int], pd.DataFrame],
+               timeout: float, results: tuple[str, ...]) -> pd.DataFrame:
+    """Time each tool of ``sizes`` (units, periods, tools) on the same parquet file per size, printing
+    a line per run (with the child's ``results`` fields), and return the table with each tool's time
+    over pceval's at the same size (``x_pceval_time``)."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, T, tools in sizes:
+            path = str(Path(tmp) / f"panel_{n}.parquet")
+            make_data(n, T).to_parquet(path)
+            for tool in tools:
+                r = run_child(child, tool, path, timeout)
+                r.update(units=n, periods=T)
+                rows.append(r)
+                shown = " ".join(f"{k} {r.get(k, float('nan')):.6f}" for k in results)
+                print(f"  {tool:12s} {n:>9,} x {T}: {r['wall_s']:8.2f} s {r['peak_gb']:6.2f} GB "
+                      f"{shown} {r.get('note', '')}", flush=True)
+    tab = pd.DataFrame(rows)
+    base = tab[tab.tool == "pceval"].set_index("units")["wall_s"]
+    tab["x_pceval_time"] = tab["wall_s"] / tab["units"].map(base)
+    return tab

@@ -17,12 +17,10 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _child import run_child
+from _child import time_tools
 
 CHILD = r"""
 import json, resource, sys, time, warnings
@@ -87,10 +85,6 @@ def make_data(n: int, T: int, seed: int = 1) -> pd.DataFrame:
     return pd.DataFrame({"id": unit, "t": t, "g": gi, "y": y, "x1": x1[unit - 1], "x2": x2[unit - 1]})
 
 
-def run(tool: str, path: str, timeout: float) -> dict:
-    return run_child(CHILD, tool, path, timeout)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -100,20 +94,7 @@ def main() -> None:
              (100_000, 20, ["pceval", "csdid", "diff-diff", "differences", "moderndid"])]
     if not args.quick:
         sizes.append((1_000_000, 24, ["pceval", "diff-diff"]))
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for n, T, tools in sizes:
-            path = str(Path(tmp) / f"panel_{n}.parquet")
-            make_data(n, T).to_parquet(path)
-            for tool in tools:
-                r = run(tool, path, args.timeout)
-                r.update(units=n, periods=T)
-                rows.append(r)
-                print(f"  {tool:12s} {n:>9,} x {T}: {r['wall_s']:8.2f} s {r['peak_gb']:6.2f} GB "
-                      f"ATT {r.get('att', float('nan')):.5f} {r.get('note', '')}", flush=True)
-    tab = pd.DataFrame(rows)
-    base = tab[tab.tool == "pceval"].set_index("units")["wall_s"]
-    tab["x_pceval_time"] = tab["wall_s"] / tab["units"].map(base)
+    tab = time_tools(CHILD, sizes, make_data, args.timeout, results=("att",))
     print(f"\natt_gt (dr, 2 covariates, analytic SEs) on {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores, BLAS 1 thread")
     cols = ["units", "periods", "tool", "wall_s", "peak_gb", "x_pceval_time", "att", "note"]

@@ -38,18 +38,10 @@ PER_1000_PY = 4000  # per person-quarter -> per 1,000 person-years
 
 def _panel(data) -> pd.DataFrame:
     """The Monte Carlo's roll-out panel, with the covariates and the PCN attached."""
-    from pceval import calendar_panel
+    from monte_carlo import rollout_panel
 
-    ppl = data.people[(data.people["age"] >= 18) & (data.people["ltc_count"] >= 1)]
-    go = data.rollout[data.rollout["intervention"] == "pcsp"].set_index("pcn_id")["go_live"]
-    ppl = ppl.assign(go_live=ppl["pcn_id"].map(go))
-    panel = calendar_panel(data.events, ppl, start=data.data_start, end=data.data_end,
-                           end_date="registration_end", first_treated="go_live", period="quarter",
-                           kinds=["emergency_admission"])
-    q_index = panel.drop_duplicates("calendar_period").set_index("calendar_period")["period_index"] + 1
-    panel["quarter"] = panel["period_index"] + 1
-    panel["group"] = panel["first_treated"].map(q_index).fillna(0).astype(int)
-    return panel.merge(ppl[["person_id", "pcn_id", *COVARIATES]], on="person_id")
+    panel = rollout_panel(data, data.people, data.events, "pcsp")
+    return panel.merge(data.people[["person_id", "pcn_id", *COVARIATES]], on="person_id")
 
 
 def _generate(seed: int, version: str):

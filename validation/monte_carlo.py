@@ -216,6 +216,23 @@ def _one_rep(scenario: str, seed: int, n_people: int) -> list[dict]:
     return rows
 
 
+def rollout_panel(data, people: pd.DataFrame, events: pd.DataFrame, intervention: str) -> pd.DataFrame:
+    """Adults with a long-term condition by calendar quarter (``quarter`` 1, 2, ...), with their
+    emergency admissions and ``group``, the quarter in which their PCN went live with
+    ``intervention`` (0 = not within the data)."""
+    from pceval import calendar_panel
+
+    ppl = people[(people["age"] >= 18) & (people["ltc_count"] >= 1)]
+    go = data.rollout[data.rollout["intervention"] == intervention].set_index("pcn_id")["go_live"]
+    ppl = ppl.assign(go_live=ppl["pcn_id"].map(go))
+    panel = calendar_panel(events, ppl, start=data.data_start, end=data.data_end, end_date="registration_end",
+                           first_treated="go_live", period="quarter", kinds=["emergency_admission"])
+    q_index = panel.drop_duplicates("calendar_period").set_index("calendar_period")["period_index"] + 1
+    panel["quarter"] = panel["period_index"] + 1
+    panel["group"] = panel["first_treated"].map(q_index).fillna(0).astype(int)
+    return panel
+
+
 def _staggered(data, people, events, intervention: str, add) -> None:
     """The roll-out design: ``att_gt`` on adults with a long-term condition, grouped by the
     calendar quarter in which their PCN went live (0 = never in the data), not-yet-treated
@@ -230,16 +247,9 @@ def _staggered(data, people, events, intervention: str, add) -> None:
     quarter of their *own* plan does not satisfy parallel trends here: uptake rises with recent
     admissions; docs/validation.md.) The band's coverage is the share of replications in which
     it covers every event time 0..max(DYNAMIC_E) at once."""
-    from pceval import calendar_panel, did
+    from pceval import did
 
-    ppl = people[(people["age"] >= 18) & (people["ltc_count"] >= 1)]
-    go = data.rollout[data.rollout["intervention"] == intervention].set_index("pcn_id")["go_live"]
-    ppl = ppl.assign(go_live=ppl["pcn_id"].map(go))
-    panel = calendar_panel(events, ppl, start=data.data_start, end=data.data_end, end_date="registration_end",
-                           first_treated="go_live", period="quarter", kinds=["emergency_admission"])
-    q_index = panel.drop_duplicates("calendar_period").set_index("calendar_period")["period_index"] + 1
-    panel["quarter"] = panel["period_index"] + 1
-    panel["group"] = panel["first_treated"].map(q_index).fillna(0).astype(int)
+    panel = rollout_panel(data, people, events, intervention)
     cs = did.att_gt(panel, outcome="emergency_admission", unit="person_id", time="quarter", group="group",
                     control_group="not_yet_treated", unbalanced="pairwise", n_boot=499, seed=1)
 
