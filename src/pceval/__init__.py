@@ -19,7 +19,6 @@ from pceval import (
     plots,
     report,
     synthetic,
-    validation,
 )
 from pceval._engines import to_pandas
 from pceval.cohort import Cohort, baseline_covariates, candidate_index_periods, index_dates
@@ -31,7 +30,7 @@ from pceval.panel import build_panel, calendar_panel, stratified_counts
 __version__ = "0.1.0"
 
 __all__ = [
-    "errors", "validation", "synthetic", "cohort", "panel", "did", "disclosure", "report", "plots",
+    "errors", "synthetic", "cohort", "panel", "did", "disclosure", "report", "plots",
     "matching", "balance", "effects", "inequality", "match", "MatchResult", "estimate_effect",
     "EffectResult",
     "PcevalError", "InputError", "EstimationError", "DisclosureError", "PcevalWarning",

@@ -65,8 +65,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pceval._checks import check_choice, check_frame, check_number
 from pceval.errors import InputError
-from pceval.validation import check_choice, check_frame, check_number
 
 _SQRT_EPS = float(np.sqrt(np.finfo(float).eps))
 

@@ -26,10 +26,10 @@ from typing import Any
 import narwhals as nw
 import pandas as pd
 
+from pceval._checks import check_choice, check_int, require_columns
 from pceval._engines import back, collect_pandas, columns, lazy
+from pceval._periods import _safe, calendar_label, period_parts
 from pceval.errors import InputError
-from pceval.panel import _safe, period_parts
-from pceval.validation import check_choice, check_int, require_columns
 
 Condition = nw.Expr | str | Callable[[nw.LazyFrame], nw.Expr]
 
@@ -158,8 +158,7 @@ class Cohort:
         """
         from plotnine import aes, geom_label, geom_segment, ggplot, labs, theme, theme_void, xlim
 
-        from pceval.disclosure import protect_flow
-        from pceval.report import count
+        from pceval.disclosure import count, protect_flow
 
         fl = self.flow()
         if preset is not None:
@@ -271,7 +270,6 @@ def candidate_index_periods(cohort: Any, unit: str = "person_id", index_date: st
 
 
 def _label(col: str, period: str) -> nw.Expr:
-    from pceval.panel import calendar_label
 
     p, _, _ = period_parts(nw.col(col), period)
     return calendar_label(p, period).cast(nw.Int64)

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from pceval._checks import check_choice, require_columns
 from pceval.errors import DisclosureError, InputError
-from pceval.validation import check_choice, require_columns
 
 
 @dataclass(frozen=True)
@@ -195,3 +195,12 @@ def check_published(df: pd.DataFrame, counts: Sequence[str], preset: str | Prese
 
 __all__ = ["Preset", "PRESETS", "DEFAULT_PRESET", "DisclosureLog", "protect", "rebuild_totals",
            "protect_flow", "check_published", "get_preset"]
+
+
+def count(n: float, preset: str = DEFAULT_PRESET) -> str:
+    """A count for prose, protected like a table cell: ``count(123) == '125'``, ``count(5) == '7 or fewer'``."""
+    p = get_preset(preset)
+    value, suppressed = p.apply(np.array([float(n)]))
+    if suppressed[0]:
+        return f"{p.threshold} or fewer"
+    return f"{int(value[0]):,}"

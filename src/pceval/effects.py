@@ -62,8 +62,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from pceval._checks import check_choice, check_confidence, check_frame, check_number
 from pceval.errors import EstimationError, InputError, PcevalWarning
-from pceval.validation import check_choice, check_confidence, check_frame, check_number
 
 MODELS = ("linear", "poisson", "negbin", "logistic")
 VCOVS = ("auto", "cluster", "HC0", "HC1", "HC3", "classical")

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pceval.disclosure import DEFAULT_PRESET, DisclosureLog, get_preset, protect
+from pceval.disclosure import DEFAULT_PRESET, DisclosureLog, count, get_preset, protect
 from pceval.errors import DisclosureError, InputError
 
 PROTECTED_ATTR = "data-pceval-protected"
@@ -59,15 +59,6 @@ def _markdown(text: str) -> str:
     import mistune
 
     return mistune.html(text)
-
-
-def count(n: float, preset: str = DEFAULT_PRESET) -> str:
-    """A count for prose, protected like a table cell: ``count(123) == '125'``, ``count(5) == '7 or fewer'``."""
-    p = get_preset(preset)
-    value, suppressed = p.apply(np.array([float(n)]))
-    if suppressed[0]:
-        return f"{p.threshold} or fewer"
-    return f"{int(value[0]):,}"
 
 
 def summary_box(text: str, headline_numbers: Mapping[str, Any] | None = None,

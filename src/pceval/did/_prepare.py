@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pceval._checks import _show, check_frame
 from pceval._engines import to_pandas
 from pceval.errors import InputError, PcevalWarning
-from pceval.validation import _show, check_frame
 
 
 @dataclass

@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from pceval._checks import check_choice
 from pceval.did import _inference as inf_
 from pceval.errors import EstimationError
-from pceval.validation import check_choice
 
 _LABEL = {"dynamic": "event_time", "group": "group", "calendar": "time"}
 

@@ -35,10 +35,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from pceval._checks import check_confidence, check_frame, check_int
 from pceval._engines import to_pandas
 from pceval.did._inference import wald_test
 from pceval.errors import EstimationError, InputError
-from pceval.validation import check_confidence, check_frame, check_int
 
 
 def within(M: np.ndarray, u: np.ndarray, t: np.ndarray, w: np.ndarray, *,

@@ -31,9 +31,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from pceval._checks import check_choice, check_confidence
 from pceval._engines import to_pandas
 from pceval.errors import EstimationError, InputError
-from pceval.validation import check_choice, check_confidence
 
 
 @dataclass(frozen=True)

@@ -39,11 +39,11 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy import stats
 
+from pceval._checks import check_choice, check_confidence, check_int
 from pceval.did import _inference as inf_
 from pceval.did._drdid import CellDesign
 from pceval.did._prepare import WidePanel, prepare_panel
 from pceval.errors import EstimationError, InputError
-from pceval.validation import check_choice, check_confidence, check_int
 
 
 @dataclass(frozen=True)

@@ -38,9 +38,9 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
+from pceval._checks import check_choice, check_confidence, check_frame, check_number
 from pceval._engines import to_pandas
 from pceval.errors import EstimationError, InputError
-from pceval.validation import check_choice, check_confidence, check_frame, check_number
 
 _YEARS = {"year": 1.0, "quarter": 0.25, "month": 1 / 12, "week": 7 / 365.25, "day": 1 / 365.25}
 

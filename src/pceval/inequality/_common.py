@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pceval._checks import check_confidence, check_frame
 from pceval._engines import to_pandas
 from pceval.errors import InputError, PcevalWarning
-from pceval.validation import check_confidence, check_frame
 
 GroupBy = str | Sequence[str] | None
 

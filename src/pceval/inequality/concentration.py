@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from pceval._checks import check_choice
 from pceval.errors import InputError
 from pceval.inequality._common import (
     GroupBy,
@@ -54,7 +55,6 @@ from pceval.inequality._common import (
     warn,
 )
 from pceval.inequality.imd import check_imd_edition
-from pceval.validation import check_choice
 
 Kind = Literal["standard", "generalized", "generalised", "wagstaff", "erreygers"]
 

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from pceval._checks import check_number
 from pceval.errors import InputError
 from pceval.inequality import _ci
 from pceval.inequality._common import (
@@ -35,7 +36,6 @@ from pceval.inequality._common import (
     stack_levels,
     warn,
 )
-from pceval.validation import check_number
 
 _TAIL = ("statistic", "method")
 

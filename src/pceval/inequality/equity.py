@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from pceval._checks import check_choice, check_confidence, check_int
 from pceval.errors import InputError
 from pceval.inequality import _ci
 from pceval.inequality._common import (
@@ -63,7 +64,6 @@ from pceval.inequality.concentration import concentration_index
 from pceval.inequality.gaps import quintile_gap
 from pceval.inequality.imd import check_imd_edition, quantile_order
 from pceval.inequality.sii import regression_weights, ridits
-from pceval.validation import check_choice, check_confidence, check_int
 
 _CELLS = 4_000_000
 

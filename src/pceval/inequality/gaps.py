@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from pceval._checks import check_choice, check_confidence, check_number
 from pceval.errors import InputError
 from pceval.inequality import _ci
 from pceval.inequality._common import (
@@ -43,7 +44,6 @@ from pceval.inequality._common import (
     group_sum,
 )
 from pceval.inequality.imd import check_imd_edition, quantile_order
-from pceval.validation import check_choice, check_confidence, check_number
 
 Measure = Literal["rate", "proportion", "value"]
 

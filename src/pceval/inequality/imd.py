@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pceval._checks import check_int
 from pceval.errors import InputError
 from pceval.inequality._common import GroupBy, as_list, check_column_arg, check_input, warn
-from pceval.validation import check_int
 
 IMD_EDITIONS: dict[str, str] = {
     "2019": "English Indices of Deprivation 2019 (MHCLG)",

@@ -56,6 +56,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from pceval._checks import check_choice, check_confidence, check_int, check_number
 from pceval.errors import InputError
 from pceval.inequality import _ci
 from pceval.inequality._common import (
@@ -68,7 +69,6 @@ from pceval.inequality._common import (
     warn,
 )
 from pceval.inequality.imd import check_imd_edition, quantile_order
-from pceval.validation import check_choice, check_confidence, check_int, check_number
 
 _VALUE_TYPES = {0: "normal", 1: "rate", 2: "proportion", "normal": "normal", "rate": "rate",
                 "proportion": "proportion"}

@@ -31,6 +31,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
+from pceval._checks import check_choice, check_int, check_number
 from pceval.errors import InputError
 from pceval.inequality import _ci
 from pceval.inequality._common import (
@@ -46,7 +47,6 @@ from pceval.inequality._common import (
     stack_levels,
     warn,
 )
-from pceval.validation import check_choice, check_int, check_number
 
 _TAIL = ("statistic", "method")
 _RANGE = re.compile(r"^\s*(?:age\s*)?(\d+)\s*(?:-|–|to)\s*(\d+)\s*(?:years?)?\s*$", re.I)

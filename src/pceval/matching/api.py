@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pceval._checks import check_choice, check_frame, check_int, check_number
 from pceval.errors import EstimationError, InputError, PcevalWarning
 from pceval.matching.cem import coarsen
 from pceval.matching.distance import (
@@ -26,7 +27,6 @@ from pceval.matching.nearest import (
 from pceval.matching.result import MatchResult
 from pceval.matching.rolling import rolling_match
 from pceval.matching.subclass import subclassify
-from pceval.validation import check_choice, check_frame, check_int, check_number
 
 METHODS = ("nearest", "exact", "cem", "subclass")
 PS_DISTANCES = ("glm", "logit", "probit")

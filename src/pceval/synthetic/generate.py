@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pceval._checks import check_int, check_number
 from pceval.errors import InputError
 from pceval.synthetic import activity, measures, population, truth
 from pceval.synthetic.scenarios import INTERVENTIONS, RATE_OUTCOMES, get_scenario
-from pceval.validation import check_int, check_number
 
 TABLES = ("people", "interventions", "events", "measures", "truth", "rollout", "expected",
           "expected_measures")
@@ -59,7 +59,7 @@ class SyntheticData:
         Returns the columns of ``truth`` (absolute per 1,000 person-years and rate ratio for
         rates; mean difference and ratio of means for scores).
         """
-        from pceval.validation import check_choice
+        from pceval._checks import check_choice
 
         check_choice(intervention, "intervention", INTERVENTIONS)
         by_l = [by] if isinstance(by, str) else list(by or [])

@@ -7,7 +7,7 @@ and shows up to five offending values. Small helpers check scalar arguments the 
 Example
 -------
 >>> import pandas as pd
->>> from pceval.validation import check_frame
+>>> from pceval._checks import check_frame
 >>> people = pd.DataFrame({"person_id": [1, 2, 2], "age": [40, 50, 60]})
 >>> check_frame(people, "people", required=["person_id", "age"], unique=["person_id"])
 Traceback (most recent call last):

@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pceval._checks import check_choice, check_frame, check_int, check_number
 from pceval.errors import InputError, PcevalError
-from pceval.validation import check_choice, check_frame, check_int, check_number
 
 
 def people():
