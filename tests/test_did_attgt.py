@@ -1,19 +1,16 @@
-"""att_gt and its aggregations against R `did` 2.5 (../shared/peers/did) and the csdid port."""
+"""att_gt and its aggregations against R `did` 2.5 (tests/reference/did) and the csdid port."""
 
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from _reference import DID
 from pceval.did import att_gt
 from pceval.errors import InputError, PcevalWarning
-
-PEERS = Path(__file__).resolve().parents[1] / ".." / "shared" / "peers" / "did"
-needs_peers = pytest.mark.skipif(not PEERS.exists(), reason=f"reference data not found at {PEERS}")
 
 SCENARIOS = {
     "mpdta_nev_dr": dict(control_group="never_treated", method="dr"),
@@ -26,9 +23,7 @@ EST_TOL, SE_TOL = 1e-6, 1e-4
 
 @pytest.fixture(scope="module")
 def mpdta() -> pd.DataFrame:
-    if not PEERS.exists():
-        pytest.skip(f"reference data not found at {PEERS}")
-    return pd.read_csv(PEERS / "mpdta.csv")
+    return pd.read_csv(DID / "mpdta.csv")
 
 
 def _fit(mpdta, **kw):
@@ -36,10 +31,9 @@ def _fit(mpdta, **kw):
                   n_boot=0, **kw)
 
 
-@needs_peers
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_group_time_effects_match_r_did(mpdta, scenario):
-    ref = pd.read_csv(PEERS / "did_attgt.csv").query("scenario == @scenario")
+    ref = pd.read_csv(DID / "did_attgt.csv").query("scenario == @scenario")
     got = _fit(mpdta, **SCENARIOS[scenario]).to_frame()
     m = got.merge(ref, left_on=["group", "time"], right_on=["group", "t"], validate="1:1")
     assert len(m) == len(ref) == len(got) == 12
@@ -47,16 +41,15 @@ def test_group_time_effects_match_r_did(mpdta, scenario):
     np.testing.assert_allclose(m["std_error"], m["se"], atol=SE_TOL, rtol=0)
 
 
-@needs_peers
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 @pytest.mark.parametrize("kind", ["simple", "group", "dynamic", "calendar"])
 def test_aggregations_match_r_did(mpdta, scenario, kind):
-    ref = pd.read_csv(PEERS / "did_aggte.csv").query("scenario == @scenario and type == @kind")
+    ref = pd.read_csv(DID / "did_aggte.csv").query("scenario == @scenario and type == @kind")
     agg = _fit(mpdta, **SCENARIOS[scenario]).aggregate(kind)
     assert agg.overall["estimate"] == pytest.approx(ref["overall_att"].iloc[0], abs=EST_TOL)
     assert agg.overall["std_error"] == pytest.approx(ref["overall_se"].iloc[0], abs=SE_TOL)
     if kind != "simple":
-        tab = agg.to_frame()
+        tab = agg.to_frame().iloc[1:]  # row 0 is the overall effect
         label = {"group": "group", "dynamic": "event_time", "calendar": "time"}[kind]
         m = tab.merge(ref, left_on=label, right_on="egt", validate="1:1")
         assert len(m) == len(ref) == len(tab)
@@ -64,7 +57,7 @@ def test_aggregations_match_r_did(mpdta, scenario, kind):
         np.testing.assert_allclose(m["std_error"], m["se_egt"], atol=SE_TOL, rtol=0)
 
 
-def test_reference_value_quoted_in_peers_readme(mpdta):
+def test_reference_value_quoted_in_reference_readme(mpdta):
     agg = _fit(mpdta).aggregate("simple")
     assert round(agg.overall["estimate"], 6) == -0.039951
     assert round(agg.overall["std_error"], 6) == 0.012034
@@ -85,11 +78,11 @@ COMBOS = [
 
 @pytest.fixture(scope="module")
 def csdid_att():
-    mod = pytest.importorskip("csdid.att_gt", reason="csdid not installed (pip install csdid)")
-    return mod.ATTgt
+    from csdid.att_gt import ATTgt  # a dev dependency (pip install -e ".[dev]"): never skipped
+
+    return ATTgt
 
 
-@needs_peers
 @pytest.mark.parametrize("control,method,covs,base,anticipation", COMBOS)
 def test_other_combinations_match_csdid(mpdta, csdid_att, control, method, covs, base, anticipation):
     with warnings.catch_warnings():
@@ -116,13 +109,12 @@ def test_other_combinations_match_csdid(mpdta, csdid_att, control, method, covs,
         assert agg.overall["estimate"] == pytest.approx(float(a["overall_att"]), abs=EST_TOL)
         assert agg.overall["std_error"] == pytest.approx(float(a["overall_se"]), abs=SE_TOL)
         if label:
-            tab = agg.to_frame()
+            tab = agg.to_frame().iloc[1:]  # row 0 is the overall effect
             np.testing.assert_allclose(tab[label], np.asarray(a["egt"], float))
             np.testing.assert_allclose(tab["estimate"], np.asarray(a["att_egt"], float), atol=EST_TOL)
             np.testing.assert_allclose(tab["std_error"], np.asarray(a["se_egt"], float), atol=SE_TOL)
 
 
-@needs_peers
 def test_balanced_event_study_matches_csdid(mpdta, csdid_att):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -131,7 +123,7 @@ def test_balanced_event_study_matches_csdid(mpdta, csdid_att):
         o.aggte(typec="dynamic", balance_e=1, min_e=-2, bstrap=False)
     a = o.atte
     agg = _fit(mpdta).aggregate("dynamic", balance_e=1, min_e=-2)
-    tab = agg.to_frame()
+    tab = agg.to_frame().iloc[1:]  # row 0 is the overall effect
     np.testing.assert_allclose(tab["event_time"], np.asarray(a["egt"], float))
     np.testing.assert_allclose(tab["estimate"], np.asarray(a["att_egt"], float), atol=EST_TOL)
     np.testing.assert_allclose(tab["std_error"], np.asarray(a["se_egt"], float), atol=SE_TOL)
@@ -281,7 +273,6 @@ def test_singular_covariates_raise_estimation_error(mpdta):
         _fit(df, covariates=["lpop", "lpop2"])
 
 
-@needs_peers
 @pytest.mark.parametrize("method", ["dr", "reg", "ipw"])
 @pytest.mark.parametrize("covs", [None, ["lpop"]])
 @pytest.mark.parametrize("control", ["never_treated", "not_yet_treated"])

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import io
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
 
+from _reference import DID
 from pceval.did import (
     att_gt,
     bacon_decomposition,
@@ -21,14 +21,10 @@ from pceval.did import (
 )
 from pceval.errors import EstimationError, InputError
 
-PEERS = Path(__file__).resolve().parents[1] / ".." / "shared" / "peers" / "did"
-
 
 @pytest.fixture(scope="module")
 def mpdta() -> pd.DataFrame:
-    if not PEERS.exists():
-        pytest.skip(f"reference data not found at {PEERS}")
-    df = pd.read_csv(PEERS / "mpdta.csv")
+    df = pd.read_csv(DID / "mpdta.csv")
     df["D"] = ((df["first.treat"] > 0) & (df["year"] >= df["first.treat"])).astype(float)
     df["state"] = df["countyreal"] // 1000
     return df
@@ -55,14 +51,14 @@ def test_did2x2_linear_equals_ols_with_cr1():
     res = did2x2(df, "y", "treated", "post", "person", covariates=["age"])
     X = sm.add_constant(np.column_stack([df.treated, df.post, df.treated * df.post, df.age]))
     ols = sm.OLS(df.y, X).fit(cov_type="cluster", cov_kwds={"groups": df.person})
-    row = res.to_frame().set_index("term").loc["absolute"]
+    row = res.to_frame().set_index("scale").loc["absolute"]
     assert row["estimate"] == pytest.approx(ols.params.iloc[3], rel=1e-10)
     assert row["std_error"] == pytest.approx(ols.bse.iloc[3], rel=1e-10)
 
 
 def test_did2x2_ratio_of_means_closed_form():
     df = two_by_two_panel()
-    res = did2x2(df, "y", "treated", "post", "person").to_frame().set_index("term")
+    res = did2x2(df, "y", "treated", "post", "person").to_frame().set_index("scale")
     m = df.groupby(["treated", "post"])["y"].mean()
     cf = m[(1, 0)] + m[(0, 1)] - m[(0, 0)]
     assert res.loc["absolute", "estimate"] == pytest.approx(m[(1, 1)] - cf, rel=1e-10)
@@ -72,15 +68,15 @@ def test_did2x2_ratio_of_means_closed_form():
 
 def test_did2x2_poisson_saturated_closed_form():
     df = two_by_two_panel(n=2000)
-    res = did2x2(df, "events", "treated", "post", "person", model="poisson", exposure="years",
-                 per=1000).to_frame().set_index("term")
+    res = did2x2(df, "events", "treated", "post", "person", model="poisson", exposure="years", exposure_unit="year",
+                 per=1000).to_frame().set_index("scale")
     s = df.groupby(["treated", "post"])[["events", "years"]].sum()
     r = s["events"] / s["years"]
     rr = r[(1, 1)] / r[(1, 0)] / (r[(0, 1)] / r[(0, 0)])
     assert res.loc["relative", "estimate"] == pytest.approx(rr, rel=1e-8)
     r_cf = r[(1, 0)] * r[(0, 1)] / r[(0, 0)]
     assert res.loc["absolute", "estimate"] == pytest.approx((r[(1, 1)] - r_cf) * 1000, rel=1e-8)
-    assert res.loc["relative", "scale"] == "rate ratio"
+    assert res.loc["relative", "measure"] == "rate ratio"
 
 
 def test_did2x2_poisson_interval_coverage():
@@ -89,7 +85,7 @@ def test_did2x2_poisson_interval_coverage():
     for s in range(300):
         df = two_by_two_panel(n=300, rr=0.7, seed=100 + s)
         row = did2x2(df, "events", "treated", "post", "person", model="poisson",
-                     exposure="years").to_frame().set_index("term").loc["relative"]
+                     exposure="years", exposure_unit="year").to_frame().set_index("scale").loc["relative"]
         hits += row["ci_lower"] <= 0.7 <= row["ci_upper"]
     assert 0.91 <= hits / 300 <= 0.99
 
@@ -104,7 +100,7 @@ def test_did2x2_bad_input():
         did2x2(df.assign(treated=df.treated * 2), "y", "treated", "post", "person")
     with pytest.raises(InputError, match="positive"):
         did2x2(df.assign(years=0.0), "events", "treated", "post", "person", model="poisson",
-               exposure="years")
+               exposure="years", exposure_unit="year")
     with pytest.raises(InputError, match="model"):
         did2x2(df, "y", "treated", "post", "person", model="logit")
 
@@ -114,7 +110,7 @@ def test_did2x2_poisson_with_an_empty_cell_is_an_estimation_error():
     df = two_by_two_panel()
     df.loc[(df.treated == 1) & (df.post == 1), "events"] = 0
     with pytest.raises(EstimationError, match="treated=1/post=1"):
-        did2x2(df, "events", "treated", "post", "person", model="poisson", exposure="years")
+        did2x2(df, "events", "treated", "post", "person", model="poisson", exposure="years", exposure_unit="year")
     # the linear model still answers
     assert np.isfinite(did2x2(df, "events", "treated", "post", "person").to_frame()["estimate"]).all()
 
@@ -123,7 +119,9 @@ def test_did2x2_poisson_with_an_empty_cell_is_an_estimation_error():
 
 @pytest.fixture(scope="module")
 def pf():
-    return pytest.importorskip("pyfixest", reason="pyfixest not installed")
+    import pyfixest  # a dev dependency (pip install -e ".[dev]"): never skipped
+
+    return pyfixest
 
 
 @pytest.mark.parametrize("cluster", ["countyreal", "state"])
@@ -214,7 +212,7 @@ def staggered(n=3000, T=12, cohorts=(4, 7, 10), never_share=0.25, slope=0.3, see
 def test_att_gt_recovers_dynamic_truth_where_twfe_is_biased():
     df = staggered()
     res = att_gt(df, outcome="y", unit="unit", time="t", group="g", n_boot=499, seed=3)
-    dyn = res.aggregate("dynamic").to_frame().set_index("event_time")
+    dyn = res.aggregate("dynamic").to_frame().dropna(subset=["event_time"]).set_index("event_time")
     post = dyn.loc[dyn.index >= 0]
     truth = 0.3 * (post.index.to_numpy() + 1)
     inside = (post["band_lower"] <= truth) & (truth <= post["band_upper"])
@@ -261,7 +259,7 @@ def test_effects_by_quintile_recovers_gradient():
     df = by_quintile([2.0, 1.6, 1.2, 0.8, 0.4])
     res = effects_by(df, "imd_quintile", did2x2, outcome="y", treated="treated", post="post",
                      unit="person")
-    tab = res.to_frame()
+    tab = res.to_frame().query("row == 'subgroup'")
     assert list(tab["subgroup"]) == [1, 2, 3, 4, 5]
     assert ((tab["ci_lower"] <= [2.0, 1.6, 1.2, 0.8, 0.4]) & ([2.0, 1.6, 1.2, 0.8, 0.4] <= tab["ci_upper"])).all()
     assert res.test["p_value"] < 1e-6
@@ -283,8 +281,9 @@ def test_effects_by_equality_test_has_its_size():
 def test_effects_by_relative_scale_and_att_gt():
     df = by_quintile([1.0, 1.0])
     rel = effects_by(df, "imd_quintile", did2x2, outcome="events", treated="treated", post="post",
-                     unit="person", model="poisson", exposure="years", scale="relative")
+                     unit="person", model="poisson", exposure="years", exposure_unit="year", scale="relative")
     assert (rel.to_frame()["estimate"] > 0).all()
+    assert set(rel.to_frame()["scale"]) == {"relative"}
     assert "/" in rel.difference["label"]
     st = staggered(n=1500).assign(half=lambda d: d.unit % 2)
     by = effects_by(st, "half", att_gt, outcome="y", unit="unit", time="t", group="g", n_boot=0)
@@ -359,18 +358,18 @@ def test_did2x2_poisson_sandwich_equals_statsmodels_and_handles_weights():
     X = sm.add_constant(np.column_stack([df.treated, df.post, df.treated * df.post]))
     ref = sm.GLM(df.events, X, family=sm.families.Poisson(), offset=np.log(df.years)).fit(
         cov_type="cluster", cov_kwds={"groups": df.person})
-    res = did2x2(df, "events", "treated", "post", "person", model="poisson", exposure="years")
+    res = did2x2(df, "events", "treated", "post", "person", model="poisson", exposure="years", exposure_unit="year")
     assert res.cov.iloc[3, 3] == pytest.approx(np.asarray(ref.cov_params())[3, 3], rel=1e-6)
     # weights are relative (matching or sampling weights): multiplying them all by 2 changes nothing
     w2 = did2x2(df.assign(w=2.0), "events", "treated", "post", "person", model="poisson",
-                exposure="years", weights="w").to_frame().set_index("term")
-    one = res.to_frame().set_index("term")
+                exposure="years", exposure_unit="year", weights="w").to_frame().set_index("scale")
+    one = res.to_frame().set_index("scale")
     assert w2.loc["relative", "estimate"] == pytest.approx(one.loc["relative", "estimate"], rel=1e-8)
     assert w2.loc["relative", "std_error"] == pytest.approx(one.loc["relative", "std_error"], rel=1e-8)
     # and unequal weights move the estimate towards the heavier rows
     heavy = df.assign(w=np.where(df.person % 2 == 0, 3.0, 1.0))
-    wr = did2x2(heavy, "events", "treated", "post", "person", model="poisson", exposure="years",
-                weights="w").to_frame().set_index("term")
+    wr = did2x2(heavy, "events", "treated", "post", "person", model="poisson", exposure="years", exposure_unit="year",
+                weights="w").to_frame().set_index("scale")
     assert wr.loc["relative", "estimate"] != pytest.approx(one.loc["relative", "estimate"], rel=1e-6)
 
 

@@ -133,7 +133,7 @@ def _one_rep(scenario: str, seed: int, n_people: int) -> list[dict]:
                imd_quintile=("imd_quintile", "first")))
     pp = pp[pp["months"] > 0].assign(treated=lambda d: d["treated"].astype(int))
     fit = did.did2x2(pp, "adm", "treated", "post", "person_id", model="poisson", exposure="months",
-                     exposure_unit="month", weights="weights", cluster="subclass").to_frame().set_index("term")
+                     exposure_unit="month", weights="weights", cluster="subclass").to_frame().set_index("scale")
     treated_ids = md.loc[md["treated"] == 1, "person_id"]
     truth = data.true_effect(intervention, "emergency_admission", window=(0, 11), persons=treated_ids).iloc[0]
     add("matched_did_poisson", "rate ratio", *fit.loc["relative", ["estimate", "ci_lower", "ci_upper"]],
@@ -145,7 +145,7 @@ def _one_rep(scenario: str, seed: int, n_people: int) -> list[dict]:
     # matching weight x person-years, so each cell's mean is its ratio of sums
     lin = pp.assign(rate=pp["adm"] / pp["months"] * 12_000, w_pt=pp["weights"] * pp["months"] / 12)
     fl = did.did2x2(lin, "rate", "treated", "post", "person_id", model="linear", weights="w_pt",
-                    cluster="subclass").to_frame().set_index("term")
+                    cluster="subclass").to_frame().set_index("scale")
     add("matched_did_linear", "difference per 1,000 PY", *fl.loc["absolute", ["estimate", "ci_lower", "ci_upper"]],
         truth["absolute"])
 
@@ -210,7 +210,7 @@ def _one_rep(scenario: str, seed: int, n_people: int) -> list[dict]:
            .agg(adm=("emergency_admission", "sum"), months=("person_time", "sum"), treated=("treated", "first")))
     ppu = ppu[ppu["months"] > 0].assign(treated=lambda d: d["treated"].astype(int))
     fu = did.did2x2(ppu, "adm", "treated", "post", "person_id", model="poisson", exposure="months",
-                    exposure_unit="month").to_frame().set_index("term")
+                    exposure_unit="month").to_frame().set_index("scale")
     add("unmatched_did (biased)", "rate ratio", *fu.loc["relative", ["estimate", "ci_lower", "ci_upper"]],
         truth["relative"])
     return rows

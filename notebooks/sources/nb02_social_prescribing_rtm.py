@@ -134,7 +134,7 @@ prepost = (panel.groupby(["person_id", "post"], as_index=False)
 prepost = prepost[prepost["months"] > 0].assign(treated=lambda d: d["treated"].astype(int))
 fit = did.did2x2(prepost, "ae", "treated", "post", "person_id", model="poisson", exposure="months",
                  exposure_unit="month", weights="weights", cluster="subclass")
-res = fit.to_frame().set_index("term")
+res = fit.to_frame().set_index("scale")
 truth = data.true_effect("social_prescribing", "ae_attendance", window=(0, 11),
                          persons=matched.loc[matched["treated"] == 1, "person_id"]).iloc[0]
 comparison = pd.DataFrame([

@@ -63,6 +63,7 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from pceval._checks import check_choice, check_confidence, check_frame, check_number
+from pceval._results import ResultProtocol, protocol_frame
 from pceval.errors import EstimationError, InputError, PcevalWarning
 
 MODELS = ("linear", "poisson", "negbin", "logistic")
@@ -164,7 +165,7 @@ def _nb_loglik(y: np.ndarray, mu: np.ndarray, w: np.ndarray, alpha: float) -> fl
 # ----------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class EffectResult:
+class EffectResult(ResultProtocol):
     """Effect of the intervention on the matched sample (immutable).
 
     ``estimates`` (tidy; see :meth:`to_frame`) holds the absolute and relative effects;
@@ -190,9 +191,10 @@ class EffectResult:
     cov_params: np.ndarray | None = field(default=None, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
-        """Tidy: term, estimate, std_error, ci_lower, ci_upper, p_value, n, scale, measure,
-        estimand, model, vcov, cluster, n_clusters, confidence."""
-        return self.estimates.copy()
+        """The result protocol's columns, then measure, n_treated, n_comparison, n_obs,
+        mean_treated, mean_untreated, estimand, model, vcov, se_type, cluster, n_clusters,
+        confidence, method. Row 0 is the absolute effect (the headline), row 1 the relative."""
+        return protocol_frame(self.estimates)
 
     def coef_frame(self) -> pd.DataFrame:
         """The outcome model's coefficients: term, estimate, std_error, statistic, p_value."""
@@ -233,21 +235,11 @@ class EffectResult:
 
     def plot(self):
         """Point-and-interval plot of the absolute and relative effects (plotnine)."""
-        from plotnine import aes, facet_wrap, geom_hline, geom_pointrange, ggplot, labs
+        from pceval.plots import plot_estimates
 
-        from pceval.plots import NHS_COLOURS, theme_nhs
-
-        df = self.estimates.copy()
-        df["ref"] = np.where(df["scale"] == "relative", 1.0, 0.0)
-        df["label"] = df["scale"] + ": " + df["measure"]
-        return (ggplot(df, aes(x="label", y="estimate", ymin="ci_lower", ymax="ci_upper"))
-                + geom_hline(aes(yintercept="ref"), linetype="dashed",
-                             colour=NHS_COLOURS["mid_grey"])
-                + geom_pointrange(colour=NHS_COLOURS["blue"])
-                + facet_wrap("~label", scales="free")
-                + labs(x="", y=f"Effect on {self.outcome}",
-                       title=f"{self.estimand} ({int(self.confidence * 100)}% CI)")
-                + theme_nhs())
+        return plot_estimates(self.to_frame(),
+                              title=f"Effect on {self.outcome}: {self.estimand} "
+                                    f"({int(self.confidence * 100)}% CI)")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -600,17 +592,24 @@ def estimate_effect(data: Any, outcome: str, covariates: Sequence[str] | None = 
     rows = [
         {"term": est, "estimate": diff, "std_error": se_diff,
          "ci_lower": diff - q * se_diff, "ci_upper": diff + q * se_diff,
-         "p_value": pval(diff / se_diff) if se_diff > 0 else float("nan"), "n": n,
+         "p_value": pval(diff / se_diff) if se_diff > 0 else float("nan"),
+         "statistic": diff / se_diff if se_diff > 0 else float("nan"),
          "scale": "absolute", "measure": a_meas},
         {"term": est, "estimate": rel, "std_error": rel_se, "ci_lower": rel_lo,
-         "ci_upper": rel_hi, "p_value": rel_p, "n": n, "scale": "relative", "measure": r_meas},
+         "ci_upper": rel_hi, "p_value": rel_p,
+         "statistic": float(lr / se_lr) if rel == rel and se_lr > 0 else float("nan"),
+         "scale": "relative", "measure": r_meas},
     ]
     out = pd.DataFrame(rows)
+    out["n_treated"] = int((t == 1).sum())
+    out["n_comparison"] = int((t == 0).sum())
+    out["n_obs"] = n
     out["mean_treated"] = [m1, m1]
     out["mean_untreated"] = [m0, m0]
     out["estimand"] = est
     out["model"] = model
     out["vcov"] = vc_label
+    out["se_type"] = vc_label if vc_label != "cluster" else f"CR1 clustered by {'+'.join(cl_names)}"
     out["cluster"] = "+".join(cl_names) if cl_names else None
     out["n_clusters"] = n_cl
     out["confidence"] = confidence

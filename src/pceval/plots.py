@@ -78,5 +78,24 @@ def scale_fill_imd(**kwargs) -> scale_fill_manual:
                              labels=list(IMD_QUINTILE_LABELS), **kwargs)
 
 
-__all__ = ["NHS_COLOURS", "IMD_QUINTILE_COLOURS", "IMD_QUINTILE_LABELS", "theme_nhs",
+def plot_estimates(frame, title: str = "", label: str = "term"):
+    """Point-and-interval plot of any result's ``to_frame()``: one panel per scale, with the
+    no-effect line at 0 (absolute) or 1 (relative). ``label`` names the column on the x axis."""
+    import numpy as np
+    from plotnine import aes, facet_wrap, geom_hline, geom_pointrange, ggplot, labs
+
+    df = frame.copy()
+    df["no_effect"] = np.where(df["scale"] == "relative", 1.0, 0.0)
+    words = df["measure"] if "measure" in df else df["scale"]
+    df["panel"] = df["scale"] + ": " + words.astype(str)
+    df["_x"] = df[label].astype(str)
+    return (ggplot(df, aes(x="_x", y="estimate", ymin="ci_lower", ymax="ci_upper"))
+            + geom_hline(aes(yintercept="no_effect"), linetype="dashed", colour=NHS_COLOURS["mid_grey"])
+            + geom_pointrange(colour=NHS_COLOURS["blue"])
+            + facet_wrap("~panel", scales="free")
+            + labs(x="", y="estimate (interval)", title=title)
+            + theme_nhs())
+
+
+__all__ = ["plot_estimates", "NHS_COLOURS", "IMD_QUINTILE_COLOURS", "IMD_QUINTILE_LABELS", "theme_nhs",
            "scale_colour_imd", "scale_fill_imd"]

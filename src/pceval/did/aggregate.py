@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from pceval._checks import check_choice
+from pceval._results import ResultProtocol, protocol_frame
 from pceval.did import _inference as inf_
 from pceval.errors import EstimationError
 
@@ -32,12 +33,13 @@ _LABEL = {"dynamic": "event_time", "group": "group", "calendar": "time"}
 
 
 @dataclass(frozen=True)
-class AggregateResult:
+class AggregateResult(ResultProtocol):
     """An aggregation of group-time ATTs.
 
     ``table``: one row per event time / group / period (empty for ``simple``) with
     ``estimate, std_error, ci_lower, ci_upper, band_lower, band_upper``.
-    ``overall``: dict with ``estimate, std_error, ci_lower, ci_upper``.
+    ``overall``: dict with ``estimate, std_error, statistic, p_value, ci_lower, ci_upper``.
+    ``to_frame()`` stacks the overall effect (term ``ATT``, the headline) above the rows.
     """
 
     type: str
@@ -47,15 +49,20 @@ class AggregateResult:
     influence: np.ndarray = field(repr=False)
 
     def to_frame(self) -> pd.DataFrame:
-        """The tidy table; for ``simple``, one row with the overall effect."""
-        if self.type == "simple":
-            return pd.DataFrame([{"term": "ATT", **self.overall}])
-        return self.table.copy()
-
-    @property
-    def headline(self) -> dict:
-        """The overall effect (estimate, std_error, ci_lower, ci_upper)."""
-        return dict(self.overall)
+        """Protocol columns, then the label column (``event_time``, ``group`` or ``time``;
+        missing on the overall row), ``band_lower, band_upper, aggregation, method, se_type,
+        confidence``. Row 0 is the overall effect; then one row per label (none for simple)."""
+        s = self.settings
+        overall = pd.DataFrame([{"term": "ATT", **self.overall}])
+        rows = self.table.copy()
+        if len(rows):
+            key = _LABEL[self.type]
+            rows.insert(0, "term", [f"{key}={v:g}" for v in rows[key]])
+        out = pd.concat([overall, rows], ignore_index=True) if len(rows) else overall
+        design = {"measure": "difference in mean outcome", "aggregation": self.type,
+                  "method": f"Callaway & Sant'Anna att_gt ({s['method']})",
+                  "se_type": s["se_label"], "confidence": s["confidence"]}
+        return protocol_frame(out, confidence=s["confidence"], design=design)
 
     def summary(self) -> str:
         o = self.overall
@@ -194,8 +201,9 @@ def aggregate(res, type: str = "simple", *, min_e: float = -np.inf, max_e: float
         psi_o = np.column_stack(psis).mean(axis=1)
 
     se_o = float(inf_.analytic_se(psi_o[:, None], n, res.clusters)[0])
-    overall = {"estimate": est_o, "std_error": se_o, "ci_lower": est_o - z * se_o,
-               "ci_upper": est_o + z * se_o}
+    overall = {"estimate": est_o, "std_error": se_o, "statistic": est_o / se_o,
+               "p_value": float(2 * stats.norm.sf(abs(est_o / se_o))),
+               "ci_lower": est_o - z * se_o, "ci_upper": est_o + z * se_o}
     table = pd.DataFrame()
     infl = psi_o[:, None]
     if type != "simple":

@@ -31,12 +31,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pceval._results import ResultProtocol, protocol_frame
 from pceval.did._prepare import prepare_panel
 from pceval.errors import InputError
 
 
 @dataclass(frozen=True)
-class BaconResult:
+class BaconResult(ResultProtocol):
     """``table``: one row per 2x2 comparison (type, treated, control, estimate, weight);
     ``by_type``: weights and weighted averages by comparison type; ``twfe``: the total."""
 
@@ -45,7 +46,18 @@ class BaconResult:
     twfe: float
 
     def to_frame(self) -> pd.DataFrame:
-        return self.table.copy()
+        """Protocol columns, then ``type, treated, control, weight, contribution``. Row 0 is the
+        TWFE estimate being decomposed (term ``TWFE``); then one row per 2x2 comparison. The
+        decomposition is descriptive: it has no standard errors, so intervals are missing."""
+        total = pd.DataFrame([{"term": "TWFE", "estimate": self.twfe, "weight": 1.0,
+                               "contribution": self.twfe}])
+        rows = self.table.copy()
+        rows.insert(0, "term", [f"{a}: {b} vs {c}" for a, b, c in
+                                zip(rows["type"], rows["treated"], rows["control"], strict=True)])
+        out = pd.concat([total, rows], ignore_index=True)
+        return protocol_frame(out, confidence=0.95,
+                              design={"measure": "difference in mean outcome",
+                                      "method": "Goodman-Bacon decomposition"})
 
     def summary(self) -> str:
         return (f"Goodman-Bacon decomposition of the TWFE estimate {self.twfe:.4f}\n"

@@ -37,6 +37,7 @@ from scipy import stats
 
 from pceval._checks import check_confidence, check_frame, check_int
 from pceval._engines import to_pandas
+from pceval._results import ResultProtocol, plain_floats, protocol_frame
 from pceval.did._inference import wald_test
 from pceval.errors import EstimationError, InputError
 
@@ -63,7 +64,7 @@ def within(M: np.ndarray, u: np.ndarray, t: np.ndarray, w: np.ndarray, *,
 
 
 @dataclass(frozen=True)
-class FixedEffectsResult:
+class FixedEffectsResult(ResultProtocol):
     """Coefficients of a TWFE regression: ``table`` with term, estimate, std_error, CI, p."""
 
     table: pd.DataFrame
@@ -75,11 +76,15 @@ class FixedEffectsResult:
     pretest: dict | None = None
 
     def to_frame(self) -> pd.DataFrame:
-        return self.table.copy()
-
-    @property
-    def headline(self) -> dict:
-        return self.table.iloc[0][["estimate", "std_error", "ci_lower", "ci_upper"]].to_dict()
+        """Protocol columns (one row per coefficient; row 0, the treatment or first event-time
+        coefficient, is the headline), then ``event_time`` for event studies, ``n_units, n_obs,
+        n_clusters, method, se_type, confidence``."""
+        s = self.settings
+        design = {"measure": "difference in mean outcome", "n_units": self.n_units,
+                  "n_obs": self.n_obs, "n_clusters": self.n_clusters,
+                  "method": s["kind"], "se_type": f"CR1 clustered by {s['cluster']}",
+                  "confidence": s["confidence"]}
+        return protocol_frame(self.table, confidence=s["confidence"], design=design)
 
     def summary(self) -> str:
         s = self.settings
@@ -144,8 +149,8 @@ def _fit(df: pd.DataFrame, codes: tuple[np.ndarray, np.ndarray], y: str, D: np.n
     se = np.sqrt(np.diag(V))
     z = stats.norm.ppf(0.5 + confidence / 2)
     table = pd.DataFrame({"term": names, "estimate": beta, "std_error": se,
-                          "ci_lower": beta - z * se, "ci_upper": beta + z * se,
-                          "p_value": 2 * stats.norm.sf(np.abs(beta / se))})
+                          "statistic": beta / se, "p_value": 2 * stats.norm.sf(np.abs(beta / se)),
+                          "ci_lower": beta - z * se, "ci_upper": beta + z * se})
     if extra_cols:
         for k, v in extra_cols.items():
             table.insert(1, k, list(v) + [np.nan] * len(covariates))
@@ -256,5 +261,5 @@ def event_study(
     return FixedEffectsResult(
         table=tab, cov=res.cov, n_obs=res.n_obs, n_units=res.n_units, n_clusters=res.n_clusters,
         settings=dict(res.settings, reference=reference, bin_endpoints=bin_endpoints),
-        pretest={"statistic": stat, "df": dfree, "p_value": p},
+        pretest=plain_floats({"statistic": stat, "df": dfree, "p_value": p}),
     )

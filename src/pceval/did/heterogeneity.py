@@ -33,13 +33,18 @@ from scipy import stats
 
 from pceval._checks import check_choice, check_confidence
 from pceval._engines import to_pandas
+from pceval._results import ResultProtocol, headline_on_scale, plain_floats, protocol_frame
 from pceval.errors import EstimationError, InputError
 
 
 @dataclass(frozen=True)
-class SubgroupEffects:
-    """``table`` (subgroup, estimate, std_error, ci_lower, ci_upper, n_units), ``test``
-    (statistic, df, p_value), ``difference`` and ``trend`` dicts (estimate, std_error, CI, p)."""
+class SubgroupEffects(ResultProtocol):
+    """Effects by subgroup. ``table``: one row per level (subgroup, estimate, std_error, CI);
+    ``test``: the equality test (statistic, df, p_value); ``difference`` (first minus last
+    level, or their ratio) and ``trend`` rows; ``results``: each level's own result.
+
+    ``to_frame()`` stacks the levels, the difference and the trend, each with its own interval
+    and p-value; the headline is the difference (e.g. ``imd_quintile 1 - 5``)."""
 
     table: pd.DataFrame
     by: str
@@ -51,7 +56,28 @@ class SubgroupEffects:
     results: dict
 
     def to_frame(self) -> pd.DataFrame:
-        return self.table.copy()
+        """Protocol columns, then ``row`` (subgroup / difference / trend), ``by``, ``subgroup``,
+        ``measure``, ``test_statistic, test_df, test_p_value`` (the equality test)."""
+        levels = self.table.assign(term=[f"{self.by}={v}" for v in self.table["subgroup"]],
+                                   row="subgroup")
+        extra = pd.DataFrame([
+            {**{k: v for k, v in self.difference.items() if k != "label"},
+             "term": self.difference["label"], "row": "difference"},
+            {**self.trend, "term": f"trend per step of {self.by}", "row": "trend"},
+        ])
+        out = pd.concat([levels, extra], ignore_index=True)
+        out["scale"] = self.scale
+        out["by"] = self.by
+        q = self.test
+        design = {"test_statistic": q["statistic"], "test_df": q["df"],
+                  "test_p_value": q["p_value"]}
+        return protocol_frame(out, design=design)
+
+    @property
+    def headline(self) -> pd.Series:
+        """The difference between the first and last levels (Q1 - Q5 for IMD quintiles)."""
+        frame = self.to_frame()
+        return frame.loc[frame["row"] == "difference"].iloc[0]
 
     def summary(self) -> str:
         f = lambda v: f"{v:.4f}"  # noqa: E731
@@ -71,26 +97,22 @@ class SubgroupEffects:
 
 
 def _headline(res: Any, scale: str, aggregation: str) -> tuple[float, float]:
-    """(estimate, std_error) on the analysis scale (log for relative effects)."""
-    from pceval.did.aggregate import AggregateResult
+    """(estimate, std_error) of any result's headline on the analysis scale (log for ratios)."""
     from pceval.did.staggered import AttGtResult
 
     if isinstance(res, AttGtResult):
         res = res.aggregate(aggregation, n_boot=0)
-    if isinstance(res, AggregateResult):
-        if scale == "relative":
-            raise InputError("att_gt gives absolute effects; use scale='absolute'")
-        return res.overall["estimate"], res.overall["std_error"]
-    tab = res.to_frame()
-    if "term" in tab and scale in set(tab["term"]):
-        row = tab.loc[tab["term"] == scale].iloc[0]
-        if scale == "relative":
-            return float(np.log(row["estimate"])), float(row["std_error"] / row["estimate"])
-        return float(row["estimate"]), float(row["std_error"])
+    if not hasattr(res, "headline"):
+        raise InputError(f"the estimator returned {type(res).__name__}, which does not follow "
+                         "pceval's result protocol (no .headline)")
+    try:
+        row = headline_on_scale(res, scale)
+    except LookupError:
+        other = "absolute" if scale == "relative" else "relative"
+        raise InputError(f"{type(res).__name__} has no {scale} scale; use scale='{other}'") from None
     if scale == "relative":
-        raise InputError("this estimator has no relative scale; use scale='absolute'")
-    h = res.headline
-    return float(h["estimate"]), float(h["std_error"])
+        return float(np.log(row["estimate"])), float(row["std_error"] / row["estimate"])
+    return float(row["estimate"]), float(row["std_error"])
 
 
 def effects_by(
@@ -139,15 +161,19 @@ def effects_by(
     back = np.exp if scale == "relative" else (lambda v: v)
     out = pd.DataFrame({"subgroup": tab["subgroup"], "estimate": back(b),
                         "std_error": back(b) * se if scale == "relative" else se,
+                        "statistic": b / se, "p_value": 2 * stats.norm.sf(np.abs(b / se)),
                         "ci_lower": back(b - z * se), "ci_upper": back(b + z * se)})
     w = 1 / se**2
     bbar = float(np.sum(w * b) / np.sum(w))
     q = float(np.sum(w * (b - bbar) ** 2))
     test = {"statistic": q, "df": len(b) - 1, "p_value": float(stats.chi2.sf(q, len(b) - 1))}
+    # on the relative scale the SEs below are of the ratio (delta method), like the levels'
+    to_scale = (lambda est, s: float(est * s)) if scale == "relative" else (lambda est, s: float(s))
     dlt, dse = b[0] - b[-1], float(np.hypot(se[0], se[-1]))
     op = "/" if scale == "relative" else "-"
     difference = {"label": f"{by} {levels[0]} {op} {levels[-1]}", "estimate": float(back(dlt)),
-                  "std_error": dse, "ci_lower": float(back(dlt - z * dse)),
+                  "std_error": to_scale(back(dlt), dse), "statistic": float(dlt / dse),
+                  "ci_lower": float(back(dlt - z * dse)),
                   "ci_upper": float(back(dlt + z * dse)),
                   "p_value": float(2 * stats.norm.sf(abs(dlt / dse)))}
     x = np.arange(len(levels), dtype=float)
@@ -155,7 +181,8 @@ def effects_by(
     cov = np.linalg.inv((Xd * w[:, None]).T @ Xd)
     coef = cov @ ((Xd * w[:, None]).T @ b)
     tse = float(np.sqrt(cov[1, 1]))
-    trend = {"estimate": float(back(coef[1])), "std_error": tse,
+    trend = {"estimate": float(back(coef[1])), "std_error": to_scale(back(coef[1]), tse),
+             "statistic": float(coef[1] / tse),
              "ci_lower": float(back(coef[1] - z * tse)), "ci_upper": float(back(coef[1] + z * tse)),
              "p_value": float(2 * stats.norm.sf(abs(coef[1] / tse)))}
     notes = []
@@ -164,5 +191,6 @@ def effects_by(
         if (spans > 1).any():
             notes.append(f"note: {int((spans > 1).sum())} cluster(s) of {cluster} span several levels "
                          f"of {by}; the subgroup estimates are treated as independent")
-    return SubgroupEffects(table=out, by=by, scale=scale, test=test, difference=difference,
-                           trend=trend, notes=notes, results=results)
+    return SubgroupEffects(table=out, by=by, scale=scale, test=plain_floats(test),
+                           difference=plain_floats(difference), trend=plain_floats(trend),
+                           notes=notes, results=results)

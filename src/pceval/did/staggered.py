@@ -40,6 +40,7 @@ import scipy.sparse as sp
 from scipy import stats
 
 from pceval._checks import check_choice, check_confidence, check_int
+from pceval._results import ResultProtocol, plain_floats, protocol_frame
 from pceval.did import _inference as inf_
 from pceval.did._drdid import CellDesign
 from pceval.did._prepare import WidePanel, prepare_panel
@@ -47,7 +48,7 @@ from pceval.errors import EstimationError, InputError
 
 
 @dataclass(frozen=True)
-class AttGtResult:
+class AttGtResult(ResultProtocol):
     """Group-time ATTs with their influence functions.
 
     Attributes
@@ -76,11 +77,25 @@ class AttGtResult:
         pre = (~tab["post"].to_numpy()) & np.isfinite(tab["std_error"].to_numpy())
         cov = inf_.covariance(self.influence[:, np.flatnonzero(pre)], self.n_units, self.clusters)
         stat, df, p = inf_.wald_test(tab["estimate"].to_numpy()[pre], cov)
-        return {"statistic": stat, "df": df, "p_value": p}
+        return plain_floats({"statistic": stat, "df": df, "p_value": p})
 
     def to_frame(self) -> pd.DataFrame:
-        """The tidy table of group-time effects (a copy)."""
-        return self.table.copy()
+        """Protocol columns (term ``ATT(g,t)``), then ``group, time, base_period, event_time,
+        post, band_lower, band_upper, n_treated, n_comparison, measure, method, se_type,
+        confidence``: one row per group-time cell."""
+        s = self.settings
+        tab = self.table.copy()
+        tab.insert(0, "term", [f"ATT({g:g},{t:g})" for g, t in zip(tab["group"], tab["time"],
+                                                                    strict=True)])
+        design = {"measure": "difference in mean outcome",
+                  "method": f"Callaway & Sant'Anna att_gt ({s['method']})",
+                  "se_type": s["se_label"], "confidence": s["confidence"]}
+        return protocol_frame(tab, confidence=s["confidence"], design=design)
+
+    @property
+    def headline(self) -> pd.Series:
+        """The overall effect: the ``simple`` aggregation's row (R did's ``aggte(type="simple")``)."""
+        return self.aggregate("simple").headline
 
     def summary(self) -> str:
         """A readable summary of the settings, the cells and the pre-trend test."""

@@ -36,18 +36,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from scipy import stats
 
 from pceval._checks import check_choice, check_confidence, check_frame, check_number
 from pceval._engines import to_pandas
+from pceval._results import ResultProtocol, difference_row, protocol_frame, ratio_row
 from pceval.errors import EstimationError, InputError
 
 _YEARS = {"year": 1.0, "quarter": 0.25, "month": 1 / 12, "week": 7 / 365.25, "day": 1 / 365.25}
 
 
 @dataclass(frozen=True)
-class DidResult:
-    """Result of :func:`did2x2`: ``table`` has one row per scale (``absolute``, ``relative``)."""
+class DidResult(ResultProtocol):
+    """Result of :func:`did2x2`: one row per scale of the effect ``ATT`` (absolute first, then
+    relative), each with the interval and p-value of its own statistic."""
 
     table: pd.DataFrame
     model: str
@@ -59,19 +60,24 @@ class DidResult:
     settings: dict
 
     def to_frame(self) -> pd.DataFrame:
-        return self.table.copy()
-
-    @property
-    def headline(self) -> dict:
-        """The absolute effect (estimate, std_error, ci_lower, ci_upper)."""
-        return self.table.iloc[0][["estimate", "std_error", "ci_lower", "ci_upper"]].to_dict()
+        """``term, estimate, std_error, statistic, p_value, ci_lower, ci_upper, scale``, then
+        ``measure, n_treated, n_comparison, n_units, n_obs, n_clusters, cluster, method,
+        se_type, confidence``."""
+        return protocol_frame(self.table)
 
     def summary(self) -> str:
         s = self.settings
         head = (f"2x2 difference-in-differences ({self.model}); {self.n_units:,} units, "
                 f"{self.n_obs:,} unit-periods; SEs clustered by {s['cluster']} "
                 f"({self.n_clusters:,} clusters)")
-        return head + "\n" + self.table.to_string(index=False, float_format=lambda v: f"{v:.4f}")
+        cols = ["term", "scale", "measure", "estimate", "std_error", "ci_lower", "ci_upper", "p_value"]
+        return head + "\n" + self.table[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}")
+
+    def plot(self):
+        """Both scales of the effect with their intervals (plotnine)."""
+        from pceval.plots import plot_estimates
+
+        return plot_estimates(self.to_frame(), title="2x2 difference-in-differences")
 
 
 def _cluster_cov_ols(X: np.ndarray, resid: np.ndarray, w: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -100,6 +106,26 @@ def _cluster_cov_poisson(X: np.ndarray, y: np.ndarray, offset: np.ndarray, w: np
     return adj * bread @ (S.T @ S) @ bread
 
 
+def _exposure_unit(data: Any, exposure: str | None, given: str | None) -> str | None:
+    """The unit of the person-time column: the caller's, checked against the panel's record."""
+    recorded = (getattr(data, "attrs", None) or {}).get("pceval_time_units", {}).get(exposure)
+    if given is not None:
+        check_choice(given, "exposure_unit", set(_YEARS))
+        if recorded is not None and recorded != given:
+            raise InputError(
+                f"`exposure_unit='{given}'` but the panel records `{exposure}` in {recorded}s "
+                f"(data.attrs['pceval_time_units']); pass exposure_unit='{recorded}'")
+        return given
+    if exposure is None:
+        return None
+    if recorded is None:
+        raise InputError(
+            f"`exposure_unit` is needed: in what unit of time is `{exposure}` measured? "
+            f"Pass one of {sorted(_YEARS)} (build_panel's person_time is in months)")
+    check_choice(recorded, "data.attrs['pceval_time_units']", set(_YEARS))
+    return recorded
+
+
 def did2x2(
     data: Any,
     outcome: str,
@@ -110,7 +136,7 @@ def did2x2(
     covariates: Sequence[str] | None = None,
     model: str = "linear",
     exposure: str | None = None,
-    exposure_unit: str = "year",
+    exposure_unit: str | None = None,
     per: float = 1000.0,
     weights: str | None = None,
     cluster: str | None = None,
@@ -127,6 +153,10 @@ def did2x2(
     covariates : extra regressors (e.g. age at index).
     model : ``"linear"`` (OLS) or ``"poisson"`` (PPML with ``exposure`` as offset).
     exposure : person-time column (required for Poisson rates; in ``exposure_unit`` units).
+    exposure_unit : the unit of time ``exposure`` is measured in (``"month"``, ``"year"`` ...).
+        Read from the panel when :func:`pceval.build_panel` made it (``data.attrs
+        ["pceval_time_units"]``); otherwise required, because a 12-fold error in the rate per
+        1,000 person-years would not show in the rate ratio.
     per : rates are reported per ``per`` person-years (1,000 by default).
     weights : matching or sampling weights.
     cluster : cluster column (default ``unit``; use the matched-set id after matching).
@@ -138,7 +168,7 @@ def did2x2(
     ...              exposure_unit="month", cluster="subclass")                # doctest: +SKIP
     """
     check_choice(model, "model", {"linear", "poisson"})
-    check_choice(exposure_unit, "exposure_unit", set(_YEARS))
+    exposure_unit = _exposure_unit(data, exposure, exposure_unit) if model == "poisson" else None
     confidence = check_confidence(confidence)
     per = check_number(per, "per", low=0, low_open=True)
     covariates = list(covariates or [])
@@ -177,7 +207,6 @@ def did2x2(
     n_clusters = int(codes.max()) + 1
     if n_clusters < 2:
         raise InputError(f"`cluster` column '{cluster}' needs at least two clusters")
-    z = stats.norm.ppf(0.5 + confidence / 2)
     rows_tp = (tr == 1) & (po == 1)
     Xcf = X[rows_tp].copy()
     Xcf[:, 3] = 0.0
@@ -196,12 +225,10 @@ def did2x2(
         grad = grad - att * c / mu0**2
         se_log = np.sqrt(grad @ V @ grad) / ratio
         rows = [
-            dict(term="absolute", scale=f"difference in mean {outcome}", estimate=att,
-                 std_error=se, ci_lower=att - z * se, ci_upper=att + z * se),
-            dict(term="relative", scale="ratio of means", estimate=ratio, std_error=se_log * ratio,
-                 ci_lower=ratio * np.exp(-z * se_log), ci_upper=ratio * np.exp(z * se_log)),
+            difference_row("ATT", att, se, confidence, measure=f"difference in mean {outcome}"),
+            ratio_row("ATT", float(np.log(ratio)), float(se_log), confidence,
+                      measure="ratio of means"),
         ]
-        p_abs = 2 * stats.norm.sf(abs(att / se))
     else:
         events = pd.Series(y * (w > 0)).groupby([tr, po]).sum()
         if (events <= 0).any():
@@ -225,21 +252,22 @@ def did2x2(
         diff = (mu1.sum() - mu0.sum()) / years * per
         grad = ((mu1[:, None] * X[rows_tp]).sum(0) - (mu0[:, None] * Xcf).sum(0)) / years * per
         se_diff = np.sqrt(grad @ V @ grad)
-        rr = np.exp(lrr)
         rows = [
-            dict(term="absolute", scale=f"difference in rate per {per:,.0f} person-years",
-                 estimate=diff, std_error=se_diff, ci_lower=diff - z * se_diff,
-                 ci_upper=diff + z * se_diff),
-            dict(term="relative", scale="rate ratio", estimate=rr, std_error=rr * se_lrr,
-                 ci_lower=np.exp(lrr - z * se_lrr), ci_upper=np.exp(lrr + z * se_lrr)),
+            difference_row("ATT", diff, se_diff, confidence,
+                           measure=f"difference in rate per {per:,.0f} person-years"),
+            ratio_row("ATT", float(lrr), float(se_lrr), confidence, measure="rate ratio"),
         ]
-        p_abs = 2 * stats.norm.sf(abs(lrr / se_lrr))
     table = pd.DataFrame(rows)
-    table["p_value"] = p_abs
+    unit_treated = df.groupby(unit, sort=False)[treated].max()
+    table["n_treated"] = int((unit_treated == 1).sum())
+    table["n_comparison"] = int((unit_treated == 0).sum())
+    table["n_units"] = int(df[unit].nunique())
     table["n_obs"] = len(df)
-    table["n_units"] = df[unit].nunique()
     table["n_clusters"] = n_clusters
     table["cluster"] = cluster
+    table["method"] = f"2x2 DiD ({'OLS' if model == 'linear' else 'Poisson PML'})"
+    table["se_type"] = f"CR1 clustered by {cluster}"
+    table["confidence"] = confidence
     return DidResult(
         table=table, model=model, params=pd.Series(beta, index=names),
         cov=pd.DataFrame(V, index=names, columns=names), n_obs=len(df),
