@@ -3,17 +3,15 @@ squares and interactions, thresholds, the report table, the Love plot and bad in
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
+from _reference import MATCHIT
 from pceval.balance import BalanceResult, balance, ecdf_diff, weighted_var
 from pceval.errors import InputError
 
-PEERS = Path(__file__).parents[1] / ".." / "shared" / "peers" / "matchit"
 COVS = ["age", "educ", "race", "married", "nodegree", "re74", "re75"]
 
 
@@ -116,17 +114,15 @@ def test_thresholds_report_table_and_plot(tiny):
     assert res.sample_sizes.loc["Matched", "control"] == 3
 
 
-@pytest.mark.skipif(not (PEERS / "lalonde.csv").exists(),
-                    reason="MatchIt reference outputs not found at ../shared/peers/matchit")
 def test_generic_balance_on_matched_weights_equals_matchit():
     from pceval.errors import PcevalWarning
     from pceval.matching import match
 
-    df = pd.read_csv(PEERS / "lalonde.csv")
+    df = pd.read_csv(MATCHIT / "lalonde.csv")
     with pytest.warns(PcevalWarning, match="120 of 185 treated"):
         m = match(df, "treat", COVS, method="cem")
     res = balance(df.assign(w=m.weights), "treat", COVS, weights="w")
-    ref = pd.read_csv(PEERS / "f_cem_balance.csv")
+    ref = pd.read_csv(MATCHIT / "f_cem_balance.csv")
     got = res.to_frame().merge(ref, left_on=["sample", "covariate"],
                                right_on=["sample", "variable"])
     assert len(got) == 18

@@ -5,17 +5,16 @@ input."""
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from _reference import MATCHIT
 from pceval.effects import EffectResult, estimate_effect
 from pceval.errors import InputError, PcevalWarning
 from pceval.matching import match
 
-PEERS = Path(__file__).parents[1] / ".." / "shared" / "peers" / "matchit"
 COVS = ["age", "educ", "race", "married", "nodegree", "re74", "re75"]
 CONFIGS: dict[str, dict] = {
     "a_nearest_1to1": {},
@@ -28,16 +27,11 @@ CONFIGS: dict[str, dict] = {
     "j_subclass6": {"method": "subclass", "subclass": 6},
 }
 VCOV = {"classical": "classical", "HC3": "HC3", "CL_subclass_HC1": "cluster"}
-needs_peers = pytest.mark.skipif(not (PEERS / "lalonde.csv").exists(),
-                                 reason="MatchIt reference outputs not found at "
-                                        "../shared/peers/matchit")
 
 
 @pytest.fixture(scope="module")
 def lalonde() -> pd.DataFrame:
-    if not (PEERS / "lalonde.csv").exists():
-        pytest.skip("MatchIt reference outputs not found at ../shared/peers/matchit")
-    return pd.read_csv(PEERS / "lalonde.csv")
+    return pd.read_csv(MATCHIT / "lalonde.csv")
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +47,9 @@ def _quiet(*args, **kwargs) -> EffectResult:
         return estimate_effect(*args, **kwargs)
 
 
-@needs_peers
 @pytest.mark.parametrize("cfg", list(CONFIGS))
 def test_att_and_every_se_equal_matchit(matches, cfg):
-    ref = pd.read_csv(PEERS / f"{cfg}_effect.csv")
+    ref = pd.read_csv(MATCHIT / f"{cfg}_effect.csv")
     ref = ref[ref["model"].isin(["adjusted", "unadjusted"])]
     m = matches[cfg]
     for _, r in ref.iterrows():
@@ -73,22 +66,20 @@ def test_att_and_every_se_equal_matchit(matches, cfg):
         assert t_stat == pytest.approx(r["t"], rel=1e-9)
 
 
-@needs_peers
 @pytest.mark.parametrize("cfg", list(CONFIGS))
 def test_default_vcov_is_matchits_recommendation(matches, cfg):
-    ref = pd.read_csv(PEERS / f"{cfg}_effect.csv")
+    ref = pd.read_csv(MATCHIT / f"{cfg}_effect.csv")
     rec = ref[(ref["model"] == "adjusted") & ref["recommended"]].iloc[0]
     res = _quiet(matches[cfg], "re78", COVS)
     assert res.vcov == VCOV[rec["vcov"]]
     assert res.absolute["std_error"] == pytest.approx(rec["se"], abs=1e-6)
-    index = pd.read_csv(PEERS / "index.csv").set_index("config")
+    index = pd.read_csv(MATCHIT / "index.csv").set_index("config")
     assert res.absolute["estimate"] == pytest.approx(index.loc[cfg, "att_adjusted"], abs=1e-6)
     assert res.absolute["std_error"] == pytest.approx(index.loc[cfg, "se_recommended"], abs=1e-6)
 
 
-@needs_peers
 def test_two_way_clustering_on_get_matches(matches):
-    ref = pd.read_csv(PEERS / "c_nearest_replace_effect.csv").set_index("model")
+    ref = pd.read_csv(MATCHIT / "c_nearest_replace_effect.csv").set_index("model")
     gm = matches["c_nearest_replace"].get_matches()
     for model, covs in (("adjusted_get_matches", COVS), ("unadjusted_get_matches", None)):
         res = estimate_effect(gm, "re78", covs, treatment="treat",
@@ -97,7 +88,6 @@ def test_two_way_clustering_on_get_matches(matches):
         assert res.absolute["std_error"] == pytest.approx(ref.loc[model, "se"], abs=1e-6)
 
 
-@needs_peers
 def test_issue_call_and_table_input(lalonde, matches):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -119,7 +109,6 @@ def test_issue_call_and_table_input(lalonde, matches):
     assert from_match.coef_frame()["term"].tolist()[:2] == ["(Intercept)", "treat"]
 
 
-@needs_peers
 def test_constant_covariates_are_dropped_like_r(matches):
     with pytest.warns(PcevalWarning, match="dropped constant"):
         res = estimate_effect(matches["g_exact"], "re78", COVS)

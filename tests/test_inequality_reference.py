@@ -1,4 +1,4 @@
-"""pceval.inequality against PHEindicatormethods' own test data (../shared/peers/phe/).
+"""pceval.inequality against PHEindicatormethods' own test data (tests/reference/phe/).
 
 Which rows test what, and the tolerances, follow that folder's README: values stored at full
 precision are compared per element with rtol 1e-9; SII confidence limits are Monte-Carlo and use
@@ -8,19 +8,15 @@ PHE's own 5% relative tolerance; point SII/RII/intercepts are deterministic (rto
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from _reference import PHE
 from pceval import inequality as ineq
 from pceval.errors import InputError, PcevalWarning
 from pceval.inequality import _ci
-
-PHE = Path(__file__).parents[1] / ".." / "shared" / "peers" / "phe"
-pytestmark = pytest.mark.skipif(
-    not PHE.is_dir(), reason=f"reference data folder {PHE} (PHEindicatormethods test data) is absent")
 
 RTOL = 1e-9
 

@@ -1,18 +1,17 @@
 """pceval.match reproduces MatchIt 4.7.2 on lalonde: pairs, weights, subclasses, sample sizes,
-balance tables and propensity scores (reference files in ../shared/peers/matchit)."""
+balance tables and propensity scores (reference files in tests/reference/matchit)."""
 
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from _reference import MATCHIT
 from pceval.matching import MatchResult, match
 
-PEERS = Path(__file__).parents[1] / ".." / "shared" / "peers" / "matchit"
 COVS = ["age", "educ", "race", "married", "nodegree", "re74", "re75"]
 
 CONFIGS: dict[str, dict] = {
@@ -27,16 +26,9 @@ CONFIGS: dict[str, dict] = {
 }
 NEAREST = [c for c in CONFIGS if "nearest" in c]
 
-needs_peers = pytest.mark.skipif(
-    not (PEERS / "lalonde.csv").exists(),
-    reason="MatchIt reference outputs not found at ../shared/peers/matchit (peer folder absent)")
-
-
 @pytest.fixture(scope="module")
 def lalonde() -> pd.DataFrame:
-    if not (PEERS / "lalonde.csv").exists():
-        pytest.skip("MatchIt reference outputs not found at ../shared/peers/matchit")
-    return pd.read_csv(PEERS / "lalonde.csv")
+    return pd.read_csv(MATCHIT / "lalonde.csv")
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +42,9 @@ def matches(lalonde) -> dict[str, MatchResult]:
 
 
 def ref(name: str) -> pd.DataFrame:
-    return pd.read_csv(PEERS / name)
+    return pd.read_csv(MATCHIT / name)
 
 
-@needs_peers
 def test_propensity_scores_equal_r_glm(matches):
     units = ref("a_nearest_1to1_units.csv")
     np.testing.assert_allclose(matches["a_nearest_1to1"].distance, units["distance"],
@@ -68,7 +59,6 @@ def test_propensity_scores_equal_r_glm(matches):
                                 "married", "nodegree", "re74", "re75"]
 
 
-@needs_peers
 @pytest.mark.parametrize("cfg", ["b_nearest_caliper02", "b2_nearest_caliper02_logit"])
 def test_caliper_width(matches, cfg):
     index = ref("index.csv").set_index("config")
@@ -76,7 +66,6 @@ def test_caliper_width(matches, cfg):
     assert matches[cfg].caliper == pytest.approx(width, abs=1e-10)
 
 
-@needs_peers
 @pytest.mark.parametrize("cfg", NEAREST)
 def test_same_pairs_as_matchit(lalonde, matches, cfg):
     mm = ref(f"{cfg}_match_matrix.csv")
@@ -90,7 +79,6 @@ def test_same_pairs_as_matchit(lalonde, matches, cfg):
     assert diff == {}
 
 
-@needs_peers
 @pytest.mark.parametrize("cfg", list(CONFIGS))
 def test_weights_subclass_discarded(matches, cfg):
     units = ref(f"{cfg}_units.csv")
@@ -100,7 +88,6 @@ def test_weights_subclass_discarded(matches, cfg):
     np.testing.assert_array_equal(m.discarded, units["discarded"].astype(bool))
 
 
-@needs_peers
 @pytest.mark.parametrize("cfg", list(CONFIGS))
 def test_sample_sizes(matches, cfg):
     s = ref(f"{cfg}_sample.csv").set_index("quantity")
@@ -121,7 +108,6 @@ BAL_COLS = {"Means Treated": "mean_treated", "Means Control": "mean_control",
             "eCDF Max": "ecdf_max", "Std. Pair Dist.": "std_pair_dist"}
 
 
-@needs_peers
 @pytest.mark.parametrize("cfg", list(CONFIGS))
 def test_balance_table_equals_matchit_summary(matches, cfg):
     b = ref(f"{cfg}_balance.csv")
@@ -140,7 +126,6 @@ def test_balance_table_equals_matchit_summary(matches, cfg):
     np.testing.assert_allclose(got["ks"], got["ecdf_max"], equal_nan=True)
 
 
-@needs_peers
 def test_issue_call_works_as_written(lalonde):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -165,7 +150,6 @@ def test_issue_call_works_as_written(lalonde):
     assert "Sample sizes" in text and "caliper" in text
 
 
-@needs_peers
 def test_summary_pairs_and_get_matches(matches, lalonde):
     m = matches["c_nearest_replace"]
     assert not m.has_subclass

@@ -1,9 +1,9 @@
 """Write docs/validation.md: pceval's numbers beside the reference packages', computed, not typed.
 
-    .venv/bin/python validation/reference_table.py          # reads ../shared/peers, writes docs/validation.md
+    .venv/bin/python validation/reference_table.py          # reads tests/reference, writes docs/validation.md
 
-References: R `did` 2.5 on `mpdta` (../shared/peers/did), MatchIt 4.7.2 on `lalonde`
-(../shared/peers/matchit) and PHEindicatormethods 2.1.0's own test data (../shared/peers/phe).
+References: R `did` 2.5 on `mpdta` (tests/reference/did), MatchIt 4.7.2 on `lalonde`
+(tests/reference/matchit) and PHEindicatormethods 2.1.0's own test data (tests/reference/phe).
 If validation/results/summary.csv exists (from `make validate`), its coverage table is included.
 """
 
@@ -16,15 +16,15 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-PEERS = ROOT / ".." / "shared" / "peers"
+REFERENCE = ROOT / "tests" / "reference"  # provenance and licences: tests/reference/README.md
 
 
 def did_rows() -> list[dict]:
     from pceval.did import att_gt
 
-    mp = pd.read_csv(PEERS / "did" / "mpdta.csv")
-    ref = pd.read_csv(PEERS / "did" / "did_attgt.csv")
-    agg = pd.read_csv(PEERS / "did" / "did_aggte.csv")
+    mp = pd.read_csv(REFERENCE / "did" / "mpdta.csv")
+    ref = pd.read_csv(REFERENCE / "did" / "did_attgt.csv")
+    agg = pd.read_csv(REFERENCE / "did" / "did_aggte.csv")
     scen = {"mpdta_nev_dr": dict(control_group="never_treated", method="dr"),
             "mpdta_nyt_dr": dict(control_group="not_yet_treated", method="dr"),
             "mpdta_nev_reg_cov": dict(control_group="never_treated", method="reg", covariates=["lpop"]),
@@ -57,8 +57,8 @@ def did_rows() -> list[dict]:
 def matchit_rows() -> list[dict]:
     from pceval import estimate_effect, match
 
-    lal = pd.read_csv(PEERS / "matchit" / "lalonde.csv")
-    index = pd.read_csv(PEERS / "matchit" / "index.csv").set_index("config")
+    lal = pd.read_csv(REFERENCE / "matchit" / "lalonde.csv")
+    index = pd.read_csv(REFERENCE / "matchit" / "index.csv").set_index("config")
     covs = ["age", "educ", "race", "married", "nodegree", "re74", "re75"]
     configs = {"a_nearest_1to1": {}, "b_nearest_caliper02": {"caliper": 0.2},
                "b2_nearest_caliper02_logit": {"link": "linear.logit", "caliper": 0.2},
@@ -87,7 +87,7 @@ def matchit_rows() -> list[dict]:
 def phe_rows() -> list[dict]:
     from pceval import inequality as ineq
 
-    phe = PEERS / "phe"
+    phe = REFERENCE / "phe"
     rd = dict(keep_default_na=False, na_values=[""])
     rows = []
     # rates, per 100 and per 100,000 (rows 1-16 of the PHE test sheet)
@@ -137,7 +137,7 @@ def sii_rows() -> list[dict]:
     the largest relative difference of the limits is shown in the description."""
     from pceval import inequality as ineq
 
-    d = pd.read_csv(PEERS / "phe" / "testdata_SII__testdata_SII.csv", keep_default_na=False, na_values=[""])
+    d = pd.read_csv(REFERENCE / "phe" / "testdata_SII__testdata_SII.csv", keep_default_na=False, na_values=[""])
     g = ["Area", "Grouping1", "Grouping2"]
     rows = []
     for label, ((a, b), kw) in SII_CASES.items():
@@ -217,7 +217,7 @@ def main() -> None:
                              pceval="", reference_value="", max_abs_diff_estimate=np.nan, max_abs_diff_se=np.nan))
     tab = pd.DataFrame(rows)
     lines = ["# Validation: pceval beside the reference packages", "",
-             "Written by `validation/reference_table.py` from `../shared/peers/`. Do not edit by hand.",
+             "Written by `validation/reference_table.py` from `tests/reference/`. Do not edit by hand.",
              "Numbers are estimate (SE). Differences are absolute.", "",
              "| reference | what | pceval | reference | max diff (estimate) | max diff (SE) |",
              "|---|---|---|---|---:|---:|"]
