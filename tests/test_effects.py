@@ -96,8 +96,8 @@ def test_issue_call_and_table_input(lalonde, matches):
                   discard="both", estimand="ATT", seed=1)
     eff = estimate_effect(m, outcome="re78", covariates=["age", "educ", "re74"], model="linear")
     f = eff.to_frame()
-    assert list(f.columns[:7]) == ["term", "estimate", "std_error", "ci_lower", "ci_upper",
-                                   "p_value", "n"]
+    assert list(f.columns[:8]) == ["term", "estimate", "std_error", "statistic", "p_value",
+                                   "ci_lower", "ci_upper", "scale"]
     assert f["scale"].tolist() == ["absolute", "relative"]
     assert (f["vcov"] == "cluster").all() and (f["cluster"] == "subclass").all()
     assert "cluster-robust" in eff.summary()

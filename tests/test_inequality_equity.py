@@ -40,7 +40,7 @@ def test_known_linear_effects_are_recovered():
     assert t.loc["SII change", "estimate"] == pytest.approx(change, rel=1e-9)
     assert t.loc["SII after", "estimate"] == pytest.approx(-_wls_slope(BASE + UPTAKE * truth), rel=1e-9)
     assert res.verdicts.verdict[0] == "narrowed"
-    assert res.verdict.startswith("Narrowed")
+    assert res.verdict_text.startswith("Narrowed")
     byq = res.by_quintile
     np.testing.assert_allclose(byq.fitted_effect, truth, atol=1e-6)
     np.testing.assert_allclose(byq.with_intervention, BASE + UPTAKE * truth)
@@ -48,13 +48,13 @@ def test_known_linear_effects_are_recovered():
 
 def test_ratio_scale_uses_baseline_times_uptake():
     rr = np.array([0.8, 0.85, 0.9, 0.95, 1.0])
-    res = ineq.equity_of_effect(_frame(rr, 0.02), scale="ratio", reps=2000)
+    res = ineq.equity_of_effect(_frame(rr, 0.02 * rr), scale="ratio", reps=2000)  # SE of the ratio
     t = res.contrasts.set_index("term")
     dy = UPTAKE * BASE * (rr - 1)
     assert t.loc["SII change", "estimate"] == pytest.approx(-_wls_slope(dy), rel=1e-9)
     assert t.loc["effect ratio Q1 / Q5", "estimate"] == pytest.approx(0.8)
     treated_base = BASE * 1.5  # the treated are sicker than their quintile
-    res2 = ineq.equity_of_effect(_frame(rr, 0.02, tb=treated_base), scale="ratio", reps=2000,
+    res2 = ineq.equity_of_effect(_frame(rr, 0.02 * rr, tb=treated_base), scale="ratio", reps=2000,
                                  treated_baseline="tb")
     t2 = res2.contrasts.set_index("term")
     assert t2.loc["SII change", "estimate"] == pytest.approx(1.5 * t.loc["SII change", "estimate"])
@@ -65,7 +65,7 @@ def test_verdicts_and_polarity():
     assert widen.verdicts.verdict[0] == "widened"
     unclear = ineq.equity_of_effect(_frame(np.array([-12.0, -10, -9, -9, -8]), 40.0), reps=2000)
     assert unclear.verdicts.verdict[0] == "no evidence either way"
-    assert unclear.verdict.startswith("No evidence either way")
+    assert unclear.verdict_text.startswith("No evidence either way")
     # an outcome where higher is better (e.g. % with controlled blood pressure)
     good = ineq.equity_of_effect(_frame(np.array([20.0, 15, 10, 5, 0]), 1.0,
                                         baseline=np.array([50.0, 55, 60, 65, 70])),
@@ -157,7 +157,7 @@ def test_uptake_equity_inverse_care_law():
                         "eligible": [1000] * 5, "need": [300, 250, 200, 150, 100]})
     res = ineq.uptake_equity(agg, eligible="eligible", need="need")
     assert res.verdicts.verdict[0] == "lower uptake in the most deprived"
-    assert "inverse care law" in res.verdict
+    assert "inverse care law" in res.verdict_text
     imd = res.uptake[res.uptake.dimension == "imd"]
     np.testing.assert_allclose(imd.uptake, [0.05, 0.06, 0.07, 0.08, 0.09])
     np.testing.assert_allclose(imd.ratio_to_overall, imd.uptake / 0.07)

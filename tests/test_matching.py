@@ -112,8 +112,9 @@ BAL_COLS = {"Means Treated": "mean_treated", "Means Control": "mean_control",
 def test_balance_table_equals_matchit_summary(matches, cfg):
     b = ref(f"{cfg}_balance.csv")
     got = matches[cfg].balance().to_frame()
-    assert list(got.columns[:7]) == ["covariate", "sample", "smd", "var_ratio", "ecdf_mean",
-                                     "ecdf_max", "ks"]
+    assert list(got.columns[8:15]) == ["covariate", "sample", "smd", "var_ratio", "ecdf_mean",
+                                       "ecdf_max", "ks"]
+    assert (got["term"] == got["covariate"]).all() and got["estimate"].equals(got["smd"])
     mg = b.merge(got, left_on=["sample", "variable"], right_on=["sample", "covariate"],
                  how="outer", indicator=True)
     assert (mg["_merge"] == "both").all(), mg.loc[mg["_merge"] != "both", ["variable", "covariate"]]

@@ -173,14 +173,14 @@ def _one_rep(scenario: str, seed: int, n_people: int) -> list[dict]:
         byq = did.effects_by(pp, "imd_quintile", did.did2x2, outcome="adm", treated="treated", post="post",
                              unit="person_id", model="poisson", exposure="months", exposure_unit="month",
                              weights="weights", cluster="subclass")
-        for _, r in byq.to_frame().iterrows():
+        for _, r in byq.to_frame().query("row == 'subgroup'").iterrows():
             add("matched_did_by_quintile", f"difference per 1,000 PY, Q{int(r['subgroup'])}",
                 r["estimate"], r["ci_lower"], r["ci_upper"], truth_q.loc[r["subgroup"], "absolute"])
         base = (pan[pan["post"] == 0].groupby("imd_quintile")
                 .agg(admissions=("emergency_admission", "sum"), months=("person_time", "sum")).reset_index())
         pop = coh.groupby("imd_quintile").agg(population=("person_id", "size"),
                                               n_treated=("treated", "sum")).reset_index()
-        eq_in = (byq.to_frame().rename(columns={"subgroup": "imd_quintile"})
+        eq_in = (byq.to_frame().query("row == 'subgroup'").rename(columns={"subgroup": "imd_quintile"})
                  .merge(pop, on="imd_quintile").merge(base, on="imd_quintile"))
         eq_in["baseline"] = eq_in["admissions"] / eq_in["months"] * 12_000
         eq = inequality.equity_of_effect(eq_in, uptake=None, treated="n_treated", population="population",

@@ -144,9 +144,10 @@ by_q = did.effects_by(prepost, "imd_quintile", did.did2x2, outcome="admissions",
                       weights="weights", cluster="subclass")
 truth_q = data.true_effect("pcsp", "emergency_admission", window=(0, 11),
                            persons=matched.loc[matched["treated"] == 1, "person_id"], by="imd_quintile")
-q_table = by_q.to_frame().rename(columns={"subgroup": "imd_quintile"}).merge(
+q_levels = by_q.to_frame().query("row == 'subgroup'")  # one row per quintile
+q_table = q_levels.rename(columns={"subgroup": "imd_quintile"}).merge(
     truth_q[["imd_quintile", "absolute"]].rename(columns={"absolute": "true effect"}), on="imd_quintile")
-report.show_table(q_table.drop(columns="std_error"), caption="Difference in emergency admissions per 1,000 "
+report.show_table(q_table[["imd_quintile", "estimate", "ci_lower", "ci_upper", "true effect"]], caption="Difference in emergency admissions per 1,000 "
                   "person-years by IMD quintile (95% CI), and the true effect.", digits=1)
 report.show_figure(by_q.plot(), alt="Effect by IMD quintile")
 """, None),
@@ -164,7 +165,7 @@ the baseline rates.
 base = (panel[panel["post"] == 0].groupby("imd_quintile")
         .agg(admissions=("emergency_admission", "sum"), months=("person_time", "sum")).reset_index())
 pop = coh.groupby("imd_quintile").agg(population=("person_id", "size"), treated=("treated", "sum")).reset_index()
-eq_in = (by_q.to_frame().rename(columns={"subgroup": "imd_quintile"})
+eq_in = (q_levels.rename(columns={"subgroup": "imd_quintile"})
          .merge(pop, on="imd_quintile").merge(base, on="imd_quintile"))
 eq_in["baseline"] = eq_in["admissions"] / eq_in["months"] * 12_000
 eq_in["baseline_se"] = np.sqrt(eq_in["admissions"]) / eq_in["months"] * 12_000
@@ -215,8 +216,8 @@ care and support plan** than matched people without a plan (95% CI {ad_lo:.0f} t
 
 - {report.count(n_matched)} of {report.count(n_treated_all)} planned people were matched to a similar person
   without a plan. The largest remaining standardised difference is {worst_smd:.2f}.
-- **For whom:** the estimated effect in the most deprived quintile is {by_q.to_frame()['estimate'].iloc[0]:.0f}
-  and in the least deprived {by_q.to_frame()['estimate'].iloc[-1]:.0f} per 1,000 person-years. Test of equal
+- **For whom:** the estimated effect in the most deprived quintile is {q_levels['estimate'].iloc[0]:.0f}
+  and in the least deprived {q_levels['estimate'].iloc[-1]:.0f} per 1,000 person-years. Test of equal
   effects: p = {by_q.test['p_value']:.2f}.
 - **The gap:** {verdict} The true verdict in these synthetic data is "{true_verdict}".
 \"\"\",

@@ -66,6 +66,7 @@ import numpy as np
 import pandas as pd
 
 from pceval._checks import check_choice, check_frame, check_number
+from pceval._results import ResultProtocol, protocol_frame
 from pceval.errors import InputError
 
 _SQRT_EPS = float(np.sqrt(np.finfo(float).eps))
@@ -206,7 +207,7 @@ def smd_denominator(x: np.ndarray, t: np.ndarray, s_w: np.ndarray, binary: bool,
 # ----------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class BalanceResult:
+class BalanceResult(ResultProtocol):
     """Balance statistics before (``"all"``) and after (``"matched"``) weighting.
 
     ``table`` is tidy: one row per covariate and sample. Use :meth:`to_frame`, :meth:`summary`,
@@ -221,9 +222,24 @@ class BalanceResult:
     method: str = "balance"
 
     def to_frame(self) -> pd.DataFrame:
-        """Tidy table: covariate, sample ('all'/'matched'), smd, var_ratio, ecdf_mean, ecdf_max,
-        ks, then means, the pair distance, the variable type, threshold flags and the estimand."""
-        return self.table.copy()
+        """The result protocol's columns (``term`` = the covariate, ``estimate`` = its
+        standardised mean difference; balance statistics have no standard errors, so the
+        inferential columns are missing), then covariate, sample ('all'/'matched'), smd,
+        var_ratio, ecdf_mean, ecdf_max, ks, the means, the pair distance, the variable type,
+        ``balanced`` (True when the covariate meets every threshold) and the estimand."""
+        tab = self.table.copy()
+        tab.insert(0, "term", tab["covariate"])
+        tab.insert(1, "estimate", tab["smd"])
+        return protocol_frame(tab, confidence=0.95,
+                              design={"measure": "standardised mean difference"})
+
+    @property
+    def headline(self) -> pd.Series:
+        """The covariate with the largest |SMD| in the matched (or only) sample."""
+        frame = self.to_frame()
+        s = "matched" if (frame["sample"] == "matched").any() else "all"
+        rows = frame[frame["sample"] == s]
+        return rows.loc[rows["smd"].abs().idxmax()] if rows["smd"].notna().any() else rows.iloc[0]
 
     @property
     def balanced(self) -> bool:
@@ -278,13 +294,13 @@ class BalanceResult:
                  }[self.estimand], "", "Sample sizes:", self.sample_sizes.to_string(), ""]
         t = self.table[["covariate", "sample", "mean_treated", "mean_control", "smd",
                         "var_ratio", "ks", "balanced"]].copy()
-        t["balanced"] = np.where(t["balanced"], "", "*")
+        t["balanced"] = np.where(t["balanced"], "yes", "no")
         lines.append(t.to_string(index=False, float_format=lambda v: f"{v:.{digits}f}"))
         n_bad = int((~self.table.loc[self.table["sample"] == self.table["sample"].iloc[-1],
                                      "balanced"]).sum())
         lines.append("")
-        lines.append(f"* outside a threshold; {n_bad} covariate(s) flagged in the "
-                     f"'{self.table['sample'].iloc[-1]}' sample.")
+        lines.append(f"balanced = yes when every threshold is met (as in to_frame()); {n_bad} "
+                     f"covariate(s) not balanced in the '{self.table['sample'].iloc[-1]}' sample.")
         return "\n".join(lines)
 
     def love_plot(self, stat: str = "smd", absolute: bool = True, title: str | None = None):

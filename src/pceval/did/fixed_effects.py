@@ -98,9 +98,11 @@ class FixedEffectsResult(ResultProtocol):
         return "\n".join(lines)
 
     def plot(self):
-        """Event-study plot (event studies only)."""
+        """Event-study plot; for a static TWFE, the coefficient(s) with their intervals."""
         if "event_time" not in self.table:
-            raise InputError("plot() is for event studies; a static TWFE has one coefficient")
+            from pceval.plots import plot_estimates
+
+            return plot_estimates(self.to_frame(), title="Two-way fixed effects")
         from pceval.did.plots import plot_event_study
 
         return plot_event_study(self)

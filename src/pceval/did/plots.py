@@ -58,7 +58,9 @@ def plot_att_gt(res):
 def plot_aggregate(agg):
     """Dynamic (event-study), group or calendar aggregation."""
     if agg.type == "simple":
-        raise ValueError("a simple aggregation is a single number; print agg.overall instead")
+        from pceval.plots import plot_estimates
+
+        return plot_estimates(agg.to_frame(), title="Average effect after treatment (simple aggregation)")
     col = agg.table.columns[0]
     ant = agg.settings.get("anticipation", 0)
     post = agg.table[col] >= -ant if agg.type == "dynamic" else np.ones(len(agg.table), bool)

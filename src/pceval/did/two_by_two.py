@@ -223,11 +223,14 @@ def did2x2(
         grad = np.zeros(len(beta))
         grad[3] = 1.0 / mu0
         grad = grad - att * c / mu0**2
-        se_log = np.sqrt(grad @ V @ grad) / ratio
+        # a ratio of means needs both means positive (not so for outcomes that can be < 0)
+        defined = mu0 > 0 and ratio > 0
+        se_log = np.sqrt(grad @ V @ grad) / ratio if defined else np.nan
         rows = [
             difference_row("ATT", att, se, confidence, measure=f"difference in mean {outcome}"),
-            ratio_row("ATT", float(np.log(ratio)), float(se_log), confidence,
-                      measure="ratio of means"),
+            ratio_row("ATT", float(np.log(ratio)) if defined else np.nan, float(se_log),
+                      confidence, measure="ratio of means" if defined else
+                      "ratio of means (not defined: a mean is not positive)"),
         ]
     else:
         events = pd.Series(y * (w > 0)).groupby([tr, po]).sum()

@@ -50,6 +50,8 @@ import pandas as pd
 from scipy import stats
 
 from pceval._checks import check_choice, check_confidence, check_int
+from pceval._results import PROTOCOL_COLUMNS, ResultProtocol, protocol_frame
+from pceval._results import verdict as _verdict_of
 from pceval.errors import InputError
 from pceval.inequality import _ci
 from pceval.inequality._common import (
@@ -73,7 +75,7 @@ _CELLS = 4_000_000
 # ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class EquityOfEffect:
+class EquityOfEffect(ResultProtocol):
     """Result of :func:`equity_of_effect` (immutable).
 
     Attributes
@@ -85,7 +87,8 @@ class EquityOfEffect:
         Per group: one row per quantity (``term``) with ``estimate``, ``std_error``, ``ci_lower``,
         ``ci_upper``, ``p_value``.
     verdicts : DataFrame
-        Per group: ``verdict`` ("narrowed", "widened", "no evidence either way") and ``text``.
+        Per group: ``verdict`` ("narrowed", "widened", "no evidence either way") and ``text``,
+        both read from the interval of the ``SII change`` row that the text quotes.
     settings : dict
         The choices made (scale, confidence, reps, seed, IMD edition, sign convention).
     """
@@ -97,25 +100,56 @@ class EquityOfEffect:
     settings: dict[str, Any] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
-        """Tidy table: ``term/estimate/std_error/ci_lower/ci_upper/p_value`` plus design columns."""
+        """The result protocol's columns, then group columns, ``quintile``, ``measure``,
+        ``verdict``, ``confidence``, ``imd_edition``, ``method``: the effect in each quintile,
+        then the contrasts (Q1 vs Q5, gradient, SII before/after/change ...). The heterogeneity
+        test is in ``heterogeneity_q``/``heterogeneity_df``/``heterogeneity_p`` (a test, not an
+        estimate). Rows from the simulation carry the standard error implied by their percentile
+        interval, ``(upper - lower) / (2 z)``, and a Monte Carlo p-value."""
         eff = self.by_quintile
         g = list(self.group_by)
         q = self.settings["quintile"]
+        log = self.settings["scale"] == "ratio"
         rows = eff[[*g, q, "estimate", "std_error", "ci_lower", "ci_upper", "p_value"]].copy()
+        if log:  # by_quintile keeps the log-scale SE; the protocol's std_error is the ratio's
+            rows["std_error"] = rows["estimate"] * rows["std_error"]
         rows.insert(len(g), "term", "effect: quintile " + rows[q].astype(str))
-        rows = rows.drop(columns=q)
-        out = pd.concat([rows, self.contrasts], ignore_index=True)
-        out = out.merge(self.verdicts[[*g, "verdict"]], on=g, how="left") if g else out.assign(
-            verdict=self.verdicts["verdict"].iloc[0])
-        out["scale"] = self.settings["scale"]
+        rows["scale"] = "relative" if log else "absolute"
+        rows = rows.rename(columns={q: "quintile"})
+        het = self.contrasts["term"].str.startswith("heterogeneity")
+        con = self.contrasts.loc[~het].copy()
+        con["scale"] = np.where(con["term"].str.contains("ratio"), "relative", "absolute")
+        if log:
+            rel = con["scale"] == "relative"
+            con.loc[rel, "std_error"] = con.loc[rel, "estimate"] * con.loc[rel, "std_error"]
+        out = pd.concat([rows, con], ignore_index=True)
+        hq = self.contrasts.loc[het, [*g, "estimate", "p_value"]].rename(
+            columns={"estimate": "heterogeneity_q", "p_value": "heterogeneity_p"})
+        ver = self.verdicts[[*g, "verdict"]]
+        if g:
+            out = out.merge(ver, on=g, how="left").merge(hq, on=g, how="left")
+        else:
+            out = out.assign(verdict=ver["verdict"].iloc[0],
+                             heterogeneity_q=hq["heterogeneity_q"].iloc[0],
+                             heterogeneity_p=hq["heterogeneity_p"].iloc[0])
+        out["heterogeneity_df"] = eff.groupby(g)[q].nunique().max() - 1 if g else eff[q].nunique() - 1
+        out["measure"] = np.where(out["term"].str.startswith("effect"),
+                                  "rate ratio" if log else f"difference in {self.settings['outcome']}",
+                                  self.settings["units"] or "outcome units")
         out["confidence"] = self.settings["confidence"]
         out["imd_edition"] = self.settings["imd_edition"]
         out["method"] = self.settings["method"]
-        return out
+        return protocol_frame(out, confidence=self.settings["confidence"])
 
     @property
-    def verdict(self) -> str | dict[tuple, str]:
-        """The verdict text (one group), or ``{group key: text}``."""
+    def headline(self) -> pd.Series:
+        """The change in the slope index of inequality (first group): the row the verdict reads."""
+        frame = self.to_frame()
+        return frame.loc[frame["term"] == "SII change"].iloc[0]
+
+    @property
+    def verdict_text(self) -> str | dict[tuple, str]:
+        """The verdict in a paragraph (one group), or ``{group key: text}``."""
         if not self.group_by:
             return str(self.verdicts["text"].iloc[0])
         return {tuple(r[list(self.group_by)]): r["text"] for _, r in self.verdicts.iterrows()}
@@ -150,8 +184,9 @@ class EquityOfEffect:
 
 def _se_from(frame: pd.DataFrame, name: str, est: str, se: str | None, lower: str | None,
              upper: str | None, log: bool, cl_conf: float) -> np.ndarray:
-    if se is not None:
-        return frame[se].to_numpy(float)
+    if se is not None:  # on the scale of the estimate; a ratio's SE goes to the log scale
+        s = frame[se].to_numpy(float)
+        return s / frame[est].to_numpy(float) if log else s
     lo, hi = frame[lower].to_numpy(float), frame[upper].to_numpy(float)
     if log:
         if (lo <= 0).any():
@@ -186,7 +221,9 @@ def equity_of_effect(effects: pd.DataFrame, *, quintile: str = "imd_quintile",
     effects : pandas.DataFrame
         One row per (group x) IMD quintile with the effect ``estimate`` and its ``std_error`` (or
         ``lower``/``upper`` limits at ``cl_confidence``). For ``scale="ratio"`` the estimate is a rate
-        ratio and the standard error is that of its logarithm (limits are on the ratio scale).
+        ratio and, as in every pceval result's ``to_frame()``, the standard error is that of the
+        ratio itself (delta method; converted to the log scale as ``std_error / estimate``); limits
+        are on the ratio scale.
     quintile : str
         IMD quintile column (1 = most deprived; any number of ordered quantiles >= 2 works).
     scale : ``"difference"`` or ``"ratio"``
@@ -385,7 +422,9 @@ def equity_of_effect(effects: pd.DataFrame, *, quintile: str = "imd_quintile",
             # Monte Carlo two-sided p-value for "= 0", never below 1 / (reps + 1)
             tail = np.minimum((s <= 0).sum(axis=1), (s >= 0).sum(axis=1))
             p = np.minimum(2 * (tail + 1) / (reps + 1), 1.0)
-            sims_sum[name][sl] = np.column_stack([point[name][sl], s.std(axis=1, ddof=1),
+            # the SE implied by the percentile interval, so the row's SE and interval agree
+            # (a simulated SD is dominated by tails for ratios such as the % change)
+            sims_sum[name][sl] = np.column_stack([point[name][sl], (lo_hi[1] - lo_hi[0]) / (2 * z),
                                                   lo_hi[0], lo_hi[1], p])
         del e_s, y0_s, y1_s, sims
 
@@ -444,8 +483,8 @@ def equity_of_effect(effects: pd.DataFrame, *, quintile: str = "imd_quintile",
     byq = byq.sort_values([*gb, q], key=lambda s: s.map({lab: i for i, lab in enumerate(labels)})
                           if s.name == q else s, kind="stable").reset_index(drop=True)
 
-    gap = sims_sum["absolute gap change (|SII after| - |SII before|)"]
-    verdict = np.where(gap[:, 3] < 0, "narrowed", np.where(gap[:, 2] > 0, "widened", "no evidence either way"))
+    change = sims_sum["SII change"]
+    verdict = np.array([_gap_verdict(change[i], sims_sum["SII before"][i, 0]) for i in range(g)])
     texts = [_verdict_text(verdict[i], sims_sum, i, conf, outcome, units, diff[i], diff_se[i], z, log,
                            e_hat[i], labels) for i in range(g)]
     verdicts = (keys.copy() if gb else pd.DataFrame(index=range(g)))
@@ -467,6 +506,21 @@ def equity_of_effect(effects: pd.DataFrame, *, quintile: str = "imd_quintile",
                           group_by=tuple(gb), settings=settings)
 
 
+def _gap_verdict(change: np.ndarray, before: float) -> str:
+    """narrowed / widened / no evidence either way, from the SII change's own interval.
+
+    ``change`` is (estimate, se, lower, upper, p). With the SII positive before (worse for the
+    most deprived), a change whose interval lies below 0 narrowed the gap; with it negative, a
+    change above 0 did. :func:`pceval.verdict` reads the interval, so the words cannot
+    contradict the interval the text quotes.
+    """
+    v = _verdict_of({"ci_lower": change[2], "ci_upper": change[3], "scale": "absolute"})
+    if v in ("no evidence either way", "too few to tell") or before == 0:
+        return "no evidence either way"
+    toward_zero = "lower" if before > 0 else "higher"
+    return "narrowed" if v == toward_zero else "widened"
+
+
 def _fmt(v: float) -> str:
     return f"{v:,.3g}" if abs(v) < 100 else f"{v:,.1f}"
 
@@ -477,7 +531,6 @@ def _verdict_text(verdict: str, sims: dict[str, np.ndarray], i: int, conf: float
     u = f" {units}" if units else ""
     b, a = sims["SII before"][i], sims["SII after"][i]
     c = sims["SII change"][i]
-    gap = sims["absolute gap change (|SII after| - |SII before|)"][i]
     pct = f"{conf:.0%}"
     head = {"narrowed": f"Narrowed: the intervention narrowed the deprivation gap in {outcome}.",
             "widened": f"Widened: the intervention widened the deprivation gap in {outcome}.",
@@ -485,8 +538,7 @@ def _verdict_text(verdict: str, sims: dict[str, np.ndarray], i: int, conf: float
                                        f"intervention narrowed or widened the deprivation gap in {outcome}.")}[verdict]
     sii_part = (f" Given uptake by quintile, the slope index of inequality (positive = worse for the "
                 f"most deprived) goes from {_fmt(b[0])} to {_fmt(a[0])}{u}, a change of {_fmt(c[0])} "
-                f"({pct} CI {_fmt(c[2])} to {_fmt(c[3])}); the size of the gap changes by {_fmt(gap[0])} "
-                f"({_fmt(gap[2])} to {_fmt(gap[3])}).")
+                f"({pct} CI {_fmt(c[2])} to {_fmt(c[3])}).")
     lo, hi = diff - z * diff_se, diff + z * diff_se
     q1, qk = labels[0], labels[-1]
     if log:
@@ -503,7 +555,7 @@ def _verdict_text(verdict: str, sims: dict[str, np.ndarray], i: int, conf: float
 # ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class UptakeEquity:
+class UptakeEquity(ResultProtocol):
     """Result of :func:`uptake_equity` (immutable).
 
     Attributes
@@ -528,11 +580,36 @@ class UptakeEquity:
     settings: dict[str, Any] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
-        """The uptake table (tidy, one row per group x dimension x category)."""
-        return self.uptake.copy()
+        """The result protocol's columns: first the gap in uptake between the most and least
+        deprived quintiles (``absolute gap``, a difference of proportions with Newcombe limits,
+        then ``relative gap``, a ratio with Katz log limits: the headline), then uptake in each
+        category (Wilson limits). These limits are not Wald intervals, so ``std_error``,
+        ``statistic`` and ``p_value`` are left missing rather than contradict them."""
+        g = list(self.group_by)
+        gap = self.gap.rename(columns={"lower": "ci_lower", "upper": "ci_upper",
+                                       "statistic": "quantity"})
+        gap = gap.assign(term=gap["measure"],
+                         scale=np.where(gap["measure"] == "relative gap", "relative", "absolute"))
+        up = self.uptake.rename(columns={"lower": "ci_lower", "upper": "ci_upper",
+                                         "uptake": "estimate"})
+        up = up.assign(term="uptake: " + up["dimension"] + " " + up["category"].astype(str),
+                       scale="absolute", measure="proportion taking up the intervention")
+        out = pd.concat([gap, up], ignore_index=True)
+        for c in ("std_error", "statistic", "p_value"):
+            out[c] = np.nan
+        out = out.drop(columns=[c for c in ("quantity",) if c in out])
+        return protocol_frame(out, design={"confidence": self.settings["confidence"]})[
+            [*PROTOCOL_COLUMNS, *g, *[c for c in out.columns if c not in (*PROTOCOL_COLUMNS, *g)]]]
 
     @property
-    def verdict(self) -> str | dict[tuple, str]:
+    def headline(self) -> pd.Series:
+        """The relative gap in uptake, most vs least deprived quintile (first group)."""
+        frame = self.to_frame()
+        return frame.loc[frame["term"] == "relative gap"].iloc[0]
+
+    @property
+    def verdict_text(self) -> str | dict[tuple, str]:
+        """The verdict in a paragraph (one group), or ``{group key: text}``."""
         if not self.group_by:
             return str(self.verdicts["text"].iloc[0])
         return {tuple(r[list(self.group_by)]): r["text"] for _, r in self.verdicts.iterrows()}
@@ -686,9 +763,12 @@ def uptake_equity(df: pd.DataFrame, treated: str = "treated", *, imd: str = "imd
     concentration["negative_means"] = concentration["measure"] + " concentrated among the more deprived"
 
     rel = gap[gap.measure == "relative gap"].reset_index(drop=True)
-    verdict = np.where(rel["upper"] < 1, "lower uptake in the most deprived",
-                       np.where(rel["lower"] > 1, "higher uptake in the most deprived",
-                                "no evidence of a difference"))
+    words = {"lower": "lower uptake in the most deprived",
+             "higher": "higher uptake in the most deprived",
+             "no evidence either way": "no evidence of a difference",
+             "too few to tell": "too few to tell"}
+    verdict = np.array([words[_verdict_of({"ci_lower": lo, "ci_upper": hi, "scale": "relative"})]
+                        for lo, hi in zip(rel["lower"], rel["upper"], strict=True)])
     texts = []
     for i in range(len(rel)):
         r = rel.iloc[i]

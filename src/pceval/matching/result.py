@@ -9,13 +9,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pceval._results import ResultProtocol
 from pceval.balance import BalanceResult, _add_products, _ess, balance_arrays
 from pceval.errors import InputError
 from pceval.matching.distance import Design, PropensityModel, model_matrix
 
 
 @dataclass(frozen=True)
-class MatchResult:
+class MatchResult(ResultProtocol):
     """A matched comparison group (immutable).
 
     Attributes
@@ -206,6 +207,17 @@ class MatchResult:
         return balance_arrays(X, names, binary, self.treat, self.weights, estimand=self.estimand,
                               pairs=pairs, subclass=sub, pair_dist=pair_dist,
                               thresholds=thresholds, sample_sizes=sizes)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The balance table in the result protocol (see :meth:`BalanceResult.to_frame`), with
+        the matching method as a design column. The matched sample itself is
+        :meth:`matched_data`."""
+        return self.balance().to_frame().assign(method=f"matching ({self.method})")
+
+    @property
+    def headline(self) -> pd.Series:
+        """The covariate with the largest |SMD| after matching."""
+        return self.balance().headline
 
     def love_plot(self, stat: str = "smd", **kwargs: Any):
         """Love plot of balance before and after matching (plotnine)."""
