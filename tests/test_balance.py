@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from _reference import MATCHIT
-from pceval.balance import BalanceResult, balance, ecdf_diff, weighted_var
+from pceval.covariate_balance import BalanceResult, balance_table, ecdf_diff, weighted_var
 from pceval.errors import InputError
 
 COVS = ["age", "educ", "race", "married", "nodegree", "re74", "re75"]
@@ -25,7 +25,7 @@ def tiny() -> pd.DataFrame:
 
 
 def test_smd_variance_ratio_and_ecdf_by_hand(tiny):
-    res = balance(tiny, "t", ["x", "b"])
+    res = balance_table(tiny, "t", ["x", "b"])
     tab = res.to_frame().set_index("covariate")
     x1, x0 = np.array([1, 2, 6.0]), np.array([2, 3, 4, 9.0])
     assert tab.loc["x", "smd"] == pytest.approx((x1.mean() - x0.mean()) / x1.std(ddof=1))
@@ -45,7 +45,7 @@ def test_smd_variance_ratio_and_ecdf_by_hand(tiny):
 
 
 def test_weighted_statistics_use_cov_wt_and_fixed_denominator(tiny):
-    res = balance(tiny, "t", ["x"], weights="w")
+    res = balance_table(tiny, "t", ["x"], weights="w")
     tab = res.to_frame()
     m = tab[tab["sample"] == "matched"].iloc[0]
     a = tab[tab["sample"] == "all"].iloc[0]
@@ -65,7 +65,7 @@ def test_weighted_statistics_use_cov_wt_and_fixed_denominator(tiny):
 def test_estimand_denominators(tiny):
     x1, x0 = np.array([1, 2, 6.0]), np.array([2, 3, 4, 9.0])
     d = x1.mean() - x0.mean()
-    smd = {e: balance(tiny, "t", ["x"], estimand=e).to_frame().loc[0, "smd"]
+    smd = {e: balance_table(tiny, "t", ["x"], estimand=e).to_frame().loc[0, "smd"]
            for e in ("ATT", "ATC", "ATE")}
     assert smd["ATT"] == pytest.approx(d / x1.std(ddof=1))
     assert smd["ATC"] == pytest.approx(d / x0.std(ddof=1))
@@ -82,7 +82,7 @@ def test_ecdf_weighted_equals_replicated_rows():
 
 
 def test_factors_squares_and_interactions(tiny):
-    res = balance(tiny, "t", ["x", "b", "g"], squares=True, interactions=True)
+    res = balance_table(tiny, "t", ["x", "b", "g"], squares=True, interactions=True)
     names = res.to_frame()["covariate"].tolist()
     assert names[:5] == ["x", "b", "gu", "gv", "gw"]
     assert "x^2" in names and "x * b" in names and "b^2" not in names     # b^2 == b
@@ -95,7 +95,7 @@ def test_factors_squares_and_interactions(tiny):
 
 
 def test_thresholds_report_table_and_plot(tiny):
-    res = balance(tiny, "t", ["x", "b"], weights="w", thresholds={"smd": 0.5})
+    res = balance_table(tiny, "t", ["x", "b"], weights="w", thresholds={"smd": 0.5})
     tab = res.to_frame()
     assert {"smd_ok", "var_ratio_ok", "ks_ok", "balanced"} <= set(tab.columns)
     assert (tab["smd_ok"] == (tab["smd"].abs() <= 0.5)).all()
@@ -121,7 +121,7 @@ def test_generic_balance_on_matched_weights_equals_matchit():
     df = pd.read_csv(MATCHIT / "lalonde.csv")
     with pytest.warns(PcevalWarning, match="120 of 185 treated"):
         m = match(df, "treat", COVS, method="cem")
-    res = balance(df.assign(w=m.weights), "treat", COVS, weights="w")
+    res = balance_table(df.assign(w=m.weights), "treat", COVS, weights="w")
     ref = pd.read_csv(MATCHIT / "f_cem_balance.csv")
     got = res.to_frame().merge(ref, left_on=["sample", "covariate"],
                                right_on=["sample", "variable"])
@@ -137,18 +137,18 @@ def test_generic_balance_on_matched_weights_equals_matchit():
 
 def test_bad_input(tiny):
     with pytest.raises(InputError, match="missing required column"):
-        balance(tiny, "t", ["nope"])
+        balance_table(tiny, "t", ["nope"])
     with pytest.raises(InputError, match="must be 0/1"):
-        balance(tiny.assign(t=[2, 1, 1, 0, 0, 0, 0]), "t", ["x"])
+        balance_table(tiny.assign(t=[2, 1, 1, 0, 0, 0, 0]), "t", ["x"])
     with pytest.raises(InputError, match="both treated"):
-        balance(tiny.assign(t=1), "t", ["x"])
+        balance_table(tiny.assign(t=1), "t", ["x"])
     with pytest.raises(InputError, match="non-negative"):
-        balance(tiny, "t", ["x"], weights=-tiny["w"].to_numpy())
+        balance_table(tiny, "t", ["x"], weights=-tiny["w"].to_numpy())
     with pytest.raises(InputError, match="7 rows"):
-        balance(tiny, "t", ["x"], weights=np.ones(3))
+        balance_table(tiny, "t", ["x"], weights=np.ones(3))
     with pytest.raises(InputError, match="thresholds key"):
-        balance(tiny, "t", ["x"], thresholds={"p": 0.1})
+        balance_table(tiny, "t", ["x"], thresholds={"p": 0.1})
     with pytest.raises(InputError, match="at least one"):
-        balance(tiny, "t", [])
+        balance_table(tiny, "t", [])
     with pytest.raises(InputError, match="missing"):
-        balance(tiny.assign(x=[np.nan, 1, 1, 1, 1, 1, 1]), "t", ["x"])
+        balance_table(tiny.assign(x=[np.nan, 1, 1, 1, 1, 1, 1]), "t", ["x"])

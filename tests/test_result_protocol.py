@@ -82,7 +82,7 @@ def _results():
         "SubgroupEffects": byq,
         "EffectResult": pceval.estimate_effect(m, "y", ["x1", "x2"]),
         "MatchResult": m,
-        "BalanceResult": pceval.balance.balance(people, "treat", ["x1", "x2"]),
+        "BalanceResult": pceval.balance_table(people, "treat", ["x1", "x2"]),
         "EquityOfEffect": ineq.equity_of_effect(eq_in, reps=2000),
         "UptakeEquity": ineq.uptake_equity(up_in, eligible="eligible"),
     }

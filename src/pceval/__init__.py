@@ -7,8 +7,8 @@ See ``docs/architecture.md`` for the modules and how data flows between them.
 from __future__ import annotations
 
 from pceval import (
-    balance,
     cohort,
+    covariate_balance,
     did,
     disclosure,
     effects,
@@ -21,17 +21,18 @@ from pceval import (
     synthetic,
 )
 from pceval._engines import to_pandas
+from pceval._results import verdict
+from pceval._version import __version__  # noqa: E402
 from pceval.cohort import Cohort, baseline_covariates, candidate_index_periods, index_dates
+from pceval.covariate_balance import BalanceResult, balance_table
 from pceval.effects import EffectResult, estimate_effect
 from pceval.errors import DisclosureError, EstimationError, InputError, PcevalError, PcevalWarning
 from pceval.matching import MatchResult, match
 from pceval.panel import build_panel, calendar_panel, stratified_counts
 
-__version__ = "0.1.0"
-
 __all__ = [
     "errors", "synthetic", "cohort", "panel", "did", "disclosure", "report", "plots",
-    "matching", "balance", "effects", "inequality", "match", "MatchResult", "estimate_effect",
+    "matching", "covariate_balance", "balance_table", "BalanceResult", "verdict", "effects", "inequality", "match", "MatchResult", "estimate_effect",
     "EffectResult",
     "PcevalError", "InputError", "EstimationError", "DisclosureError", "PcevalWarning",
     "Cohort", "index_dates", "candidate_index_periods", "baseline_covariates",

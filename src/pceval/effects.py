@@ -247,7 +247,7 @@ class EffectResult(ResultProtocol):
 # ----------------------------------------------------------------------------------------------
 
 def _design(df: pd.DataFrame, covs: Sequence[str]) -> tuple[np.ndarray, list[str]]:
-    from pceval.matching.distance import model_matrix
+    from pceval._design import model_matrix
 
     d = model_matrix(df, covs, contrasts=True, name="data")
     return d.X, d.names

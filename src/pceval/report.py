@@ -225,7 +225,7 @@ def _output_html(out: Any, where: str) -> str:
 
 def notebook_to_html(nb: Any, name: str = "report") -> str:
     """Render an executed notebook (nbformat) as a self-contained commissioner report."""
-    from pceval import __version__
+    from pceval._version import __version__
 
     intro: list[str] = []
     summary: list[str] = []

@@ -14,7 +14,7 @@
 See ``docs/did.md``.
 """
 
-from pceval.did.aggregate import AggregateResult, aggregate
+from pceval.did.aggregation import AggregateResult, aggregate
 from pceval.did.bacon import BaconResult, bacon_decomposition
 from pceval.did.fixed_effects import FixedEffectsResult, event_study, twfe
 from pceval.did.heterogeneity import SubgroupEffects, effects_by

@@ -124,9 +124,9 @@ class AttGtResult(ResultProtocol):
     ):
         """Summarise the cells: ``"simple"``, ``"dynamic"`` (event study), ``"group"``, ``"calendar"``.
 
-        See :func:`pceval.did.aggregate.aggregate`.
+        See :func:`pceval.did.aggregation.aggregate`.
         """
-        from pceval.did.aggregate import aggregate
+        from pceval.did.aggregation import aggregate
 
         return aggregate(self, type, min_e=min_e, max_e=max_e, balance_e=balance_e,
                          n_boot=n_boot, seed=seed)

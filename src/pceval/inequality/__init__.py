@@ -37,7 +37,7 @@ from pceval.inequality.imd import (
     quantile,
 )
 from pceval.inequality.plots import plot_equity, plot_gap_over_time, plot_sii, plot_uptake
-from pceval.inequality.sii import sii
+from pceval.inequality.slope_index import sii
 from pceval.inequality.standardised import dsr, esp2013, isr, isr_rate, isr_ratio
 
 __all__ = [

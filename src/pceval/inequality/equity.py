@@ -65,7 +65,7 @@ from pceval.inequality._common import (
 from pceval.inequality.concentration import concentration_index
 from pceval.inequality.gaps import quintile_gap
 from pceval.inequality.imd import check_imd_edition, quantile_order
-from pceval.inequality.sii import regression_weights, ridits
+from pceval.inequality.slope_index import regression_weights, ridits
 
 _CELLS = 4_000_000
 

@@ -11,7 +11,7 @@ IMD quintiles use :func:`pceval.plots.scale_colour_imd` (1 = most deprived = dar
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -34,11 +34,8 @@ from plotnine import (
 from pceval.errors import InputError
 from pceval.inequality._common import GroupBy, as_list, check_column_arg, check_input, group_keys
 from pceval.inequality.imd import quantile_order
-from pceval.inequality.sii import _link, regression_weights, ridits
+from pceval.inequality.slope_index import _link, regression_weights, ridits
 from pceval.plots import NHS_COLOURS, scale_colour_imd, theme_nhs
-
-if TYPE_CHECKING:
-    from pceval.inequality.equity import EquityOfEffect, UptakeEquity
 
 
 def _is_quintile(labels: list[Any]) -> bool:
@@ -135,7 +132,7 @@ def plot_gap_over_time(df: pd.DataFrame, time: str, *, estimate: str = "estimate
     return p + theme_nhs()
 
 
-def plot_equity(result: EquityOfEffect, kind: Literal["effects", "outcome"] = "effects"):
+def plot_equity(result: Any, kind: Literal["effects", "outcome"] = "effects"):
     """Effects by quintile with limits and the fitted gradient, or outcome before/with intervention."""
     q = result.settings["quintile"]
     g = list(result.group_by)
@@ -168,7 +165,7 @@ def plot_equity(result: EquityOfEffect, kind: Literal["effects", "outcome"] = "e
     return p + theme_nhs()
 
 
-def plot_uptake(result: UptakeEquity):
+def plot_uptake(result: Any):
     """Uptake with Wilson limits by IMD quintile (and age and sex), one panel per dimension."""
     d = result.uptake.copy()
     d["category"] = d["category"].astype(str)

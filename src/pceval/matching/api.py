@@ -10,14 +10,10 @@ import numpy as np
 import pandas as pd
 
 from pceval._checks import check_choice, check_frame, check_int, check_number
+from pceval._design import model_matrix
 from pceval.errors import EstimationError, InputError, PcevalWarning
 from pceval.matching.cem import coarsen
-from pceval.matching.distance import (
-    PropensityModel,
-    fit_propensity,
-    mahalanobis_transform,
-    model_matrix,
-)
+from pceval.matching.distance import PropensityModel, fit_propensity, mahalanobis_transform
 from pceval.matching.exact import strata_codes, subclass_from_strata, weights_from_subclass
 from pceval.matching.nearest import (
     match_distance_no_replace,

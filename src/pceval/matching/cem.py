@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pceval._design import is_factor
 from pceval.errors import InputError
-from pceval.matching.distance import is_factor
 
 
 def _r_quantile(x: np.ndarray, probs: np.ndarray) -> np.ndarray:

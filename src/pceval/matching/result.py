@@ -9,10 +9,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pceval._design import Design, _add_products, _ess, model_matrix
 from pceval._results import ResultProtocol
-from pceval.balance import BalanceResult, _add_products, _ess, balance_arrays
+from pceval.covariate_balance import BalanceResult, balance_arrays
 from pceval.errors import InputError
-from pceval.matching.distance import Design, PropensityModel, model_matrix
+from pceval.matching.distance import PropensityModel
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,7 @@ class MatchResult(ResultProtocol):
 
         Covariates: those matched on (plus ``exact`` and ``mahvars`` columns, and ``addl``),
         factors expanded to one row per level, led by the distance when a score was used.
-        Statistics, denominators and thresholds: see :mod:`pceval.balance`.
+        Statistics, denominators and thresholds: see :mod:`pceval.covariate_balance`.
         ``pair_dist`` (standardised pair distance) defaults to True except for
         subclassification, as in MatchIt.
         """

@@ -8,7 +8,7 @@ See ``synthetic_data/data_dictionary.md`` for every column, the data-generating 
 scenario's true effects.
 """
 
-from pceval.synthetic.generate import TABLES, SyntheticData, generate, load
+from pceval.synthetic.generator import TABLES, SyntheticData, generate, load
 from pceval.synthetic.scenarios import (
     INTERVENTION_LABELS,
     INTERVENTIONS,

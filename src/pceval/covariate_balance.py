@@ -1,6 +1,6 @@
 """Covariate balance between treated and comparison groups, on any (weighted) sample.
 
-:func:`balance` compares the treated with the untreated before weighting (sample ``"all"``) and,
+:func:`balance_table` (``pceval.balance_table``) compares the treated with the untreated before weighting (sample ``"all"``) and,
 given weights (matching, subclassification or inverse-probability weights), after weighting
 (sample ``"matched"``). It works on any table with a 0/1 treatment column; a matched sample from
 :func:`pceval.match` reaches it through ``MatchResult.balance()``.
@@ -51,7 +51,7 @@ Example
 -------
 >>> import pandas as pd
 >>> df = pd.DataFrame({"t": [1, 1, 0, 0, 0], "age": [30, 40, 35, 50, 60]})
->>> b = balance(df, treatment="t", covariates=["age"])
+>>> b = balance_table(df, treatment="t", covariates=["age"])
 >>> round(float(b.to_frame().loc[0, "smd"]), 3)
 -1.98
 """
@@ -66,6 +66,7 @@ import numpy as np
 import pandas as pd
 
 from pceval._checks import check_choice, check_frame, check_number
+from pceval._design import _add_products, _ess, model_matrix
 from pceval._results import ResultProtocol, protocol_frame
 from pceval.errors import InputError
 
@@ -365,30 +366,8 @@ class BalanceResult(ResultProtocol):
 # ----------------------------------------------------------------------------------------------
 
 def _expand(data: pd.DataFrame, covariates: Sequence[str], name: str):
-    from pceval.matching.distance import model_matrix
 
     return model_matrix(data, covariates, contrasts=False, name=name)
-
-
-def _add_products(X: np.ndarray, names: list[str], binary: np.ndarray, squares: bool,
-                  interactions: bool) -> tuple[np.ndarray, list[str], np.ndarray]:
-    cols, nm, bn = [], [], []
-    k = X.shape[1]
-    for i in range(k):
-        for j in range(i, k):
-            if i == j and not squares:
-                continue
-            if i != j and not interactions:
-                continue
-            x2 = X[:, i] * X[:, j]
-            if np.all(np.abs(x2) < _SQRT_EPS) or np.all(np.abs(x2 - X[:, i]) < _SQRT_EPS):
-                continue  # a binary squared, or two levels of one factor
-            cols.append(x2)
-            nm.append(f"{names[i]}^2" if i == j else f"{names[i]} * {names[j]}")
-            bn.append(bool(np.all((x2 == 0) | (x2 == 1))))
-    if not cols:
-        return X, names, binary
-    return (np.column_stack([X, *cols]), names + nm, np.r_[binary, np.array(bn, dtype=bool)])
 
 
 def balance_arrays(X: np.ndarray, names: Sequence[str], binary: np.ndarray, treat: np.ndarray,
@@ -450,11 +429,6 @@ def balance_arrays(X: np.ndarray, names: Sequence[str], binary: np.ndarray, trea
                          sample_sizes=sample_sizes, groups=pd.DataFrame(grp))
 
 
-def _ess(w: np.ndarray) -> float:
-    s2 = float(np.dot(w, w))
-    return float(w.sum() ** 2 / s2) if s2 > 0 else 0.0
-
-
 def _sizes(t: np.ndarray, weights: np.ndarray | None, s_w: np.ndarray) -> pd.DataFrame:
     rows = {}
     for g, lab in ((0, "control"), (1, "treated")):
@@ -469,11 +443,11 @@ def _sizes(t: np.ndarray, weights: np.ndarray | None, s_w: np.ndarray) -> pd.Dat
     return pd.DataFrame(rows)
 
 
-def balance(data: pd.DataFrame, treatment: str, covariates: Sequence[str],
-            weights: str | np.ndarray | pd.Series | None = None, *, estimand: str = "ATT",
-            s_weights: str | None = None, subclass: str | None = None,
-            squares: bool = False, interactions: bool = False,
-            thresholds: Mapping[str, float] | None = None) -> BalanceResult:
+def balance_table(data: pd.DataFrame, treatment: str, covariates: Sequence[str],
+                  weights: str | np.ndarray | pd.Series | None = None, *, estimand: str = "ATT",
+                  s_weights: str | None = None, subclass: str | None = None,
+                  squares: bool = False, interactions: bool = False,
+                  thresholds: Mapping[str, float] | None = None) -> BalanceResult:
     """Balance of ``covariates`` between treated and untreated, before and after weighting.
 
     Parameters
@@ -534,5 +508,5 @@ def balance(data: pd.DataFrame, treatment: str, covariates: Sequence[str],
                           subclass=sub, pair_dist=sub is not None, thresholds=thresholds)
 
 
-__all__ = ["balance", "BalanceResult", "balance_arrays", "weighted_var", "ecdf_diff",
+__all__ = ["balance_table", "BalanceResult", "balance_arrays", "weighted_var", "ecdf_diff",
            "smd_denominator", "DEFAULT_THRESHOLDS"]
