@@ -48,7 +48,7 @@ def two_by_two_panel(n=400, att=2.0, rr=0.7, seed=0):
 
 def test_did2x2_linear_equals_ols_with_cr1():
     df = two_by_two_panel()
-    res = did2x2(df, "y", "treated", "post", "person", covariates=["age"])
+    res = did2x2(df, "y", "treated", "person", "post", covariates=["age"])
     X = sm.add_constant(np.column_stack([df.treated, df.post, df.treated * df.post, df.age]))
     ols = sm.OLS(df.y, X).fit(cov_type="cluster", cov_kwds={"groups": df.person})
     row = res.to_frame().set_index("scale").loc["absolute"]
@@ -58,7 +58,7 @@ def test_did2x2_linear_equals_ols_with_cr1():
 
 def test_did2x2_ratio_of_means_closed_form():
     df = two_by_two_panel()
-    res = did2x2(df, "y", "treated", "post", "person").to_frame().set_index("scale")
+    res = did2x2(df, "y", "treated", "person", "post").to_frame().set_index("scale")
     m = df.groupby(["treated", "post"])["y"].mean()
     cf = m[(1, 0)] + m[(0, 1)] - m[(0, 0)]
     assert res.loc["absolute", "estimate"] == pytest.approx(m[(1, 1)] - cf, rel=1e-10)
@@ -68,7 +68,7 @@ def test_did2x2_ratio_of_means_closed_form():
 
 def test_did2x2_poisson_saturated_closed_form():
     df = two_by_two_panel(n=2000)
-    res = did2x2(df, "events", "treated", "post", "person", model="poisson", exposure="years", exposure_unit="year",
+    res = did2x2(df, "events", "treated", "person", "post", model="poisson", exposure="years", exposure_unit="year",
                  per=1000).to_frame().set_index("scale")
     s = df.groupby(["treated", "post"])[["events", "years"]].sum()
     r = s["events"] / s["years"]
@@ -84,7 +84,7 @@ def test_did2x2_poisson_interval_coverage():
     hits = 0
     for s in range(300):
         df = two_by_two_panel(n=300, rr=0.7, seed=100 + s)
-        row = did2x2(df, "events", "treated", "post", "person", model="poisson",
+        row = did2x2(df, "events", "treated", "person", "post", model="poisson",
                      exposure="years", exposure_unit="year").to_frame().set_index("scale").loc["relative"]
         hits += row["ci_lower"] <= 0.7 <= row["ci_upper"]
     assert 0.91 <= hits / 300 <= 0.99
@@ -93,16 +93,16 @@ def test_did2x2_poisson_interval_coverage():
 def test_did2x2_bad_input():
     df = two_by_two_panel()
     with pytest.raises(InputError, match="exposure"):
-        did2x2(df, "events", "treated", "post", "person", model="poisson")
+        did2x2(df, "events", "treated", "person", "post", model="poisson")
     with pytest.raises(InputError, match="four cells"):
-        did2x2(df[df.treated == 1], "y", "treated", "post", "person")
+        did2x2(df[df.treated == 1], "y", "treated", "person", "post")
     with pytest.raises(InputError, match="treated"):
-        did2x2(df.assign(treated=df.treated * 2), "y", "treated", "post", "person")
+        did2x2(df.assign(treated=df.treated * 2), "y", "treated", "person", "post")
     with pytest.raises(InputError, match="positive"):
-        did2x2(df.assign(years=0.0), "events", "treated", "post", "person", model="poisson",
+        did2x2(df.assign(years=0.0), "events", "treated", "person", "post", model="poisson",
                exposure="years", exposure_unit="year")
     with pytest.raises(InputError, match="model"):
-        did2x2(df, "y", "treated", "post", "person", model="logit")
+        did2x2(df, "y", "treated", "person", "post", model="logit")
 
 
 def test_did2x2_poisson_with_an_empty_cell_is_an_estimation_error():
@@ -110,10 +110,10 @@ def test_did2x2_poisson_with_an_empty_cell_is_an_estimation_error():
     df = two_by_two_panel()
     df.loc[(df.treated == 1) & (df.post == 1), "events"] = 0
     with pytest.raises(EstimationError, match="treated=1/post=1"):
-        did2x2(df, "events", "treated", "post", "person", model="poisson", exposure="years", exposure_unit="year")
+        did2x2(df, "events", "treated", "person", "post", model="poisson", exposure="years", exposure_unit="year")
     # the linear model still answers on the absolute scale; the ratio of means is 0, whose
     # log-scale interval does not exist, so the relative row is missing and says why
-    lin = did2x2(df, "events", "treated", "post", "person").to_frame().set_index("scale")
+    lin = did2x2(df, "events", "treated", "person", "post").to_frame().set_index("scale")
     assert np.isfinite(lin.loc["absolute", "estimate"])
     assert np.isnan(lin.loc["relative", "estimate"]) and "not defined" in lin.loc["relative", "measure"]
 
@@ -264,8 +264,7 @@ def by_quintile(effects, n=600, seed=0):
 
 def test_effects_by_quintile_recovers_gradient():
     df = by_quintile([2.0, 1.6, 1.2, 0.8, 0.4])
-    res = effects_by(df, "imd_quintile", did2x2, outcome="y", treated="treated", post="post",
-                     unit="person")
+    res = effects_by(df, "imd_quintile", did2x2, outcome="y", treatment="treated", post="post", unit="person")
     tab = res.to_frame().query("row == 'subgroup'")
     assert list(tab["subgroup"]) == [1, 2, 3, 4, 5]
     assert ((tab["ci_lower"] <= [2.0, 1.6, 1.2, 0.8, 0.4]) & ([2.0, 1.6, 1.2, 0.8, 0.4] <= tab["ci_upper"])).all()
@@ -279,7 +278,7 @@ def test_effects_by_equality_test_has_its_size():
     rejections = 0
     for s in range(200):
         df = by_quintile([1.0] * 5, n=80, seed=1000 + 10 * s)
-        res = effects_by(df, "imd_quintile", did2x2, outcome="y", treated="treated",
+        res = effects_by(df, "imd_quintile", did2x2, outcome="y", treatment="treated",
                          post="post", unit="person")
         rejections += res.test["p_value"] < 0.05
     assert 0.01 <= rejections / 200 <= 0.10
@@ -287,8 +286,7 @@ def test_effects_by_equality_test_has_its_size():
 
 def test_effects_by_relative_scale_and_att_gt():
     df = by_quintile([1.0, 1.0])
-    rel = effects_by(df, "imd_quintile", did2x2, outcome="events", treated="treated", post="post",
-                     unit="person", model="poisson", exposure="years", exposure_unit="year", scale="relative")
+    rel = effects_by(df, "imd_quintile", did2x2, outcome="events", treatment="treated", post="post", unit="person", model="poisson", exposure="years", exposure_unit="year", scale="relative")
     assert set(rel.to_frame()["scale"]) == {"relative"}
     assert "/" in rel.difference["label"]
     st = staggered(n=1500).assign(half=lambda d: d.unit % 2)
@@ -305,7 +303,7 @@ def test_effects_by_relative_scale_equals_poisson_glm_in_each_subgroup():
     from scipy import stats
 
     df = by_quintile([1.0, 1.0])
-    rel = effects_by(df, "imd_quintile", did2x2, outcome="events", treated="treated", post="post",
+    rel = effects_by(df, "imd_quintile", did2x2, outcome="events", treatment="treated", post="post",
                      unit="person", model="poisson", exposure="years", exposure_unit="year",
                      scale="relative")
     tab = rel.to_frame().query("row == 'subgroup'").set_index("subgroup")
@@ -403,18 +401,18 @@ def test_did2x2_poisson_sandwich_equals_statsmodels_and_handles_weights():
     X = sm.add_constant(np.column_stack([df.treated, df.post, df.treated * df.post]))
     ref = sm.GLM(df.events, X, family=sm.families.Poisson(), offset=np.log(df.years)).fit(
         cov_type="cluster", cov_kwds={"groups": df.person})
-    res = did2x2(df, "events", "treated", "post", "person", model="poisson", exposure="years", exposure_unit="year")
+    res = did2x2(df, "events", "treated", "person", "post", model="poisson", exposure="years", exposure_unit="year")
     # measured: 9e-16 relative
     assert res.cov.iloc[3, 3] == pytest.approx(np.asarray(ref.cov_params())[3, 3], rel=1e-10)
     # weights are relative (matching or sampling weights): multiplying them all by 2 changes nothing
-    w2 = did2x2(df.assign(w=2.0), "events", "treated", "post", "person", model="poisson",
+    w2 = did2x2(df.assign(w=2.0), "events", "treated", "person", "post", model="poisson",
                 exposure="years", exposure_unit="year", weights="w").to_frame().set_index("scale")
     one = res.to_frame().set_index("scale")
     assert w2.loc["relative", "estimate"] == pytest.approx(one.loc["relative", "estimate"], rel=1e-8)
     assert w2.loc["relative", "std_error"] == pytest.approx(one.loc["relative", "std_error"], rel=1e-8)
     # and unequal weights move the estimate towards the heavier rows
     heavy = df.assign(w=np.where(df.person % 2 == 0, 3.0, 1.0))
-    wr = did2x2(heavy, "events", "treated", "post", "person", model="poisson", exposure="years", exposure_unit="year",
+    wr = did2x2(heavy, "events", "treated", "person", "post", model="poisson", exposure="years", exposure_unit="year",
                 weights="w").to_frame().set_index("scale")
     assert wr.loc["relative", "estimate"] != pytest.approx(one.loc["relative", "estimate"], rel=1e-6)
 

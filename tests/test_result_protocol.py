@@ -60,7 +60,7 @@ def _results():
     s = _staggered()
     people = _people()
     m = pceval.match(people, "treat", ["x1", "x2"])
-    byq = did.effects_by(p, "imd_quintile", did.did2x2, outcome="y", treated="treated",
+    byq = did.effects_by(p, "imd_quintile", did.did2x2, outcome="y", treatment="treated",
                          post="post", unit="unit")
     eq_in = pd.DataFrame({"imd_quintile": [1, 2, 3, 4, 5], "estimate": [-30.0, -25, -20, -15, -10],
                           "std_error": [3.0] * 5, "uptake": [0.12, 0.10, 0.09, 0.08, 0.06],
@@ -70,8 +70,8 @@ def _results():
                           "eligible": [1000] * 5})
     attgt = did.att_gt(s, outcome="y", unit="unit", time="t", group="g", n_boot=0)
     return {
-        "DidResult (linear)": did.did2x2(p, "y", "treated", "post", "unit"),
-        "DidResult (poisson)": did.did2x2(p, "events", "treated", "post", "unit", model="poisson",
+        "DidResult (linear)": did.did2x2(p, "y", "treated", "unit", "post"),
+        "DidResult (poisson)": did.did2x2(p, "events", "treated", "unit", "post", model="poisson",
                                           exposure="years", exposure_unit="year"),
         "AttGtResult": attgt,
         "AggregateResult (simple)": attgt.aggregate("simple"),
@@ -142,7 +142,7 @@ def test_each_row_p_value_agrees_with_its_own_interval(results):
 
 def test_relative_rows_are_wald_on_the_log_scale():
     p = _panel().assign(y=lambda d: d["y"] + 10)  # a positive outcome: the ratio is defined
-    frame = did.did2x2(p, "y", "treated", "post", "unit").to_frame().set_index("scale")
+    frame = did.did2x2(p, "y", "treated", "unit", "post").to_frame().set_index("scale")
     rel = frame.loc["relative"]
     se_log = rel["std_error"] / rel["estimate"]
     assert rel["statistic"] == pytest.approx(np.log(rel["estimate"]) / se_log, rel=1e-12)
@@ -153,13 +153,13 @@ def test_relative_rows_are_wald_on_the_log_scale():
 
 def test_ratio_of_means_is_missing_not_nonsense_when_a_mean_is_negative():
     p = _panel().assign(y=lambda d: d["y"] - 10)
-    rel = did.did2x2(p, "y", "treated", "post", "unit").to_frame().set_index("scale").loc["relative"]
+    rel = did.did2x2(p, "y", "treated", "unit", "post").to_frame().set_index("scale").loc["relative"]
     assert np.isnan(rel["estimate"]) and "not defined" in rel["measure"]
 
 
 def test_effects_by_accepts_every_protocol_estimator():
     p = _panel()
-    rel = did.effects_by(p, "imd_quintile", did.did2x2, outcome="events", treated="treated",
+    rel = did.effects_by(p, "imd_quintile", did.did2x2, outcome="events", treatment="treated",
                          post="post", unit="unit", model="poisson", exposure="years",
                          exposure_unit="year", scale="relative")
     assert (rel.to_frame()["scale"] == "relative").all()

@@ -132,7 +132,7 @@ def _one_rep(scenario: str, seed: int, n_people: int) -> list[dict]:
                weights=("weights", "first"), subclass=("subclass", "first"),
                imd_quintile=("imd_quintile", "first")))
     pp = pp[pp["months"] > 0].assign(treated=lambda d: d["treated"].astype(int))
-    fit = did.did2x2(pp, "adm", "treated", "post", "person_id", model="poisson", exposure="months",
+    fit = did.did2x2(pp, "adm", "treated", "person_id", "post", model="poisson", exposure="months",
                      exposure_unit="month", weights="weights", cluster="subclass").to_frame().set_index("scale")
     treated_ids = md.loc[md["treated"] == 1, "person_id"]
     truth = data.true_effect(intervention, "emergency_admission", window=(0, 11), persons=treated_ids).iloc[0]
@@ -144,7 +144,7 @@ def _one_rep(scenario: str, seed: int, n_people: int) -> list[dict]:
     # the same DiD on the additive scale: OLS of each person's rate per 1,000 PY, weighted by
     # matching weight x person-years, so each cell's mean is its ratio of sums
     lin = pp.assign(rate=pp["adm"] / pp["months"] * 12_000, w_pt=pp["weights"] * pp["months"] / 12)
-    fl = did.did2x2(lin, "rate", "treated", "post", "person_id", model="linear", weights="w_pt",
+    fl = did.did2x2(lin, "rate", "treated", "person_id", "post", model="linear", weights="w_pt",
                     cluster="subclass").to_frame().set_index("scale")
     add("matched_did_linear", "difference per 1,000 PY", *fl.loc["absolute", ["estimate", "ci_lower", "ci_upper"]],
         truth["absolute"])
@@ -170,8 +170,7 @@ def _one_rep(scenario: str, seed: int, n_people: int) -> list[dict]:
     truth_q = data.true_effect(intervention, "emergency_admission", window=(0, 11), persons=treated_ids,
                                by="imd_quintile").set_index("imd_quintile")
     try:
-        byq = did.effects_by(pp, "imd_quintile", did.did2x2, outcome="adm", treated="treated", post="post",
-                             unit="person_id", model="poisson", exposure="months", exposure_unit="month",
+        byq = did.effects_by(pp, "imd_quintile", did.did2x2, outcome="adm", treatment="treated", post="post", unit="person_id", model="poisson", exposure="months", exposure_unit="month",
                              weights="weights", cluster="subclass")
         for _, r in byq.to_frame().query("row == 'subgroup'").iterrows():
             add("matched_did_by_quintile", f"difference per 1,000 PY, Q{int(r['subgroup'])}",
@@ -209,7 +208,7 @@ def _one_rep(scenario: str, seed: int, n_people: int) -> list[dict]:
     ppu = (pu.groupby(["person_id", "post"], as_index=False)
            .agg(adm=("emergency_admission", "sum"), months=("person_time", "sum"), treated=("treated", "first")))
     ppu = ppu[ppu["months"] > 0].assign(treated=lambda d: d["treated"].astype(int))
-    fu = did.did2x2(ppu, "adm", "treated", "post", "person_id", model="poisson", exposure="months",
+    fu = did.did2x2(ppu, "adm", "treated", "person_id", "post", model="poisson", exposure="months",
                     exposure_unit="month").to_frame().set_index("scale")
     add("unmatched_did (biased)", "rate ratio", *fu.loc["relative", ["estimate", "ci_lower", "ci_upper"]],
         truth["relative"])

@@ -107,7 +107,7 @@ prepost = (panel.groupby(["person_id", "post"], as_index=False)
                 treated=("treated", "first"), weights=("weights", "first"), subclass=("subclass", "first"),
                 imd_quintile=("imd_quintile", "first")))
 prepost = prepost[prepost["months"] > 0].assign(treated=lambda d: d["treated"].astype(int))
-fit = did.did2x2(prepost, "admissions", "treated", "post", "person_id", model="poisson", exposure="months",
+fit = did.did2x2(prepost, "admissions", "treated", "person_id", "post", model="poisson", exposure="months",
                  exposure_unit="month", weights="weights", cluster="subclass")
 res = fit.to_frame().set_index("scale")
 truth = data.true_effect("pcsp", "emergency_admission", window=(0, 11),
@@ -139,8 +139,7 @@ The same analysis within each IMD quintile (1 = most deprived). The matched pair
 so the quintile estimates are independent.
 """, None),
     ("code", """
-by_q = did.effects_by(prepost, "imd_quintile", did.did2x2, outcome="admissions", treated="treated", post="post",
-                      unit="person_id", model="poisson", exposure="months", exposure_unit="month",
+by_q = did.effects_by(prepost, "imd_quintile", did.did2x2, outcome="admissions", treatment="treated", post="post", unit="person_id", model="poisson", exposure="months", exposure_unit="month",
                       weights="weights", cluster="subclass")
 truth_q = data.true_effect("pcsp", "emergency_admission", window=(0, 11),
                            persons=matched.loc[matched["treated"] == 1, "person_id"], by="imd_quintile")

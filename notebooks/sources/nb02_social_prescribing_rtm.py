@@ -132,7 +132,7 @@ prepost = (panel.groupby(["person_id", "post"], as_index=False)
            .agg(ae=("ae_attendance", "sum"), months=("person_time", "sum"), treated=("treated", "first"),
                 weights=("weights", "first"), subclass=("subclass", "first")))
 prepost = prepost[prepost["months"] > 0].assign(treated=lambda d: d["treated"].astype(int))
-fit = did.did2x2(prepost, "ae", "treated", "post", "person_id", model="poisson", exposure="months",
+fit = did.did2x2(prepost, "ae", "treated", "person_id", "post", model="poisson", exposure="months",
                  exposure_unit="month", weights="weights", cluster="subclass")
 res = fit.to_frame().set_index("scale")
 truth = data.true_effect("social_prescribing", "ae_attendance", window=(0, 11),

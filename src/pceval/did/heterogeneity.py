@@ -125,7 +125,7 @@ def effects_by(
     Example
     -------
     >>> eff = effects_by(panel, by="imd_quintile", estimator=pceval.did.did2x2,
-    ...                  outcome="admissions", treated="treated", post="post",
+    ...                  outcome="admissions", treatment="treated", post="post",
     ...                  unit="person_id", model="poisson", exposure="person_time",
     ...                  scale="relative")                                 # doctest: +SKIP
     >>> eff.difference   # Q1 vs Q5                                         # doctest: +SKIP

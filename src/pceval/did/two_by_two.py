@@ -129,9 +129,9 @@ def _exposure_unit(data: Any, exposure: str | None, given: str | None) -> str | 
 def did2x2(
     data: Any,
     outcome: str,
-    treated: str,
-    post: str,
+    treatment: str,
     unit: str,
+    post: str,
     *,
     covariates: Sequence[str] | None = None,
     model: str = "linear",
@@ -148,8 +148,9 @@ def did2x2(
     ----------
     data : long panel, one row per unit and period (several periods per side are fine).
     outcome : the outcome (a count for ``model="poisson"``).
-    treated, post : 0/1 columns: the unit is in the treated group; the period is after the index.
+    treatment : 0/1 column: the unit is in the treated group.
     unit : unit id (person, or matched set member).
+    post : 0/1 column: the period is after the index.
     covariates : extra regressors (e.g. age at index).
     model : ``"linear"`` (OLS) or ``"poisson"`` (PPML with ``exposure`` as offset).
     exposure : person-time column (required for Poisson rates; in ``exposure_unit`` units).
@@ -163,7 +164,7 @@ def did2x2(
 
     Example
     -------
-    >>> res = did2x2(panel, outcome="emergency_admissions", treated="treated", post="post",
+    >>> res = did2x2(panel, outcome="emergency_admissions", treatment="treated", post="post",
     ...              unit="person_id", model="poisson", exposure="person_time",
     ...              exposure_unit="month", cluster="subclass")                # doctest: +SKIP
     """
@@ -174,12 +175,12 @@ def did2x2(
     covariates = list(covariates or [])
     cluster = cluster or unit
     df = to_pandas(data)
-    cols = list(dict.fromkeys([unit, outcome, treated, post, *covariates,
+    cols = list(dict.fromkeys([unit, outcome, treatment, post, *covariates,
                                *([exposure] if exposure else []), *([weights] if weights else []),
                                cluster]))
-    numeric = [outcome, treated, post, *covariates, *([exposure] if exposure else []),
+    numeric = [outcome, treatment, post, *covariates, *([exposure] if exposure else []),
                *([weights] if weights else [])]
-    df = check_frame(df, "data", required=cols, numeric=numeric, binary=[treated, post],
+    df = check_frame(df, "data", required=cols, numeric=numeric, binary=[treatment, post],
                      not_null=cols)
     if model == "poisson":
         if exposure is None:
@@ -190,15 +191,15 @@ def did2x2(
             raise InputError(f"`exposure` column '{exposure}' must be positive (drop rows with no time at risk)")
     if weights is not None and (df[weights] < 0).any():
         raise InputError(f"`weights` column '{weights}' must be non-negative")
-    tr = df[treated].to_numpy(float)
+    tr = df[treatment].to_numpy(float)
     po = df[post].to_numpy(float)
     cells = pd.crosstab(tr, po)
     if cells.shape != (2, 2) or (cells.to_numpy() == 0).any():
         raise InputError(
-            f"`data` needs rows in all four cells of `{treated}` x `{post}`; counts are\n{cells}"
+            f"`data` needs rows in all four cells of `{treatment}` x `{post}`; counts are\n{cells}"
         )
     X = np.column_stack([np.ones(len(df)), tr, po, tr * po, df[covariates].to_numpy(float)])
-    names = ["intercept", treated, post, f"{treated}:{post}", *covariates]
+    names = ["intercept", treatment, post, f"{treatment}:{post}", *covariates]
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise EstimationError("the design is singular: a covariate is collinear with the DiD terms")
     y = df[outcome].to_numpy(float)
@@ -235,7 +236,7 @@ def did2x2(
     else:
         events = pd.Series(y * (w > 0)).groupby([tr, po]).sum()
         if (events <= 0).any():
-            empty = ", ".join(f"{treated}={int(a)}/{post}={int(b)}" for (a, b), v in events.items() if v <= 0)
+            empty = ", ".join(f"{treatment}={int(a)}/{post}={int(b)}" for (a, b), v in events.items() if v <= 0)
             raise EstimationError(
                 f"no events of `{outcome}` in the cell(s) {empty}: a rate ratio is not estimable "
                 "(the Poisson coefficient would diverge); pool subgroups or use model='linear'"
@@ -261,7 +262,7 @@ def did2x2(
             ratio_row("ATT", float(lrr), float(se_lrr), confidence, measure="rate ratio"),
         ]
     table = pd.DataFrame(rows)
-    unit_treated = df.groupby(unit, sort=False)[treated].max()
+    unit_treated = df.groupby(unit, sort=False)[treatment].max()
     table["n_treated"] = int((unit_treated == 1).sum())
     table["n_comparison"] = int((unit_treated == 0).sum())
     table["n_units"] = int(df[unit].nunique())
