@@ -58,9 +58,12 @@ def test_hand_checked_panel_on_every_engine(to_engine):
                                   return_flow=True)
     got = _norm(panel)
     pd.testing.assert_frame_equal(got, EXPECTED.astype(got.dtypes.to_dict()), check_exact=False, rtol=1e-12)
-    counts = dict(zip(flow["reason"], flow["events"], strict=True))
+    ev_flow = flow[flow["table"] == "events"]
+    counts = dict(zip(ev_flow["reason"], ev_flow["n"], strict=True))
     assert counts == {"counted": 3, "missing date": 1, "outside follow-up (registration/death)": 1,
                       "person not in index": 1}
+    ix_flow = flow[flow["table"] == "index"]
+    assert ix_flow["n"].sum() == len(ix) and ix_flow["n"].iloc[0] == 3
 
 
 def test_result_stays_in_its_engine(to_engine):
@@ -114,8 +117,9 @@ def test_data_end_caps_follow_up():
 @pytest.mark.parametrize("change, message", [
     (lambda e, i: (e.drop(columns="type"), i), r"`events` is missing required column\(s\) \['type'\]"),
     (lambda e, i: (e, pd.concat([i, i.iloc[[0]]])), "`index`: column 'person_id' must be unique"),
-    (lambda e, i: (e.assign(date=e["date"].astype(str)), i), "`events`: column 'date' must be a date"),
-    (lambda e, i: (e, i.assign(index_date=pd.NaT)), "`index`: column 'index_date' has missing values"),
+    (lambda e, i: (e.assign(date=e["date"].dt.strftime("%d/%m/%Y")), i),
+     r"`events`: column 'date' must hold dates; .* not ISO dates .*'10/03/2020'"),
+    (lambda e, i: (e, i.assign(index_date=pd.NaT)), r"`index`: column 'index_date' has 3 missing value"),
     (lambda e, i: (e.assign(person_id=e["person_id"].astype(str)), i), "column 'person_id' has type"),
     (lambda e, i: (e.assign(date=e["date"].dt.tz_localize("UTC")), i), "column 'date' has time zone UTC"),
 ])
@@ -152,9 +156,14 @@ def test_on_synthetic_data_counts_reconcile():
         warnings.simplefilter("ignore", PcevalWarning)
         p, flow = build_panel(d.events, ix, before=6, after=6, start_date="registration_start",
                               data_end=d.data_end, return_flow=True)
-    counts = dict(zip(flow["reason"], flow["events"], strict=True))
-    assert counts["missing date"] == d.params["quirks"]["events_missing_date"]
+    ev_flow = flow[flow["table"] == "events"]
+    counts = dict(zip(ev_flow["reason"], ev_flow["n"], strict=True))
     assert sum(counts.values()) == len(d.events)
+    # missing dates are counted only among the people in the index (issue 15)
+    in_ix = d.events["person_id"].isin(ix["person_id"])
+    assert counts.get("missing date", 0) == int((d.events["date"].isna() & in_ix).sum())
+    assert counts["person not in index"] == int((~in_ix).sum())
+    assert flow.loc[flow["table"] == "index", "n"].sum() == len(ix)
     assert counts["counted"] == p[["ae_attendance", "emergency_admission", "gp_appointment",
                                    "outpatient_attendance"]].to_numpy().sum()
     assert (p["person_time"] > 0).all() and (p["person_time"] <= 1).all()

@@ -17,6 +17,7 @@ pceval.errors.InputError: `people`: column 'person_id' must be unique, but 1 val
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -35,17 +36,72 @@ def _show(values: Iterable[Any]) -> str:
     return f"[{head}{more}]"
 
 
+def _norm(text: Any) -> str:
+    return "".join(ch for ch in str(text).lower() if ch.isalnum())
+
+
+def nearest(value: Any, choices: Iterable[Any], n: int = 3) -> list[Any]:
+    """The choices closest to ``value``: same letters ignoring case and punctuation first, then by
+    :func:`difflib.get_close_matches`, then choices that start with or contain its letters."""
+    opts = list(dict.fromkeys(choices))
+    by_text = {str(c): c for c in opts}
+    target = str(value)
+    same = [c for c in opts if _norm(c) == _norm(target)]
+    close = difflib.get_close_matches(target, list(by_text), n=n, cutoff=0.6)
+    close += difflib.get_close_matches(target.lower(), [k.lower() for k in by_text], n=n, cutoff=0.6)
+    lower = {k.lower(): v for k, v in by_text.items()}
+    found = same + [by_text.get(c, lower.get(c)) for c in close]
+    t = _norm(target)
+    if t:
+        found += [c for c in opts if _norm(c).startswith(t) or (len(t) >= 3 and t in _norm(c))]
+    return list(dict.fromkeys(c for c in found if c is not None))[:n]
+
+
+def did_you_mean(value: Any, choices: Iterable[Any]) -> str:
+    """`` (did you mean 'x'?)`` or an empty string when nothing is close."""
+    near = nearest(value, choices)
+    if not near:
+        return ""
+    return " (did you mean " + " or ".join(repr(c) for c in near) + "?)"
+
+
 def require_columns(columns: Collection[str], name: str, required: Iterable[str]) -> None:
     """Raise :class:`InputError` unless every name in ``required`` is among ``columns``.
 
     Works on a column list, so callers can use it with any engine's schema (pandas,
-    polars, DuckDB, Spark) without collecting data.
+    polars, DuckDB, Spark) without collecting data. The message lists every available
+    column and suggests the nearest name for each missing one.
     """
     cols = list(columns)
     missing = [c for c in required if c not in cols]
     if missing:
+        if len(missing) == 1:
+            hint = did_you_mean(missing[0], cols)
+        else:
+            hints = [f"for {m!r} did you mean {' or '.join(repr(c) for c in near)}?"
+                     for m in missing if (near := nearest(m, cols))]
+            hint = (" (" + "; ".join(hints) + ")") if hints else ""
         raise InputError(
-            f"`{name}` is missing required column(s) {missing}; it has {_show(cols)}"
+            f"`{name}` is missing required column(s) {missing}{hint}; its columns are {cols}"
+        )
+
+
+def check_values_present(requested: Iterable[Any], present: Iterable[Any], argument: str,
+                         table: str, column: str) -> None:
+    """Raise :class:`InputError` unless every requested value occurs in ``table[column]``.
+
+    Used for arguments that select data by value (``kinds=``, ``which=``): a value that is not
+    in the data would otherwise select nothing and give a column of zeros or no treated people.
+    """
+    have = sorted({str(v) for v in present})
+    missing = [v for v in requested if str(v) not in have]
+    if missing:
+        hints = [f"{m!r}: did you mean {' or '.join(repr(c) for c in near)}?"
+                 for m in missing if (near := nearest(m, have))]
+        hint = (" " + " ".join(hints)) if hints else ""
+        raise InputError(
+            f"`{argument}`: {_show(missing)} not found in column '{column}' of `{table}`, "
+            f"whose values are {have}.{hint}"
         )
 
 
@@ -228,9 +284,134 @@ def check_confidence(value: Any, name: str = "confidence") -> float:
     return check_number(value, name, low=0, high=1, low_open=True, high_open=True)
 
 
+# --- checks on any engine's table (narwhals LazyFrames) -------------------------------------------
+# The data steps (cohort, panel) run on pandas, polars, DuckDB and Spark. These helpers check the
+# columns a step interprets with small queries (distinct values, counts), never by collecting a table.
+
+_ISO = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?$"
+
+
+def _collect(lf: Any) -> pd.DataFrame:
+    from pceval._engines import collect_pandas
+
+    return collect_pandas(lf)
+
+
+def _is_spark(lf: Any) -> bool:
+    return lf.implementation.is_spark_like()
+
+
+def lazy_dates(lf: Any, table: str, cols: Iterable[str | None]) -> Any:
+    """Check that each column holds dates; return ``lf`` with ISO date strings parsed.
+
+    * date or datetime columns pass (a time zone is an error, except on Spark, whose timestamps
+      always carry the session's zone);
+    * text columns are parsed if every value is an ISO date (``2021-03-15``, optionally with a
+      time, which is dropped); otherwise the error shows the values that are not, since a date
+      such as ``03/04/2021`` is ambiguous;
+    * pandas columns of ``datetime.date`` objects are converted;
+    * anything else is an error naming the table, the column and its type.
+    """
+    import narwhals as nw
+
+    schema = lf.collect_schema()
+    for col in [c for c in cols if c is not None]:
+        dtype = schema[col]
+        if dtype == nw.Datetime:
+            if not _is_spark(lf) and getattr(dtype, "time_zone", None):
+                raise InputError(
+                    f"`{table}`: column '{col}' has time zone {dtype.time_zone}; pceval works in naive "
+                    "local dates: convert with .dt.tz_convert('Europe/London').dt.tz_localize(None)")
+            continue
+        if dtype == nw.Date:
+            continue
+        if dtype == nw.String:
+            vals = _collect(lf.select(nw.col(col)).unique().drop_nulls())[col].astype(str)
+            ok = vals.str.match(_ISO)
+            parsed = pd.to_datetime(vals[ok].str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+            bad = pd.concat([vals[~ok], vals[ok][parsed.isna().to_numpy()]])
+            if len(bad):
+                raise InputError(
+                    f"`{table}`: column '{col}' must hold dates; it holds text, and {len(bad)} distinct "
+                    f"value(s) are not ISO dates (yyyy-mm-dd): {_show(sorted(bad))}. Convert it "
+                    f"first, e.g. pd.to_datetime(df['{col}'], format='%d/%m/%Y')")
+            lf = lf.with_columns(nw.col(col).str.slice(0, 10).str.to_datetime(format="%Y-%m-%d"))
+            continue
+        if dtype == nw.Object and lf.implementation.is_pandas_like():
+            native = lf.to_native()
+            s = native[col]
+            import datetime as _dt
+
+            bad = s[s.notna() & ~s.map(lambda v: isinstance(v, (_dt.date, pd.Timestamp)))]
+            if not len(bad):
+                native = native.assign(**{col: pd.to_datetime(s)})
+                lf = nw.from_native(native).lazy()
+                continue
+            raise InputError(f"`{table}`: column '{col}' must hold dates; it has values that are not: "
+                             f"{_show(pd.unique(bad.astype(str)))}")
+        raise InputError(f"`{table}`: column '{col}' must be a date or datetime, has type {dtype}")
+    return lf
+
+
+def lazy_flag(lf: Any, table: str, col: str) -> Any:
+    """Check that ``col`` is a flag (boolean, or 0/1) with no missing values; return ``lf`` with it
+    as a boolean column. A missing flag is an error: whether it means yes or no is the caller's to say."""
+    import narwhals as nw
+
+    missing = nw.when(nw.col(col).is_null()).then(nw.lit(1)).otherwise(nw.lit(0)).sum()
+    counts = _collect(lf.select(missing.alias("_missing"), nw.len().alias("_n")))
+    n_missing = int(counts["_missing"].iloc[0])
+    if n_missing:
+        raise InputError(
+            f"`{table}`: flag column '{col}' has {n_missing} missing value(s) of "
+            f"{int(counts['_n'].iloc[0])}; a flag must be True/False or 1/0 for every row (fill the "
+            f"missing values with what they mean, e.g. .fillna(False))")
+    vals = _collect(lf.select(nw.col(col)).unique().head(12))[col]
+    bad = [v for v in vals.tolist() if not (isinstance(v, (bool, np.bool_))
+                                            or (isinstance(v, (int, float, np.integer, np.floating))
+                                                and v in (0, 1)))]
+    if bad:
+        raise InputError(f"`{table}`: flag column '{col}' must be True/False or 1/0; it has "
+                         f"{_show(sorted(bad, key=str))}")
+    dtype = lf.collect_schema()[col]
+    return lf if dtype == nw.Boolean else lf.with_columns(nw.col(col).cast(nw.Boolean))
+
+
+def lazy_same_id_type(a: Any, a_name: str, b: Any, b_name: str, col: str) -> None:
+    """An id column must have one type across tables: whole numbers in both, or text in both."""
+    import narwhals as nw
+
+    ta, tb = a.collect_schema()[col], b.collect_schema()[col]
+    if ta == tb or (ta.is_integer() and tb.is_integer()) or (ta == nw.String and tb == nw.String):
+        return
+    ex = _collect(b.select(nw.col(col)).drop_nulls().head(3))[col].tolist()
+    raise InputError(
+        f"`{a_name}` and `{b_name}`: id column '{col}' has type {ta} in `{a_name}` but {tb} in "
+        f"`{b_name}` (e.g. {_show(ex)}), so no rows would match; convert one of them, e.g. "
+        f"{b_name}['{col}'] = {b_name}['{col}'].astype({'int' if ta.is_integer() else 'str'})")
+
+
+def lazy_no_missing(lf: Any, table: str, col: str, unit: str, why: str = "") -> None:
+    """Raise :class:`InputError` naming up to five units whose ``col`` is missing."""
+    import narwhals as nw
+
+    bad = _collect(lf.filter(nw.col(col).is_null()).select(unit).head(_SHOW))
+    if len(bad):
+        n = int(_collect(lf.filter(nw.col(col).is_null()).select(nw.len().alias("n")))["n"].iloc[0])
+        raise InputError(f"`{table}`: column '{col}' has {n} missing value(s){why}, e.g. for "
+                         f"{unit} {_show(bad[unit])}")
+
+
 __all__ = [
     "check_frame",
     "require_columns",
+    "check_values_present",
+    "nearest",
+    "did_you_mean",
+    "lazy_dates",
+    "lazy_flag",
+    "lazy_same_id_type",
+    "lazy_no_missing",
     "check_choice",
     "check_int",
     "check_number",

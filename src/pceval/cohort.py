@@ -19,6 +19,7 @@ back in the engine the input came from.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,10 +27,19 @@ from typing import Any
 import narwhals as nw
 import pandas as pd
 
-from pceval._checks import check_choice, check_int, require_columns
-from pceval._engines import back, collect_pandas, columns, lazy
+from pceval._checks import (
+    check_choice,
+    check_int,
+    check_values_present,
+    lazy_dates,
+    lazy_flag,
+    lazy_no_missing,
+    lazy_same_id_type,
+    require_columns,
+)
+from pceval._engines import align, back, collect_pandas, columns, lazy
 from pceval._periods import _safe, calendar_label, period_parts
-from pceval.errors import InputError
+from pceval.errors import InputError, PcevalWarning
 
 Condition = nw.Expr | str | Callable[[nw.LazyFrame], nw.Expr]
 
@@ -195,26 +205,52 @@ def _cell(v: Any, preset: str) -> str:
     return f"{int(v):,}"
 
 
+def _distinct(lf: nw.LazyFrame, col: str) -> list[Any]:
+    """The distinct non-missing values of a column (a small query on any engine)."""
+    return collect_pandas(lf.select(nw.col(col)).unique().drop_nulls())[col].tolist()
+
+
 def index_dates(people: Any, interventions: Any, unit: str = "person_id", date: str = "date",
                 kind: str | None = "intervention", which: str | Sequence[str] | None = None,
                 index_date: str = "index_date", treated: str = "treated") -> Any:
     """People with the date of their first qualifying intervention (``index_date``) and a ``treated`` flag.
 
-    ``which`` restricts the qualifying interventions (values of ``kind``). People with none have a
-    missing index date and ``treated = False``.
+    ``which`` restricts the qualifying interventions (values of ``kind``); every value must occur in
+    ``interventions`` (a misspelt one is an error that lists the values present and the nearest).
+    People with none have a missing index date and ``treated = False``. A qualifying intervention
+    with no date cannot give an index date: such people are counted in a :class:`PcevalWarning`.
+    The result is in ``people``'s engine (``interventions`` in another engine is copied into it;
+    see :func:`pceval._engines.align`).
+
+    Example
+    -------
+    >>> ix = index_dates(data.people, data.interventions, which="pcsp")   # doctest: +SKIP
     """
-    pl_ = lazy(people, "people")
-    iv = lazy(interventions, "interventions")
+    pl_, iv = align(people, "people", interventions, "interventions")
     require_columns(columns(pl_), "people", [unit])
-    require_columns(columns(iv), "interventions", [unit, date] + ([kind] if which is not None and kind else []))
-    if index_date in columns(pl_):
-        raise InputError(f"`people` already has a column '{index_date}'")
+    if which is not None and not kind:
+        raise InputError("`which` selects values of the intervention-type column: pass `kind=` (e.g. "
+                         "kind='intervention')")
+    require_columns(columns(iv), "interventions", [unit, date] + ([kind] if which is not None else []))
+    for col in (index_date, treated):
+        if col in columns(pl_):
+            raise InputError(f"`people` already has a column '{col}' (index_dates adds it); drop or "
+                             f"rename it, or name the new column with {'index_date' if col == index_date else 'treated'}=")
+    lazy_same_id_type(pl_, "people", iv, "interventions", unit)
+    iv = lazy_dates(iv, "interventions", [date])
     if which is not None:
         wanted = [which] if isinstance(which, str) else list(which)
+        check_values_present(wanted, _distinct(iv, kind), "which", "interventions", kind)
         iv = iv.filter(nw.col(kind).is_in(wanted))
-    first = iv.filter(~nw.col(date).is_null()).group_by(unit).agg(nw.col(date).min().alias(index_date))
+    first = iv.group_by(unit).agg(nw.col(date).min().alias(index_date))
     out = pl_.join(first, on=unit, how="left").with_columns(
         (~nw.col(index_date).is_null()).alias(treated))
+    undated = collect_pandas(pl_.join(first.filter(nw.col(index_date).is_null()), on=unit, how="inner")
+                             .select(nw.len().alias("n")))["n"].iloc[0]
+    if undated:
+        warnings.warn(f"index_dates: {int(undated):,} people have a qualifying intervention with no "
+                      f"'{date}' in `interventions`; they get no index date and treated = False. "
+                      "Exclude them (they are not controls) or fix the dates", PcevalWarning, stacklevel=2)
     return back(out, people)
 
 
@@ -235,20 +271,34 @@ def candidate_index_periods(cohort: Any, unit: str = "person_id", index_date: st
     eligible in a period if followed up on that day (``start_date <= day <= end_date`` when given)
     and, with ``controls="not_yet_treated"``, not yet treated (``"never_treated"``: never treated).
     Adds ``index_period`` (yyyymm or yyyyq) and ``candidate`` (True for control rows).
+
+    ``treated`` must be a flag (True/False or 1/0, no missing values; it comes back boolean) and
+    every treated person needs an index date. Dates may be datetimes of any resolution, dates, or
+    ISO date strings; candidate dates take the type of ``index_date``.
     """
     check_choice(period, "period", ("month", "quarter"))
     check_choice(controls, "controls", ("never_treated", "not_yet_treated"))
     lf = lazy(cohort, "cohort")
     require_columns(columns(lf), "cohort", [unit, index_date, treated]
                     + [c for c in (start_date, end_date) if c])
+    for col in ("candidate", "index_period"):
+        if col in columns(lf):
+            raise InputError(f"`cohort` already has a column '{col}' (candidate_index_periods adds it; "
+                             "called twice?); drop it first")
+    lf = lazy_dates(lf, "cohort", [index_date, start_date, end_date])
+    lf = lazy_flag(lf, "cohort", treated)
+    lazy_no_missing(lf.filter(nw.col(treated)), "cohort", index_date, unit,
+                    f" among treated people ({treated} = True): a treated person needs an index date")
     p, _, _ = period_parts(nw.col(index_date), period)
     periods = collect_pandas(lf.filter(nw.col(treated)).select(p.alias("_p")).unique())["_p"]
     periods = sorted(int(v) for v in periods.dropna())
     if not periods:
         raise InputError("`cohort` has no treated people with an index date")
     starts = [_period_start(v, period) for v in periods]
+    dtype = lf.collect_schema()[index_date]
     one = lf.select(nw.lit(0).alias("_one")).head(1)
-    grid = nw.concat([one.select(nw.lit(s.to_pydatetime()).alias("_cand")) for s in starts], how="vertical")
+    grid = nw.concat([one.select(nw.lit(s.to_pydatetime()).cast(dtype).alias("_cand")) for s in starts],
+                     how="vertical")
     if controls == "never_treated":
         ctrl = lf.filter(~nw.col(treated))
     else:
@@ -275,6 +325,9 @@ def _label(col: str, period: str) -> nw.Expr:
     return calendar_label(p, period).cast(nw.Int64)
 
 
+_ROW = "_pceval_row"
+
+
 def baseline_covariates(index: Any, events: Any, unit: str = "person_id", date: str = "date",
                         kind: str = "type", index_date: str = "index_date", lookback: int = 12,
                         kinds: Sequence[str] | None = None, date_of_birth: str | None = "date_of_birth",
@@ -286,22 +339,50 @@ def baseline_covariates(index: Any, events: Any, unit: str = "person_id", date: 
       month (index month itself excluded, so nothing after the index can leak in).
     * ``months_since_emergency`` -- calendar months from the last ``emergency`` event before the
       index month to the index month; missing if none, with ``any_prior_emergency`` False.
+
+    ``kinds`` and ``emergency`` must be event types present in ``events`` (pass ``emergency=None``
+    to skip it). The result has the rows, row order and (pandas) index of ``index`` and is in its
+    engine; the work runs in the engine of ``events`` (a pandas ``index`` beside DuckDB or Spark
+    events is copied into that engine). Columns it adds must not exist yet: calling it twice is an
+    error, not a second set of ``_right`` columns.
     """
     lookback = check_int(lookback, "lookback", low=1, high=600)
-    ix = lazy(index, "index")
-    ev = lazy(events, "events")
-    icol = columns(ix)
+    native = index
+    is_pandas = isinstance(index, pd.DataFrame)
+    if is_pandas:
+        if _ROW in index.columns:
+            raise InputError(f"`index` has a column named '{_ROW}', which pceval uses internally")
+        native = index.reset_index(drop=True).assign(**{_ROW: range(len(index))})
+    ev, ix = align(events, "events", native, "index")
+    icol = [c for c in columns(ix) if c != _ROW]
     require_columns(icol, "index", [unit, index_date])
     require_columns(columns(ev), "events", [unit, date, kind])
+    lazy_same_id_type(ev, "events", ix, "index", unit)
+    with_dob = bool(date_of_birth and date_of_birth in icol)
+    ix = lazy_dates(ix, "index", [index_date] + ([date_of_birth] if with_dob else []))
+    ev = lazy_dates(ev, "events", [date])
+    lazy_no_missing(ix, "index", index_date, unit)
+    present = [str(k) for k in _distinct(ev, kind)]
     if kinds is None:
-        kinds = sorted(str(k) for k in collect_pandas(ev.select(nw.col(kind)).unique().drop_nulls())[kind])
+        kinds = sorted(present)
+    else:
+        kinds = [kinds] if isinstance(kinds, str) else list(kinds)
+        check_values_present(kinds, present, "kinds", "events", kind)
+    if emergency is not None and str(emergency) not in present:
+        check_values_present([emergency], present, "emergency", "events", kind)
+    names = {k: f"prior_{_safe(k)}" for k in kinds}
+    added = list(names.values()) + (["months_since_emergency", "any_prior_emergency"] if emergency else []) \
+        + (["age_at_index"] if with_dob else [])
+    clash = [c for c in added if c in icol]
+    if clash:
+        raise InputError(f"`index` already has column(s) {clash} that baseline_covariates adds (called twice?); "
+                         f"drop them first, e.g. index.drop(columns={clash})")
     p0, _, _ = period_parts(nw.col(index_date), "month")
     keys = ix.select(nw.col(unit), nw.col(index_date), p0.alias("_p0")).unique()
     pev, _, _ = period_parts(nw.col(date), "month")
     j = ev.filter(~nw.col(date).is_null()).select(unit, date, kind).join(keys, on=unit, how="inner")
     j = j.with_columns((nw.col("_p0") - pev).alias("_back"))
     prior = j.filter(nw.col("_back") >= 1)
-    names = {k: f"prior_{_safe(k)}" for k in kinds}
     ind = [nw.when((nw.col(kind) == k) & (nw.col("_back") <= lookback)).then(nw.lit(1)).otherwise(nw.lit(0))
            .alias(n) for k, n in names.items()]
     aggs = [nw.col(n).sum() for n in names.values()]
@@ -314,11 +395,15 @@ def baseline_covariates(index: Any, events: Any, unit: str = "person_id", date: 
         *[nw.col(n).fill_null(0).cast(nw.Int64) for n in names.values()])
     if emergency is not None:
         out = out.with_columns((~nw.col("months_since_emergency").is_null()).alias("any_prior_emergency"))
-    if date_of_birth and date_of_birth in icol:
+    if with_dob:
         b, d = nw.col(date_of_birth), nw.col(index_date)
         before_birthday = (d.dt.month() < b.dt.month()) | ((d.dt.month() == b.dt.month()) & (d.dt.day() < b.dt.day()))
         age = d.dt.year() - b.dt.year() - nw.when(before_birthday).then(nw.lit(1)).otherwise(nw.lit(0))
         out = out.with_columns(age.cast(nw.Int64).alias("age_at_index"))
+    if is_pandas:
+        res = collect_pandas(out).sort_values(_ROW)
+        res.index = index.index[res[_ROW].to_numpy()]
+        return res.drop(columns=_ROW)
     return back(out, index)
 
 

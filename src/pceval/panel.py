@@ -33,8 +33,17 @@ from typing import Any
 import narwhals as nw
 import pandas as pd
 
-from pceval._checks import check_choice, check_int, require_columns
-from pceval._engines import back, collect_pandas, columns, lazy
+from pceval._checks import (
+    check_choice,
+    check_int,
+    check_values_present,
+    did_you_mean,
+    lazy_dates,
+    lazy_no_missing,
+    lazy_same_id_type,
+    require_columns,
+)
+from pceval._engines import align, back, collect_pandas, columns, lazy
 from pceval._periods import _days_in_month, _safe, calendar_label, period_parts
 from pceval.errors import InputError, PcevalWarning
 
@@ -44,6 +53,9 @@ def _grid(idx: nw.LazyFrame, rels: Sequence[int]) -> nw.LazyFrame:
     one = idx.select(nw.lit(0).alias("_one")).head(1)
     return nw.concat([one.select(nw.lit(int(r)).cast(nw.Int64).alias("rel_period")) for r in rels],
                      how="vertical")
+
+
+PANEL_COLUMNS = ("rel_period", "calendar_period", "person_time")
 
 
 def build_panel(
@@ -65,23 +77,29 @@ def build_panel(
     kinds: Sequence[str] | None = None,
     keep_zero_time: bool = False,
     return_flow: bool = False,
+    _reserved: Sequence[str] = (),
 ) -> Any:
     """Build a person x relative-period panel of event counts and person-time.
 
     Parameters
     ----------
     events : table with ``unit``, ``date``, ``kind`` (and ``value`` if given): one row per event.
-    index : one row per person: ``unit``, ``index_date``, optionally ``end_date`` (last day at risk)
-        and ``start_date`` (first day at risk).
+    index : one row per person: ``unit``, ``index_date``, ``end_date`` (last day at risk) and
+        optionally ``start_date`` (first day at risk).
     kind : the event-type column; one count column per type (``kinds`` fixes the list and order;
-        by default every type found, sorted).
+        by default every type found, sorted). Every value of ``kinds`` must occur in ``events``.
     value : optional numeric column summed per type as ``<type>_<value>`` (e.g. bed days).
     period : ``"month"`` or ``"quarter"``.
     before, after : the window, ``-before <= rel_period <= after``.
+    end_date : the column of ``index`` holding the last day at risk (death, deregistration, end of
+        data). It must exist: pass ``end_date=None`` explicitly to follow everyone to ``data_end``
+        (or the end of the window), which counts person-time after death if anyone has died.
     data_end : last day of data; follow-up ends at ``min(end_date, data_end)``.
     data_start : first day of data. Index dates outside ``data_start``..``data_end`` are an error.
     keep_zero_time : keep person-periods with no time at risk (person_time 0).
-    return_flow : also return a pandas table counting events used and excluded, by reason.
+    return_flow : also return a pandas table counting what was used and excluded, by reason:
+        columns ``table`` (``"events"`` or ``"index"``), ``reason`` and ``n``; each table's rows sum
+        to its number of rows.
 
     Returns
     -------
@@ -89,35 +107,58 @@ def build_panel(
     ``calendar_period``, ``person_time`` and one count column per event type (plus value sums);
     with ``return_flow=True``, ``(panel, flow)``.
 
+    ``person_time`` is measured in periods: 1.0 is a whole calendar month (``period="month"``) or
+    quarter, whatever its number of days. A pandas result records this as
+    ``panel.attrs["pceval_time_units"] == {"person_time": "month"}`` (or ``"quarter"``), which
+    :func:`pceval.did.did2x2` reads so rates per person-year are scaled correctly.
+
+    Engines: the work runs in the engine of ``events``; an ``index`` held in memory (pandas, polars)
+    beside DuckDB or Spark events is copied into that engine.
+
     Example
     -------
     >>> p = build_panel(events, index, unit="person_id", date="date", kind="type",
     ...                 period="month", before=12, after=12)          # doctest: +SKIP
+    >>> p.attrs["pceval_time_units"]                                   # doctest: +SKIP
+    {'person_time': 'month'}
     """
     check_choice(period, "period", ("month", "quarter"))
     before = check_int(before, "before", low=0, high=600)
     after = check_int(after, "after", low=0, high=600)
-    ev = lazy(events, "events")
-    idx = lazy(index, "index")
+    ev, idx = align(events, "events", index, "index")
     ev_cols, idx_cols = columns(ev), columns(idx)
     require_columns(ev_cols, "events", [unit, date, kind] + ([value] if value else []))
-    has_end = end_date is not None and end_date in idx_cols
-    if end_date is not None and end_date != "end_date":
-        require_columns(idx_cols, "index", [end_date])
+    require_columns(idx_cols, "index", [unit, index_date])
+    if end_date is not None and end_date not in idx_cols:
+        near = did_you_mean(end_date, idx_cols)
+        raise InputError(
+            f"`index` has no column '{end_date}'{near}: the last day each person is at risk (death, "
+            f"deregistration or the end of data). Without it follow-up would run to the end of the "
+            f"window, counting time after death. Add it, name it with end_date=..., or pass "
+            f"end_date=None to follow everyone to data_end. Its columns are {idx_cols}")
     if start_date is not None:
         require_columns(idx_cols, "index", [start_date])
-    require_columns(idx_cols, "index", [unit, index_date])
-    _check_types(ev, idx, unit, date, index_date, end_date if has_end else None, start_date)
+    has_end = end_date is not None
+    ev, idx = _check_types(ev, idx, unit, date, index_date, end_date, start_date)
     _check_values(ev, idx, unit, index_date, value, data_start, data_end)
+    present = sorted(str(k) for k in collect_pandas(ev.select(nw.col(kind)).unique().drop_nulls())[kind])
     if kinds is None:
-        found = collect_pandas(ev.select(nw.col(kind)).unique().drop_nulls())[kind]
-        kinds = sorted(str(k) for k in found)
-    kinds = list(kinds)
+        kinds = present
+    else:
+        kinds = [kinds] if isinstance(kinds, str) else list(kinds)
+        check_values_present(kinds, present, "kinds", "events", kind)
     if not kinds:
         raise InputError(f"`events`: column '{kind}' has no event types")
     names = {k: _safe(k) for k in kinds}
     if len(set(names.values())) < len(names):
         raise InputError(f"`events`: event types {kinds} do not give distinct column names")
+    count_names = [names[k] for k in kinds] + ([f"{names[k]}_{_safe(value)}" for k in kinds] if value else [])
+    reserved = [unit, *PANEL_COLUMNS, *_reserved]
+    clash = sorted(set(count_names) & set(reserved))
+    if clash:
+        raise InputError(
+            f"`events`: event type(s) in column '{kind}' give count column(s) {clash}, which the panel "
+            f"uses for something else ({reserved}); rename those event types or pass kinds= without them")
 
     # --- the index table: index period, follow-up start and end --------------------------------
     p0, _, _ = period_parts(nw.col(index_date), period)
@@ -134,6 +175,22 @@ def build_panel(
         ps, os_, ls = period_parts(nw.col(start_date), period)
         sel += [nw.col(start_date).alias("_start"), ps.alias("_ps"), os_.alias("_os"), ls.alias("_ls")]
     ix = idx.select(*sel)
+    # people with no time at risk in the window (counted, never silently dropped)
+    reversed_ = nw.lit(False)
+    if end_expr is not None and start_date is not None:
+        reversed_ = (~nw.col("_start").is_null() & ~nw.col("_end").is_null()
+                     & (nw.col("_start") > nw.col("_end")))
+    outside = nw.lit(False)
+    if end_expr is not None:
+        outside = outside | (~nw.col("_pe").is_null() & (nw.col("_pe") < nw.col("_p0") - before))
+    if start_date is not None:
+        outside = outside | (~nw.col("_ps").is_null() & (nw.col("_ps") > nw.col("_p0") + after))
+    # 0/1 integers, not booleans: they survive the left join of events (missing -> not 1) on every engine
+    ix = ix.with_columns(nw.when(reversed_).then(nw.lit(1)).otherwise(nw.lit(0)).alias("_rev"),
+                         nw.when(~reversed_ & outside).then(nw.lit(1)).otherwise(nw.lit(0)).alias("_out"))
+    people = collect_pandas(ix.select(
+        nw.len().alias("n"), nw.col("_rev").sum().alias("reversed"), nw.col("_out").sum().alias("outside"))).iloc[0]
+    n_people, n_reversed, n_outside = (int(people[c]) for c in ("n", "reversed", "outside"))
 
     # --- person x period grid with person-time --------------------------------------------------
     rels = list(range(-before, after + 1))
@@ -141,7 +198,7 @@ def build_panel(
     q = nw.col("_q")
     hi = nw.lit(1.0)
     lo = nw.lit(0.0)
-    inside = nw.lit(True)
+    inside = nw.col("_rev") != 1
     if end_expr is not None:
         hi = nw.when(nw.col("_pe").is_null()).then(nw.lit(1.0)).otherwise(
             nw.when(q == nw.col("_pe")).then((nw.col("_oe") + 1) / nw.col("_le")).otherwise(nw.lit(1.0)))
@@ -165,14 +222,15 @@ def build_panel(
     evj = evj.with_columns((pev - nw.col("_p0")).alias("rel_period"))
     in_person = ~nw.col("_p0").is_null()
     has_date = ~nw.col(date).is_null()
-    in_follow = nw.lit(True)
+    in_follow = ~(nw.col("_rev") == 1).fill_null(False)
     if end_expr is not None:
         in_follow = in_follow & (nw.col("_end").is_null() | (nw.col(date) <= nw.col("_end")))
     if start_date is not None:
         in_follow = in_follow & (nw.col("_start").is_null() | (nw.col(date) >= nw.col("_start")))
     in_window = (nw.col("rel_period") >= -before) & (nw.col("rel_period") <= after)
-    reason = (nw.when(~has_date).then(nw.lit("missing date"))
-              .otherwise(nw.when(~in_person).then(nw.lit("person not in index"))
+    # people not in the index come first, so the other counts are about the people in play
+    reason = (nw.when(~in_person).then(nw.lit("person not in index"))
+              .otherwise(nw.when(~has_date).then(nw.lit("missing date"))
                          .otherwise(nw.when(~in_follow).then(nw.lit("outside follow-up (registration/death)"))
                                     .otherwise(nw.when(~in_window).then(nw.lit("outside window"))
                                                .otherwise(nw.lit("counted"))))))
@@ -185,9 +243,7 @@ def build_panel(
         if value:
             ind.append(nw.when(nw.col(kind) == k).then(nw.col(value).fill_null(0.0)).otherwise(nw.lit(0.0))
                        .alias(f"{nm}_{_safe(value)}"))
-    sum_cols = [e for e in names.values()] + ([f"{n}_{_safe(value)}" for n in names.values()] if value else [])
-    counts = used.with_columns(*ind).group_by(unit, "rel_period").agg(*[nw.col(c).sum() for c in sum_cols])
-    count_names = [names[k] for k in kinds] + ([f"{names[k]}_{_safe(value)}" for k in kinds] if value else [])
+    counts = used.with_columns(*ind).group_by(unit, "rel_period").agg(*[nw.col(c).sum() for c in count_names])
     panel = grid.join(counts, on=[unit, "rel_period"], how="left").with_columns(
         *[nw.col(c).fill_null(0) for c in count_names]
     ).with_columns(*[nw.col(names[k]).cast(nw.Int64) for k in kinds])
@@ -195,15 +251,33 @@ def build_panel(
     if _is_eager_like(events):
         panel = panel.sort(unit, "rel_period")
 
-    flow = collect_pandas(evj.with_columns(nw.lit(1).alias("_n")).group_by("_reason").agg(
-        nw.col("_n").sum().alias("events")))
-    flow = flow.rename(columns={"_reason": "reason"}).sort_values("reason").reset_index(drop=True)
-    flagged = flow[flow["reason"].isin(["missing date", "outside follow-up (registration/death)"])]
-    if flagged["events"].sum() > 0:
-        detail = ", ".join(f"{r}: {n:,}" for r, n in zip(flagged["reason"], flagged["events"], strict=True))
-        warnings.warn(f"build_panel excluded events ({detail}); pass return_flow=True for all counts",
-                      PcevalWarning, stacklevel=2)
+    ev_flow = collect_pandas(evj.with_columns(nw.lit(1).alias("_n")).group_by("_reason").agg(
+        nw.col("_n").sum().alias("n")))
+    ev_flow = ev_flow.rename(columns={"_reason": "reason"}).sort_values("reason")
+    ev_flow["n"] = ev_flow["n"].astype("int64")
+    ev_flow.insert(0, "table", "events")
+    kept = "kept with person_time 0" if keep_zero_time else "dropped"
+    ix_flow = pd.DataFrame({"table": "index", "reason": [
+        "time at risk in the window", f"no time at risk: start after end ({kept})",
+        f"no time at risk: follow-up outside the window ({kept})"],
+        "n": [n_people - n_reversed - n_outside, n_reversed, n_outside]})
+    flow = pd.concat([ev_flow, ix_flow], ignore_index=True)
+    flow["n"] = flow["n"].astype("int64")
+    flagged = ev_flow[ev_flow["reason"].isin(["missing date", "outside follow-up (registration/death)"])]
+    if flagged["n"].sum() > 0:
+        detail = ", ".join(f"{r}: {n:,}" for r, n in zip(flagged["reason"], flagged["n"], strict=True))
+        warnings.warn(f"build_panel excluded events of people in `index` ({detail}); pass return_flow=True "
+                      "for all counts", PcevalWarning, stacklevel=2)
+    if n_reversed or n_outside:
+        what = "dropped" if not keep_zero_time else "kept with person_time 0 (keep_zero_time=True)"
+        parts = [f"{n:,} {why}" for n, why in ((n_reversed, f"with '{start_date}' after their end of follow-up"),
+                                               (n_outside, "whose follow-up misses the window")) if n]
+        warnings.warn(f"build_panel: {n_reversed + n_outside:,} of {n_people:,} people in `index` have no time "
+                      f"at risk in the window and were {what}: {'; '.join(parts)}. Pass return_flow=True "
+                      "for the counts", PcevalWarning, stacklevel=2)
     result = back(panel, events)
+    if isinstance(result, pd.DataFrame):
+        result.attrs["pceval_time_units"] = {"person_time": period}
     return (result, flow) if return_flow else result
 
 
@@ -225,6 +299,9 @@ def _check_values(ev: nw.LazyFrame, idx: nw.LazyFrame, unit: str, index_date: st
             raise InputError(f"`index`: column '{index_date}' has dates {word} "
                              f"({pd.Timestamp(bound).date()}), e.g. {unit} {bad[unit].tolist()}")
     if value is not None:
+        if not ev.collect_schema()[value].is_numeric():
+            raise InputError(f"`events`: column '{value}' must be numeric, has type "
+                             f"{ev.collect_schema()[value]}")
         neg = collect_pandas(ev.filter(nw.col(value) < 0).select(unit, value).head(5))
         if len(neg):
             raise InputError(f"`events`: column '{value}' must not be negative; offending values "
@@ -232,30 +309,25 @@ def _check_values(ev: nw.LazyFrame, idx: nw.LazyFrame, unit: str, index_date: st
 
 
 def _check_types(ev: nw.LazyFrame, idx: nw.LazyFrame, unit: str, date: str, index_date: str,
-                 end_date: str | None, start_date: str | None) -> None:
-    es, is_ = ev.collect_schema(), idx.collect_schema()
-    for table, schema, col in (("events", es, date), ("index", is_, index_date),
-                               ("index", is_, end_date), ("index", is_, start_date)):
-        if col is not None and not (schema[col] == nw.Datetime or schema[col] == nw.Date):
-            raise InputError(f"`{table}`: column '{col}' must be a date or datetime, has type {schema[col]}")
-        spark = table == "events" and ev.implementation.is_spark_like() or \
-            table == "index" and idx.implementation.is_spark_like()
-        # Spark's TimestampType always carries the session time zone; it is read as local dates
-        if col is not None and not spark and getattr(schema[col], "time_zone", None):
-            raise InputError(
-                f"`{table}`: column '{col}' has time zone {schema[col].time_zone}; pceval works in naive "
-                "local dates: convert with .dt.tz_convert('Europe/London').dt.tz_localize(None)")
-    if es[unit] != is_[unit] and not (es[unit].is_integer() and is_[unit].is_integer()):
-        raise InputError(f"`events` and `index`: column '{unit}' has type {es[unit]} in events but "
-                         f"{is_[unit]} in index")
+                 end_date: str | None, start_date: str | None) -> tuple[nw.LazyFrame, nw.LazyFrame]:
+    """Dates parsed and checked, ids of one type, one row per person with an index date."""
+    ev = lazy_dates(ev, "events", [date])
+    idx = lazy_dates(idx, "index", [index_date, end_date, start_date])
+    lazy_same_id_type(ev, "events", idx, "index", unit)
     dup = collect_pandas(idx.group_by(unit).agg(nw.len().alias("n")).filter(nw.col("n") > 1).head(5))
     if len(dup):
         raise InputError(f"`index`: column '{unit}' must be unique (one row per person), but "
                          f"{dup[unit].tolist()} repeat")
-    bad = collect_pandas(idx.filter(nw.col(index_date).is_null()).select(unit).head(5))
-    if len(bad):
-        raise InputError(f"`index`: column '{index_date}' has missing values, e.g. for "
-                         f"{unit} {bad[unit].tolist()}")
+    lazy_no_missing(idx, "index", index_date, unit)
+    return ev, idx
+
+
+def _period_number(t: pd.Timestamp, period: str) -> int:
+    return t.year * 12 + t.month - 1 if period == "month" else t.year * 4 + (t.month - 1) // 3
+
+
+CALENDAR_COLUMNS = ("period_index", "period", "calendar_period", "person_time", "n_people",
+                    "first_treated", "first_treated_period")
 
 
 def calendar_panel(
@@ -278,51 +350,88 @@ def calendar_panel(
     """A calendar-time panel for staggered designs: person (or ``group``) x calendar period.
 
     Every person in ``people`` gets one row per calendar period from ``start`` to ``end`` in which
-    they are at risk (``start_date``..``end_date``), with ``person_time`` and event counts, as in
-    :func:`build_panel`. With ``group`` (e.g. ``"pcn_id"``) rows are summed to group x period.
-    ``first_treated`` names a date column of ``people`` (constant within a group; the earliest is
-    used) whose calendar period label becomes ``first_treated`` (0 = never treated), the ``group``
-    argument of :func:`pceval.did.att_gt`. ``period_index`` counts periods from ``start`` (0, 1, ...).
+    they are at risk (``start_date``..``end_date``; both columns must exist unless passed as
+    ``None``), with ``person_time`` and event counts, as in :func:`build_panel`. With ``group``
+    (e.g. ``"pcn_id"``) rows are summed to group x period, with ``n_people``.
+
+    Time columns:
+
+    * ``period`` -- the period number on one consecutive integer scale: ``year * 12 + month - 1``
+      (months) or ``year * 4 + quarter - 1`` (quarters), so consecutive periods differ by 1.
+      **Pass this as ``time=`` to** :func:`pceval.did.att_gt`.
+    * ``calendar_period`` -- the readable label, yyyymm (202301) or yyyyq (20231). Labels are not
+      consecutive (20204 -> 20211), so never subtract them or use them as ``time=``.
+    * ``period_index`` -- periods since ``start`` (0, 1, ...).
+
+    With ``first_treated`` (a date column of ``people``, constant within a group; the earliest is
+    used):
+
+    * ``first_treated_period`` -- the period number of that date on the scale of ``period``,
+      0 = never treated. **Pass this as ``group=`` to** :func:`pceval.did.att_gt`.
+    * ``first_treated`` -- its calendar label (yyyymm / yyyyq, 0 = never treated), for tables.
+
+    ``person_time`` is in periods (1.0 = a whole month or quarter); a pandas result records it in
+    ``attrs["pceval_time_units"]``.
+
+    Example
+    -------
+    >>> cp = calendar_panel(events, people, "2019-01-01", "2021-12-01", group="pcn_id",
+    ...                     first_treated="go_live", period="quarter")        # doctest: +SKIP
+    >>> res = att_gt(cp, outcome="emergency_admission", unit="pcn_id", time="period",
+    ...              group="first_treated_period")                          # doctest: +SKIP
     """
     check_choice(period, "period", ("month", "quarter"))
     t0, t1 = pd.Timestamp(start), pd.Timestamp(end)
     if t1 < t0:
         raise InputError(f"`end` ({t1.date()}) is before `start` ({t0.date()})")
-    ppl = lazy(people, "people")
+    ev, ppl = align(events, "events", people, "people")
     pcols = columns(ppl)
     need = [unit] + [c for c in (start_date, end_date, group, first_treated) if c]
     require_columns(pcols, "people", need)
-    n_periods = (t1.year - t0.year) * 12 + t1.month - t0.month if period == "month" else \
-        (t1.year - t0.year) * 4 + (t1.month - 1) // 3 - (t0.month - 1) // 3
+    if first_treated:
+        ppl = lazy_dates(ppl, "people", [first_treated])
+    n_periods = _period_number(t1, period) - _period_number(t0, period)
     keep = [c for c in (start_date, end_date) if c]
     ix = ppl.select(unit, *keep).with_columns(nw.lit(t0.to_pydatetime()).alias("_cal_start"))
-    with warnings.catch_warnings():  # exclusions are the caller's to count with build_panel
+    reserved = [c for c in CALENDAR_COLUMNS if c != "person_time"] + ([group] if group else [])
+    with warnings.catch_warnings():  # people outside start..end have no rows by design
         warnings.simplefilter("ignore", PcevalWarning)
-        panel = build_panel(events, back(ix, people), unit=unit, date=date, kind=kind,
+        panel = build_panel(ev.to_native(), ix.to_native(), unit=unit, date=date, kind=kind,
                             value=value, period=period, before=0, after=n_periods,
                             index_date="_cal_start", end_date=end_date, start_date=start_date,
                             data_end=t1 + (pd.offsets.MonthEnd(0) if period == "month" else pd.offsets.QuarterEnd(0)),
-                            kinds=kinds)
+                            kinds=kinds, _reserved=reserved)
     lf = lazy(panel, "panel").rename({"rel_period": "period_index"})
     count_cols = [c for c in columns(lf) if c not in (unit, "period_index", "calendar_period", "person_time")]
+    lf = lf.with_columns((nw.col("period_index") + _period_number(t0, period)).cast(nw.Int64).alias("period"))
     if first_treated:
         ft_p, _, _ = period_parts(nw.col(first_treated), period)
         key = group or unit
         ft = ppl.select(key, first_treated).filter(~nw.col(first_treated).is_null()).group_by(key).agg(
             nw.col(first_treated).min())
-        ft = ft.with_columns(calendar_label(ft_p, period).cast(nw.Int64).alias("first_treated")).select(
-            key, "first_treated")
+        ft = ft.with_columns(calendar_label(ft_p, period).cast(nw.Int64).alias("first_treated"),
+                             ft_p.cast(nw.Int64).alias("first_treated_period")).select(
+            key, "first_treated", "first_treated_period")
     if group:
         lf = lf.join(ppl.select(unit, group), on=unit, how="left").group_by(
-            group, "period_index", "calendar_period").agg(
+            group, "period_index", "period", "calendar_period").agg(
             nw.col("person_time").sum(), *[nw.col(c).sum() for c in count_cols],
             nw.col(unit).count().alias("n_people"))
     if first_treated:
         key = group or unit
-        lf = lf.join(ft, on=key, how="left").with_columns(nw.col("first_treated").fill_null(0).cast(nw.Int64))
+        lf = lf.join(ft, on=key, how="left").with_columns(
+            nw.col("first_treated").fill_null(0).cast(nw.Int64),
+            nw.col("first_treated_period").fill_null(0).cast(nw.Int64))
+    key = group or unit
+    lf = lf.select(key, "period_index", "period", "calendar_period", "person_time", *count_cols,
+                   *(["n_people"] if group else []),
+                   *(["first_treated", "first_treated_period"] if first_treated else []))
     if _is_eager_like(events):
-        lf = lf.sort(group or unit, "period_index")
-    return back(lf, events)
+        lf = lf.sort(key, "period_index")
+    out = back(lf, events)
+    if isinstance(out, pd.DataFrame):
+        out.attrs["pceval_time_units"] = {"person_time": period}
+    return out
 
 
 def stratified_counts(
@@ -344,14 +453,27 @@ def stratified_counts(
 
     The input of the inequality measures: one row per stratum (and calendar year with
     ``by_year=True``) with ``person_years`` (days at risk / 365.25) and a count per event type.
-    Strata are columns of ``people`` fixed over time (derive an age band as at ``start`` first).
+    Strata are columns of ``people`` fixed over time (derive an age band as at ``start`` first);
+    at least one is needed. A pandas result records ``attrs["pceval_time_units"] ==
+    {"person_years": "year"}``.
     """
-    ppl = lazy(people, "people")
-    require_columns(columns(ppl), "people", list(strata))
-    cp = calendar_panel(events, people, start, end, unit=unit, date=date, kind=kind, start_date=start_date,
-                        end_date=end_date, kinds=kinds)
+    strata = [strata] if isinstance(strata, str) else list(strata)
+    if not strata:
+        raise InputError("`strata` must name at least one column of `people` (e.g. ['imd_quintile']); "
+                         "for totals over everyone, add a constant column and stratify by it")
+    ev, ppl = align(events, "events", people, "people")
+    require_columns(columns(ppl), "people", strata)
+    clash = [c for c in strata if c in ("person_years", "year", unit)]
+    if clash:
+        raise InputError(f"`strata`: {clash} is a column stratified_counts makes; rename it first")
+    cp = calendar_panel(ev.to_native(), ppl.to_native(), start, end, unit=unit, date=date, kind=kind,
+                        start_date=start_date, end_date=end_date, kinds=kinds)
     lf = lazy(cp, "panel")
-    count_cols = [c for c in columns(lf) if c not in (unit, "period_index", "calendar_period", "person_time")]
+    count_cols = [c for c in columns(lf) if c not in (unit, "period_index", "period", "calendar_period",
+                                                      "person_time")]
+    clash = [c for c in strata if c in count_cols]
+    if clash:
+        raise InputError(f"`strata`: {clash} is also an event type's count column; rename it first")
     year = nw.col("calendar_period") // 100
     month = nw.col("calendar_period") % 100
     lf = lf.with_columns((nw.col("person_time") * _days_in_month(year, month) / 365.25).alias("person_years"),
@@ -361,7 +483,10 @@ def stratified_counts(
     out = lf.group_by(*keys).agg(nw.col("person_years").sum(), *[nw.col(c).sum() for c in count_cols])
     if _is_eager_like(events):
         out = out.sort(*keys)
-    return back(out, events)
+    out = back(out, events)
+    if isinstance(out, pd.DataFrame):
+        out.attrs["pceval_time_units"] = {"person_years": "year"}
+    return out
 
 
 __all__ = ["build_panel", "calendar_panel", "stratified_counts", "period_parts", "calendar_label"]
