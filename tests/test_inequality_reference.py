@@ -1,8 +1,11 @@
 """pceval.inequality against PHEindicatormethods' own test data (tests/reference/phe/).
 
-Which rows test what, and the tolerances, follow that folder's README: values stored at full
-precision are compared per element with rtol 1e-9; SII confidence limits are Monte-Carlo and use
-PHE's own 5% relative tolerance; point SII/RII/intercepts are deterministic (rtol 1e-8).
+Which rows test what follows the package's tests (see tests/reference/README.md). Tolerances are
+set a few orders of magnitude above the agreement measured: values PHE stored at full precision
+agree to 2e-14 relative (rtol 1e-11); values PHE rounded are compared at the precision it kept;
+point SII/RII/intercepts are deterministic and agree to 1.6e-14 (rtol 1e-11); SII confidence limits
+are Monte Carlo in both packages (PHE's tests draw 10,000 times), so they keep PHE's own 5% relative
+tolerance (largest difference measured: 1.8%).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pceval import inequality as ineq
 from pceval.errors import InputError, PcevalWarning
 from pceval.inequality import _ci
 
-RTOL = 1e-9
+RTOL = 1e-11  # measured: 2e-14 relative at most
 
 
 def read(name: str) -> pd.DataFrame:
@@ -204,11 +207,12 @@ def test_dsr_non_independent_events():
     assert list(a95.area) == list(res.area)
     close(a95.total_count, res.total_count)
     close(a95.total_pop, res.total_pop)
-    close(a95.value, res.value)  # expected values are rounded to 8 d.p.
-    close(a95.lower, res.lower95_0cl)
-    close(a95.upper, res.upper95_0cl)
-    close(a998.lower, res.lower99_8cl)
-    close(a998.upper, res.upper99_8cl)
+    d8 = dict(rtol=0, atol=5e-9)  # PHE's expected values are rounded to 8 d.p. (measured 4.7e-9)
+    close(a95.value, res.value, **d8)
+    close(a95.lower, res.lower95_0cl, **d8)
+    close(a95.upper, res.upper95_0cl, **d8)
+    close(a998.lower, res.lower99_8cl, **d8)
+    close(a998.upper, res.upper99_8cl, **d8)
     assert list(a95.statistic) == list(res.statistic)
     assert list(a95.method) == list(res.method)
 
@@ -385,12 +389,12 @@ def test_sii_matches_phe(rows, kwargs, n_levels):
     exp = block.groupby(G, sort=True).head(1).sort_values(G).reset_index(drop=True)
     levels = sorted(out.confidence.unique())
     first = out[out.confidence == levels[0]].reset_index(drop=True)
-    close(first.sii, exp.sii, rtol=1e-8)  # deterministic
+    close(first.sii, exp.sii)  # deterministic: measured 1.6e-14
     if kwargs.get("rii", True):
-        close(first.rii, exp.rii, rtol=1e-8)
+        close(first.rii, exp.rii)
     if exp.Intercept.notna().all():
-        close(first.intercept, exp.Intercept, rtol=1e-8)
-    for i in range(n_levels):  # Monte-Carlo limits: PHE's tolerance
+        close(first.intercept, exp.Intercept)
+    for i in range(n_levels):  # Monte-Carlo limits: PHE's tolerance (measured at most 1.8%)
         o = out[out.confidence == levels[i]].reset_index(drop=True)
         for ours, theirs in (("sii_lower", "sii_lowercl"), ("sii_upper", "sii_uppercl"),
                              ("rii_lower", "rii_lowercl"), ("rii_upper", "rii_uppercl")):
@@ -450,17 +454,37 @@ def test_sii_same_seed_same_result():
     pd.testing.assert_frame_equal(ineq.sii(blk, **args), ineq.sii(blk, **args))
 
 
-def test_nhs_england_sii_from_national_quintile_shares():
+NHSE_XFAIL = pytest.mark.xfail(strict=True, reason=(
+    "NHS England's document prints 64.62 and SII -10.97, but its own Quintiles_new_Sii (Functions.R) "
+    "on its own CVDP003CHOL.xlsx (the rows in tests/reference) gives 64.6278 and -10.9823, as pceval "
+    "does to 1e-12 (test_nhs_england_sii_equals_their_method); the printed figures do not reproduce "
+    "at 2 d.p. (off by 0.008 and 0.012)"))
+
+
+@pytest.fixture(scope="module")
+def nhse():
     d = read("ney_cvdprevent_CVDP003CHOL_Dec2023_England_HNY_quintiles.csv")
     england = d[d.AreaCode == "E92000001"].set_index("MetricCategoryName").Denominator
     icb = d[d.AreaCode != "E92000001"]
     out = ineq.sii(icb, quantile="MetricCategoryName", population="Denominator", value="Value",
                    lower="LowerConfidenceLimit", upper="UpperConfidenceLimit",
                    ridit_population=england, reps=10_000)
-    # end points quoted by NHS England (64.62 and 53.65, SII -10.97), recomputed in the README
-    assert out.intercept[0] == pytest.approx(64.628, abs=5e-4)
-    assert out.intercept[0] + out.sii[0] == pytest.approx(53.645, abs=5e-4)
-    assert out.sii[0] == pytest.approx(-10.982, abs=5e-4)
+    return icb, england, out
+
+
+def test_nhs_england_sii_equals_their_method(nhse):
+    """NHS England NE&Y's "new" SII, transcribed from Quintiles_new_Sii in Functions.R
+    (nhsengland/NEY-Inequalities-Methodologies): ridits b from the national quintile shares, then
+    lm(value*sqrt(a) ~ sqrt(a) + b*sqrt(a) - 1) with a the ICB's own quintile shares."""
+    icb, england, out = nhse
+    a_eng = england.to_numpy(float) / england.sum()
+    b = np.cumsum(a_eng) - a_eng / 2
+    a = icb.Denominator.to_numpy(float) / icb.Denominator.sum()
+    X = np.column_stack([np.sqrt(a), b * np.sqrt(a)])
+    intercept, slope = np.linalg.lstsq(X, icb.Value.to_numpy(float) * np.sqrt(a), rcond=None)[0]
+    close(out.intercept, [intercept], rtol=1e-12)
+    close(out.sii, [slope], rtol=1e-12)
+    close(out.rii, [(intercept + slope) / intercept], rtol=1e-12)
     assert out.sii_lower[0] < out.sii[0] < out.sii_upper[0]
     assert "national" in out.ridits[0]
     # the same through a column
@@ -469,3 +493,19 @@ def test_nhs_england_sii_from_national_quintile_shares():
                     lower="LowerConfidenceLimit", upper="UpperConfidenceLimit",
                     ridit_population="england", reps=10_000)
     close(out2.sii, out.sii, rtol=1e-12)
+
+
+@pytest.mark.parametrize("quantity, printed", [
+    pytest.param("left end (most deprived)", 64.62, marks=NHSE_XFAIL),
+    ("right end (least deprived)", 53.65),
+    pytest.param("SII", -10.97, marks=NHSE_XFAIL),
+    ("RII", 0.83),
+])
+def test_nhs_england_published_figures_at_their_precision(nhse, quantity, printed):
+    """The figures NHS England's methodology document prints for this example (section 2d),
+    to the 2 decimal places it prints."""
+    out = nhse[2]
+    value = {"left end (most deprived)": out.intercept[0],
+             "right end (least deprived)": out.intercept[0] + out.sii[0],
+             "SII": out.sii[0], "RII": out.rii[0]}[quantity]
+    assert abs(value - printed) <= 0.005, (quantity, value, printed)
