@@ -50,7 +50,7 @@ def critical_value(confidence: float, df_resid: float | None = None) -> float:
     return float(stats.norm.ppf(0.5 + confidence / 2))
 
 
-def _two_sided_p(stat: np.ndarray, df_resid: float | None) -> np.ndarray:
+def two_sided_p(stat: np.ndarray, df_resid: float | None) -> np.ndarray:
     if df_resid is not None and np.isfinite(df_resid) and df_resid > 0:
         return 2 * stats.t.sf(np.abs(stat), df_resid)
     return 2 * stats.norm.sf(np.abs(stat))
@@ -76,7 +76,7 @@ def wald_columns(estimate: Any, std_error: Any, scale: Any, confidence: float,
         lo, hi = centre - q * s, centre + q * s
         lo = np.where(rel, np.exp(lo), lo)
         hi = np.where(rel, np.exp(hi), hi)
-    return {"statistic": stat, "p_value": _two_sided_p(stat, df_resid), "ci_lower": lo,
+    return {"statistic": stat, "p_value": two_sided_p(stat, df_resid), "ci_lower": lo,
             "ci_upper": hi}
 
 
@@ -212,7 +212,7 @@ def check_protocol(frame: pd.DataFrame, where: str = "result") -> None:
 
 
 __all__: Iterable[str] = (
-    "PROTOCOL_COLUMNS", "SCALES", "VERDICTS", "critical_value", "wald_columns", "ratio_row",
+    "PROTOCOL_COLUMNS", "SCALES", "VERDICTS", "critical_value", "two_sided_p", "wald_columns", "ratio_row",
     "difference_row", "protocol_frame", "verdict", "headline_on_scale", "ResultProtocol",
     "plain_floats", "check_protocol",
 )

@@ -60,10 +60,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import optimize, special
 
 from pceval._checks import check_choice, check_confidence, check_frame, check_number
-from pceval._results import ResultProtocol, protocol_frame
+from pceval._models import sandwich
+from pceval._results import ResultProtocol, critical_value, protocol_frame, two_sided_p
 from pceval.errors import EstimationError, InputError, PcevalWarning
 
 MODELS = ("linear", "poisson", "negbin", "logistic")
@@ -283,48 +284,6 @@ def _full_rank(X: np.ndarray, names: list[str], protect: int) -> tuple[list[int]
     return keep, dropped
 
 
-def _sandwich(kind: str, X: np.ndarray, A_inv: np.ndarray, scores: np.ndarray, W: np.ndarray,
-              clusters: list[np.ndarray] | None, model: str, resid_var: float) -> np.ndarray:
-    n, k = X.shape
-    if kind == "classical":
-        return A_inv * (resid_var if model == "linear" else 1.0)
-    if kind in ("HC0", "HC1", "HC3"):
-        s = scores
-        if kind == "HC3":
-            h = W * np.einsum("ij,jk,ik->i", X, A_inv, X)
-            s = scores / (1 - np.minimum(h, 1 - 1e-12))[:, None]
-        meat = s.T @ s
-        V = A_inv @ meat @ A_inv
-        if kind == "HC1":
-            V *= n / (n - k)
-        return V
-    # cluster (HC1-type adjustment), multiway by inclusion-exclusion
-    assert clusters is not None
-    adj = (n - 1) / (n - k)
-
-    def one(codes: np.ndarray) -> np.ndarray:
-        g = int(codes.max()) + 1
-        S = np.zeros((g, k))
-        np.add.at(S, codes, scores)
-        G = len(np.unique(codes))
-        return (G / (G - 1) if G > 1 else 1.0) * (A_inv @ (S.T @ S) @ A_inv)
-
-    if len(clusters) == 1:
-        return adj * one(clusters[0])
-    from itertools import combinations
-
-    V = np.zeros((k, k))
-    m = len(clusters)
-    for r in range(1, m + 1):
-        for comb in combinations(range(m), r):
-            if r == 1:
-                codes = clusters[comb[0]]
-            else:
-                codes = pd.MultiIndex.from_arrays([clusters[c] for c in comb]).factorize()[0]
-            V += (-1) ** (r + 1) * one(np.asarray(codes, np.int64))
-    return adj * V
-
-
 def estimate_effect(data: Any, outcome: str, covariates: Sequence[str] | None = None, *,
                     model: str = "linear", treatment: str | None = None,
                     weights: str | None = "weights", cluster: str | Sequence[str] | None = "auto",
@@ -523,21 +482,17 @@ def estimate_effect(data: Any, outcome: str, covariates: Sequence[str] | None = 
     scores = (w * (y - mu) * dm / var)[:, None] * X
     resid_var = float(np.sum(w * (y - mu) ** 2) / (n - k)) if model == "linear" else 1.0
     clusters = [pd.factorize(a)[0].astype(np.int64) for a in cl_arrays] if cl_arrays else None
-    V = _sandwich(vcov, X, A_inv, scores, W, clusters, model, resid_var)
+    V = sandwich(A_inv, scores, "CR1" if vcov == "cluster" else vcov, clusters=clusters, X=X, W=W,
+                 resid_var=resid_var)
     n_cl = int(len(np.unique(clusters[0]))) if clusters else None
 
     # ---- inference helpers
+    # the library's t/z policy (pceval._results.critical_value): t for OLS, as R's lm
     df_resid = n - k if model == "linear" else None
-    if df_resid:
-        q = stats.t.ppf(0.5 + confidence / 2, df_resid)
+    q = critical_value(confidence, df_resid)
 
-        def pval(z: float) -> float:
-            return float(2 * stats.t.sf(abs(z), df_resid))
-    else:
-        q = stats.norm.ppf(0.5 + confidence / 2)
-
-        def pval(z: float) -> float:
-            return float(2 * stats.norm.sf(abs(z)))
+    def pval(z: float) -> float:
+        return float(two_sided_p(np.asarray(z), df_resid))
 
     se_b = np.sqrt(np.diag(V))
     coef = pd.DataFrame({"term": names, "estimate": beta, "std_error": se_b,

@@ -37,6 +37,7 @@ from scipy import stats
 
 from pceval._checks import check_confidence, check_frame, check_int
 from pceval._engines import to_pandas
+from pceval._models import sandwich
 from pceval._results import ResultProtocol, plain_floats, protocol_frame
 from pceval.did._inference import wald_test
 from pceval.errors import EstimationError, InputError
@@ -139,15 +140,13 @@ def _fit(df: pd.DataFrame, codes: tuple[np.ndarray, np.ndarray], y: str, D: np.n
     G = int(cl.max()) + 1
     if G < 2:
         raise InputError(f"`cluster` column '{cluster}' needs at least two clusters")
-    S = np.zeros((G, Xt.shape[1]))
-    np.add.at(S, cl, Xt * (w * e)[:, None])
     n = len(df)
     n_u, n_t = int(u.max()) + 1, int(t.max()) + 1
     # fixed effects nested in the clusters are not counted (fixest's fixef.K = "nested")
     unit_nested = _nested(u, cl, n_u)
     time_nested = _nested(t, cl, n_t)
     K = Xt.shape[1] + (0 if unit_nested else n_u - 1) + (0 if time_nested else n_t - 1) + 1
-    V = G / (G - 1) * (n - 1) / (n - K) * bread @ (S.T @ S) @ bread
+    V = sandwich(bread, Xt * (w * e)[:, None], "CR1", clusters=[cl], n_params=K)
     se = np.sqrt(np.diag(V))
     z = stats.norm.ppf(0.5 + confidence / 2)
     table = pd.DataFrame({"term": names, "estimate": beta, "std_error": se,

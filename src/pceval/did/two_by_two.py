@@ -39,6 +39,7 @@ import statsmodels.api as sm
 
 from pceval._checks import check_choice, check_confidence, check_frame, check_number
 from pceval._engines import to_pandas
+from pceval._models import sandwich
 from pceval._results import ResultProtocol, difference_row, protocol_frame, ratio_row
 from pceval.errors import EstimationError, InputError
 
@@ -78,32 +79,6 @@ class DidResult(ResultProtocol):
         from pceval.plots import plot_estimates
 
         return plot_estimates(self.to_frame(), title="2x2 difference-in-differences")
-
-
-def _cluster_cov_ols(X: np.ndarray, resid: np.ndarray, w: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    n, k = X.shape
-    bread = np.linalg.inv((X * w[:, None]).T @ X)
-    scores = X * (w * resid)[:, None]
-    g = int(codes.max()) + 1
-    S = np.zeros((g, k))
-    np.add.at(S, codes, scores)
-    meat = S.T @ S
-    adj = g / (g - 1) * (n - 1) / (n - k)
-    return adj * bread @ meat @ bread
-
-
-def _cluster_cov_poisson(X: np.ndarray, y: np.ndarray, offset: np.ndarray, w: np.ndarray,
-                         beta: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """CR1 sandwich for weighted Poisson pseudo-likelihood: scores ``w x (y - mu)``, bread
-    ``X' diag(w mu) X``, correction ``G/(G-1) (N-1)/(N-K)``."""
-    n, k = X.shape
-    mu = np.exp(X @ beta + offset)
-    bread = np.linalg.inv((X * (w * mu)[:, None]).T @ X)
-    g = int(codes.max()) + 1
-    S = np.zeros((g, k))
-    np.add.at(S, codes, X * (w * (y - mu))[:, None])
-    adj = g / (g - 1) * (n - 1) / (n - k)
-    return adj * bread @ (S.T @ S) @ bread
 
 
 def _exposure_unit(data: Any, exposure: str | None, given: str | None) -> str | None:
@@ -215,7 +190,8 @@ def did2x2(
     if model == "linear":
         beta = np.linalg.solve((X * w[:, None]).T @ X, (X * w[:, None]).T @ y)
         resid = y - X @ beta
-        V = _cluster_cov_ols(X, resid, w, codes)
+        V = sandwich(np.linalg.inv((X * w[:, None]).T @ X), X * (w * resid)[:, None], "CR1",
+                     clusters=[codes])
         att, se = beta[3], np.sqrt(V[3, 3])
         wt = w[rows_tp]
         c = (Xcf * wt[:, None]).sum(0) / wt.sum()
@@ -246,7 +222,9 @@ def did2x2(
         if not fit.converged:
             raise EstimationError("the Poisson model did not converge")
         beta = np.asarray(fit.params)
-        V = _cluster_cov_poisson(X, y, offset, w, beta, codes)
+        mu = np.exp(X @ beta + offset)
+        V = sandwich(np.linalg.inv((X * (w * mu)[:, None]).T @ X), X * (w * (y - mu))[:, None],
+                     "CR1", clusters=[codes])
         lrr, se_lrr = beta[3], np.sqrt(V[3, 3])
         expo = df[exposure].to_numpy(float)[rows_tp]
         wt = w[rows_tp]
