@@ -31,19 +31,19 @@ def test_known_linear_effects_are_recovered():
     truth = a + b * RIDIT
     res = ineq.equity_of_effect(_frame(truth, 1e-3), reps=2000)
     t = res.contrasts.set_index("term")
-    assert t.loc["effect gradient (most - least deprived end)", "estimate"] == pytest.approx(-b, rel=1e-6)
-    assert t.loc["effect difference Q1 - Q5", "estimate"] == pytest.approx(b * (RIDIT[0] - RIDIT[4]))
+    assert t.loc["effect gradient (most - least deprived end)", "estimate"] == pytest.approx(-b, rel=1e-12)
+    assert t.loc["effect difference Q1 - Q5", "estimate"] == pytest.approx(b * (RIDIT[0] - RIDIT[4]), rel=1e-12)
     assert t.loc["heterogeneity across quintiles (Cochran's Q)", "p_value"] < 1e-6
     # SII (positive = worse for the most deprived) = -(slope of the WLS line on ridits)
-    assert t.loc["SII before", "estimate"] == pytest.approx(-_wls_slope(BASE), rel=1e-9)
+    assert t.loc["SII before", "estimate"] == pytest.approx(-_wls_slope(BASE), rel=1e-12)
     change = -_wls_slope(UPTAKE * truth)
-    assert t.loc["SII change", "estimate"] == pytest.approx(change, rel=1e-9)
-    assert t.loc["SII after", "estimate"] == pytest.approx(-_wls_slope(BASE + UPTAKE * truth), rel=1e-9)
+    assert t.loc["SII change", "estimate"] == pytest.approx(change, rel=1e-12)
+    assert t.loc["SII after", "estimate"] == pytest.approx(-_wls_slope(BASE + UPTAKE * truth), rel=1e-12)
     assert res.verdicts.verdict[0] == "narrowed"
     assert res.verdict_text.startswith("Narrowed")
     byq = res.by_quintile
-    np.testing.assert_allclose(byq.fitted_effect, truth, atol=1e-6)
-    np.testing.assert_allclose(byq.with_intervention, BASE + UPTAKE * truth)
+    np.testing.assert_allclose(byq.fitted_effect, truth, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(byq.with_intervention, BASE + UPTAKE * truth, rtol=1e-12)
 
 
 def test_ratio_scale_uses_baseline_times_uptake():
@@ -51,13 +51,13 @@ def test_ratio_scale_uses_baseline_times_uptake():
     res = ineq.equity_of_effect(_frame(rr, 0.02 * rr), scale="ratio", reps=2000)  # SE of the ratio
     t = res.contrasts.set_index("term")
     dy = UPTAKE * BASE * (rr - 1)
-    assert t.loc["SII change", "estimate"] == pytest.approx(-_wls_slope(dy), rel=1e-9)
-    assert t.loc["effect ratio Q1 / Q5", "estimate"] == pytest.approx(0.8)
+    assert t.loc["SII change", "estimate"] == pytest.approx(-_wls_slope(dy), rel=1e-12)
+    assert t.loc["effect ratio Q1 / Q5", "estimate"] == pytest.approx(0.8, rel=1e-12)
     treated_base = BASE * 1.5  # the treated are sicker than their quintile
     res2 = ineq.equity_of_effect(_frame(rr, 0.02 * rr, tb=treated_base), scale="ratio", reps=2000,
                                  treated_baseline="tb")
     t2 = res2.contrasts.set_index("term")
-    assert t2.loc["SII change", "estimate"] == pytest.approx(1.5 * t.loc["SII change", "estimate"])
+    assert t2.loc["SII change", "estimate"] == pytest.approx(1.5 * t.loc["SII change", "estimate"], rel=1e-12)
 
 
 def test_verdicts_and_polarity():
@@ -172,16 +172,36 @@ def test_uptake_equity_inverse_care_law():
     np.testing.assert_allclose(res2.gap.estimate, res.gap.estimate)
 
 
+def _people(uptake_by_quintile, n=800):
+    """n people per quintile; half aged 65+ (uptake 1.5 times the quintile's) and half 18-64 (0.5
+    times), sexes alternating within each age band, so uptake by age and sex is known exactly."""
+    parts = []
+    for q, u in enumerate(uptake_by_quintile, start=1):
+        half = n // 2
+        old = np.r_[np.ones(round(1.5 * u * half)), np.zeros(half - round(1.5 * u * half))]
+        young = np.r_[np.ones(round(0.5 * u * half)), np.zeros(half - round(0.5 * u * half))]
+        parts.append(pd.DataFrame({"imd_quintile": q, "age_band": ["65+"] * half + ["18-64"] * half,
+                                   "sex": ["F", "M"] * half, "treated": np.r_[old, young].astype(int)}))
+    return pd.concat(parts, ignore_index=True)
+
+
 def test_uptake_equity_age_sex_and_bad_input():
-    rng = np.random.default_rng(3)
-    n = 4000
-    people = pd.DataFrame({"imd_quintile": rng.integers(1, 6, n), "age_band": rng.choice(["18-64", "65+"], n),
-                           "sex": rng.choice(["F", "M"], n)})
-    people["treated"] = rng.binomial(1, 0.2, n)
+    people = _people([0.2] * 5)  # the same uptake in every quintile: no difference to find
     res = ineq.uptake_equity(people, age="age_band", sex="sex")
     assert set(res.uptake.dimension) == {"imd", "age", "sex"}
-    assert res.verdicts.verdict[0] in {"no evidence of a difference", "lower uptake in the most deprived",
-                                       "higher uptake in the most deprived"}
+    assert res.verdicts.verdict[0] == "no evidence of a difference"
+    rel = res.gap[res.gap.measure == "relative gap"].iloc[0]
+    assert rel.estimate == pytest.approx(1.0, rel=1e-12) and rel.lower < 1 < rel.upper
+    np.testing.assert_allclose(res.uptake.loc[res.uptake.dimension == "imd", "uptake"], 0.2, rtol=1e-12)
+    age = res.uptake[res.uptake.dimension == "age"]
+    np.testing.assert_allclose(sorted(age.uptake), [0.1, 0.3], rtol=1e-12)
+    np.testing.assert_allclose(res.uptake.loc[res.uptake.dimension == "sex", "uptake"], 0.2, rtol=1e-12)
+    # four times the uptake in the most deprived quintile: the opposite of the inverse care law
+    pro = ineq.uptake_equity(_people([0.4, 0.3, 0.2, 0.15, 0.1]), age="age_band", sex="sex")
+    assert pro.verdicts.verdict[0] == "higher uptake in the most deprived"
+    assert "inverse care law" not in pro.verdicts.text[0]
+    rel = pro.gap[pro.gap.measure == "relative gap"].iloc[0]
+    assert rel.estimate == pytest.approx(4.0, rel=1e-12) and rel.lower > 1
     with pytest.raises(InputError, match="0/1"):
         ineq.uptake_equity(people.assign(treated=2))
     with pytest.raises(InputError, match="imd_quintile"):
