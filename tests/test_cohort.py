@@ -126,3 +126,17 @@ def test_bad_input():
     with pytest.raises(InputError, match=r"`lookback` must be at least 1"):
         baseline_covariates(_cohort(), pd.DataFrame({"person_id": [1], "date": [pd.Timestamp("2020-01-01")],
                                                      "type": ["x"]}), lookback=0)
+
+
+def test_treated_flag_checked_in_flow(to_engine):
+    ppl = people().assign(treated=[1, 1, 0, 0, 1, 0, 0, 1, 0, 0])
+    fl = Cohort(to_engine(ppl), treated="treated").include("Adults", nw.col("age") >= 18).flow()
+    assert fl["n_after_treated"].tolist() == [4, 2]
+    bad = people().assign(treated=[True, None, False, False, True, False, False, True, False, False])
+    with pytest.raises(InputError, match=r"`people`: flag column 'treated' has 1 missing value"):
+        Cohort(bad, treated="treated").flow()
+
+
+def test_missing_column_in_a_condition_suggests_the_nearest():
+    with pytest.raises(InputError, match=r"\['excluded'\] \(did you mean 'excluded_flag'\?\)"):
+        Cohort(people(), treated="treated").exclude("Flagged", "excluded").flow()

@@ -139,7 +139,8 @@ class Cohort:
         lf = lf.with_columns(*sums)
         agg_cols = ["_one"] + [f"_k{i}" for i in range(n)]
         if self.treated:
-            g = lf.with_columns(nw.col(self.treated).cast(nw.Boolean).fill_null(False).alias("_treated"))
+            # a missing or non-0/1 treated flag is an error, not quietly "untreated"
+            g = lazy_flag(lf, "people", self.treated).with_columns(nw.col(self.treated).alias("_treated"))
             tab = collect_pandas(g.group_by("_treated").agg(*[nw.col(c).sum() for c in agg_cols]))
             tab = tab.set_index("_treated").reindex([True, False]).fillna(0)
             by = {True: tab.loc[True].to_numpy().astype(int), False: tab.loc[False].to_numpy().astype(int)}
