@@ -355,9 +355,48 @@ def test_matched_data_column_clash(small):
     assert "w2" in m.matched_data(weights="w2").columns
 
 
+def _walk_oracle(Z, fr, cr, order, *, ratio=1, replace=False, strata=None, allowed=None):
+    """MatchIt's greedy Mahalanobis search written out step by step, independently of pceval:
+    rows of the focal person's stratum are lined up by the first transformed covariate (ties in
+    row order); starting from the focal person the search looks one step to the left, then one
+    to the right, two to the left, two to the right, ...; among the available controls it keeps
+    the one with the smallest squared distance, and on an exact tie the one it met last. Round r
+    (ratio > 1) gives each still-matched focal person its r-th control."""
+    n = len(Z)
+    st = np.zeros(n, np.int64) if strata is None else np.asarray(strata)
+    is_ctrl = np.zeros(n, bool)
+    is_ctrl[cr] = True
+    line = {s: sorted(np.flatnonzero(st == s), key=lambda i: (Z[i, 0], i)) for s in np.unique(st)}
+    where = {i: k for rows in line.values() for k, i in enumerate(rows)}
+    used = np.zeros(n, bool)
+    out = np.full((len(fr), ratio), -1)
+    for r in range(ratio):
+        for i in order:
+            if r > 0 and out[i, 0] < 0:
+                continue
+            f = fr[i]
+            rows, p = line[st[f]], where[f]
+            d2 = np.einsum("ij,ij->i", Z - Z[f], Z - Z[f])
+            best, best_d2 = -1, np.inf
+            for step in range(1, len(rows)):
+                for k in (p - step, p + step):  # left first, then right
+                    if not 0 <= k < len(rows):
+                        continue
+                    c = rows[k]
+                    if (not is_ctrl[c] or (used[c] and not replace) or c in out[i, :r]
+                            or (allowed is not None and not allowed(f, c))):
+                        continue
+                    if d2[c] <= best_d2:  # '<=': on a tie the later one wins
+                        best, best_d2 = c, d2[c]
+            if best >= 0:
+                out[i, r] = best
+                used[best] = True
+    return out
+
+
 def test_mahalanobis_kdtree_equals_brute_force_with_ties():
     from pceval.matching.distance import mahalanobis_transform
-    from pceval.matching.nearest import _mahalanobis_pick, _scan_rank, match_mahalanobis
+    from pceval.matching.nearest import match_mahalanobis
 
     rng = np.random.default_rng(21)
     n = 700
@@ -369,24 +408,8 @@ def test_mahalanobis_kdtree_equals_brute_force_with_ties():
     order = np.arange(len(fr))
     for ratio, replace in ((1, False), (2, False), (2, True)):
         got = match_mahalanobis(Z, fr, cr, order, ratio=ratio, replace=replace, strata=strata)
-        rank = _scan_rank(Z, strata, None)
-        used = np.zeros(n, bool)
-        ref = np.full((len(fr), ratio), -1)
-        for r in range(ratio):
-            for i in order:
-                if r > 0 and ref[i, 0] < 0:
-                    continue
-                f = fr[i]
-                c = cr[(strata[cr] == strata[f]) & (replace | ~used[cr])]
-                c = c[~np.isin(c, ref[i, :r])]
-                if len(c) == 0:
-                    continue
-                d2 = np.einsum("ij,ij->i", Z[c] - Z[f], Z[c] - Z[f])
-                scan = np.where(rank[c] < rank[f], 2 * (rank[f] - rank[c]) - 1,
-                                2 * (rank[c] - rank[f]))
-                j = c[_mahalanobis_pick(d2, scan)]
-                ref[i, r] = j
-                used[j] = not replace
+        ref = _walk_oracle(Z, fr, cr, order, ratio=ratio, replace=replace, strata=strata)
+        assert (ref >= 0).all()
         np.testing.assert_array_equal(got, ref)
 
 
@@ -427,7 +450,7 @@ def test_rolling_entry_on_cohort_candidate_periods():
 
 def test_mahvars_in_caliper_kdtree_equals_brute_force():
     from pceval.matching.distance import mahalanobis_transform
-    from pceval.matching.nearest import _mahalanobis_pick, _scan_rank, match_mahalanobis
+    from pceval.matching.nearest import match_mahalanobis
 
     rng = np.random.default_rng(8)
     n = 900
@@ -439,17 +462,6 @@ def test_mahvars_in_caliper_kdtree_equals_brute_force():
     order = np.argsort(-ps[fr], kind="stable")
     for cal in (0.01, 0.05, 0.3):
         got = match_mahalanobis(Z, fr, cr, order, distance=ps, caliper=cal)
-        rank = _scan_rank(Z, None, None)
-        used = np.zeros(n, bool)
-        ref = np.full((len(fr), 1), -1)
-        for i in order:
-            f = fr[i]
-            c = cr[~used[cr] & (np.abs(ps[cr] - ps[f]) <= cal)]
-            if len(c) == 0:
-                continue
-            d2 = np.einsum("ij,ij->i", Z[c] - Z[f], Z[c] - Z[f])
-            scan = np.where(rank[c] < rank[f], 2 * (rank[f] - rank[c]) - 1, 2 * (rank[c] - rank[f]))
-            j = c[_mahalanobis_pick(d2, scan)]
-            ref[i, 0] = j
-            used[j] = True
+        ref = _walk_oracle(Z, fr, cr, order,
+                           allowed=lambda f, c, cal=cal: abs(ps[c] - ps[f]) <= cal)
         np.testing.assert_array_equal(got, ref)
