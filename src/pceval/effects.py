@@ -60,105 +60,20 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special
+from scipy import optimize
 
 from pceval._checks import check_choice, check_confidence, check_frame, check_number
+from pceval._models import dmu_deta as _dmu_deta
+from pceval._models import fit_glm as _irls
+from pceval._models import inv_link as _inv_link
+from pceval._models import nb_loglik as _nb_loglik
 from pceval._models import sandwich
+from pceval._models import variance as _variance
 from pceval._results import ResultProtocol, critical_value, protocol_frame, two_sided_p
 from pceval.errors import EstimationError, InputError, PcevalWarning
 
 MODELS = ("linear", "poisson", "negbin", "logistic")
 VCOVS = ("auto", "cluster", "HC0", "HC1", "HC3", "classical")
-
-
-# ----------------------------------------------------------------------------------------------
-# families
-# ----------------------------------------------------------------------------------------------
-
-def _inv_link(model: str, eta: np.ndarray) -> np.ndarray:
-    if model == "linear":
-        return eta
-    if model == "logistic":
-        return special.expit(eta)
-    return np.exp(np.clip(eta, -700, 700))
-
-
-def _dmu_deta(model: str, eta: np.ndarray, mu: np.ndarray) -> np.ndarray:
-    if model == "linear":
-        return np.ones_like(eta)
-    if model == "logistic":
-        return mu * (1 - mu)
-    return mu
-
-
-def _variance(model: str, mu: np.ndarray, alpha: float) -> np.ndarray:
-    if model == "linear":
-        return np.ones_like(mu)
-    if model == "logistic":
-        return mu * (1 - mu)
-    if model == "negbin":
-        return mu + alpha * mu * mu
-    return mu
-
-
-def _irls(model: str, X: np.ndarray, y: np.ndarray, w: np.ndarray, offset: np.ndarray,
-          alpha: float = 0.0, beta0: np.ndarray | None = None, maxit: int = 100,
-          tol: float = 1e-10) -> tuple[np.ndarray, bool]:
-    """Weighted GLM fit by IRLS (canonical-style log/logit links); returns (beta, converged)."""
-    if model == "linear":
-        sw = np.sqrt(w)
-        beta = np.linalg.lstsq(X * sw[:, None], (y - offset) * sw, rcond=None)[0]
-        return beta, True
-    if beta0 is None:
-        if model == "logistic":
-            mu = (w * y + 0.5) / (w + 1)
-            eta = np.log(mu / (1 - mu))
-        else:
-            mu = y + 0.1
-            eta = np.log(mu)
-        z = eta - offset
-        sw = np.sqrt(w * _dmu_deta(model, eta, mu) ** 2 / _variance(model, mu, alpha))
-        beta = np.linalg.lstsq(X * sw[:, None], z * sw, rcond=None)[0]
-    else:
-        beta = beta0.copy()
-    dev_old = np.inf
-    for _ in range(maxit):
-        eta = X @ beta + offset
-        mu = _inv_link(model, eta)
-        dm = _dmu_deta(model, eta, mu)
-        var = _variance(model, mu, alpha)
-        ww = w * dm * dm / np.maximum(var, 1e-300)
-        z = eta - offset + (y - mu) / np.maximum(dm, 1e-300)
-        sw = np.sqrt(ww)
-        beta_new = np.linalg.lstsq(X * sw[:, None], z * sw, rcond=None)[0]
-        eta = X @ beta_new + offset
-        mu = _inv_link(model, eta)
-        dev = _deviance(model, y, mu, w, alpha)
-        beta = beta_new
-        if abs(dev - dev_old) / (abs(dev) + 0.1) < tol:
-            return beta, True
-        dev_old = dev
-    return beta, False
-
-
-def _deviance(model: str, y: np.ndarray, mu: np.ndarray, w: np.ndarray, alpha: float) -> float:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if model == "logistic":
-            d = -2 * (y * np.log(np.maximum(mu, 1e-300)) + (1 - y) * np.log(np.maximum(1 - mu, 1e-300)))
-        elif model == "poisson":
-            d = 2 * (np.where(y > 0, y * np.log(y / mu), 0.0) - (y - mu))
-        else:
-            inv = 1 / alpha
-            d = 2 * (np.where(y > 0, y * np.log(y / mu), 0.0)
-                     - (y + inv) * np.log((1 + alpha * y) / (1 + alpha * mu)))
-    return float(np.sum(w * d))
-
-
-def _nb_loglik(y: np.ndarray, mu: np.ndarray, w: np.ndarray, alpha: float) -> float:
-    r = 1 / alpha
-    ll = (special.gammaln(y + r) - special.gammaln(r) - special.gammaln(y + 1)
-          + r * np.log(r / (r + mu)) + y * np.log(np.maximum(mu, 1e-300) / (r + mu)))
-    return float(np.sum(w * ll))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pceval._models import fit_glm
 from pceval.errors import EstimationError, PcevalWarning
 
 TRIM_LEVEL = 0.995
@@ -48,7 +49,7 @@ _PS_CAP = 1.0 - 1e-6
 def logit_fit(
     X: np.ndarray, d: np.ndarray, w: np.ndarray, *, max_iter: int = 100, tol: float = 1e-12
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Weighted logistic regression by Newton-Raphson.
+    """Weighted logistic regression (pceval's one GLM fitter, :func:`pceval._models.fit_glm`).
 
     Maximises ``sum_i w_i [d_i log p_i + (1-d_i) log(1-p_i)]`` with ``p = expit(X beta)``.
 
@@ -59,27 +60,10 @@ def logit_fit(
     dbar = float(np.sum(w * d) / np.sum(w))
     if dbar <= 0.0 or dbar >= 1.0:
         raise EstimationError("propensity score: the sample has only treated or only comparison units")
-    beta = np.zeros(k)
-    if np.allclose(X[:, 0], 1.0):
-        beta[0] = np.log(dbar / (1.0 - dbar))
-    for _ in range(max_iter):
-        eta = X @ beta
-        p = 1.0 / (1.0 + np.exp(-eta))
-        v = w * p * (1.0 - p)
-        grad = X.T @ (w * (d - p))
-        hess = (X * v[:, None]).T @ X
-        try:
-            step = np.linalg.solve(hess, grad)
-        except np.linalg.LinAlgError as exc:
-            raise EstimationError(
-                "propensity score: the covariates are collinear (singular information matrix)"
-            ) from exc
-        beta = beta + step
-        if np.max(np.abs(step)) < tol * (1.0 + np.max(np.abs(beta))):
-            break
-    else:  # pragma: no cover - separation makes Newton crawl
+    beta, converged = fit_glm("logistic", X, d, w, maxit=max_iter, tol=tol)
+    if not converged:  # pragma: no cover - separation makes IRLS crawl
         warnings.warn(
-            "propensity score did not converge in 100 iterations (perfect separation?)",
+            f"propensity score did not converge in {max_iter} iterations (perfect separation?)",
             PcevalWarning, stacklevel=3,
         )
     eta = X @ beta

@@ -35,11 +35,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from pceval._checks import check_choice, check_confidence, check_frame, check_number
 from pceval._engines import to_pandas
-from pceval._models import sandwich
+from pceval._models import fit_glm, sandwich
 from pceval._results import ResultProtocol, difference_row, protocol_frame, ratio_row
 from pceval.errors import EstimationError, InputError
 
@@ -218,10 +217,9 @@ def did2x2(
                 "(the Poisson coefficient would diverge); pool subgroups or use model='linear'"
             )
         offset = np.log(df[exposure].to_numpy(float))
-        fit = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset, freq_weights=w).fit()
-        if not fit.converged:
+        beta, converged = fit_glm("poisson", X, y, w, offset)
+        if not converged:
             raise EstimationError("the Poisson model did not converge")
-        beta = np.asarray(fit.params)
         mu = np.exp(X @ beta + offset)
         V = sandwich(np.linalg.inv((X * (w * mu)[:, None]).T @ X), X * (w * (y - mu))[:, None],
                      "CR1", clusters=[codes])
