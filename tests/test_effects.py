@@ -58,7 +58,7 @@ def test_att_and_every_se_equal_matchit(matches, cfg):
     for _, r in ref.iterrows():
         covs = COVS if r["model"] == "adjusted" else None
         vc = VCOV[r["vcov"]]
-        res = _quiet(m, "re78", covs, vcov=vc, cluster="subclass" if vc == "cluster" else None)
+        res = _quiet(m, "re78", covariates=covs, vcov=vc, cluster="subclass" if vc == "cluster" else None)
         a = res.absolute
         assert a["estimate"] == pytest.approx(r["estimate"], rel=REL)
         assert a["std_error"] == pytest.approx(r["se"], rel=REL), (r["model"], r["vcov"])
@@ -73,7 +73,7 @@ def test_att_and_every_se_equal_matchit(matches, cfg):
 def test_default_vcov_is_matchits_recommendation(matches, cfg):
     ref = pd.read_csv(MATCHIT / f"{cfg}_effect.csv")
     rec = ref[(ref["model"] == "adjusted") & ref["recommended"]].iloc[0]
-    res = _quiet(matches[cfg], "re78", COVS)
+    res = _quiet(matches[cfg], "re78", covariates=COVS)
     assert res.vcov == VCOV[rec["vcov"]]
     assert res.absolute["std_error"] == pytest.approx(rec["se"], rel=REL)
     index = pd.read_csv(MATCHIT / "index.csv").set_index("config")
@@ -85,7 +85,7 @@ def test_two_way_clustering_on_get_matches(matches):
     ref = pd.read_csv(MATCHIT / "c_nearest_replace_effect.csv").set_index("model")
     gm = matches["c_nearest_replace"].get_matches()
     for model, covs in (("adjusted_get_matches", COVS), ("unadjusted_get_matches", None)):
-        res = estimate_effect(gm, "re78", covs, treatment="treat",
+        res = estimate_effect(gm, "re78", covariates=covs, treatment="treat",
                               cluster=["subclass", "row_index"])
         assert res.absolute["estimate"] == pytest.approx(ref.loc[model, "estimate"], rel=REL)
         assert res.absolute["std_error"] == pytest.approx(ref.loc[model, "se"], rel=REL)
@@ -106,15 +106,15 @@ def test_issue_call_and_table_input(lalonde, matches):
     assert "cluster-robust" in eff.summary()
     # the matched table gives the same answer (cluster defaults to its subclass column)
     a = matches["a_nearest_1to1"]
-    from_table = estimate_effect(a.matched_data(), "re78", COVS, treatment="treat")
-    from_match = estimate_effect(a, "re78", COVS)
+    from_table = estimate_effect(a.matched_data(), "re78", covariates=COVS, treatment="treat")
+    from_match = estimate_effect(a, "re78", covariates=COVS)
     pd.testing.assert_frame_equal(from_table.to_frame(), from_match.to_frame())
     assert from_match.coef_frame()["term"].tolist()[:2] == ["(Intercept)", "treat"]
 
 
 def test_constant_covariates_are_dropped_like_r(matches):
     with pytest.warns(PcevalWarning, match="dropped constant"):
-        res = estimate_effect(matches["g_exact"], "re78", COVS)
+        res = estimate_effect(matches["g_exact"], "re78", covariates=COVS)
     assert set(res.dropped) == {"racehispan", "racewhite", "married", "re74", "re75"}
     assert res.coef_frame()["term"].tolist() == ["(Intercept)", "treat", "age", "educ", "nodegree"]
 
@@ -146,7 +146,7 @@ def test_unadjusted_linear_is_the_weighted_mean_difference():
 def test_interaction_gcomputation_closed_form():
     df = _two_groups(seed=3)
     df["y"] = 1 + 2 * df["x"] + df["t"] * (0.5 + df["x"]) + 0.1 * df["y"]
-    res = estimate_effect(df, "y", ["x"], treatment="t", weights=None, interaction=True,
+    res = estimate_effect(df, "y", covariates=["x"], treatment="t", weights=None, interaction=True,
                           vcov="HC3")
     coef = res.coef_frame().set_index("term")["estimate"]
     xbar_t = df.loc[df["t"] == 1, "x"].mean()
@@ -170,7 +170,7 @@ def test_linear_recovers_known_effect_and_naive_is_biased():
     rng = np.random.default_rng(2)
     df["y"] = 10 + 3 * df["x1"] + 2 * df["x2"] + 1.5 * df["t"] + rng.normal(size=len(df))
     m = match(df, "t", ["x1", "x2"], caliper=0.2)
-    res = estimate_effect(m, "y", ["x1", "x2"])
+    res = estimate_effect(m, "y", covariates=["x1", "x2"])
     a = res.absolute
     assert a["ci_lower"] < 1.5 < a["ci_upper"]
     naive = df.loc[df.t == 1, "y"].mean() - df.loc[df.t == 0, "y"].mean()
@@ -191,7 +191,7 @@ def test_monte_carlo_bias_and_coverage():
         rng = np.random.default_rng(500 + r)
         df["y"] = 5 + 2 * df["x1"] + df["x2"] + 1.0 * df["t"] + rng.normal(size=len(df))
         m = match(df, "t", ["x1", "x2"])
-        a = estimate_effect(m, "y", ["x1", "x2"]).absolute
+        a = estimate_effect(m, "y", covariates=["x1", "x2"]).absolute
         est[r], se[r] = a["estimate"], a["std_error"]
         hits += a["ci_lower"] < 1.0 < a["ci_upper"]
     sd = est.std(ddof=1)
@@ -208,7 +208,7 @@ def test_poisson_with_person_time_recovers_rate_ratio():
     rate = np.exp(-1 + 0.4 * df["x1"] + 0.3 * df["x2"] + np.log(0.7) * df["t"])
     df["adm"] = rng.poisson(rate * df["years"])
     m = match(df, "t", ["x1", "x2"], caliper=0.2)
-    res = estimate_effect(m, "adm", ["x1", "x2"], model="poisson", exposure="years")
+    res = estimate_effect(m, "adm", covariates=["x1", "x2"], model="poisson", exposure="years")
     rel, ab = res.relative, res.absolute
     assert rel["measure"] == "rate ratio" and "per 1,000 person-time" in ab["measure"]
     assert rel["ci_lower"] < 0.7 < rel["ci_upper"]
@@ -225,7 +225,7 @@ def test_negbin_recovers_rate_ratio_and_dispersion():
     alpha = 0.8
     df["visits"] = rng.negative_binomial(1 / alpha, 1 / (1 + alpha * mu))
     m = match(df, "t", ["x1", "x2"])
-    res = estimate_effect(m, "visits", ["x1", "x2"], model="negbin")
+    res = estimate_effect(m, "visits", covariates=["x1", "x2"], model="negbin")
     assert res.relative["ci_lower"] < 1.3 < res.relative["ci_upper"]
     assert res.alpha == pytest.approx(alpha, rel=0.25)
 
@@ -238,7 +238,7 @@ def test_logistic_risk_difference_and_ratio():
     p1 = 1 / (1 + np.exp(-(-1 + 0.5 * df["x1"] + 0.5 * df["x2"] + 0.6)))
     df["event"] = (rng.random(len(df)) < np.where(df["t"] == 1, p1, p0)).astype(int)
     m = match(df, "t", ["x1", "x2"], caliper=0.2)
-    res = estimate_effect(m, "event", ["x1", "x2"], model="logistic")
+    res = estimate_effect(m, "event", covariates=["x1", "x2"], model="logistic")
     tr = (df["t"] == 1).to_numpy()
     true_rd = float(np.mean(p1[tr] - p0[tr]))
     assert res.absolute["measure"] == "risk difference"
@@ -261,6 +261,10 @@ def test_bad_input():
     m = match(df, "t", ["x1", "x2"])
     with pytest.raises(InputError, match="`model`"):
         estimate_effect(m, "y", model="probit")
+    with pytest.raises(InputError, match="covariates="):
+        estimate_effect(m, "y", ["x1", "x2"])  # covariates where the treatment column goes
+    with pytest.raises(InputError, match="matched on"):
+        estimate_effect(m, "y", treatment="x2")
     with pytest.raises(InputError, match="missing required column"):
         estimate_effect(m, "nope")
     with pytest.raises(InputError, match="0/1 outcome"):

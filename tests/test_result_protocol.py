@@ -80,10 +80,10 @@ def _results():
         "FixedEffectsResult (event study)": did.event_study(s, "y", "unit", "t", "g", leads=2, lags=2),
         "BaconResult": did.bacon_decomposition(s, "y", "unit", "t", "g"),
         "SubgroupEffects": byq,
-        "EffectResult": pceval.estimate_effect(m, "y", ["x1", "x2"]),
+        "EffectResult": pceval.estimate_effect(m, "y", covariates=["x1", "x2"]),
         "MatchResult": m,
         "BalanceResult": pceval.balance_table(people, "treat", ["x1", "x2"]),
-        "EquityOfEffect": ineq.equity_of_effect(eq_in, reps=2000),
+        "EquityOfEffect": ineq.equity_of_effect(eq_in, n_boot=2000),
         "UptakeEquity": ineq.uptake_equity(up_in, eligible="eligible"),
     }
 
@@ -196,7 +196,7 @@ def test_equity_verdict_reads_the_sii_change_row_it_quotes():
                         "std_error": [12.0] * 5, "uptake": [0.12, 0.10, 0.09, 0.08, 0.06],
                         "population": [9000.0, 10000, 11000, 10500, 9500],
                         "baseline": [310.0, 270, 230, 200, 160]})
-    res = ineq.equity_of_effect(eff, reps=4000, seed=2)
+    res = ineq.equity_of_effect(eff, n_boot=4000, seed=2)
     head = res.headline
     assert head["term"] == "SII change"
     word = verdict(head)

@@ -70,7 +70,7 @@ def matchit_rows() -> list[dict]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             m = match(lal, "treat", covs, **kw)
-            eff = estimate_effect(m, "re78", covs).absolute
+            eff = estimate_effect(m, "re78", covariates=covs).absolute
         ref = index.loc[cfg]
         md = m.matched_data()
         n_t = int(((md["treat"] == 1) & (md["weights"] > 0)).sum())

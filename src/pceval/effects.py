@@ -199,8 +199,8 @@ def _full_rank(X: np.ndarray, names: list[str], protect: int) -> tuple[list[int]
     return keep, dropped
 
 
-def estimate_effect(data: Any, outcome: str, covariates: Sequence[str] | None = None, *,
-                    model: str = "linear", treatment: str | None = None,
+def estimate_effect(data: Any, outcome: str, treatment: str | None = None,
+                    covariates: Sequence[str] | None = None, *, model: str = "linear",
                     weights: str | None = "weights", cluster: str | Sequence[str] | None = "auto",
                     vcov: str = "auto", exposure: str | None = None, per: float | None = None,
                     interaction: bool = False, estimand: str | None = None,
@@ -242,6 +242,12 @@ def estimate_effect(data: Any, outcome: str, covariates: Sequence[str] | None = 
     vcov = check_choice(vcov, "vcov", VCOVS)
     confidence = check_confidence(confidence)
     covs = [covariates] if isinstance(covariates, str) else list(covariates or [])
+    if treatment is not None and not isinstance(treatment, str):
+        raise InputError(f"`treatment` is the name of the 0/1 treatment column, not {treatment!r}; "
+                         "adjustment covariates go in `covariates=`")
+    if isinstance(data, MatchResult) and treatment not in (None, data.treatment):
+        raise InputError(f"`treatment='{treatment}'` but the MatchResult was matched on "
+                         f"'{data.treatment}'; leave `treatment` out when passing a MatchResult")
     cl_names: list[str] = []
     cl_arrays: list[np.ndarray] = []
     if isinstance(data, MatchResult):
