@@ -2,7 +2,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pceval.disclosure import DisclosureLog, check_published, protect, protect_flow, rebuild_totals
+from pceval.disclosure import (
+    DisclosureLog,
+    check_published,
+    count,
+    protect,
+    protect_flow,
+    rebuild_totals,
+)
 from pceval.errors import DisclosureError, InputError
 
 VALUES = np.arange(0, 21)
@@ -82,3 +89,45 @@ def test_bad_input():
         protect(pd.DataFrame({"n": [1.5]}), ["n"])
     with pytest.raises(InputError, match="`preset` must be one of"):
         protect(pd.DataFrame({"n": [1]}), ["n"], preset="lax")
+
+
+# ---- bad input and the gaps found by trying (issue 16) ----------------------------------------
+
+def test_infinite_counts_are_refused_not_overflowed():
+    with pytest.raises(InputError, match="infinite values"):
+        protect(pd.DataFrame({"n": [12.0, np.inf]}), ["n"])
+    with pytest.raises(InputError, match="finite non-negative whole number"):
+        count(float("inf"))
+    with pytest.raises(InputError, match="finite non-negative whole number"):
+        count(-3)
+
+
+@pytest.mark.parametrize("preset", ["opensafely", "nhs_hes", "threshold10"])
+def test_a_total_of_suppressed_parts_is_not_shown_as_zero(preset):
+    # every part is small: the total is unknown, not a true zero
+    df = protect(pd.DataFrame({"group": ["a", "b", "c"], "n": [3, 6, 5]}), ["n"], preset)
+    tot = rebuild_totals(df, ["n"], by="group", preset=preset)
+    assert pd.isna(tot["n"].iloc[-1])
+
+
+def test_a_small_sum_beside_suppressed_parts_is_suppressed():
+    # threshold10 shows true zeros; 0 + a suppressed 1-9 would add up to a "total" of 0
+    df = protect(pd.DataFrame({"group": ["a", "b"], "n": [0, 4]}), ["n"], "threshold10")
+    assert df["n"].iloc[0] == 0 and pd.isna(df["n"].iloc[1])
+    tot = rebuild_totals(df, ["n"], by="group", preset="threshold10")
+    assert pd.isna(tot["n"].iloc[-1])
+    # with nothing suppressed a true zero total is shown
+    zeros = protect(pd.DataFrame({"group": ["a", "b"], "n": [0, 0]}), ["n"], "threshold10")
+    assert rebuild_totals(zeros, ["n"], by="group", preset="threshold10")["n"].iloc[-1] == 0
+
+
+def test_totals_refuse_parts_that_were_never_protected():
+    with pytest.raises(DisclosureError, match="unprotected counts"):
+        rebuild_totals(pd.DataFrame({"group": ["a", "b"], "n": [3, 12]}), ["n"], by="group")
+
+
+def test_check_published_reads_any_engine():
+    import polars as pl  # a dev dependency: installed by make test, never skipped
+    with pytest.raises(DisclosureError):
+        check_published(pl.DataFrame({"n": [3, 100]}), ["n"])
+    check_published(pl.DataFrame({"n": [10, 100]}), ["n"])

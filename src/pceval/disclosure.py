@@ -14,7 +14,10 @@ threshold10    1 <= count <= 9                              unchanged           
 
 Rounding is half-up to the nearest 5 (12 -> 10, 13 -> 15). Totals are never computed from raw counts:
 :func:`rebuild_totals` adds up the protected parts (suppressed parts count as 0), so a total cannot be used
-to recover a suppressed cell (no secondary suppression is needed). A crude rate is recomputed from its
+to recover a suppressed cell (no secondary suppression is needed); the total then passes the same rule
+(a small total is suppressed like any small count, and so is a small sum of parts some of which are
+suppressed, 0 included: it is a lower bound, not a true zero), and parts that were never protected
+are refused. A crude rate is recomputed from its
 protected numerator and denominator, and is blank when either is suppressed. Model estimates (rate ratios,
 differences with confidence intervals) are not counts and are not rounded.
 
@@ -26,11 +29,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from pceval._checks import check_choice, require_columns
+from pceval._engines import to_pandas
 from pceval.errors import DisclosureError, InputError
 
 
@@ -91,6 +96,9 @@ def _as_counts(df: pd.DataFrame, col: str, table: str) -> np.ndarray:
     if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
         raise InputError(f"`{table}`: count column '{col}' must be numeric, has dtype {s.dtype}")
     x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    if np.isinf(x).any():
+        raise InputError(f"`{table}`: count column '{col}' has infinite values "
+                         f"({int(np.isinf(x).sum())} rows); a count must be a finite whole number")
     bad = x[(x < 0) | ((x != np.round(x)) & ~np.isnan(x))]
     if len(bad):
         raise InputError(f"`{table}`: count column '{col}' must hold non-negative whole numbers; "
@@ -99,7 +107,7 @@ def _as_counts(df: pd.DataFrame, col: str, table: str) -> np.ndarray:
 
 
 def protect(
-    df: pd.DataFrame,
+    data: pd.DataFrame,
     counts: Sequence[str],
     preset: str | Preset = DEFAULT_PRESET,
     *,
@@ -107,7 +115,7 @@ def protect(
     table: str = "table",
     log: DisclosureLog | None = None,
 ) -> pd.DataFrame:
-    """Return a protected copy of ``df``: counts suppressed and rounded, rates recomputed.
+    """Return a protected copy of ``data``: counts suppressed and rounded, rates recomputed.
 
     Parameters
     ----------
@@ -128,8 +136,9 @@ def protect(
     [<NA>, 125]
     """
     p = get_preset(preset)
-    if not isinstance(df, pd.DataFrame):
-        raise InputError(f"`{table}` must be a pandas DataFrame, got {type(df).__name__}")
+    if not isinstance(data, pd.DataFrame):
+        raise InputError(f"`{table}` must be a pandas DataFrame, got {type(data).__name__}")
+    df = data
     require_columns(df.columns, table, list(counts))
     out = df.copy()
     for col in counts:
@@ -150,16 +159,29 @@ def protect(
     return out
 
 
-def rebuild_totals(df: pd.DataFrame, counts: Sequence[str], by: str | None = None,
-                   label: str = "Total") -> pd.DataFrame:
-    """Append a total row made from already-protected parts (suppressed parts count as zero)."""
-    require_columns(df.columns, "df", list(counts))
-    total = {c: pd.array([df[c].fillna(0).sum()], dtype="Int64")[0] for c in counts}
-    row = {c: (label if c == by else total.get(c, pd.NA)) for c in df.columns}
-    out = pd.concat([df, pd.DataFrame([row])], ignore_index=True)
+def rebuild_totals(data: pd.DataFrame, counts: Sequence[str], by: str | None = None,
+                   label: str = "Total", preset: str | Preset = DEFAULT_PRESET) -> pd.DataFrame:
+    """Append a total row made from already-protected parts (suppressed parts count as zero).
+
+    The parts must already be protected under ``preset`` (a :class:`DisclosureError` otherwise:
+    a total of raw parts would publish raw counts); the total is then protected by the same rule,
+    so a total that comes out small is suppressed; when some parts are suppressed the sum is only a
+    lower bound, and a small one (0 included) is suppressed too.
+    """
+    p = get_preset(preset)
+    require_columns(data.columns, "data", list(counts))
+    check_published(data, counts, p, table="data")
+    sums = {c: float(pd.to_numeric(data[c], errors="coerce").fillna(0).sum()) for c in counts}
+    protected, _ = p.apply(np.array([sums[c] for c in counts]))
+    # with suppressed parts the sum is only a lower bound: a small one (0 included) is not shown
+    some_hidden = np.array([bool(data[c].isna().any()) for c in counts])
+    protected[some_hidden & (protected <= p.threshold)] = np.nan
+    total = dict(zip(counts, (pd.NA if np.isnan(v) else int(v) for v in protected), strict=True))
+    row = {c: (label if c == by else total.get(c, pd.NA)) for c in data.columns}
+    out = pd.concat([data, pd.DataFrame([row])], ignore_index=True)
     for c in counts:
         out[c] = out[c].astype("Int64")
-    out.attrs = dict(df.attrs)
+    out.attrs = dict(data.attrs)
     return out
 
 
@@ -175,10 +197,13 @@ def protect_flow(flow: pd.DataFrame, preset: str | Preset = DEFAULT_PRESET,
     return protect(flow, cols, preset, table="flow", log=log)
 
 
-def check_published(df: pd.DataFrame, counts: Sequence[str], preset: str | Preset = DEFAULT_PRESET,
+def check_published(data: Any, counts: Sequence[str], preset: str | Preset = DEFAULT_PRESET,
                     table: str = "table") -> None:
-    """Raise :class:`DisclosureError` if any count column would publish a small or unrounded count."""
+    """Raise :class:`DisclosureError` if any count column would publish a small or unrounded count.
+
+    ``data`` may be any table pceval reads (pandas, polars, DuckDB, Spark); it is collected."""
     p = get_preset(preset)
+    df = to_pandas(data)
     require_columns(df.columns, table, list(counts))
     for col in counts:
         x = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -199,6 +224,9 @@ __all__ = ["Preset", "PRESETS", "DEFAULT_PRESET", "DisclosureLog", "protect", "r
 
 def count(n: float, preset: str = DEFAULT_PRESET) -> str:
     """A count for prose, protected like a table cell: ``count(123) == '125'``, ``count(5) == '7 or fewer'``."""
+    x = float(n)
+    if not np.isfinite(x) or x < 0 or x != round(x):
+        raise InputError(f"count(): a count must be a finite non-negative whole number, got {n!r}")
     p = get_preset(preset)
     value, suppressed = p.apply(np.array([float(n)]))
     if suppressed[0]:
