@@ -29,7 +29,7 @@ def _wls_slope(y):
 def test_known_linear_effects_are_recovered():
     a, b = -50.0, 50.0  # effect -50 at the most deprived end, 0 at the least deprived end
     truth = a + b * RIDIT
-    res = ineq.equity_of_effect(_frame(truth, 1e-3), reps=2000)
+    res = ineq.equity_of_effect(_frame(truth, 1e-3), n_boot=2000)
     t = res.contrasts.set_index("term")
     assert t.loc["effect gradient (most - least deprived end)", "estimate"] == pytest.approx(-b, rel=1e-12)
     assert t.loc["effect difference Q1 - Q5", "estimate"] == pytest.approx(b * (RIDIT[0] - RIDIT[4]), rel=1e-12)
@@ -48,28 +48,28 @@ def test_known_linear_effects_are_recovered():
 
 def test_ratio_scale_uses_baseline_times_uptake():
     rr = np.array([0.8, 0.85, 0.9, 0.95, 1.0])
-    res = ineq.equity_of_effect(_frame(rr, 0.02 * rr), scale="ratio", reps=2000)  # SE of the ratio
+    res = ineq.equity_of_effect(_frame(rr, 0.02 * rr), scale="relative", n_boot=2000)  # SE of the ratio
     t = res.contrasts.set_index("term")
     dy = UPTAKE * BASE * (rr - 1)
     assert t.loc["SII change", "estimate"] == pytest.approx(-_wls_slope(dy), rel=1e-12)
     assert t.loc["effect ratio Q1 / Q5", "estimate"] == pytest.approx(0.8, rel=1e-12)
     treated_base = BASE * 1.5  # the treated are sicker than their quintile
-    res2 = ineq.equity_of_effect(_frame(rr, 0.02 * rr, tb=treated_base), scale="ratio", reps=2000,
+    res2 = ineq.equity_of_effect(_frame(rr, 0.02 * rr, tb=treated_base), scale="relative", n_boot=2000,
                                  treated_baseline="tb")
     t2 = res2.contrasts.set_index("term")
     assert t2.loc["SII change", "estimate"] == pytest.approx(1.5 * t.loc["SII change", "estimate"], rel=1e-12)
 
 
 def test_verdicts_and_polarity():
-    widen = ineq.equity_of_effect(_frame(np.array([0.0, -10, -20, -30, -40]), 2.0), reps=2000)
+    widen = ineq.equity_of_effect(_frame(np.array([0.0, -10, -20, -30, -40]), 2.0), n_boot=2000)
     assert widen.verdicts.verdict[0] == "widened"
-    unclear = ineq.equity_of_effect(_frame(np.array([-12.0, -10, -9, -9, -8]), 40.0), reps=2000)
+    unclear = ineq.equity_of_effect(_frame(np.array([-12.0, -10, -9, -9, -8]), 40.0), n_boot=2000)
     assert unclear.verdicts.verdict[0] == "no evidence either way"
     assert unclear.verdict_text.startswith("No evidence either way")
     # an outcome where higher is better (e.g. % with controlled blood pressure)
     good = ineq.equity_of_effect(_frame(np.array([20.0, 15, 10, 5, 0]), 1.0,
                                         baseline=np.array([50.0, 55, 60, 65, 70])),
-                                 outcome_higher_is="better", reps=2000)
+                                 outcome_higher_is="better", n_boot=2000)
     t = good.contrasts.set_index("term")
     assert t.loc["SII before", "estimate"] > 0  # the most deprived are worse off
     assert good.verdicts.verdict[0] == "narrowed"
@@ -88,7 +88,7 @@ def test_ci_coverage_by_simulation():
         "rep": np.repeat(np.arange(n_rep), 5), "imd_quintile": np.tile([1, 2, 3, 4, 5], n_rep),
         "estimate": est.ravel(), "std_error": np.tile(se, n_rep), "uptake": np.tile(UPTAKE, n_rep),
         "population": np.tile(POP, n_rep), "baseline": base.ravel(), "baseline_se": np.tile(base_se, n_rep)})
-    res = ineq.equity_of_effect(frame, baseline_se="baseline_se", group_by="rep", reps=1000, seed=9)
+    res = ineq.equity_of_effect(frame, baseline_se="baseline_se", group_by="rep", n_boot=1000, seed=9)
     c = res.contrasts
     true_vals = {
         "effect difference Q1 - Q5": truth[0] - truth[4],
@@ -110,14 +110,14 @@ def test_inputs_from_two_tables_and_treated_counts():
     eff = _frame(np.array([-30.0, -25, -20, -15, -10]), 3.0)
     pop_tab = eff[["imd_quintile", "uptake", "population", "baseline"]].assign(
         treated=lambda t: t.uptake * t.population)
-    a = ineq.equity_of_effect(eff, reps=1000)
+    a = ineq.equity_of_effect(eff, n_boot=1000)
     b = ineq.equity_of_effect(eff[["imd_quintile", "estimate", "std_error"]],
-                              data=pop_tab.drop(columns="uptake"), uptake=None, treated="treated",
-                              reps=1000)
+                              context=pop_tab.drop(columns="uptake"), uptake=None, treated="treated",
+                              n_boot=1000)
     pd.testing.assert_frame_equal(a.contrasts, b.contrasts)
     limits = eff.assign(lo=eff.estimate - 1.959964 * 3, hi=eff.estimate + 1.959964 * 3)
     c = ineq.equity_of_effect(limits.drop(columns="std_error"), std_error=None, lower="lo", upper="hi",
-                              reps=1000)
+                              n_boot=1000)
     np.testing.assert_allclose(c.by_quintile.std_error, 3.0, rtol=1e-6)
     frame = a.to_frame()
     assert {"term", "estimate", "std_error", "ci_lower", "ci_upper", "p_value", "verdict",
@@ -134,20 +134,20 @@ def test_inputs_from_two_tables_and_treated_counts():
 def test_equity_bad_input(change, msg):
     eff = _frame(np.array([-30.0, -25, -20, -15, -10]), 3.0).assign(**change)
     with pytest.raises(InputError, match=msg):
-        ineq.equity_of_effect(eff, reps=1000)
+        ineq.equity_of_effect(eff, n_boot=1000)
 
 
 def test_equity_missing_quintile_and_arguments():
     eff = _frame(np.array([-30.0, -25, -20, -15, -10]), 3.0)
     two = pd.concat([eff.assign(g="a"), eff.iloc[:4].assign(g="b")])
     with pytest.raises(InputError, match="needs all 5 quintiles"):
-        ineq.equity_of_effect(two, group_by="g", reps=1000)
+        ineq.equity_of_effect(two, group_by="g", n_boot=1000)
     with pytest.raises(InputError, match="exactly one of `uptake`"):
-        ineq.equity_of_effect(eff, treated="uptake", reps=1000)
+        ineq.equity_of_effect(eff, treated="uptake", n_boot=1000)
     with pytest.raises(InputError, match="scale"):
-        ineq.equity_of_effect(eff, scale="log", reps=1000)
+        ineq.equity_of_effect(eff, scale="log", n_boot=1000)
     with pytest.raises(InputError, match="imd_edition"):
-        ineq.equity_of_effect(eff, imd_edition=2004, reps=1000)
+        ineq.equity_of_effect(eff, imd_edition=2004, n_boot=1000)
 
 
 # ---- uptake equity ----------------------------------------------------------------------------
@@ -214,15 +214,15 @@ def test_plots_draw():
     d = pd.DataFrame({"quintile": [1, 2, 3, 4, 5] * 2, "year": [2022] * 5 + [2023] * 5,
                       "pop": [1000.0] * 10, "rate": [300.0, 260, 230, 200, 170, 290, 255, 228, 201, 175]})
     d["lcl"], d["ucl"] = d.rate * 0.9, d.rate * 1.1
-    figs = [ineq.plot_sii(d, "quintile", "rate", "pop", lower="lcl", upper="ucl", group_by="year",
+    figs = [ineq.plot_sii(d, quantile="quintile", value="rate", population="pop", lower="lcl", upper="ucl", group_by="year",
                           value_type="rate", transform=True)]
     s = ineq.sii(d, quantile="quintile", value="rate", population="pop", lower="lcl", upper="ucl",
-                 group_by="year", reps=1000)
+                 group_by="year", n_boot=1000)
     figs.append(ineq.plot_gap_over_time(s, "year", estimate="sii", lower="sii_lower", upper="sii_upper"))
-    g = ineq.quintile_gap(d, "quintile", value="rate", lower="lcl", upper="ucl", measure="value",
+    g = ineq.quintile_gap(d, quantile="quintile", value="rate", lower="lcl", upper="ucl", measure="value",
                           group_by="year")
     figs.append(ineq.plot_gap_over_time(g, "year"))
-    res = ineq.equity_of_effect(_frame(np.array([-30.0, -25, -20, -15, -10]), 3.0), reps=1000)
+    res = ineq.equity_of_effect(_frame(np.array([-30.0, -25, -20, -15, -10]), 3.0), n_boot=1000)
     figs += [res.plot(), res.plot("outcome")]
     up = ineq.uptake_equity(pd.DataFrame({"imd_quintile": [1, 2, 3, 4, 5], "treated": [5, 6, 7, 8, 9],
                                           "eligible": [100] * 5}), eligible="eligible")

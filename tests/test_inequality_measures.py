@@ -171,12 +171,12 @@ def _deciles(pop=None, slope=10.0, se=0.5):
 
 def test_sii_exact_for_values_linear_in_ridit():
     d = _deciles(pop=[500, 900, 1200, 800, 1000, 1500, 700, 1100, 600, 1300])
-    out = ineq.sii(d, quantile="decile", value="life_exp", population="pop", se="se", seed=1, reps=2000)
+    out = ineq.sii(d, quantile="decile", value="life_exp", population="pop", se="se", seed=1, n_boot=2000)
     assert out.sii[0] == pytest.approx(10.0, rel=1e-12)
     assert out.intercept[0] == pytest.approx(70.0, rel=1e-12)
     assert out.rii[0] == pytest.approx(80 / 70, rel=1e-12)
     assert out.sii_lower[0] < 10 < out.sii_upper[0]
-    mean_rii = ineq.sii(d, quantile="decile", value="life_exp", population="pop", se="se", reps=2000,
+    mean_rii = ineq.sii(d, quantile="decile", value="life_exp", population="pop", se="se", n_boot=2000,
                         rii_method="mean")
     assert mean_rii.rii[0] == pytest.approx(10 / np.average(d["life_exp"], weights=d["pop"]), rel=1e-12)
 
@@ -184,7 +184,7 @@ def test_sii_exact_for_values_linear_in_ridit():
 def test_sii_limits_equal_phe_refit_simulation():
     """pceval's bivariate draw of (intercept, slope) = PHE's per-quantile draws and refits."""
     d = _deciles(pop=[500, 900, 1200, 800, 1000, 1500, 700, 1100, 600, 1300], se=1.5)
-    out = ineq.sii(d, quantile="decile", value="life_exp", population="pop", se="se", reps=200_000, seed=3)
+    out = ineq.sii(d, quantile="decile", value="life_exp", population="pop", se="se", n_boot=200_000, seed=3)
     rng = np.random.default_rng(11)
     a = d["pop"].to_numpy() / d["pop"].sum()
     x = np.cumsum(a) - a / 2
@@ -199,7 +199,7 @@ def test_sii_limits_equal_phe_refit_simulation():
 
 def test_sii_sign_conventions():
     rates = _deciles(slope=-20).assign(life_exp=lambda t: t["life_exp"] - 40)  # higher values in the most deprived
-    base = dict(quantile="decile", value="life_exp", population="pop", se="se", reps=1000)
+    base = dict(quantile="decile", value="life_exp", population="pop", se="se", n_boot=1000)
     phe = ineq.sii(rates, **base)
     worse = ineq.sii(rates, polarity="higher_is_worse", **base)
     flipped = ineq.sii(rates, multiplier=-1, **base)
@@ -226,9 +226,9 @@ def test_sii_grouped_equals_separate_calls_and_chunks():
     frames = [_deciles(slope=s).assign(area=f"a{i}") for i, s in enumerate([5.0, 10.0, -3.0])]
     both = pd.concat(frames, ignore_index=True)
     together = ineq.sii(both, quantile="decile", value="life_exp", population="pop", se="se",
-                        group_by="area", reps=1000)
+                        group_by="area", n_boot=1000)
     for i, f in enumerate(frames):
-        alone = ineq.sii(f, quantile="decile", value="life_exp", population="pop", se="se", reps=1000)
+        alone = ineq.sii(f, quantile="decile", value="life_exp", population="pop", se="se", n_boot=1000)
         assert together.sii[i] == pytest.approx(alone.sii[0], rel=1e-12)
     assert list(together.area) == ["a0", "a1", "a2"]
 
@@ -243,13 +243,13 @@ def test_sii_issue_calls_work_as_written():
                       "rate": [320.0, 280.0, 250.0, 220.0, 200.0]})
     q["lcl"], q["ucl"] = q.rate * 0.92, q.rate * 1.08
     out = ineq.sii(q, quantile="quintile", value="rate", population="pop", lower="lcl", upper="ucl",
-                   value_type="rate", transform=True, multiplier=-1, reps=100_000, seed=1)
+                   value_type="rate", transform=True, multiplier=-1, n_boot=100_000, seed=1)
     assert out.sii[0] > 0 and out["transform"][0] == "log"
 
 
 def test_sii_bad_input():
     d = _deciles()
-    kw = dict(quantile="decile", value="life_exp", population="pop", se="se", reps=1000)
+    kw = dict(quantile="decile", value="life_exp", population="pop", se="se", n_boot=1000)
     with pytest.raises(InputError, match="between 5 and 100"):
         ineq.sii(d.assign(decile=1), **kw)  # a single quantile (and duplicates)
     with pytest.raises(InputError, match="more than one row per group and quantile"):
@@ -332,16 +332,16 @@ def test_concentration_index_closed_forms():
     # fractional ranks 1/8, 3/8, 5/8, 7/8; C = 2 cov(y, R) / mean
     r = (np.arange(4) + 0.5) / 4
     expected = 2 * np.cov(d.y, r, bias=True)[0, 1] / d.y.mean()
-    out = ineq.concentration_index(d, outcome="y", rank="rank")
+    out = ineq.concentration_index(d, outcome="y", quantile="rank")
     assert out["index"][0] == pytest.approx(expected) and out["index"][0] < 0
-    gen = ineq.concentration_index(d, outcome="y", rank="rank", kind="generalized")
+    gen = ineq.concentration_index(d, outcome="y", quantile="rank", kind="generalized")
     assert gen["index"][0] == pytest.approx(expected * 2.5)
-    flat = ineq.concentration_index(d.assign(y=1.0), outcome="y", rank="rank")
+    flat = ineq.concentration_index(d.assign(y=1.0), outcome="y", quantile="rank")
     assert flat["index"][0] == pytest.approx(0) and flat.std_error[0] == pytest.approx(0, abs=1e-12)
     binary = pd.DataFrame({"imd_decile": [1, 1, 2, 2], "admitted": [1, 1, 0, 1]})
-    e = ineq.concentration_index(binary, outcome="admitted", rank="imd_decile", kind="erreygers")
-    w = ineq.concentration_index(binary, outcome="admitted", rank="imd_decile", kind="wagstaff")
-    c = ineq.concentration_index(binary, outcome="admitted", rank="imd_decile")
+    e = ineq.concentration_index(binary, outcome="admitted", quantile="imd_decile", kind="erreygers")
+    w = ineq.concentration_index(binary, outcome="admitted", quantile="imd_decile", kind="wagstaff")
+    c = ineq.concentration_index(binary, outcome="admitted", quantile="imd_decile")
     assert e["index"][0] == pytest.approx(4 * 0.75 * c["index"][0])
     assert w["index"][0] == pytest.approx(c["index"][0] / (1 - 0.75))
     assert c.lower_bound[0] == pytest.approx(0.75 - 1)
@@ -352,20 +352,20 @@ def test_concentration_index_score_ranking_and_grouped_data():
     score = rng.uniform(0, 80, 3000)
     y = rng.poisson(np.exp(-1 + 0.02 * score)).astype(float)
     people = pd.DataFrame({"imd_score": score, "y": y})
-    out = ineq.concentration_index(people, outcome="y", rank="imd_score")
+    out = ineq.concentration_index(people, outcome="y", quantile="imd_score")
     assert out["index"][0] < 0 and "highest value = most deprived" in out.ranked_by[0]
     people["decile"] = pd.qcut(-score, 10, labels=False) + 1
     grouped = people.groupby("decile").agg(y=("y", "mean"), pop=("y", "size"), var=("y", "var")).reset_index()
-    g = ineq.concentration_index(grouped, outcome="y", rank="decile", population="pop", variance="var")
-    i = ineq.concentration_index(people, outcome="y", rank="decile")
+    g = ineq.concentration_index(grouped, outcome="y", quantile="decile", population="pop", variance="var")
+    i = ineq.concentration_index(people, outcome="y", quantile="decile")
     assert g["index"][0] == pytest.approx(i["index"][0], rel=1e-10)
     assert g.std_error[0] == pytest.approx(i.std_error[0], rel=0.02)
     with pytest.warns(PcevalWarning, match="observed range"):
-        ineq.concentration_index(people, outcome="y", rank="imd_score", kind="erreygers")
+        ineq.concentration_index(people, outcome="y", quantile="imd_score", kind="erreygers")
     with pytest.raises(InputError, match="needs `bounds"):
-        ineq.concentration_index(grouped, outcome="y", rank="decile", population="pop", kind="wagstaff")
+        ineq.concentration_index(grouped, outcome="y", quantile="decile", population="pop", kind="wagstaff")
     with pytest.raises(InputError, match="kind"):
-        ineq.concentration_index(people, outcome="y", rank="imd_score", kind="gini")
+        ineq.concentration_index(people, outcome="y", quantile="imd_score", kind="gini")
 
 
 def test_concentration_index_standard_error_matches_bootstrap():
@@ -373,7 +373,7 @@ def test_concentration_index_standard_error_matches_bootstrap():
     n = 1500
     d = pd.DataFrame({"rank": rng.uniform(size=n)})
     d["y"] = rng.binomial(1, 0.2 + 0.3 * d["rank"]).astype(float)
-    se = ineq.concentration_index(d, outcome="y", rank="rank")["std_error"][0]
+    se = ineq.concentration_index(d, outcome="y", quantile="rank")["std_error"][0]
     ys, rk = d.y.to_numpy(), d["rank"].to_numpy()
     idx = rng.integers(0, n, (400, n))
     ysb, rkb = ys[idx], rk[idx]

@@ -385,7 +385,7 @@ def test_sii_matches_phe(rows, kwargs, n_levels):
     d = _sii_data()
     block = d[d.RecordNo.between(*rows)]
     out = ineq.sii(block, quantile="Quantile", population="Population", group_by=G,
-                   reps=100_000, seed=5, **kwargs)
+                   n_boot=100_000, seed=5, **kwargs)
     exp = block.groupby(G, sort=True).head(1).sort_values(G).reset_index(drop=True)
     levels = sorted(out.confidence.unique())
     first = out[out.confidence == levels[0]].reset_index(drop=True)
@@ -406,7 +406,7 @@ def test_sii_matches_phe(rows, kwargs, n_levels):
 def test_sii_errors_and_warnings_like_phe():
     d = _sii_data()
     blk = lambda a, b: d[d.RecordNo.between(a, b)]  # noqa: E731
-    kw = dict(quantile="Quantile", population="Population", group_by=G, reps=1000)
+    kw = dict(quantile="Quantile", population="Population", group_by=G, n_boot=1000)
     with pytest.raises(InputError, match="'Population' must be > 0"):
         ineq.sii(blk(151, 160), value="Value", se="StandardError", **kw)
     with pytest.raises(InputError, match="'StandardError' must be >= 0"):
@@ -432,8 +432,8 @@ def test_sii_errors_and_warnings_like_phe():
         ineq.sii(blk(71, 90), value="Value", se="StandardError", value_type="rate", transform=True, **kw)
     with pytest.raises(InputError, match="value_type"):
         ineq.sii(blk(1, 20), value="Value", se="StandardError", value_type=3, **kw)
-    with pytest.raises(InputError, match="reps"):
-        ineq.sii(blk(1, 20), value="Value", se="StandardError", **{**kw, "reps": 0})
+    with pytest.raises(InputError, match="n_boot"):
+        ineq.sii(blk(1, 20), value="Value", se="StandardError", **{**kw, "n_boot": 0})
     with pytest.raises(InputError, match="confidence"):
         ineq.sii(blk(1, 20), value="Value", se="StandardError", confidence=1.35, **kw)
     with pytest.raises(InputError, match="multiplier"):
@@ -450,7 +450,7 @@ def test_sii_errors_and_warnings_like_phe():
 def test_sii_same_seed_same_result():
     blk = _sii_data().pipe(lambda d: d[d.RecordNo.between(1, 20)])
     args = dict(quantile="Quantile", population="Population", value="Value", se="StandardError",
-                group_by=G, reps=1000, seed=5)
+                group_by=G, n_boot=1000, seed=5)
     pd.testing.assert_frame_equal(ineq.sii(blk, **args), ineq.sii(blk, **args))
 
 
@@ -468,7 +468,7 @@ def nhse():
     icb = d[d.AreaCode != "E92000001"]
     out = ineq.sii(icb, quantile="MetricCategoryName", population="Denominator", value="Value",
                    lower="LowerConfidenceLimit", upper="UpperConfidenceLimit",
-                   ridit_population=england, reps=10_000)
+                   ridit_population=england, n_boot=10_000)
     return icb, england, out
 
 
@@ -491,7 +491,7 @@ def test_nhs_england_sii_equals_their_method(nhse):
     col = icb.assign(england=england.loc[icb.MetricCategoryName].to_numpy())
     out2 = ineq.sii(col, quantile="MetricCategoryName", population="Denominator", value="Value",
                     lower="LowerConfidenceLimit", upper="UpperConfidenceLimit",
-                    ridit_population="england", reps=10_000)
+                    ridit_population="england", n_boot=10_000)
     close(out2.sii, out.sii, rtol=1e-12)
 
 

@@ -142,7 +142,7 @@ def sii_rows() -> list[dict]:
     rows = []
     for label, ((a, b), kw) in SII_CASES.items():
         block = d[d.RecordNo.between(a, b)]
-        out = ineq.sii(block, quantile="Quantile", population="Population", group_by=g, reps=100_000,
+        out = ineq.sii(block, quantile="Quantile", population="Population", group_by=g, n_boot=100_000,
                        seed=5, **kw).sort_values(g).reset_index(drop=True)
         exp = block.groupby(g, sort=True).head(1).sort_values(g).reset_index(drop=True)
         diff = max(float(np.abs(out["sii"] - exp["sii"]).max()), float(np.abs(out["rii"] - exp["rii"]).max()))

@@ -81,7 +81,7 @@ simulations of the quintile rates within their own confidence intervals, as OHID
     ("code", """
 sii_in = dsr.merge(by_q[["imd_quintile", "person_years"]], on="imd_quintile")
 sii_res = ineq.sii(sii_in, quantile="imd_quintile", value="value", population="person_years", lower="lower",
-                   upper="upper", value_type="rate", transform=True, reps=100_000, seed=1,
+                   upper="upper", value_type="rate", transform=True, n_boot=100_000, seed=1,
                    polarity="higher_is_worse")
 s = sii_res.iloc[0]
 report.show_table(sii_res[[c for c in ["sii", "sii_lower", "sii_upper", "rii", "rii_lower", "rii_upper"]
@@ -106,8 +106,8 @@ that groups can be compared.
     ("code", """
 adm = events[(events["type"] == "emergency_admission") & events["date"].notna()].groupby("person_id").size()
 ind = people[["person_id", "imd_decile"]].assign(admissions=people["person_id"].map(adm).fillna(0))
-ci_std = ineq.concentration_index(ind, outcome="admissions", rank="imd_decile", kind="standard")
-ci_err = ineq.concentration_index(ind, outcome="admissions", rank="imd_decile", kind="erreygers")
+ci_std = ineq.concentration_index(ind, outcome="admissions", quantile="imd_decile", kind="standard")
+ci_err = ineq.concentration_index(ind, outcome="admissions", quantile="imd_decile", kind="erreygers")
 ci_table = pd.concat([ci_std, ci_err], ignore_index=True)
 report.show_table(ci_table[["kind", "index", "lower", "upper", "ranked_by"]],
                   caption="Concentration index of emergency admissions over IMD (people ranked most deprived first; "
@@ -128,7 +128,7 @@ elig = elig.assign(treated=elig["person_id"].isin(phb).astype(int),
                    age_group=pd.cut(elig["age"], [18, 45, 65, 75, 120], right=False,
                                     labels=["18-44", "45-64", "65-74", "75+"]).astype(str),
                    need=elig["person_id"].map(adm).fillna(0))
-up = ineq.uptake_equity(elig, treated="treated", imd="imd_quintile", age="age_group", sex="sex", need="need")
+up = ineq.uptake_equity(elig, treatment="treated", quantile="imd_quintile", age="age_group", sex="sex", need="need")
 uq = up.uptake[up.uptake["dimension"] == "imd"].rename(columns={"category": "imd_quintile"})
 # uptake is a crude rate of small counts: show it only as recomputed from the protected counts
 safe = protect(uq[["imd_quintile", "treated", "eligible"]].assign(per_1000=0.0), counts=["treated", "eligible"],

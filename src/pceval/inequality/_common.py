@@ -56,20 +56,88 @@ def fmt_num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
-def check_input(df: Any, name: str, *, required: Sequence[str] = (), numeric: Sequence[str] = (),
+def show(values: Iterable[Any], n: int = 5) -> str:
+    """Up to ``n`` values as plain Python values (``[1, 2]``, not ``[np.int64(1), ...]``)."""
+    vals = [v.item() if isinstance(v, np.generic) else v for v in values]
+    more = f", ... ({len(vals)} in all)" if len(vals) > n else ""
+    return "[" + ", ".join(repr(v) for v in vals[:n]) + more + "]"
+
+
+def check_finite(frame: pd.DataFrame, name: str, columns: Sequence[str]) -> None:
+    """Raise InputError naming the column if a numeric column holds ``inf`` or ``-inf``.
+
+    Missing values are left to the callers' own rules; an infinite count, population, value or
+    standard error is never a measurement, and it would turn every estimate into NaN or inf.
+    """
+    for col in dict.fromkeys(columns):
+        s = frame[col]
+        if not (pd.api.types.is_float_dtype(s) or pd.api.types.is_object_dtype(s)):
+            continue
+        v = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        bad = np.isinf(v)
+        if bad.any():
+            rows = frame.index[bad]
+            raise InputError(
+                f"`{name}`: column '{col}' must be finite; {int(bad.sum())} value(s) are infinite: "
+                f"{show(pd.unique(v[bad]))} at rows {show(rows)}"
+            )
+
+
+def check_input(data: Any, name: str, *, required: Sequence[str] = (), numeric: Sequence[str] = (),
                 group_by: Sequence[str] = (), **kwargs: Any) -> pd.DataFrame:
-    """check_frame with the grouping columns required too; the caller's frame is never modified.
+    """check_frame with the grouping columns required too and every ``numeric`` column finite;
+    the caller's frame is never modified.
 
     polars, DuckDB and Spark tables (anything narwhals reads) are collected to pandas first: the
     measures work on small aggregated tables.
     """
-    if not isinstance(df, pd.DataFrame):
+    if not isinstance(data, pd.DataFrame):
         try:
-            df = to_pandas(df)
+            data = to_pandas(data)
         except Exception:  # noqa: BLE001 - not a table: check_frame names the problem
             pass
     req = list(dict.fromkeys([*required, *numeric, *group_by]))
-    return check_frame(df, name, required=req, numeric=list(numeric), **kwargs)
+    out = check_frame(data, name, required=req, numeric=list(numeric), **kwargs)
+    check_finite(out, name, numeric)
+    return out
+
+
+def quantile_numbers(labels: Sequence[Any], name: str, column: str, *, what: str = "quantiles",
+                     high: int | None = None, consecutive: bool = True) -> list[int]:
+    """The leading whole numbers of ordered quantile labels, checked to run 1, 2, ..., k.
+
+    ``labels`` come from :func:`~pceval.inequality.imd.quantile_order` (most deprived first). A
+    missing quantile (1, 2, 4, 5), a coding from 0 (0-4) or labels without a leading number are
+    refused: the measures call the first label "Q1, most deprived" and the last the least deprived.
+    ``high`` also fixes the number of quantiles (5 for IMD quintiles); ``consecutive=False`` only
+    asks for quantile 1 (a comparison of 1 with the highest needs no others).
+    """
+    lead = pd.Series([str(x) for x in labels], dtype=object).str.extract(r"^\s*(\d+)")[0]
+    if lead.isna().any():
+        raise InputError(
+            f"`{name}`: column '{column}' must hold {what} numbered 1, 2, ... (1 = most deprived), "
+            f"or labels starting with their number such as '1 - most deprived'; got {show(labels)}"
+        )
+    nums = [int(v) for v in lead]
+    if not consecutive:
+        if nums[0] != 1:
+            raise InputError(
+                f"`{name}`: column '{column}' has no quantile 1 (the most deprived) to compare: it holds "
+                f"{show(labels, 10)}; give `quantiles=(most deprived, least deprived)` to compare others"
+            )
+        return nums
+    k = high if high is not None else len(nums)
+    expected = list(range(1, k + 1))
+    if nums != expected:
+        missing = sorted(set(expected) - set(nums))
+        extra = sorted(set(nums) - set(expected))
+        parts = ([f"{what} {missing} are missing"] if missing else []) + (
+            [f"{show(extra)} are not {what} 1-{k}"] if extra else [])
+        raise InputError(
+            f"`{name}`: column '{column}' must hold {what} 1 to {k} (1 = most deprived), every one of "
+            f"them; found {show(labels, 10)}: {'; '.join(parts)}"
+        )
+    return nums
 
 
 def check_min(df: pd.DataFrame, name: str, col: str, low: float, *, strict: bool) -> None:

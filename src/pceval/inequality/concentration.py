@@ -52,6 +52,7 @@ from pceval.inequality._common import (
     check_input,
     confidence_levels,
     group_keys,
+    show,
     warn,
 )
 from pceval.inequality.imd import check_imd_edition
@@ -59,31 +60,30 @@ from pceval.inequality.imd import check_imd_edition
 Kind = Literal["standard", "generalized", "generalised", "wagstaff", "erreygers"]
 
 
-def _direction(rank: str, most_deprived: str) -> str:
+def _direction(quantile: str, most_deprived: str) -> str:
     if most_deprived == "auto":
-        return "highest" if "score" in rank.lower() else "lowest"
+        return "highest" if "score" in quantile.lower() else "lowest"
     return most_deprived
 
 
-def concentration_index(df: pd.DataFrame, outcome: str, rank: str, *, kind: Kind = "standard",
-                        weight: str | None = None, population: str | None = None,
+def concentration_index(data: pd.DataFrame, outcome: str, *, kind: Kind = "standard",
+                        weights: str | None = None, population: str | None = None,
                         variance: str | None = None, bounds: tuple[float, float] | None = None,
-                        group_by: GroupBy = None, confidence: float | Sequence[float] = 0.95,
+                        group_by: GroupBy = None, quantile: str,
+                        confidence: float | Sequence[float] = 0.95,
                         most_deprived: Literal["auto", "lowest", "highest"] = "auto",
                         imd_edition: str | int | None = None) -> pd.DataFrame:
-    """Concentration index of ``outcome`` over ``rank`` (see the module docstring for formulas).
+    """Concentration index of ``outcome`` over ``quantile`` (see the module docstring for formulas).
 
     Parameters
     ----------
-    df : pandas.DataFrame
+    data : pandas.DataFrame
         Individual data (one row per person) or grouped data (one row per group, with
         ``population`` and the group's mean ``outcome``).
     outcome : str
         Outcome (or group mean outcome for grouped data).
-    rank : str
-        Deprivation measure to rank by (IMD score, rank, decile, ...).
     kind : ``"standard"``, ``"generalized"``, ``"wagstaff"`` or ``"erreygers"``
-    weight : str, optional
+    weights : str, optional
         Sampling weights (individual data).
     population : str, optional
         Group sizes: marks the data as grouped.
@@ -94,11 +94,13 @@ def concentration_index(df: pd.DataFrame, outcome: str, rank: str, *, kind: Kind
         them: (0, 1) for a 0/1 outcome, else the observed minimum and maximum with a warning
         (grouped data need them).
     group_by : column name(s), optional
-        One index per group.
+        One index per group (a single name is one column).
+    quantile : str
+        Deprivation measure to rank by (IMD quintile, decile, rank or score, ...).
     confidence : float or sequence
         Level(s) for normal-theory limits ``index -/+ z SE``.
     most_deprived : ``"auto"``, ``"lowest"`` or ``"highest"``
-        Which end of ``rank`` is most deprived; ``"auto"`` takes the highest value as most deprived
+        Which end of ``quantile`` is most deprived; ``"auto"`` takes the highest value as most deprived
         when the column name contains "score" (IMD scores) and the lowest otherwise (IMD ranks,
         deciles and quintiles, where 1 = most deprived). The output says which was used.
     imd_edition : optional
@@ -114,11 +116,11 @@ def concentration_index(df: pd.DataFrame, outcome: str, rank: str, *, kind: Kind
     --------
     >>> import pandas as pd
     >>> d = pd.DataFrame({"imd_decile": [1, 1, 2, 2], "admitted": [1, 1, 0, 1]})
-    >>> r = concentration_index(d, outcome="admitted", rank="imd_decile", kind="erreygers")
+    >>> r = concentration_index(d, outcome="admitted", quantile="imd_decile", kind="erreygers")
     >>> round(float(r["index"][0]), 3), r.ranked_by[0]
     (-0.5, 'imd_decile (lowest value = most deprived)')
     """
-    outcome, rank = check_column_arg(outcome, "outcome"), check_column_arg(rank, "rank")
+    outcome, quantile = check_column_arg(outcome, "outcome"), check_column_arg(quantile, "quantile")
     kind = check_choice(kind, "kind", {"standard", "generalized", "generalised", "wagstaff", "erreygers"})
     kind = "generalized" if kind == "generalised" else kind
     check_choice(most_deprived, "most_deprived", {"auto", "lowest", "highest"})
@@ -126,17 +128,18 @@ def concentration_index(df: pd.DataFrame, outcome: str, rank: str, *, kind: Kind
     gb = as_list(group_by)
     if variance is not None and population is None:
         raise InputError("`variance` is for grouped data: give `population` too")
-    if weight is not None and population is not None:
-        raise InputError("give `weight` (individual data) or `population` (grouped data), not both")
+    if weights is not None and population is not None:
+        raise InputError("give `weights` (individual data) or `population` (grouped data), not both")
     edition = check_imd_edition(imd_edition) if imd_edition is not None else None
-    extra = [c for c in (weight, population, variance) if c is not None]
-    data = check_input(df, "df", numeric=[outcome, rank, *extra], group_by=gb,
-                       not_null=[*gb, outcome, rank, *extra])
-    for col in (weight, population):
+    extra = [c for c in (weights, population, variance) if c is not None]
+    data = check_input(data, "data", numeric=[outcome, quantile, *extra], group_by=gb,
+                       not_null=[*gb, outcome, quantile, *extra])
+    for col in (weights, population):
         if col is not None and (data[col] <= 0).any():
-            raise InputError(f"`df`: column '{col}' must be > 0 in every row")
+            raise InputError(f"`data`: column '{col}' must be > 0 in every row (got "
+                             f"{show(data.loc[data[col] <= 0, col].unique())})")
     if variance is not None and (data[variance] < 0).any():
-        raise InputError(f"`df`: column '{variance}' must be >= 0")
+        raise InputError(f"`data`: column '{variance}' must be >= 0")
     grouped = population is not None
     y_all = data[outcome].to_numpy(float)
     if bounds is not None:
@@ -146,7 +149,7 @@ def concentration_index(df: pd.DataFrame, outcome: str, rank: str, *, kind: Kind
             raise InputError(f"`bounds` must be (lower, upper) numbers with lower < upper, got {bounds!r}")
         lo_b, hi_b = float(bounds[0]), float(bounds[1])
         if (y_all < lo_b).any() or (y_all > hi_b).any():
-            raise InputError(f"`df`: '{outcome}' has values outside `bounds` {tuple(bounds)}")
+            raise InputError(f"`data`: '{outcome}' has values outside `bounds` {tuple(bounds)}")
         bounds_note = f"given bounds [{lo_b:g}, {hi_b:g}]"
     elif not grouped and np.isin(y_all, (0.0, 1.0)).all():
         lo_b, hi_b, bounds_note = 0.0, 1.0, "binary outcome, bounds [0, 1]"
@@ -163,13 +166,13 @@ def concentration_index(df: pd.DataFrame, outcome: str, rank: str, *, kind: Kind
     if kind in ("wagstaff", "erreygers") and not hi_b > lo_b:
         raise InputError(f"`{outcome}` has no spread (min = max), so its {kind} index is undefined")
 
-    direction = _direction(rank, most_deprived)
+    direction = _direction(quantile, most_deprived)
     keys, codes = group_keys(data, gb)
     g = len(keys)
-    key = data[rank].to_numpy(float) * (-1.0 if direction == "highest" else 1.0)
+    key = data[quantile].to_numpy(float) * (-1.0 if direction == "highest" else 1.0)
     order = np.lexsort((key, codes))
     codes_s, key_s, y = codes[order], key[order], y_all[order]
-    w = (data[population] if grouped else data[weight] if weight else pd.Series(1.0, index=data.index)
+    w = (data[population] if grouped else data[weights] if weights else pd.Series(1.0, index=data.index)
          ).to_numpy(float)[order]
     m = w if grouped else np.ones_like(w)  # persons per row
     s2 = data[variance].to_numpy(float)[order] if variance else np.zeros_like(w)
@@ -257,7 +260,7 @@ def concentration_index(df: pd.DataFrame, outcome: str, rank: str, *, kind: Kind
     out["n"] = np.tile(persons, reps_)
     out["lower_bound"] = np.tile(-span, reps_)
     out["upper_bound"] = np.tile(span, reps_)
-    out["ranked_by"] = f"{rank} ({direction} value = most deprived)"
+    out["ranked_by"] = f"{quantile} ({direction} value = most deprived)"
     out["negative_means"] = f"'{outcome}' concentrated among the more deprived"
     out["imd_edition"] = edition
     se_note = ("Kakwani et al. (1997) delta method" + (", with within-group variance" if variance else "")

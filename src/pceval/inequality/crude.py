@@ -51,7 +51,7 @@ def _counts(df: pd.DataFrame, x: str, n: str, group_by: list[str]) -> pd.DataFra
     return out
 
 
-def proportion(df: pd.DataFrame, x: str, n: str, *, group_by: GroupBy = None,
+def proportion(data: pd.DataFrame, x: str, n: str, *, group_by: GroupBy = None,
                confidence: float | Sequence[float] = 0.95, multiplier: float = 1) -> pd.DataFrame:
     """Proportions ``x / n`` with Wilson score confidence limits.
 
@@ -60,7 +60,7 @@ def proportion(df: pd.DataFrame, x: str, n: str, *, group_by: GroupBy = None,
 
     Parameters
     ----------
-    df : pandas.DataFrame
+    data : pandas.DataFrame
         One row per unit (or per record, summed within ``group_by``).
     x, n : str
         Numerator and denominator columns. Missing values give missing results.
@@ -88,13 +88,13 @@ def proportion(df: pd.DataFrame, x: str, n: str, *, group_by: GroupBy = None,
     gb = as_list(group_by)
     levels = confidence_levels(confidence)
     mult = check_number(multiplier, "multiplier", low=0, low_open=True)
-    data = check_input(df, "df", numeric=[x, n], group_by=gb, not_null=gb)
-    check_min(data, "df", x, 0, strict=False)
-    check_min(data, "df", n, 0, strict=True)
+    data = check_input(data, "data", numeric=[x, n], group_by=gb, not_null=gb)
+    check_min(data, "data", x, 0, strict=False)
+    check_min(data, "data", n, 0, strict=True)
     bad = data[data[x] > data[n]]
     if len(bad):
         raise InputError(
-            f"`df`: numerator '{x}' must not exceed denominator '{n}' for a proportion; "
+            f"`data`: numerator '{x}' must not exceed denominator '{n}' for a proportion; "
             f"{len(bad)} row(s) do, e.g. {list(zip(bad[x][:5], bad[n][:5], strict=True))}"
         )
     base = _counts(data, x, n, gb)
@@ -109,7 +109,7 @@ def proportion(df: pd.DataFrame, x: str, n: str, *, group_by: GroupBy = None,
     }, after=_TAIL)
 
 
-def rate(df: pd.DataFrame, x: str, n: str, *, group_by: GroupBy = None,
+def rate(data: pd.DataFrame, x: str, n: str, *, group_by: GroupBy = None,
          confidence: float | Sequence[float] = 0.95, multiplier: float = 100_000) -> pd.DataFrame:
     """Crude rates ``multiplier * x / n`` with exact Poisson limits below 10 events, Byar's from 10.
 
@@ -132,9 +132,9 @@ def rate(df: pd.DataFrame, x: str, n: str, *, group_by: GroupBy = None,
     gb = as_list(group_by)
     levels = confidence_levels(confidence)
     mult = check_number(multiplier, "multiplier", low=0, low_open=True)
-    data = check_input(df, "df", numeric=[x, n], group_by=gb, not_null=gb)
-    check_min(data, "df", x, 0, strict=False)
-    check_min(data, "df", n, 0, strict=True)
+    data = check_input(data, "data", numeric=[x, n], group_by=gb, not_null=gb)
+    check_min(data, "data", x, 0, strict=False)
+    check_min(data, "data", n, 0, strict=True)
     base = _counts(data, x, n, gb)
     xs, ns = base[x].to_numpy(float), base[n].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -150,7 +150,7 @@ def rate(df: pd.DataFrame, x: str, n: str, *, group_by: GroupBy = None,
     return stack_levels(base, levels, limits, after=_TAIL)
 
 
-def mean(df: pd.DataFrame, x: str, *, group_by: GroupBy = None,
+def mean(data: pd.DataFrame, x: str, *, group_by: GroupBy = None,
          confidence: float | Sequence[float] = 0.95) -> pd.DataFrame:
     """Means of ``x`` with Student's t confidence limits, by group (or over the whole table).
 
@@ -169,13 +169,13 @@ def mean(df: pd.DataFrame, x: str, *, group_by: GroupBy = None,
     x = check_column_arg(x, "x")
     gb = as_list(group_by)
     levels = confidence_levels(confidence)
-    data = check_input(df, "df", numeric=[x], group_by=gb, not_null=gb)
+    data = check_input(data, "data", numeric=[x], group_by=gb, not_null=gb)
     n_missing = int(data[x].isna().sum())
     if n_missing:
         warn(f"mean: {n_missing} missing value(s) of '{x}' excluded")
         data = data[data[x].notna()]
     if len(data) == 0:
-        raise InputError(f"`df`: column '{x}' has no non-missing values")
+        raise InputError(f"`data`: column '{x}' has no non-missing values")
     keys, codes = group_keys(data, gb)
     k = len(keys)
     v = data[x].to_numpy(float)

@@ -13,18 +13,21 @@ quintile's uptake, population and baseline outcome, and reports
   intervention causes given its uptake: with baseline outcome ``y0_q``, uptake ``u_q`` (share of the
   quintile treated) and effect on the treated ``e_q``, the outcome with the intervention is::
 
-      y1_q = y0_q + u_q e_q                       (effects as differences, outcome units)
-      y1_q = y0_q + u_q t0_q (RR_q - 1)           (effects as rate ratios; t0 = the treated's
-                                                   untreated rate, the baseline unless given)
+      y1_q = y0_q + u_q e_q                       (scale="absolute": effects as differences,
+                                                   in outcome units)
+      y1_q = y0_q + u_q t0_q (RR_q - 1)           (scale="relative": effects as rate ratios;
+                                                   t0 = the treated's untreated rate, the
+                                                   baseline unless given)
 
   and the SII (PHE: population-weighted regression on ridits) is computed for ``y0`` and ``y1``,
   signed so that **a positive SII means worse for the most deprived** (``outcome_higher_is``
   says whether higher outcome values are worse, e.g. admissions, or better). The gap *narrowed*
   when ``|SII(y1)| < |SII(y0)|``;
-* a verdict in words -- **narrowed**, **widened** or **no evidence either way** -- from the
-  confidence interval of ``|SII after| - |SII before|``.
+* a verdict in words -- **narrowed**, **widened** or **no evidence either way** -- read by
+  :func:`pceval.verdict` from the confidence interval of the ``SII change`` row it quotes (an
+  interval below 0 narrowed a positive SII).
 
-Confidence intervals carry both sources of uncertainty by simulation (``reps`` draws, vectorised
+Confidence intervals carry both sources of uncertainty by simulation (``n_boot`` draws, vectorised
 across groups): each quintile's effect is drawn from ``N(e_q, se_q)`` (on the log scale for ratios)
 and, when ``baseline_se`` is given, each baseline from ``N(y0_q, se0_q)``; intervals are percentiles.
 Uptake and populations are treated as known. Quintile estimates are assumed independent.
@@ -41,7 +44,7 @@ Analysis*, OUP (equity impact of interventions).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -61,6 +64,8 @@ from pceval.inequality._common import (
     check_input,
     group_keys,
     group_sum,
+    quantile_numbers,
+    show,
 )
 from pceval.inequality.concentration import concentration_index
 from pceval.inequality.gaps import quintile_gap
@@ -90,7 +95,7 @@ class EquityOfEffect(ResultProtocol):
         Per group: ``verdict`` ("narrowed", "widened", "no evidence either way") and ``text``,
         both read from the interval of the ``SII change`` row that the text quotes.
     settings : dict
-        The choices made (scale, confidence, reps, seed, IMD edition, sign convention).
+        The choices made (scale, confidence, n_boot, seed, IMD edition, sign convention).
     """
 
     by_quintile: pd.DataFrame
@@ -108,8 +113,8 @@ class EquityOfEffect(ResultProtocol):
         interval, ``(upper - lower) / (2 z)``, and a Monte Carlo p-value."""
         eff = self.by_quintile
         g = list(self.group_by)
-        q = self.settings["quintile"]
-        log = self.settings["scale"] == "ratio"
+        q = self.settings["quantile"]
+        log = self.settings["scale"] == "relative"
         rows = eff[[*g, q, "estimate", "std_error", "ci_lower", "ci_upper", "p_value"]].copy()
         if log:  # by_quintile keeps the log-scale SE; the protocol's std_error is the ratio's
             rows["std_error"] = rows["estimate"] * rows["std_error"]
@@ -158,7 +163,7 @@ class EquityOfEffect(ResultProtocol):
         """Readable text: settings, effects by quintile, contrasts and the verdict."""
         lines = ["Equity of effect (pceval.inequality.equity_of_effect)",
                  f"  scale: {self.settings['scale']}; confidence {self.settings['confidence']:.0%}; "
-                 f"{self.settings['reps']} simulations (seed {self.settings['seed']}); "
+                 f"{self.settings['n_boot']} simulations (seed {self.settings['seed']}); "
                  f"IMD {self.settings['imd_edition']}; {self.settings['sign']}"]
         frame = self.to_frame()
         g = list(self.group_by)
@@ -182,8 +187,81 @@ class EquityOfEffect(ResultProtocol):
         return plot_equity(self, kind=kind)
 
 
+@dataclass(frozen=True)
+class _EquitySpec:
+    """The checked arguments of :func:`equity_of_effect`, before any data is read."""
+
+    quantile: str
+    estimate: str
+    std_error: str | None
+    lower: str | None
+    upper: str | None
+    scale: str
+    uptake: str | None
+    treated: str | None
+    population: str
+    baseline: str
+    baseline_se: str | None
+    treated_baseline: str | None
+    gb: tuple[str, ...]
+    outcome_higher_is: str
+    outcome: str
+    units: str
+    conf: float
+    cl_conf: float
+    n_boot: int
+    edition: str
+    national_population: Any
+
+    @property
+    def log(self) -> bool:
+        """Effects are rate ratios, handled on the log scale."""
+        return self.scale == "relative"
+
+    @property
+    def eff_cols(self) -> list[str]:
+        return [self.estimate] + ([self.std_error] if self.std_error is not None
+                                  else [self.lower, self.upper])  # type: ignore[list-item]
+
+    @property
+    def pop_cols(self) -> list[str]:
+        return [self.population, self.baseline] + [
+            c for c in (self.uptake, self.treated, self.baseline_se, self.treated_baseline) if c is not None]
+
+    @property
+    def sign(self) -> float:
+        """SII = sign * (most - least deprived) = -sign * beta: positive = worse for the most deprived."""
+        return 1.0 if self.outcome_higher_is == "worse" else -1.0
+
+
+@dataclass(frozen=True)
+class _EquityArrays:
+    """The inputs of :func:`equity_of_effect` as (group x quintile) matrices."""
+
+    frame: pd.DataFrame
+    keys: pd.DataFrame
+    codes: np.ndarray
+    pos: np.ndarray
+    labels: list[Any]
+    e_hat: np.ndarray
+    e_se: np.ndarray
+    u: np.ndarray
+    pop: np.ndarray
+    y0: np.ndarray
+    y0_se: np.ndarray
+    t0: np.ndarray | None
+    share: np.ndarray
+    x: np.ndarray
+    cb: np.ndarray
+
+
+_SIM_NAMES = ["SII before", "SII after", "SII change", "SII change (%)",
+              "absolute gap change (|SII after| - |SII before|)", "outcome gap change (Q1 - Q5)"]
+
+
 def _se_from(frame: pd.DataFrame, name: str, est: str, se: str | None, lower: str | None,
              upper: str | None, log: bool, cl_conf: float) -> np.ndarray:
+    """Standard errors of the effects (log scale for ratios), from ``se`` or from the limits."""
     if se is not None:  # on the scale of the estimate; a ratio's SE goes to the log scale
         s = frame[se].to_numpy(float)
         return s / frame[est].to_numpy(float) if log else s
@@ -199,57 +277,372 @@ def _pct(sims: np.ndarray, probs: Sequence[float]) -> np.ndarray:
     return np.quantile(sims, probs, axis=-1)
 
 
-def equity_of_effect(effects: pd.DataFrame, *, quintile: str = "imd_quintile",
-                     estimate: str = "estimate", std_error: str | None = "std_error",
-                     lower: str | None = None, upper: str | None = None,
-                     scale: Literal["difference", "ratio"] = "difference",
+def _equity_spec(quantile: Any, estimate: Any, std_error: Any, lower: Any, upper: Any, scale: Any,
+                 uptake: Any, treated: Any, population: Any, baseline: Any, baseline_se: Any,
+                 treated_baseline: Any, group_by: GroupBy, outcome_higher_is: Any, outcome: Any,
+                 units: Any, confidence: Any, cl_confidence: Any, n_boot: Any,
+                 national_population: Any, imd_edition: Any) -> _EquitySpec:
+    """Check :func:`equity_of_effect`'s arguments and return them as an :class:`_EquitySpec`."""
+    q = check_column_arg(quantile, "quantile")
+    est = check_column_arg(estimate, "estimate")
+    check_choice(scale, "scale", {"absolute", "relative"})
+    check_choice(outcome_higher_is, "outcome_higher_is", {"worse", "better"})
+    if std_error is None and (lower is None or upper is None):
+        raise InputError("give `std_error`, or both `lower` and `upper`")
+    if (uptake is None) == (treated is None):
+        raise InputError("give exactly one of `uptake` (share treated) and `treated` (number treated)")
+    if treated_baseline is not None and scale != "relative":
+        raise InputError("`treated_baseline` is only used with scale='relative'")
+    for name, col in (("std_error", std_error), ("lower", lower), ("upper", upper), ("uptake", uptake),
+                      ("treated", treated), ("population", population), ("baseline", baseline),
+                      ("baseline_se", baseline_se), ("treated_baseline", treated_baseline)):
+        if col is not None:
+            check_column_arg(col, name)
+    gb = as_list(group_by)
+    if q in gb:
+        raise InputError("`quantile` must not also be a `group_by` column")
+    return _EquitySpec(
+        quantile=q, estimate=est, std_error=std_error, lower=lower, upper=upper, scale=scale,
+        uptake=uptake, treated=treated, population=population, baseline=baseline,
+        baseline_se=baseline_se, treated_baseline=treated_baseline, gb=tuple(gb),
+        outcome_higher_is=outcome_higher_is, outcome=outcome, units=units,
+        conf=check_confidence(confidence, "confidence"),
+        cl_conf=check_confidence(cl_confidence, "cl_confidence"),
+        n_boot=check_int(n_boot, "n_boot", low=200), edition=check_imd_edition(imd_edition),
+        national_population=national_population)
+
+
+def _equity_frame(data: Any, context: Any, spec: _EquitySpec) -> tuple[pd.DataFrame, np.ndarray]:
+    """Read ``data`` (and ``context``), check every value; return the frame and the uptake shares."""
+    s, gb, q = spec, list(spec.gb), spec.quantile
+    eff_cols, pop_cols = s.eff_cols, s.pop_cols
+    frame = check_input(data, "data", numeric=eff_cols, required=[q], group_by=gb,
+                        not_null=[*gb, q, *eff_cols])
+    if context is not None:
+        other = check_input(context, "context", numeric=pop_cols, required=[q], group_by=gb,
+                            not_null=[*gb, q, *pop_cols], unique=[*gb, q])
+        clash = [c for c in pop_cols if c in frame.columns]
+        frame = frame.drop(columns=clash).merge(other[[*gb, q, *pop_cols]], on=[*gb, q], how="left",
+                                                validate="one_to_one")
+        if frame[pop_cols].isna().any().any():
+            raise InputError("`context` has no row for some group and quintile of `data`")
+    frame = check_input(frame, "data", numeric=pop_cols, not_null=pop_cols, unique=[*gb, q])
+    if (frame[s.population] <= 0).any():
+        raise InputError(f"`data`: column '{s.population}' must be > 0")
+    if s.std_error is not None and (frame[s.std_error] < 0).any():
+        raise InputError(f"`data`: column '{s.std_error}' must be >= 0")
+    if s.baseline_se is not None and (frame[s.baseline_se] < 0).any():
+        raise InputError(f"`data`: column '{s.baseline_se}' must be >= 0")
+    if s.log and (frame[s.estimate] <= 0).any():
+        raise InputError(f"`data`: rate ratios in '{s.estimate}' must be > 0 (got "
+                         f"{show(frame.loc[frame[s.estimate] <= 0, s.estimate].unique())})")
+    if s.uptake is not None:
+        u_all = frame[s.uptake].to_numpy(float)
+        if ((u_all < 0) | (u_all > 1)).any():
+            raise InputError(f"`data`: uptake '{s.uptake}' must be a share between 0 and 1 "
+                             "(use `treated=` for counts)")
+    else:
+        u_all = frame[s.treated].to_numpy(float) / frame[s.population].to_numpy(float)
+        if ((u_all < 0) | (u_all > 1)).any():
+            raise InputError(f"`data`: '{s.treated}' must lie between 0 and '{s.population}'")
+    return frame, u_all
+
+
+def _equity_arrays(frame: pd.DataFrame, u_all: np.ndarray, spec: _EquitySpec) -> _EquityArrays:
+    """Arrange the checked frame as (group x quintile) matrices, with the SII's ridits and weights.
+
+    The quintiles must run 1, 2, ..., k (k >= 2) with every group holding all of them: a missing
+    quintile or a coding from 0 would put the wrong label on "Q1 - Q5" and the wrong ridits.
+    """
+    s, gb, q = spec, list(spec.gb), spec.quantile
+    labels = quantile_order(pd.unique(frame[q]))
+    k = len(labels)
+    if k < 2:
+        raise InputError(f"`data`: column '{q}' needs at least two quintiles, found {show(labels)}")
+    quantile_numbers(labels, "data", q, what="quintiles")
+    keys, codes = group_keys(frame, gb)
+    g = len(keys)
+    pos = frame[q].map({lab: i for i, lab in enumerate(labels)}).to_numpy(int)
+    present = np.zeros((g, k), dtype=bool)
+    present[codes, pos] = True
+    if not present.all():
+        bad = keys[~present.all(axis=1)].head(5).to_dict("records") if gb else "the data"
+        raise InputError(f"`data`: every group needs all {k} quintiles {show(labels, 10)}; missing for {bad}")
+
+    def mat(values: np.ndarray) -> np.ndarray:
+        out = np.empty((g, k))
+        out[codes, pos] = values
+        return out
+
+    e_hat = mat(np.log(frame[s.estimate].to_numpy(float)) if s.log else frame[s.estimate].to_numpy(float))
+    e_se = mat(_se_from(frame, "data", s.estimate, s.std_error, s.lower, s.upper, s.log, s.cl_conf))
+    pop = mat(frame[s.population].to_numpy(float))
+    share = pop / pop.sum(axis=1, keepdims=True)
+    x = _equity_ridits(spec, labels, share, g)
+    _, cb, _ = regression_weights(share, x)
+    return _EquityArrays(
+        frame=frame, keys=keys, codes=codes, pos=pos, labels=labels, e_hat=e_hat, e_se=e_se,
+        u=mat(u_all), pop=pop, y0=mat(frame[s.baseline].to_numpy(float)),
+        y0_se=mat(frame[s.baseline_se].to_numpy(float)) if s.baseline_se else np.zeros((g, k)),
+        t0=mat(frame[s.treated_baseline].to_numpy(float)) if s.treated_baseline else None,
+        share=share, x=x, cb=cb)
+
+
+def _equity_ridits(spec: _EquitySpec, labels: list[Any], share: np.ndarray, g: int) -> np.ndarray:
+    """Ridit scores from the groups' own population shares, or from ``national_population``."""
+    if spec.national_population is None:
+        return ridits(share)
+    if not isinstance(spec.national_population, (Mapping, pd.Series)):
+        raise InputError("`national_population` must be a mapping {quintile: population}, got "
+                         f"{type(spec.national_population).__name__}")
+    natmap = dict(spec.national_population.items())
+    missing = [lab for lab in labels if lab not in natmap]
+    if missing:
+        raise InputError(f"`national_population` has no population for quintile(s) {show(missing)}")
+    nat = np.array([float(natmap[lab]) for lab in labels])
+    if (nat <= 0).any() or not np.isfinite(nat).all():
+        raise InputError(f"`national_population` must be finite and > 0, got {show(nat)}")
+    return np.tile(ridits(nat / nat.sum()), (g, 1))
+
+
+def _equity_gradient(arr: _EquityArrays) -> dict[str, np.ndarray]:
+    """Closed forms: the inverse-variance meta-regression of the effects on ridits (gradient,
+    Cochran's Q, fitted line) and the Q1 - Qk difference with its standard error."""
+    e_hat, e_se, x = arr.e_hat, arr.e_se, arr.x
+    w = np.divide(1.0, e_se**2, out=np.full_like(e_se, np.inf), where=e_se > 0)
+    if np.isinf(w).any():
+        raise InputError("`data`: standard errors must be > 0 to weight the gradient of effects")
+    wsum = w.sum(axis=1, keepdims=True)
+    ebar = (w * e_hat).sum(axis=1, keepdims=True) / wsum
+    xw = (w * x).sum(axis=1, keepdims=True) / wsum
+    sxx = (w * (x - xw) ** 2).sum(axis=1)
+    slope = (w * (x - xw) * (e_hat - ebar)).sum(axis=1) / sxx
+    return {"grad": -slope, "grad_se": np.sqrt(1 / sxx),  # most minus least deprived end
+            "cochran_q": (w * (e_hat - ebar) ** 2).sum(axis=1),
+            "diff": e_hat[:, 0] - e_hat[:, -1], "diff_se": np.sqrt(e_se[:, 0] ** 2 + e_se[:, -1] ** 2),
+            "fitted": ebar + slope[:, None] * (x - xw)}
+
+
+def _outcome_after(spec: _EquitySpec, u: np.ndarray, eff: np.ndarray, base: np.ndarray,
+                   tb: np.ndarray | None) -> np.ndarray:
+    """The outcome with the intervention: ``y0 + u e`` or ``y0 + u t0 (RR - 1)``."""
+    if spec.log:
+        return base + u * (base if tb is None else tb) * (np.exp(eff) - 1)
+    return base + u * eff
+
+
+def _equity_points(spec: _EquitySpec, arr: _EquityArrays) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Point estimates of the simulated quantities (SII before/after/change ...) and ``y1``."""
+    sign = spec.sign
+    y0 = arr.y0
+    y1_hat = _outcome_after(spec, arr.u, arr.e_hat, y0, arr.t0)
+    point = {"SII before": -sign * (arr.cb * y0).sum(axis=-1),
+             "SII after": -sign * (arr.cb * y1_hat).sum(axis=-1)}
+    point["SII change"] = point["SII after"] - point["SII before"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        point["SII change (%)"] = 100 * point["SII change"] / np.abs(point["SII before"])
+    point["absolute gap change (|SII after| - |SII before|)"] = (np.abs(point["SII after"])
+                                                                  - np.abs(point["SII before"]))
+    dy = y1_hat - y0
+    point["outcome gap change (Q1 - Q5)"] = sign * (dy[:, 0] - dy[:, -1])
+    return point, y1_hat
+
+
+def _equity_simulate(spec: _EquitySpec, arr: _EquityArrays, point: dict[str, np.ndarray],
+                     seed: int | None) -> dict[str, np.ndarray]:
+    """Simulate every quantity that involves the outcome; per name a (group x 5) array of
+    estimate, standard error (implied by the percentile interval), lower, upper and p-value."""
+    g, k = arr.e_hat.shape
+    n_boot, sign = spec.n_boot, spec.sign
+    z = stats.norm.ppf(0.5 + spec.conf / 2)
+    rng = np.random.default_rng(seed)
+    probs = [(1 - spec.conf) / 2, (1 + spec.conf) / 2]
+    sims_sum = {n: np.empty((g, 5)) for n in _SIM_NAMES}  # estimate, se, lo, hi, p
+    step = max(1, _CELLS // (n_boot * k))
+    for start in range(0, g, step):
+        sl = slice(start, min(g, start + step))
+        m = sl.stop - sl.start
+        e_s = arr.e_hat[sl, None, :] + arr.e_se[sl, None, :] * rng.standard_normal((m, n_boot, k))
+        y0_s = arr.y0[sl, None, :] + arr.y0_se[sl, None, :] * rng.standard_normal((m, n_boot, k))
+        tb = None if arr.t0 is None else arr.t0[sl, None, :]
+        y1_s = _outcome_after(spec, arr.u[sl, None, :], e_s, y0_s, tb)
+        cb_s = arr.cb[sl, None, :]
+        before, after = -sign * (cb_s * y0_s).sum(axis=-1), -sign * (cb_s * y1_s).sum(axis=-1)
+        dys = y1_s - y0_s
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sims = {"SII before": before, "SII after": after, "SII change": after - before,
+                    "SII change (%)": 100 * (after - before) / np.abs(before),
+                    "absolute gap change (|SII after| - |SII before|)": np.abs(after) - np.abs(before),
+                    "outcome gap change (Q1 - Q5)": sign * (dys[..., 0] - dys[..., -1])}
+        for name, s in sims.items():
+            lo_hi = _pct(s, probs)
+            # Monte Carlo two-sided p-value for "= 0", never below 1 / (n_boot + 1)
+            tail = np.minimum((s <= 0).sum(axis=1), (s >= 0).sum(axis=1))
+            p = np.minimum(2 * (tail + 1) / (n_boot + 1), 1.0)
+            # the SE implied by the percentile interval, so the row's SE and interval agree
+            # (a simulated SD is dominated by tails for ratios such as the % change)
+            sims_sum[name][sl] = np.column_stack([point[name][sl], (lo_hi[1] - lo_hi[0]) / (2 * z),
+                                                  lo_hi[0], lo_hi[1], p])
+        del e_s, y0_s, y1_s, sims
+    if spec.baseline_se is None:  # the baseline SII is then a known quantity, not an estimate
+        sims_sum["SII before"][:, 1:4] = np.column_stack([np.zeros(g), point["SII before"],
+                                                          point["SII before"]])
+        sims_sum["SII before"][:, 4] = np.nan
+    return sims_sum
+
+
+def _equity_contrasts(spec: _EquitySpec, arr: _EquityArrays, closed: dict[str, np.ndarray],
+                      sims_sum: dict[str, np.ndarray]) -> pd.DataFrame:
+    """One row per group and quantity: Q1 vs Qk, gradient, heterogeneity, then the simulated rows."""
+    gb, g, k, log = list(spec.gb), len(arr.keys), len(arr.labels), spec.log
+    z = stats.norm.ppf(0.5 + spec.conf / 2)
+
+    def block(term: str, est_: np.ndarray, se_: np.ndarray, lo_: np.ndarray, hi_: np.ndarray,
+              p_: np.ndarray) -> pd.DataFrame:
+        b = arr.keys.copy() if gb else pd.DataFrame(index=range(g))
+        b["term"] = term
+        b["estimate"], b["std_error"], b["ci_lower"], b["ci_upper"], b["p_value"] = est_, se_, lo_, hi_, p_
+        return b
+
+    def wald(est_: np.ndarray, se_: np.ndarray) -> tuple[np.ndarray, ...]:
+        p_ = 2 * stats.norm.sf(np.abs(est_ / se_))
+        lo_, hi_ = est_ - z * se_, est_ + z * se_
+        if log:
+            return np.exp(est_), se_, np.exp(lo_), np.exp(hi_), p_
+        return est_, se_, lo_, hi_, p_
+
+    diff_name = "effect ratio Q1 / Q5" if log else "effect difference Q1 - Q5"
+    grad_name = ("effect gradient, ratio (most / least deprived end)" if log
+                 else "effect gradient (most - least deprived end)")
+    nan = np.full(g, np.nan)
+    blocks = [block(diff_name, *wald(closed["diff"], closed["diff_se"])),
+              block(grad_name, *wald(closed["grad"], closed["grad_se"])),
+              block("heterogeneity across quintiles (Cochran's Q)", closed["cochran_q"], nan, nan, nan,
+                    stats.chi2.sf(closed["cochran_q"], k - 1))]
+    for name in _SIM_NAMES:
+        s = sims_sum[name]
+        blocks.append(block(name, s[:, 0], s[:, 1], s[:, 2], s[:, 3], s[:, 4]))
+    contrasts = pd.concat(blocks, ignore_index=True)
+    if gb:
+        contrasts = contrasts.sort_values(gb, kind="stable").reset_index(drop=True)
+    return contrasts
+
+
+def _equity_by_quintile(spec: _EquitySpec, arr: _EquityArrays, closed: dict[str, np.ndarray],
+                        y1_hat: np.ndarray) -> pd.DataFrame:
+    """Per group and quintile: the effect with Wald limits, uptake, population, ridit, baseline,
+    outcome with the intervention, its change and the fitted gradient."""
+    gb, q, log = list(spec.gb), spec.quantile, spec.log
+    z = stats.norm.ppf(0.5 + spec.conf / 2)
+    byq = arr.frame[[*gb, q]].copy()
+    idx = (arr.codes, arr.pos)
+    eh, es = arr.e_hat[idx], arr.e_se[idx]
+    byq["estimate"] = np.exp(eh) if log else eh
+    byq["std_error"] = es
+    byq["ci_lower"] = np.exp(eh - z * es) if log else eh - z * es
+    byq["ci_upper"] = np.exp(eh + z * es) if log else eh + z * es
+    byq["p_value"] = 2 * stats.norm.sf(np.abs((eh - (0.0)) / es))
+    byq["uptake"] = arr.u[idx]
+    byq["population"] = arr.pop[idx]
+    byq["population_share"] = arr.share[idx]
+    byq["ridit"] = arr.x[idx]
+    byq["baseline"] = arr.y0[idx]
+    byq["with_intervention"] = y1_hat[idx]
+    byq["change"] = (y1_hat - arr.y0)[idx]
+    byq["fitted_effect"] = closed["fitted"][idx]
+    if log:
+        byq["fitted_effect"] = np.exp(byq["fitted_effect"])
+    order = {lab: i for i, lab in enumerate(arr.labels)}
+    return byq.sort_values([*gb, q], key=lambda s: s.map(order) if s.name == q else s,
+                           kind="stable").reset_index(drop=True)
+
+
+def _equity_result(spec: _EquitySpec, arr: _EquityArrays, closed: dict[str, np.ndarray],
+                   sims_sum: dict[str, np.ndarray], y1_hat: np.ndarray, seed: int | None) -> EquityOfEffect:
+    """Assemble the result: contrasts, effects by quintile, verdicts and settings."""
+    gb, g = list(spec.gb), len(arr.keys)
+    z = stats.norm.ppf(0.5 + spec.conf / 2)
+    change = sims_sum["SII change"]
+    verdict = np.array([_gap_verdict(change[i], sims_sum["SII before"][i, 0]) for i in range(g)])
+    texts = [_verdict_text(verdict[i], sims_sum, i, spec.conf, spec.outcome, spec.units,
+                           closed["diff"][i], closed["diff_se"][i], z, spec.log, arr.e_hat[i], arr.labels)
+             for i in range(g)]
+    verdicts = (arr.keys.copy() if gb else pd.DataFrame(index=range(g)))
+    verdicts["verdict"] = verdict
+    verdicts["text"] = texts
+    settings = {
+        "quantile": spec.quantile, "scale": spec.scale, "confidence": spec.conf,
+        "n_boot": spec.n_boot, "seed": seed, "imd_edition": spec.edition, "outcome": spec.outcome,
+        "units": spec.units, "outcome_higher_is": spec.outcome_higher_is, "labels": arr.labels,
+        "sign": ("SII > 0 means worse for the most deprived (higher outcome is "
+                 f"{spec.outcome_higher_is})"),
+        "ridits": "national population shares" if spec.national_population is not None
+        else "population shares",
+        "method": ("effects by quintile assumed independent; gradient by inverse-variance meta-"
+                   "regression on ridits; SII change by simulation from effect"
+                   + (" and baseline" if spec.baseline_se else "") + " uncertainty"),
+    }
+    return EquityOfEffect(by_quintile=_equity_by_quintile(spec, arr, closed, y1_hat),
+                          contrasts=_equity_contrasts(spec, arr, closed, sims_sum),
+                          verdicts=verdicts, group_by=tuple(gb), settings=settings)
+
+
+def equity_of_effect(data: pd.DataFrame, *, estimate: str = "estimate",
+                     std_error: str | None = "std_error", lower: str | None = None,
+                     upper: str | None = None, scale: Literal["absolute", "relative"] = "absolute",
                      uptake: str | None = "uptake", treated: str | None = None,
                      population: str = "population", baseline: str = "baseline",
                      baseline_se: str | None = None, treated_baseline: str | None = None,
-                     data: pd.DataFrame | None = None, group_by: GroupBy = None,
+                     context: pd.DataFrame | None = None, group_by: GroupBy = None,
+                     quantile: str = "imd_quintile",
                      outcome_higher_is: Literal["worse", "better"] = "worse",
                      outcome: str = "the outcome", units: str = "", confidence: float = 0.95,
-                     cl_confidence: float = 0.95, reps: int = 10_000, seed: int | None = 1,
-                     national_population: dict[Any, float] | pd.Series | None = None,
+                     cl_confidence: float = 0.95, n_boot: int = 10_000, seed: int | None = 1,
+                     national_population: Mapping[Any, float] | pd.Series | None = None,
                      imd_edition: str | int = "2019") -> EquityOfEffect:
     """Effects by deprivation quintile, their gradient, and the change in the outcome's SII.
 
-    See the module docstring for the definitions.
+    See the module docstring for the definitions. The work runs in three steps: the specification
+    (:func:`_equity_spec`), the fit (:func:`_equity_frame` and :func:`_equity_arrays` read the data,
+    :func:`_equity_gradient` and :func:`_equity_points` give the closed forms,
+    :func:`_equity_simulate` the simulated limits) and the result (:func:`_equity_result`).
 
     Parameters
     ----------
-    effects : pandas.DataFrame
+    data : pandas.DataFrame
         One row per (group x) IMD quintile with the effect ``estimate`` and its ``std_error`` (or
-        ``lower``/``upper`` limits at ``cl_confidence``). For ``scale="ratio"`` the estimate is a rate
-        ratio and, as in every pceval result's ``to_frame()``, the standard error is that of the
+        ``lower``/``upper`` limits at ``cl_confidence``). For ``scale="relative"`` the estimate is a
+        rate ratio and, as in every pceval result's ``to_frame()``, the standard error is that of the
         ratio itself (delta method; converted to the log scale as ``std_error / estimate``); limits
         are on the ratio scale.
-    quintile : str
-        IMD quintile column (1 = most deprived; any number of ordered quantiles >= 2 works).
-    scale : ``"difference"`` or ``"ratio"``
-        Effects as differences in outcome units per treated person, or as rate ratios.
+    scale : ``"absolute"`` or ``"relative"``
+        Effects as differences in outcome units per treated person, or as rate ratios (the
+        library's one meaning of scale: absolute = a difference, relative = a ratio).
     uptake, treated : str
         Share of each quintile's population receiving the intervention (0-1), or the number treated
         (then ``uptake = treated / population``).
     population : str
         Quintile population (weights and ridits of the SII).
     baseline : str
-        Population outcome without the intervention, in the units of ``estimate`` (difference scale).
+        Population outcome without the intervention, in the units of ``estimate`` (absolute scale).
     baseline_se : str, optional
         Its standard error; carried into the limits.
     treated_baseline : str, optional
-        Ratio scale: the treated's outcome without the intervention (default: ``baseline``).
-    data : pandas.DataFrame, optional
-        Uptake/population/baseline columns in a separate table, merged on ``group_by`` + ``quintile``.
+        Relative scale: the treated's outcome without the intervention (default: ``baseline``).
+    context : pandas.DataFrame, optional
+        Uptake/population/baseline columns in a separate table, merged on ``group_by`` + ``quantile``.
     group_by : column name(s), optional
-        Separate analyses (e.g. by scenario or ICB).
+        Separate analyses (e.g. by scenario or ICB); a single name is one column.
+    quantile : str
+        IMD quintile column: quintiles 1, 2, ..., k (1 = most deprived; k >= 2), every one present
+        in every group (a missing quintile or a coding from 0 is refused).
     outcome_higher_is : ``"worse"`` or ``"better"``
         Fixes the SII sign so that positive = worse for the most deprived.
     outcome, units : str
         Names used in the verdict, e.g. ``"emergency admissions"``, ``"per 1,000 person-years"``.
     confidence : float
         Level of the reported limits.
-    reps, seed :
+    n_boot, seed :
         Simulations for the limits and the random seed.
     national_population : mapping {quintile: population}, optional
         Take SII ridits from national shares (NHS England variant).
@@ -259,6 +652,12 @@ def equity_of_effect(effects: pd.DataFrame, *, quintile: str = "imd_quintile",
     -------
     EquityOfEffect
         ``.to_frame()``, ``.summary()``, ``.plot()``, ``.verdict``.
+
+    Raises
+    ------
+    InputError
+        Bad arguments or data, naming the argument or column: infinite values, a quintile missing
+        or coded from 0, standard errors of 0, uptake outside [0, 1] ...
 
     Examples
     --------
@@ -270,240 +669,16 @@ def equity_of_effect(effects: pd.DataFrame, *, quintile: str = "imd_quintile",
     >>> res.verdicts.verdict[0]
     'narrowed'
     """
-    q = check_column_arg(quintile, "quintile")
-    est = check_column_arg(estimate, "estimate")
-    check_choice(scale, "scale", {"difference", "ratio"})
-    check_choice(outcome_higher_is, "outcome_higher_is", {"worse", "better"})
-    if std_error is None and (lower is None or upper is None):
-        raise InputError("give `std_error`, or both `lower` and `upper`")
-    if (uptake is None) == (treated is None):
-        raise InputError("give exactly one of `uptake` (share treated) and `treated` (number treated)")
-    if treated_baseline is not None and scale != "ratio":
-        raise InputError("`treated_baseline` is only used with scale='ratio'")
-    conf = check_confidence(confidence, "confidence")
-    cl_conf = check_confidence(cl_confidence, "cl_confidence")
-    reps = check_int(reps, "reps", low=200)
-    edition = check_imd_edition(imd_edition)
-    gb = as_list(group_by)
-    if q in gb:
-        raise InputError("`quintile` must not also be a `group_by` column")
-    eff_cols = [est] + ([std_error] if std_error is not None else [lower, upper])
-    pop_cols = [population, baseline] + [c for c in (uptake, treated, baseline_se, treated_baseline)
-                                         if c is not None]
-    frame = check_input(effects, "effects", numeric=eff_cols, required=[q], group_by=gb,
-                        not_null=[*gb, q, *eff_cols])
-    if data is not None:
-        other = check_input(data, "data", numeric=pop_cols, required=[q], group_by=gb,
-                            not_null=[*gb, q, *pop_cols], unique=[*gb, q])
-        clash = [c for c in pop_cols if c in frame.columns]
-        frame = frame.drop(columns=clash).merge(other[[*gb, q, *pop_cols]], on=[*gb, q], how="left",
-                                                validate="one_to_one")
-        if frame[pop_cols].isna().any().any():
-            raise InputError("`data` has no row for some group and quintile of `effects`")
-    frame = check_input(frame, "effects", numeric=pop_cols, not_null=pop_cols, unique=[*gb, q])
-    if (frame[population] <= 0).any():
-        raise InputError(f"`effects`: column '{population}' must be > 0")
-    if std_error is not None and (frame[std_error] < 0).any():
-        raise InputError(f"`effects`: column '{std_error}' must be >= 0")
-    if baseline_se is not None and (frame[baseline_se] < 0).any():
-        raise InputError(f"`effects`: column '{baseline_se}' must be >= 0")
-    if scale == "ratio" and (frame[est] <= 0).any():
-        raise InputError(f"`effects`: rate ratios in '{est}' must be > 0")
-    if uptake is not None:
-        u_all = frame[uptake].to_numpy(float)
-        if ((u_all < 0) | (u_all > 1)).any():
-            raise InputError(f"`effects`: uptake '{uptake}' must be a share between 0 and 1 "
-                             "(use `treated=` for counts)")
-    else:
-        u_all = frame[treated].to_numpy(float) / frame[population].to_numpy(float)
-        if ((u_all < 0) | (u_all > 1)).any():
-            raise InputError(f"`effects`: '{treated}' must lie between 0 and '{population}'")
-
-    labels = quantile_order(pd.unique(frame[q]))
-    k = len(labels)
-    if k < 2:
-        raise InputError(f"`effects`: column '{q}' needs at least two quintiles, found {labels}")
-    keys, codes = group_keys(frame, gb)
-    g = len(keys)
-    pos = frame[q].map({lab: i for i, lab in enumerate(labels)}).to_numpy(int)
-    present = np.zeros((g, k), dtype=bool)
-    present[codes, pos] = True
-    if not present.all():
-        bad = keys[~present.all(axis=1)].head(5).to_dict("records") if gb else "the data"
-        raise InputError(f"`effects`: every group needs all {k} quintiles {labels}; missing for {bad}")
-
-    def mat(values: np.ndarray) -> np.ndarray:
-        out = np.empty((g, k))
-        out[codes, pos] = values
-        return out
-
-    log = scale == "ratio"
-    e_hat = mat(np.log(frame[est].to_numpy(float)) if log else frame[est].to_numpy(float))
-    e_se = mat(_se_from(frame, "effects", est, std_error, lower, upper, log, cl_conf))
-    u = mat(u_all)
-    pop = mat(frame[population].to_numpy(float))
-    y0 = mat(frame[baseline].to_numpy(float))
-    y0_se = mat(frame[baseline_se].to_numpy(float)) if baseline_se else np.zeros((g, k))
-    t0 = mat(frame[treated_baseline].to_numpy(float)) if treated_baseline else None
-    share = pop / pop.sum(axis=1, keepdims=True)
-    if national_population is not None:
-        natmap = dict(national_population.items())
-        missing = [lab for lab in labels if lab not in natmap]
-        if missing:
-            raise InputError(f"`national_population` has no population for quintile(s) {missing}")
-        nat = np.array([float(natmap[lab]) for lab in labels])
-        if (nat <= 0).any():
-            raise InputError("`national_population` must be > 0")
-        x = np.tile(ridits(nat / nat.sum()), (g, 1))
-    else:
-        x = ridits(share)
-    ca, cb, _ = regression_weights(share, x)
-    sign = 1.0 if outcome_higher_is == "worse" else -1.0  # SII = sign * (most - least) = -sign * beta
-
-    def outcome_after(eff: np.ndarray, base: np.ndarray, tb: np.ndarray | None) -> np.ndarray:
-        if log:
-            return base + u * (base if tb is None else tb) * (np.exp(eff) - 1)
-        return base + u * eff
-
-    def sii_of(y: np.ndarray, cb_: np.ndarray) -> np.ndarray:
-        return -sign * (cb_ * y).sum(axis=-1)
-
-    # ---- closed-form pieces -----------------------------------------------------------------
-    z = stats.norm.ppf(0.5 + conf / 2)
-    w = np.divide(1.0, e_se**2, out=np.full_like(e_se, np.inf), where=e_se > 0)
-    if np.isinf(w).any():
-        raise InputError("`effects`: standard errors must be > 0 to weight the gradient of effects")
-    wsum = w.sum(axis=1, keepdims=True)
-    ebar = (w * e_hat).sum(axis=1, keepdims=True) / wsum
-    xw = (w * x).sum(axis=1, keepdims=True) / wsum
-    sxx = (w * (x - xw) ** 2).sum(axis=1)
-    slope = (w * (x - xw) * (e_hat - ebar)).sum(axis=1) / sxx
-    grad, grad_se = -slope, np.sqrt(1 / sxx)           # most minus least deprived end
-    cochran_q = (w * (e_hat - ebar) ** 2).sum(axis=1)
-    diff, diff_se = e_hat[:, 0] - e_hat[:, -1], np.sqrt(e_se[:, 0] ** 2 + e_se[:, -1] ** 2)
-
-    # ---- simulation of everything that involves the outcome ----------------------------------
-    rng = np.random.default_rng(seed)
-    probs = [(1 - conf) / 2, (1 + conf) / 2]
-    names = ["SII before", "SII after", "SII change", "SII change (%)",
-             "absolute gap change (|SII after| - |SII before|)", "outcome gap change (Q1 - Q5)"]
-    sims_sum = {n: np.empty((g, 5)) for n in names}  # estimate, se, lo, hi, p
-    y1_hat = outcome_after(e_hat, y0, t0)
-    point = {
-        "SII before": sii_of(y0, cb),
-        "SII after": sii_of(y1_hat, cb),
-    }
-    point["SII change"] = point["SII after"] - point["SII before"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        point["SII change (%)"] = 100 * point["SII change"] / np.abs(point["SII before"])
-    point["absolute gap change (|SII after| - |SII before|)"] = (np.abs(point["SII after"])
-                                                                  - np.abs(point["SII before"]))
-    dy = y1_hat - y0
-    point["outcome gap change (Q1 - Q5)"] = sign * (dy[:, 0] - dy[:, -1])
-    step = max(1, _CELLS // (reps * k))
-    for start in range(0, g, step):
-        sl = slice(start, min(g, start + step))
-        m = sl.stop - sl.start
-        e_s = e_hat[sl, None, :] + e_se[sl, None, :] * rng.standard_normal((m, reps, k))
-        y0_s = y0[sl, None, :] + y0_se[sl, None, :] * rng.standard_normal((m, reps, k))
-        tb = None if t0 is None else t0[sl, None, :]
-        u_s = u[sl, None, :]
-        y1_s = (y0_s + u_s * (y0_s if tb is None else tb) * (np.exp(e_s) - 1)) if log else y0_s + u_s * e_s
-        cb_s = cb[sl, None, :]
-        before, after = sii_of(y0_s, cb_s), sii_of(y1_s, cb_s)
-        dys = y1_s - y0_s
-        with np.errstate(divide="ignore", invalid="ignore"):
-            sims = {"SII before": before, "SII after": after, "SII change": after - before,
-                    "SII change (%)": 100 * (after - before) / np.abs(before),
-                    "absolute gap change (|SII after| - |SII before|)": np.abs(after) - np.abs(before),
-                    "outcome gap change (Q1 - Q5)": sign * (dys[..., 0] - dys[..., -1])}
-        for name, s in sims.items():
-            lo_hi = _pct(s, probs)
-            # Monte Carlo two-sided p-value for "= 0", never below 1 / (reps + 1)
-            tail = np.minimum((s <= 0).sum(axis=1), (s >= 0).sum(axis=1))
-            p = np.minimum(2 * (tail + 1) / (reps + 1), 1.0)
-            # the SE implied by the percentile interval, so the row's SE and interval agree
-            # (a simulated SD is dominated by tails for ratios such as the % change)
-            sims_sum[name][sl] = np.column_stack([point[name][sl], (lo_hi[1] - lo_hi[0]) / (2 * z),
-                                                  lo_hi[0], lo_hi[1], p])
-        del e_s, y0_s, y1_s, sims
-
-    if baseline_se is None:  # the baseline SII is then a known quantity, not an estimate
-        sims_sum["SII before"][:, 1:4] = np.column_stack([np.zeros(g), point["SII before"],
-                                                          point["SII before"]])
-        sims_sum["SII before"][:, 4] = np.nan
-
-    # ---- tables --------------------------------------------------------------------------------
-    def block(term: str, est_: np.ndarray, se_: np.ndarray, lo_: np.ndarray, hi_: np.ndarray,
-              p_: np.ndarray) -> pd.DataFrame:
-        b = keys.copy() if gb else pd.DataFrame(index=range(g))
-        b["term"] = term
-        b["estimate"], b["std_error"], b["ci_lower"], b["ci_upper"], b["p_value"] = est_, se_, lo_, hi_, p_
-        return b
-
-    def wald(est_: np.ndarray, se_: np.ndarray, exp_: bool) -> tuple[np.ndarray, ...]:
-        p_ = 2 * stats.norm.sf(np.abs(est_ / se_))
-        lo_, hi_ = est_ - z * se_, est_ + z * se_
-        if exp_:
-            return np.exp(est_), se_, np.exp(lo_), np.exp(hi_), p_
-        return est_, se_, lo_, hi_, p_
-
-    diff_name = "effect ratio Q1 / Q5" if log else "effect difference Q1 - Q5"
-    grad_name = ("effect gradient, ratio (most / least deprived end)" if log
-                 else "effect gradient (most - least deprived end)")
-    blocks = [block(diff_name, *wald(diff, diff_se, log)), block(grad_name, *wald(grad, grad_se, log)),
-              block("heterogeneity across quintiles (Cochran's Q)", cochran_q,
-                    np.full(g, np.nan), np.full(g, np.nan), np.full(g, np.nan),
-                    stats.chi2.sf(cochran_q, k - 1))]
-    for name in names:
-        s = sims_sum[name]
-        blocks.append(block(name, s[:, 0], s[:, 1], s[:, 2], s[:, 3], s[:, 4]))
-    contrasts = pd.concat(blocks, ignore_index=True)
-    if gb:
-        contrasts = contrasts.sort_values(gb, kind="stable").reset_index(drop=True)
-
-    byq = frame[[*gb, q]].copy()
-    idx = (codes, pos)
-    eh, es = e_hat[idx], e_se[idx]
-    byq["estimate"] = np.exp(eh) if log else eh
-    byq["std_error"] = es
-    byq["ci_lower"] = np.exp(eh - z * es) if log else eh - z * es
-    byq["ci_upper"] = np.exp(eh + z * es) if log else eh + z * es
-    byq["p_value"] = 2 * stats.norm.sf(np.abs((eh - (0.0)) / es))
-    byq["uptake"] = u[idx]
-    byq["population"] = pop[idx]
-    byq["population_share"] = share[idx]
-    byq["ridit"] = x[idx]
-    byq["baseline"] = y0[idx]
-    byq["with_intervention"] = y1_hat[idx]
-    byq["change"] = (y1_hat - y0)[idx]
-    byq["fitted_effect"] = (ebar + slope[:, None] * (x - xw))[idx]
-    if log:
-        byq["fitted_effect"] = np.exp(byq["fitted_effect"])
-    byq = byq.sort_values([*gb, q], key=lambda s: s.map({lab: i for i, lab in enumerate(labels)})
-                          if s.name == q else s, kind="stable").reset_index(drop=True)
-
-    change = sims_sum["SII change"]
-    verdict = np.array([_gap_verdict(change[i], sims_sum["SII before"][i, 0]) for i in range(g)])
-    texts = [_verdict_text(verdict[i], sims_sum, i, conf, outcome, units, diff[i], diff_se[i], z, log,
-                           e_hat[i], labels) for i in range(g)]
-    verdicts = (keys.copy() if gb else pd.DataFrame(index=range(g)))
-    verdicts["verdict"] = verdict
-    verdicts["text"] = texts
-    settings = {
-        "quintile": q, "scale": scale, "confidence": conf, "reps": reps, "seed": seed,
-        "imd_edition": edition, "outcome": outcome, "units": units,
-        "outcome_higher_is": outcome_higher_is, "labels": labels,
-        "sign": ("SII > 0 means worse for the most deprived (higher outcome is "
-                 f"{outcome_higher_is})"),
-        "ridits": "national population shares" if national_population is not None
-        else "population shares",
-        "method": ("effects by quintile assumed independent; gradient by inverse-variance meta-"
-                   "regression on ridits; SII change by simulation from effect"
-                   + (" and baseline" if baseline_se else "") + " uncertainty"),
-    }
-    return EquityOfEffect(by_quintile=byq, contrasts=contrasts, verdicts=verdicts,
-                          group_by=tuple(gb), settings=settings)
+    spec = _equity_spec(quantile, estimate, std_error, lower, upper, scale, uptake, treated,
+                        population, baseline, baseline_se, treated_baseline, group_by,
+                        outcome_higher_is, outcome, units, confidence, cl_confidence, n_boot,
+                        national_population, imd_edition)
+    frame, u_all = _equity_frame(data, context, spec)
+    arrays = _equity_arrays(frame, u_all, spec)
+    closed = _equity_gradient(arrays)
+    point, y1_hat = _equity_points(spec, arrays)
+    sims_sum = _equity_simulate(spec, arrays, point, seed)
+    return _equity_result(spec, arrays, closed, sims_sum, y1_hat, seed)
 
 
 def _gap_verdict(change: np.ndarray, before: float) -> str:
@@ -633,88 +808,54 @@ class UptakeEquity(ResultProtocol):
         return plot_uptake(self)
 
 
-def uptake_equity(df: pd.DataFrame, treated: str = "treated", *, imd: str = "imd_quintile",
-                  age: str | None = None, sex: str | None = None, eligible: str | None = None,
-                  need: str | None = None, group_by: GroupBy = None, confidence: float = 0.95,
-                  imd_edition: str | int = "2019") -> UptakeEquity:
-    """Who receives the intervention, by deprivation, age and sex: the inverse care law check.
+def _uptake_frame(data: Any, treatment: str, quantile: str, dims: list[tuple[str, str]],
+                  eligible: str | None, need: str | None, gb: list[str]) -> tuple[pd.DataFrame, str]:
+    """Read and check :func:`uptake_equity`'s table; returns it and the column of numbers eligible.
 
-    Uptake ``p = treated / eligible`` with Wilson limits for every IMD quintile (and age band and sex
-    when given); ratios to the overall uptake with Katz log limits
-    ``SE = sqrt(1/x - 1/n + 1/X - 1/N)`` (conservative, treating the category and the whole as
-    independent); the Q1 vs Q5 gap (Newcombe and Katz, via :func:`quintile_gap`); the concentration
-    index of uptake over IMD (standard and Erreygers, people ranked most deprived first: negative =
-    uptake concentrated among the more deprived). With ``need`` (e.g. the number of people with the
-    condition, or expected admissions, per row), each quintile's share of uptake is compared with its
-    share of need (``uptake_to_need = uptake share / need share``), and the concentration index of
-    need is reported beside that of uptake: the inverse care law holds when uptake is less
-    concentrated among the deprived than need is (Hart 1971).
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        People (one row each, ``treated`` 0/1) or aggregated rows with ``eligible`` (the number of
-        eligible people) and ``treated`` (the number treated).
-    treated : str
-        Treated indicator or count.
-    imd : str
-        IMD quintile column (1 = most deprived).
-    age, sex : str, optional
-        Further dimensions.
-    eligible : str, optional
-        Marks the data as aggregated: the number eligible per row.
-    need : str, optional
-        A measure of need per row.
-    group_by : column name(s), optional
-    confidence : float
-    imd_edition : IMD edition recorded in the output.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> d = pd.DataFrame({"imd_quintile": [1, 2, 3, 4, 5], "treated": [50, 60, 70, 80, 90],
-    ...                   "eligible": [1000] * 5})
-    >>> res = uptake_equity(d, eligible="eligible")
-    >>> res.verdicts.verdict[0]
-    'lower uptake in the most deprived'
+    The IMD quintile column must hold 1-5, every quintile present (quintile 6, or a table without
+    quintile 5, would put a wrong pair under "most vs least deprived").
     """
-    treated = check_column_arg(treated, "treated")
-    imd = check_column_arg(imd, "imd")
-    conf = check_confidence(confidence, "confidence")
-    edition = check_imd_edition(imd_edition)
-    gb = as_list(group_by)
-    dims = [("imd", imd)] + [(n, c) for n, c in (("age", age), ("sex", sex)) if c is not None]
-    numeric = [treated] + [c for c in (eligible, need) if c is not None]
-    data = check_input(df, "df", numeric=numeric, required=[c for _, c in dims], group_by=gb,
-                       not_null=[*gb, *numeric, *(c for _, c in dims)])
+    numeric = [treatment] + [c for c in (eligible, need) if c is not None]
+    frame = check_input(data, "data", numeric=numeric, required=[c for _, c in dims], group_by=gb,
+                        not_null=[*gb, *numeric, *(c for _, c in dims)])
     if eligible is None:
-        bad = ~data[treated].isin([0, 1, True, False])
+        bad = ~frame[treatment].isin([0, 1, True, False])
         if bad.any():
-            raise InputError(f"`df`: column '{treated}' must be 0/1 for person-level data (or give "
-                             f"`eligible` for aggregated counts); offending: {data.loc[bad, treated].unique()[:5].tolist()}")
-        data = data.assign(_eligible=1.0)
+            raise InputError(f"`data`: column '{treatment}' must be 0/1 for person-level data (or give "
+                             f"`eligible` for aggregated counts); offending: {show(frame.loc[bad, treatment].unique())}")
+        frame = frame.assign(_eligible=1.0)
         n_col = "_eligible"
     else:
         n_col = check_column_arg(eligible, "eligible")
-        if (data[n_col] <= 0).any():
-            raise InputError(f"`df`: column '{n_col}' must be > 0")
-        if (data[treated] < 0).any() or (data[treated] > data[n_col]).any():
-            raise InputError(f"`df`: '{treated}' must lie between 0 and '{n_col}'")
-    if need is not None and (data[need] < 0).any():
-        raise InputError(f"`df`: column '{need}' must be >= 0")
-    q = pd.to_numeric(data[imd], errors="coerce")
-    if q.isna().any() or (q != np.round(q)).any() or (q < 1).any():
-        raise InputError(f"`df`: column '{imd}' must hold IMD quantiles 1, 2, ... (1 = most deprived)")
+        if (frame[n_col] <= 0).any():
+            raise InputError(f"`data`: column '{n_col}' must be > 0 (got "
+                             f"{show(frame.loc[frame[n_col] <= 0, n_col].unique())})")
+        if (frame[treatment] < 0).any() or (frame[treatment] > frame[n_col]).any():
+            raise InputError(f"`data`: '{treatment}' must lie between 0 and '{n_col}'")
+    if need is not None and (frame[need] < 0).any():
+        raise InputError(f"`data`: column '{need}' must be >= 0")
+    q = pd.to_numeric(frame[quantile], errors="coerce")
+    bad = q.isna() | (q != np.round(q)) | (q < 1) | (q > 5)
+    if bad.any():
+        raise InputError(f"`data`: column '{quantile}' must hold IMD quintiles 1-5 (1 = most deprived); "
+                         f"{int(bad.sum())} value(s) do not: {show(frame.loc[bad, quantile].unique())}")
+    quantile_numbers(quantile_order(pd.unique(q)), "data", quantile, what="quintiles", high=5)
+    return frame, n_col
 
+
+def _uptake_table(frame: pd.DataFrame, treatment: str, n_col: str, dims: list[tuple[str, str]],
+                  need: str | None, gb: list[str], conf: float, edition: str) -> pd.DataFrame:
+    """Uptake by category of every dimension: Wilson limits, Katz ratio to the overall uptake, and
+    (IMD, with ``need``) shares of need and of uptake."""
     z = stats.norm.ppf(0.5 + conf / 2)
     tables = []
-    okeys, ocodes = group_keys(data, gb)
-    overall_x = group_sum(data[treated].to_numpy(float), ocodes, len(okeys))
-    overall_n = group_sum(data[n_col].to_numpy(float), ocodes, len(okeys))
+    okeys, ocodes = group_keys(frame, gb)
+    overall_x = group_sum(frame[treatment].to_numpy(float), ocodes, len(okeys))
+    overall_n = group_sum(frame[n_col].to_numpy(float), ocodes, len(okeys))
     for dim, col in dims:
-        keys, codes = group_keys(data, [*gb, col])
-        xs = group_sum(data[treated].to_numpy(float), codes, len(keys))
-        ns = group_sum(data[n_col].to_numpy(float), codes, len(keys))
+        keys, codes = group_keys(frame, [*gb, col])
+        xs = group_sum(frame[treatment].to_numpy(float), codes, len(keys))
+        ns = group_sum(frame[n_col].to_numpy(float), codes, len(keys))
         t = keys.rename(columns={col: "category"}).copy()
         t.insert(len(gb), "dimension", dim)
         t["treated"], t["eligible"] = xs, ns
@@ -731,7 +872,7 @@ def uptake_equity(df: pd.DataFrame, treated: str = "treated", *, imd: str = "imd
         t["ratio_to_overall"] = ratio
         t["ratio_lower"], t["ratio_upper"] = ratio * np.exp(-z * sl), ratio * np.exp(z * sl)
         if dim == "imd" and need is not None:
-            nd = group_sum(data[need].to_numpy(float), codes, len(keys))
+            nd = group_sum(frame[need].to_numpy(float), codes, len(keys))
             tot_need = np.bincount(parent, weights=nd)[parent]
             tot_x = np.bincount(parent, weights=xs)[parent]
             t["need"] = nd
@@ -744,24 +885,30 @@ def uptake_equity(df: pd.DataFrame, treated: str = "treated", *, imd: str = "imd
     uptake_tab["confidence"] = conf
     uptake_tab["imd_edition"] = edition
     uptake_tab["method"] = "uptake: Wilson score; ratio to overall: Katz log"
+    return uptake_tab
 
-    imd_counts = uptake_tab[uptake_tab.dimension == "imd"].rename(columns={"category": imd})
-    imd_counts[imd] = pd.to_numeric(imd_counts[imd])
-    gap = quintile_gap(imd_counts, quantile=imd, x="treated", n="eligible", measure="proportion",
-                       group_by=gb or None, confidence=conf, imd_edition=edition)
-    # concentration index of uptake over IMD from quintile counts (binary within-quintile variance)
+
+def _uptake_concentration(imd_counts: pd.DataFrame, quantile: str, need: str | None, gb: list[str],
+                          conf: float, edition: str) -> pd.DataFrame:
+    """Concentration indices of uptake over IMD from quintile counts (binary within-quintile
+    variance; standard and Erreygers) and, with ``need``, of need per eligible person."""
     conc_in = imd_counts.assign(_var=imd_counts["uptake"] * (1 - imd_counts["uptake"]))
-    common = dict(population="eligible", group_by=gb or None, confidence=conf, most_deprived="lowest",
-                  imd_edition=edition)
-    conc = [concentration_index(conc_in, "uptake", imd, variance="_var", **common).assign(measure="uptake"),
-            concentration_index(conc_in, "uptake", imd, variance="_var", kind="erreygers", bounds=(0, 1),
+    common = dict(population="eligible", group_by=gb or None, quantile=quantile, confidence=conf,
+                  most_deprived="lowest", imd_edition=edition)
+    conc = [concentration_index(conc_in, "uptake", variance="_var", **common).assign(measure="uptake"),
+            concentration_index(conc_in, "uptake", variance="_var", kind="erreygers", bounds=(0, 1),
                                 **common).assign(measure="uptake")]
     if need is not None:
         nd_in = imd_counts.assign(need_per_eligible=imd_counts["need"] / imd_counts["eligible"])
-        conc.append(concentration_index(nd_in, "need_per_eligible", imd, **common).assign(measure="need"))
+        conc.append(concentration_index(nd_in, "need_per_eligible", **common).assign(measure="need"))
     concentration = pd.concat(conc, ignore_index=True)
     concentration["negative_means"] = concentration["measure"] + " concentrated among the more deprived"
+    return concentration
 
+
+def _uptake_verdicts(gap: pd.DataFrame, concentration: pd.DataFrame, need: str | None, gb: list[str],
+                     conf: float) -> pd.DataFrame:
+    """The verdict per group from the relative gap's interval (:func:`pceval.verdict`), in words."""
     rel = gap[gap.measure == "relative gap"].reset_index(drop=True)
     words = {"lower": "lower uptake in the most deprived",
              "higher": "higher uptake in the most deprived",
@@ -788,9 +935,73 @@ def uptake_equity(df: pd.DataFrame, treated: str = "treated", *, imd: str = "imd
     verdicts = rel[gb].copy() if gb else pd.DataFrame(index=range(len(rel)))
     verdicts["verdict"] = verdict
     verdicts["text"] = texts
+    return verdicts
+
+
+def uptake_equity(data: pd.DataFrame, treatment: str = "treated", *, eligible: str | None = None,
+                  need: str | None = None, age: str | None = None, sex: str | None = None,
+                  group_by: GroupBy = None, quantile: str = "imd_quintile", confidence: float = 0.95,
+                  imd_edition: str | int = "2019") -> UptakeEquity:
+    """Who receives the intervention, by deprivation, age and sex: the inverse care law check.
+
+    Uptake ``p = treated / eligible`` with Wilson limits for every IMD quintile (and age band and sex
+    when given); ratios to the overall uptake with Katz log limits
+    ``SE = sqrt(1/x - 1/n + 1/X - 1/N)`` (conservative, treating the category and the whole as
+    independent); the Q1 vs Q5 gap (Newcombe and Katz, via :func:`quintile_gap`); the concentration
+    index of uptake over IMD (standard and Erreygers, people ranked most deprived first: negative =
+    uptake concentrated among the more deprived). With ``need`` (e.g. the number of people with the
+    condition, or expected admissions, per row), each quintile's share of uptake is compared with its
+    share of need (``uptake_to_need = uptake share / need share``), and the concentration index of
+    need is reported beside that of uptake: the inverse care law holds when uptake is less
+    concentrated among the deprived than need is (Hart 1971).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        People (one row each, ``treatment`` 0/1) or aggregated rows with ``eligible`` (the number of
+        eligible people) and ``treatment`` (the number treated).
+    treatment : str
+        Treatment indicator (0/1) or, with ``eligible``, the number treated.
+    eligible : str, optional
+        Marks the data as aggregated: the number eligible per row.
+    need : str, optional
+        A measure of need per row.
+    age, sex : str, optional
+        Further dimensions.
+    group_by : column name(s), optional
+        Separate analyses (a single name is one column).
+    quantile : str
+        IMD quintile column: 1-5 (1 = most deprived), every quintile present.
+    confidence : float
+    imd_edition : IMD edition recorded in the output.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"imd_quintile": [1, 2, 3, 4, 5], "treated": [50, 60, 70, 80, 90],
+    ...                   "eligible": [1000] * 5})
+    >>> res = uptake_equity(d, eligible="eligible")
+    >>> res.verdicts.verdict[0]
+    'lower uptake in the most deprived'
+    """
+    treatment = check_column_arg(treatment, "treatment")
+    quantile = check_column_arg(quantile, "quantile")
+    conf = check_confidence(confidence, "confidence")
+    edition = check_imd_edition(imd_edition)
+    gb = as_list(group_by)
+    dims = [("imd", quantile)] + [(n, check_column_arg(c, n)) for n, c in (("age", age), ("sex", sex))
+                                  if c is not None]
+    frame, n_col = _uptake_frame(data, treatment, quantile, dims, eligible, need, gb)
+    uptake_tab = _uptake_table(frame, treatment, n_col, dims, need, gb, conf, edition)
+    imd_counts = uptake_tab[uptake_tab.dimension == "imd"].rename(columns={"category": quantile})
+    imd_counts[quantile] = pd.to_numeric(imd_counts[quantile])
+    gap = quintile_gap(imd_counts, x="treated", n="eligible", measure="proportion", group_by=gb or None,
+                       quantile=quantile, confidence=conf, imd_edition=edition)
+    concentration = _uptake_concentration(imd_counts, quantile, need, gb, conf, edition)
+    verdicts = _uptake_verdicts(gap, concentration, need, gb, conf)
     return UptakeEquity(uptake=uptake_tab, gap=gap, concentration=concentration, verdicts=verdicts,
                         group_by=tuple(gb), settings={"confidence": conf, "imd_edition": edition,
-                                                      "imd": imd})
+                                                      "quantile": quantile})
 
 
 __all__ = ["EquityOfEffect", "equity_of_effect", "UptakeEquity", "uptake_equity"]

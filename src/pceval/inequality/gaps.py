@@ -42,6 +42,8 @@ from pceval.inequality._common import (
     fmt_num,
     group_keys,
     group_sum,
+    quantile_numbers,
+    show,
 )
 from pceval.inequality.imd import check_imd_edition, quantile_order
 
@@ -72,11 +74,11 @@ def _sides(data: pd.DataFrame, quantile: str, side_a: list[Any], side_b: list[An
         present = np.bincount(codes[sel], minlength=k)
         if (present == 0).any():
             missing = keys[present == 0].head(5).to_dict("records") if gb else "the data"
-            raise InputError(f"`df`: quantile(s) {side} missing for {missing}")
+            raise InputError(f"`data`: quantile(s) {show(side)} missing for {missing}")
         c = codes[sel]
         if population is None:
             if (present > 1).any():
-                raise InputError(f"`df`: more than one row for quantile(s) {side} in a group; give "
+                raise InputError(f"`data`: more than one row for quantile(s) {show(side)} in a group; give "
                                  "`population` to pool values, or aggregate first")
             for col in cols:
                 out[f"{col}_{tag}"] = group_sum(data.loc[sel, col].to_numpy(float), c, k)
@@ -164,7 +166,7 @@ def _compare(keys: pd.DataFrame, gb: list[str], label: str, measure: str, arrays
     return out.sort_values(sort, kind="stable").reset_index(drop=True)
 
 
-def _setup(df, quantile, x, n, value, se, lower, upper, measure, multiplier, group_by, confidence,
+def _setup(table, quantile, x, n, value, se, lower, upper, measure, multiplier, group_by, confidence,
            cl_confidence, imd_edition, population):
     check_choice(measure, "measure", {"rate", "proportion", "value"})
     quantile = check_column_arg(quantile, "quantile")
@@ -176,38 +178,39 @@ def _setup(df, quantile, x, n, value, se, lower, upper, measure, multiplier, gro
     mult = check_number(multiplier if multiplier is not None else default, "multiplier", low=0, low_open=True)
     edition = check_imd_edition(imd_edition) if imd_edition is not None else None
     extra = [population] if population else []
-    data = check_input(df, "df", numeric=[*cols, *extra], required=[quantile], group_by=gb,
+    data = check_input(table, "data", numeric=[*cols, *extra], required=[quantile], group_by=gb,
                        not_null=[*gb, quantile, *cols, *extra])
     if measure in ("rate", "proportion"):
-        check_min(data, "df", x, 0, strict=False)
-        check_min(data, "df", n, 0, strict=True)
+        check_min(data, "data", x, 0, strict=False)
+        check_min(data, "data", n, 0, strict=True)
         if measure == "proportion" and (data[x] > data[n]).any():
-            raise InputError(f"`df`: numerator '{x}' exceeds denominator '{n}' in some rows")
+            bad = data[data[x] > data[n]]
+            raise InputError(f"`data`: numerator '{x}' exceeds denominator '{n}' in {len(bad)} row(s), "
+                             f"e.g. {show(zip(bad[x], bad[n], strict=True))}")
     if population:
-        check_min(data, "df", population, 0, strict=True)
+        check_min(data, "data", population, 0, strict=True)
     if se is not None:
-        check_min(data, "df", se, 0, strict=False)
+        check_min(data, "data", se, 0, strict=False)
     names = {"x": x, "n": n, "value": value, "se": se, "lower": lower, "upper": upper}
     return data, cols, gb, levels, cl_conf, mult, edition, names
 
 
-def quintile_gap(df: pd.DataFrame, quantile: str = "imd_quintile", *, x: str | None = None,
-                 n: str | None = None, value: str | None = None, se: str | None = None,
-                 lower: str | None = None, upper: str | None = None, measure: Measure = "rate",
-                 multiplier: float | None = None, quantiles: tuple[Any, Any] | None = None,
-                 group_by: GroupBy = None, confidence: float | Sequence[float] = 0.95,
+def quintile_gap(data: pd.DataFrame, *, x: str | None = None, n: str | None = None,
+                 value: str | None = None, se: str | None = None, lower: str | None = None,
+                 upper: str | None = None, measure: Measure = "rate", multiplier: float | None = None,
+                 quantiles: tuple[Any, Any] | None = None, group_by: GroupBy = None,
+                 quantile: str = "imd_quintile", confidence: float | Sequence[float] = 0.95,
                  cl_confidence: float = 0.95, imd_edition: str | int | None = "2019") -> pd.DataFrame:
     """Absolute and relative gaps between the most and least deprived quantile, with limits.
 
-    By default the lowest quantile label (IMD 1 = most deprived) is compared with the highest
-    (5 for quintiles). See the module docstring for the methods.
+    By default quantile 1 (IMD 1 = most deprived) is compared with the highest (5 for quintiles);
+    data without quantile 1 (or coded from 0) are then refused rather than compared under the
+    wrong name. See the module docstring for the methods.
 
     Parameters
     ----------
-    df : pandas.DataFrame
+    data : pandas.DataFrame
         One row per group x quantile.
-    quantile : str
-        Quantile column (default ``"imd_quintile"``).
     x, n : str, optional
         Counts and denominators (``measure`` "rate" or "proportion").
     value, se, lower, upper : str, optional
@@ -216,7 +219,11 @@ def quintile_gap(df: pd.DataFrame, quantile: str = "imd_quintile", *, x: str | N
     multiplier : float, optional
         Rates per (default 100,000); proportions x (default 1); values are not scaled.
     quantiles : (label, label), optional
-        The two quantiles compared, most deprived first (default: the lowest and highest labels).
+        The two quantiles compared, most deprived first (default: quantile 1 and the highest).
+    group_by : column name(s), optional
+        One comparison per group (a single name is one column).
+    quantile : str
+        Quantile column (default ``"imd_quintile"``).
 
     Returns
     -------
@@ -234,13 +241,14 @@ def quintile_gap(df: pd.DataFrame, quantile: str = "imd_quintile", *, x: str | N
     0  absolute gap     100.0
     1  relative gap       2.0
     """
-    data, cols, gb, levels, cl_conf, mult, edition, names = _setup(
-        df, quantile, x, n, value, se, lower, upper, measure, multiplier, group_by, confidence,
+    frame, cols, gb, levels, cl_conf, mult, edition, names = _setup(
+        data, quantile, x, n, value, se, lower, upper, measure, multiplier, group_by, confidence,
         cl_confidence, imd_edition, None)
-    labels = quantile_order(pd.unique(data[quantile]))
+    labels = quantile_order(pd.unique(frame[quantile]))
     if len(labels) < 2:
-        raise InputError(f"`df`: column '{quantile}' has only one quantile ({labels}); a gap needs two")
+        raise InputError(f"`data`: column '{quantile}' has only one quantile ({show(labels)}); a gap needs two")
     if quantiles is None:
+        quantile_numbers(labels, "data", quantile, consecutive=False)
         a, b = labels[0], labels[-1]
     elif isinstance(quantiles, (tuple, list)) and len(quantiles) == 2:
         a, b = quantiles
@@ -248,56 +256,59 @@ def quintile_gap(df: pd.DataFrame, quantile: str = "imd_quintile", *, x: str | N
         raise InputError(f"`quantiles` must be two quantile labels, got {quantiles!r}")
     for lab in (a, b):
         if lab not in labels:
-            raise InputError(f"`quantiles`: {lab!r} is not in column '{quantile}' ({labels[:10]})")
+            raise InputError(f"`quantiles`: {lab!r} is not in column '{quantile}' ({show(labels, 10)})")
     if a == b:
         raise InputError("the two compared quantiles are the same")
-    keys, arrays = _sides(data, quantile, [a], [b], gb, cols, None)
+    keys, arrays = _sides(frame, quantile, [a], [b], gb, cols, None)
     return _compare(keys, gb, f"Q{a} vs Q{b}", measure, arrays, names, levels, mult, None, cl_conf,
                     edition, pooled=False)
 
 
-def core20_gap(df: pd.DataFrame, quintile: str = "imd_quintile", *, x: str | None = None,
-               n: str | None = None, value: str | None = None, se: str | None = None,
-               lower: str | None = None, upper: str | None = None, population: str | None = None,
-               measure: Measure = "rate", multiplier: float | None = None, group_by: GroupBy = None,
-               confidence: float | Sequence[float] = 0.95, cl_confidence: float = 0.95,
-               imd_edition: str | int | None = "2019") -> pd.DataFrame:
+def core20_gap(data: pd.DataFrame, *, x: str | None = None, n: str | None = None,
+               value: str | None = None, se: str | None = None, lower: str | None = None,
+               upper: str | None = None, population: str | None = None, measure: Measure = "rate",
+               multiplier: float | None = None, group_by: GroupBy = None,
+               quantile: str = "imd_quintile", confidence: float | Sequence[float] = 0.95,
+               cl_confidence: float = 0.95, imd_edition: str | int | None = "2019") -> pd.DataFrame:
     """Core20 (national IMD quintile 1) versus the rest (quintiles 2-5), on both scales.
 
     Counts are summed over quintiles 2-5; values need ``population`` to be pooled (population-
-    weighted mean, standard errors combined as independent). Output as :func:`quintile_gap`.
+    weighted mean, standard errors combined as independent). Output as :func:`quintile_gap`;
+    arguments as there, with ``quantile`` the IMD quintile column (values 1-5).
     """
     if measure == "value" and population is None:
         raise InputError("measure='value' needs `population` to pool quintiles 2-5")
-    data, cols, gb, levels, cl_conf, mult, edition, names = _setup(
-        df, quintile, x, n, value, se, lower, upper, measure, multiplier, group_by, confidence,
+    frame, cols, gb, levels, cl_conf, mult, edition, names = _setup(
+        data, quantile, x, n, value, se, lower, upper, measure, multiplier, group_by, confidence,
         cl_confidence, imd_edition, population if measure == "value" else None)
-    q = pd.to_numeric(data[quintile], errors="coerce")
-    if q.isna().any() or not q.isin([1, 2, 3, 4, 5]).all():
-        raise InputError(f"`df`: column '{quintile}' must hold IMD quintiles 1-5 (1 = most deprived)")
-    data = data.assign(**{quintile: q.astype(int)})
+    q = pd.to_numeric(frame[quantile], errors="coerce")
+    bad = q.isna() | ~q.isin([1, 2, 3, 4, 5])
+    if bad.any():
+        raise InputError(f"`data`: column '{quantile}' must hold IMD quintiles 1-5 (1 = most deprived); "
+                         f"{int(bad.sum())} value(s) do not: {show(frame.loc[bad, quantile].unique())}")
+    frame = frame.assign(**{quantile: q.astype(int)})
     if measure == "value":
-        keys, arrays = _sides(data, quintile, [1], [2, 3, 4, 5], gb, cols, population)
+        keys, arrays = _sides(frame, quantile, [1], [2, 3, 4, 5], gb, cols, population)
         # pooled standard errors: sqrt(sum((p / P)^2 se^2)) per side
         se_pool = {}
-        _, codes = group_keys(data, gb)
+        _, codes = group_keys(frame, gb)
         for tag, side in (("a", [1]), ("b", [2, 3, 4, 5])):
-            sel = data[quintile].isin(side).to_numpy()
+            sel = frame[quantile].isin(side).to_numpy()
             c = codes[sel]
-            pop = data.loc[sel, population].to_numpy(float)
-            s = (data.loc[sel, se].to_numpy(float) if se is not None else
-                 _ci.se_from_limits(data.loc[sel, lower], data.loc[sel, upper], cl_conf))
+            pop = frame.loc[sel, population].to_numpy(float)
+            s = (frame.loc[sel, se].to_numpy(float) if se is not None else
+                 _ci.se_from_limits(frame.loc[sel, lower], frame.loc[sel, upper], cl_conf))
             tot = group_sum(pop, c, len(keys))
             se_pool[tag] = np.sqrt(group_sum((pop / tot[c]) ** 2 * s**2, c, len(keys)))
         return _compare(keys, gb, "Core20 vs rest", measure, arrays, names, levels, mult, se_pool,
                         cl_conf, edition, pooled=True)
-    summed = data.assign(_side=np.where(data[quintile] == 1, 1, 2))
+    summed = frame.assign(_side=np.where(frame[quantile] == 1, 1, 2))
     keys, codes = group_keys(summed, gb)
     agg = {}
     for tag, side in (("a", 1), ("b", 2)):
         sel = (summed["_side"] == side).to_numpy()
         if not np.bincount(codes[sel], minlength=len(keys)).all():
-            raise InputError(f"`df`: some group has no rows for {'quintile 1' if side == 1 else 'quintiles 2-5'}")
+            raise InputError(f"`data`: some group has no rows for {'quintile 1' if side == 1 else 'quintiles 2-5'}")
         for col in (x, n):
             agg[f"{col}_{tag}"] = group_sum(summed.loc[sel, col].to_numpy(float), codes[sel], len(keys))
     return _compare(keys, gb, "Core20 vs rest", measure, agg, names, levels, mult, None, cl_conf,

@@ -96,15 +96,15 @@ def core20(quintiles: Any) -> Any:
     return flag
 
 
-def add_imd(df: pd.DataFrame, *, decile: str | None = "imd_decile", quintile: str | None = None,
+def add_imd(data: pd.DataFrame, *, decile: str | None = "imd_decile", quintile: str | None = None,
             imd_edition: Any = DEFAULT_IMD_EDITION) -> pd.DataFrame:
-    """A copy of ``df`` with ``imd_quintile`` (from ``decile`` unless ``quintile`` is given),
+    """A copy of ``data`` with ``imd_quintile`` (from ``decile`` unless ``quintile`` is given),
     ``core20`` and ``imd_edition`` columns."""
     ed = check_imd_edition(imd_edition)
     if (decile is None) == (quintile is None):
         raise InputError("give exactly one of `decile` and `quintile`")
     col = decile if decile is not None else quintile
-    data = check_input(df, "df", required=[col])
+    data = check_input(data, "data", required=[col])
     out = data.copy()
     q = decile_to_quintile(out[col]) if decile is not None else pd.Series(
         _codes(out[col], "quintile", 5)[0], index=out.index).astype("Int64")
@@ -114,7 +114,7 @@ def add_imd(df: pd.DataFrame, *, decile: str | None = "imd_decile", quintile: st
     return out
 
 
-def quantile(df: pd.DataFrame, value: str, *, nquantiles: int = 10, invert: bool | str = True,
+def quantile(data: pd.DataFrame, value: str, *, nquantiles: int = 10, invert: bool | str = True,
              group_by: GroupBy = None, name: str = "quantile") -> pd.DataFrame:
     """Assign areas to quantiles within groups by PHE's method (PHEindicatormethods ``phe_quantile``).
 
@@ -143,7 +143,7 @@ def quantile(df: pd.DataFrame, value: str, *, nquantiles: int = 10, invert: bool
 
     Returns
     -------
-    ``df`` (copy) plus ``name``, ``nquantiles``, ``groupvars``, ``qinverted`` and ``method``.
+    ``data`` (copy) plus ``name``, ``nquantiles``, ``groupvars``, ``qinverted`` and ``method``.
     """
     value = check_column_arg(value, "value")
     nq = check_int(nquantiles, "nquantiles", low=2)
@@ -151,17 +151,17 @@ def quantile(df: pd.DataFrame, value: str, *, nquantiles: int = 10, invert: bool
     inv_col = invert if isinstance(invert, str) else None
     if inv_col is None and not isinstance(invert, (bool, np.bool_)):
         raise InputError(f"`invert` must be True, False or a column name, got {invert!r}")
-    data = check_input(df, "df", numeric=[value], group_by=gb, not_null=gb,
+    data = check_input(data, "data", numeric=[value], group_by=gb, not_null=gb,
                        required=[inv_col] if inv_col else [])
     if inv_col is not None:
         s = data[inv_col]
         if not s.dropna().isin([True, False, 0, 1]).all() or s.isna().any():
-            raise InputError(f"`df`: column '{inv_col}' (invert) must hold True/False in every row")
+            raise InputError(f"`data`: column '{inv_col}' (invert) must hold True/False in every row")
         inv = s.astype(bool).to_numpy()
         if gb and (data.assign(_i=inv).groupby(gb)["_i"].nunique() > 1).any():
-            raise InputError(f"`df`: column '{inv_col}' (invert) must take one value within each group")
+            raise InputError(f"`data`: column '{inv_col}' (invert) must take one value within each group")
         if not gb and len(np.unique(inv)) > 1:
-            raise InputError(f"`df`: column '{inv_col}' (invert) must take one value (no `group_by`)")
+            raise InputError(f"`data`: column '{inv_col}' (invert) must take one value (no `group_by`)")
     else:
         inv = np.full(len(data), bool(invert))
     out = data.copy()

@@ -42,32 +42,33 @@ def _is_quintile(labels: list[Any]) -> bool:
     return [str(x) for x in labels] == ["1", "2", "3", "4", "5"]
 
 
-def plot_sii(df: pd.DataFrame, quantile: str, value: str, population: str, *,
-             lower: str | None = None, upper: str | None = None, group_by: GroupBy = None,
-             value_type: str = "normal", transform: bool = False, title: str | None = None,
+def plot_sii(data: pd.DataFrame, *, value: str, population: str, lower: str | None = None,
+             upper: str | None = None, value_type: str = "normal", transform: bool = False,
+             group_by: GroupBy = None, quantile: str, title: str | None = None,
              ylab: str | None = None):
     """Values by quantile with limits, placed at their ridit scores, and the fitted SII line.
 
     The line is the population-weighted regression of :func:`pceval.inequality.sii` (on the log or
     logit scale and transformed back when ``transform``); its ends at ridit 0 and 1 are the fitted
     most and least deprived values whose difference is the SII. One panel per ``group_by`` group.
+    Arguments as for :func:`~pceval.inequality.sii`.
     """
     for name, col in (("quantile", quantile), ("value", value), ("population", population)):
         check_column_arg(col, name)
     gb = as_list(group_by)
     num = [value, population] + [c for c in (lower, upper) if c is not None]
-    data = check_input(df, "df", numeric=num, required=[quantile], group_by=gb,
+    data = check_input(data, "data", numeric=num, required=[quantile], group_by=gb,
                        not_null=[*gb, quantile, *num])
     labels = quantile_order(pd.unique(data[quantile]))
     k = len(labels)
     keys, codes = group_keys(data, gb)
     pos = data[quantile].map({lab: i for i, lab in enumerate(labels)}).to_numpy(int)
     if data.duplicated([*gb, quantile]).any():
-        raise InputError("`df`: more than one row per group and quantile")
+        raise InputError("`data`: more than one row per group and quantile")
     pop = np.full((len(keys), k), np.nan)
     pop[codes, pos] = data[population].to_numpy(float)
     if np.isnan(pop).any():
-        raise InputError("`df`: every group needs every quantile to draw the SII line")
+        raise InputError("`data`: every group needs every quantile to draw the SII line")
     share = pop / pop.sum(axis=1, keepdims=True)
     x = ridits(share)
     fwd, back = _link({0: "normal", 1: "rate", 2: "proportion"}.get(value_type, value_type), transform)
@@ -102,7 +103,7 @@ def plot_sii(df: pd.DataFrame, quantile: str, value: str, population: str, *,
     return p + theme_nhs()
 
 
-def plot_gap_over_time(df: pd.DataFrame, time: str, *, estimate: str = "estimate",
+def plot_gap_over_time(data: pd.DataFrame, time: str, *, estimate: str = "estimate",
                        lower: str | None = "lower", upper: str | None = "upper",
                        facet: str | None = "auto", title: str | None = None, ylab: str | None = None):
     """A gap and its limits over time: e.g. :func:`quintile_gap` or :func:`sii` output computed with
@@ -110,10 +111,10 @@ def plot_gap_over_time(df: pd.DataFrame, time: str, *, estimate: str = "estimate
     gap) gives one panel each; a reference line marks no gap (0, or 1 for relative gaps)."""
     check_column_arg(time, "time")
     num = [estimate] + [c for c in (lower, upper) if c is not None]
-    data = check_input(df, "df", numeric=num, required=[time])
+    data = check_input(data, "data", numeric=num, required=[time])
     facet_col = ("measure" if "measure" in data.columns else None) if facet == "auto" else facet
     if facet_col is not None and facet_col not in data.columns:
-        raise InputError(f"`facet`: '{facet_col}' is not a column of `df`")
+        raise InputError(f"`facet`: '{facet_col}' is not a column of `data`")
     if "confidence" in data.columns and data["confidence"].nunique() > 1:
         data = data[data["confidence"] == data["confidence"].min()]
     ref = pd.DataFrame({"_ref": [0.0]})
@@ -134,13 +135,13 @@ def plot_gap_over_time(df: pd.DataFrame, time: str, *, estimate: str = "estimate
 
 def plot_equity(result: Any, kind: Literal["effects", "outcome"] = "effects"):
     """Effects by quintile with limits and the fitted gradient, or outcome before/with intervention."""
-    q = result.settings["quintile"]
+    q = result.settings["quantile"]
     g = list(result.group_by)
     d = result.by_quintile.copy()
     d["_q"] = d[q].astype(str)
     quint = _is_quintile(result.settings["labels"])
     if kind == "effects":
-        ratio = result.settings["scale"] == "ratio"
+        ratio = result.settings["scale"] == "relative"
         p = (ggplot(d, aes("ridit", "estimate"))
              + geom_hline(yintercept=1.0 if ratio else 0.0, linetype="dashed", colour=NHS_COLOURS["mid_grey"])
              + geom_line(aes("ridit", "fitted_effect"), colour=NHS_COLOURS["mid_grey"], size=0.8)

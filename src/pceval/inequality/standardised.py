@@ -151,8 +151,8 @@ def _standard_weights(data: pd.DataFrame, standard: object, age_band: str | None
     if isinstance(standard, str):
         if standard not in data.columns:
             raise InputError(
-                f"`standard` must be 'esp2013', a column of `df`, or a mapping from age band to "
-                f"population; {standard!r} is not a column of `df`"
+                f"`standard` must be 'esp2013', a column of `data`, or a mapping from age band to "
+                f"population; {standard!r} is not a column of `data`"
             )
         w = data[standard].to_numpy(float)
         return w, f"user standard ('{standard}')"
@@ -170,7 +170,7 @@ def _standard_weights(data: pd.DataFrame, standard: object, age_band: str | None
     )
 
 
-def dsr(df: pd.DataFrame, x: str, n: str, *, age_band: str | None = None,
+def dsr(data: pd.DataFrame, x: str, n: str, *, age_band: str | None = None,
         standard: str | Mapping[object, float] | pd.Series = "esp2013", group_by: GroupBy = None,
         confidence: float | Sequence[float] = 0.95, multiplier: float = 100_000,
         independent_events: bool = True, event_frequency: str | None = None,
@@ -191,13 +191,13 @@ def dsr(df: pd.DataFrame, x: str, n: str, *, age_band: str | None = None,
 
     Parameters
     ----------
-    df : pandas.DataFrame
+    data : pandas.DataFrame
         One row per group x age band (x event frequency for non-independent events).
     x, n : str
         Event and population columns.
     age_band : str, optional
         Age band labels (needed for ESP 2013 or a mapping standard; see module notes).
-    standard : ``"esp2013"``, a column of ``df``, or a mapping {age band: population}
+    standard : ``"esp2013"``, a column of ``data``, or a mapping {age band: population}
     group_by : column name(s), optional
     confidence, multiplier : as for :func:`~pceval.inequality.rate`.
     independent_events : bool
@@ -233,16 +233,16 @@ def dsr(df: pd.DataFrame, x: str, n: str, *, age_band: str | None = None,
         cols.append(standard)
     if age_band is not None:
         check_column_arg(age_band, "age_band")
-    data = check_input(df, "df", numeric=cols, required=[age_band] if age_band else [], group_by=gb,
+    data = check_input(data, "data", numeric=cols, required=[age_band] if age_band else [], group_by=gb,
                        not_null=[*gb, n] + ([age_band] if age_band else []))
-    check_min(data, "df", x, 0, strict=False)
-    check_min(data, "df", n, 0, strict=True)
+    check_min(data, "data", x, 0, strict=False)
+    check_min(data, "data", n, 0, strict=True)
     if not independent_events:
         if event_frequency is None:
             raise InputError("`event_frequency` (a column) is needed when `independent_events` is False")
         if age_band is None:
             raise InputError("`age_band` is needed when `independent_events` is False")
-        check_min(data, "df", event_frequency, 1, strict=False)
+        check_min(data, "data", event_frequency, 1, strict=False)
     elif event_frequency is not None:
         raise InputError("`event_frequency` is only used when `independent_events` is False")
     w, std_label = _standard_weights(data, standard, age_band, gb)
@@ -258,7 +258,7 @@ def dsr(df: pd.DataFrame, x: str, n: str, *, age_band: str | None = None,
             dup = data.duplicated([*gb, age_band], keep=False)
             if dup.any():
                 raise InputError(
-                    f"`df`: more than one row for the same group and age band in '{age_band}' "
+                    f"`data`: more than one row for the same group and age band in '{age_band}' "
                     f"(e.g. {data.loc[dup, age_band].iloc[0]!r}); aggregate first"
                 )
     else:
@@ -270,7 +270,7 @@ def dsr(df: pd.DataFrame, x: str, n: str, *, age_band: str | None = None,
         same = data.assign(_w=w).groupby([*gb, age_band], sort=False)[[n, "_w"]].nunique()
         if (same > 1).any().any():
             raise InputError(
-                f"`df`: '{n}' and the standard population must be the same on every event-frequency "
+                f"`data`: '{n}' and the standard population must be the same on every event-frequency "
                 f"row of an age band"
             )
     keys, codes = group_keys(data, gb)
@@ -298,7 +298,7 @@ def dsr(df: pd.DataFrame, x: str, n: str, *, age_band: str | None = None,
     return stack_levels(base, levels, limits, after=("standard", *_TAIL))
 
 
-def isr(df: pd.DataFrame, x: str | None, n: str, *, ref_x: str, ref_n: str,
+def isr(data: pd.DataFrame, x: str | None, n: str, *, ref_x: str, ref_n: str,
         age_band: str | None = None, reference: pd.DataFrame | None = None,
         group_by: GroupBy = None, observed_totals: pd.DataFrame | None = None,
         measure: str = "ratio", confidence: float | Sequence[float] = 0.95,
@@ -323,8 +323,8 @@ def isr(df: pd.DataFrame, x: str | None, n: str, *, ref_x: str, ref_n: str,
     n : str
         Population per age band.
     ref_x, ref_n : str
-        Reference events and population per age band: columns of ``reference`` (matched to ``df``
-        by ``age_band`` label) or, without ``reference``, columns of ``df``.
+        Reference events and population per age band: columns of ``reference`` (matched to ``data``
+        by ``age_band`` label) or, without ``reference``, columns of ``data``.
     observed_totals : DataFrame, optional
         Total observed events per group: the ``group_by`` columns plus a column named ``x`` (or
         ``"observed"`` when ``x`` is None).
@@ -347,11 +347,11 @@ def isr(df: pd.DataFrame, x: str | None, n: str, *, ref_x: str, ref_n: str,
     if x is None and observed_totals is None:
         raise InputError("`x` is needed unless `observed_totals` gives the observed events")
     cols = [n] + ([x] if x is not None else [])
-    data = check_input(df, "df", numeric=cols, group_by=gb, not_null=gb,
+    data = check_input(data, "data", numeric=cols, group_by=gb, not_null=gb,
                        required=[age_band] if age_band else [])
     if reference is not None:
         if age_band is None:
-            raise InputError("`age_band` is needed to match `reference` to `df`")
+            raise InputError("`age_band` is needed to match `reference` to `data`")
         ref = check_input(reference, "reference", numeric=[ref_x, ref_n], required=[age_band],
                           unique=[age_band], not_null=[age_band])
         missing = sorted(set(data[age_band]) - set(ref[age_band]), key=str)
@@ -360,12 +360,12 @@ def isr(df: pd.DataFrame, x: str | None, n: str, *, ref_x: str, ref_n: str,
         data = data.drop(columns=[c for c in (ref_x, ref_n) if c in data.columns]).merge(
             ref[[age_band, ref_x, ref_n]], on=age_band, how="left", validate="many_to_one")
     else:
-        data = check_input(data, "df", numeric=[ref_x, ref_n])
+        data = check_input(data, "data", numeric=[ref_x, ref_n])
     if x is not None:
-        check_min(data, "df", x, 0, strict=False)
-    check_min(data, "df", n, 0, strict=False)
-    check_min(data, "reference" if reference is not None else "df", ref_x, 0, strict=False)
-    check_min(data, "reference" if reference is not None else "df", ref_n, 0, strict=True)
+        check_min(data, "data", x, 0, strict=False)
+    check_min(data, "data", n, 0, strict=False)
+    check_min(data, "reference" if reference is not None else "data", ref_x, 0, strict=False)
+    check_min(data, "reference" if reference is not None else "data", ref_n, 0, strict=True)
     n_missing = int(data[n].isna().sum())
     if n_missing:
         warn(f"isr: {n_missing} missing population(s) in '{n}' count as 0")
@@ -384,7 +384,7 @@ def isr(df: pd.DataFrame, x: str | None, n: str, *, ref_x: str, ref_n: str,
         if gb:
             merged = keys.merge(obs[[*gb, ocol]], on=gb, how="left")
             if merged[ocol].isna().any():
-                raise InputError("`observed_totals` has no total for some groups of `df`")
+                raise InputError("`observed_totals` has no total for some groups of `data`")
             observed = merged[ocol].to_numpy(float)
         else:
             if len(obs) != 1:
@@ -413,14 +413,14 @@ def isr(df: pd.DataFrame, x: str | None, n: str, *, ref_x: str, ref_n: str,
     return stack_levels(base, levels, limits, after=_TAIL)
 
 
-def isr_ratio(df: pd.DataFrame, x: str | None, n: str, **kwargs: object) -> pd.DataFrame:
+def isr_ratio(data: pd.DataFrame, x: str | None, n: str, **kwargs: object) -> pd.DataFrame:
     """Indirectly standardised ratio: :func:`isr` with ``measure="ratio"``."""
-    return isr(df, x, n, measure="ratio", **kwargs)  # type: ignore[arg-type]
+    return isr(data, x, n, measure="ratio", **kwargs)  # type: ignore[arg-type]
 
 
-def isr_rate(df: pd.DataFrame, x: str | None, n: str, **kwargs: object) -> pd.DataFrame:
+def isr_rate(data: pd.DataFrame, x: str | None, n: str, **kwargs: object) -> pd.DataFrame:
     """Indirectly standardised rate: :func:`isr` with ``measure="rate"``."""
-    return isr(df, x, n, measure="rate", **kwargs)  # type: ignore[arg-type]
+    return isr(data, x, n, measure="rate", **kwargs)  # type: ignore[arg-type]
 
 
 __all__ = ["dsr", "isr", "isr_ratio", "isr_rate", "esp2013"]
