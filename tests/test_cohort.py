@@ -140,3 +140,30 @@ def test_treated_flag_checked_in_flow(to_engine):
 def test_missing_column_in_a_condition_suggests_the_nearest():
     with pytest.raises(InputError, match=r"\['excluded'\] \(did you mean 'excluded_flag'\?\)"):
         Cohort(people(), treated="treated").exclude("Flagged", "excluded").flow()
+
+
+def test_baseline_covariates_several_windows_match_the_direct_join(to_engine):
+    """The as-of (cumulative count) computation equals joining every event to every index row."""
+    import pceval.cohort as cohort_mod
+    from pceval import synthetic
+
+    d = synthetic.generate(n_people=1_000, seed=5, months=36)
+    ppl = d.people.assign(end_date=d.people[["registration_end", "death_date"]].min(axis=1))
+    ix = index_dates(ppl, d.interventions, which="social_prescribing")
+    cand = candidate_index_periods(ix, start_date="registration_start", end_date="end_date")
+    cand = cand[["person_id", "index_date", "date_of_birth"]]
+    ev = d.events[["person_id", "date", "type"]]
+    got = to_pandas(baseline_covariates(to_engine(cand), to_engine(ev), lookback=[3, 12]))
+    got = got.sort_values(["person_id", "index_date"]).reset_index(drop=True)
+    fast = cohort_mod._prior_cumulative
+    try:
+        cohort_mod._prior_cumulative = cohort_mod._prior_exploded
+        ref = baseline_covariates(cand, ev, lookback=[3, 12])
+    finally:
+        cohort_mod._prior_cumulative = fast
+    ref = ref.sort_values(["person_id", "index_date"]).reset_index(drop=True)
+    assert {"prior_ae_attendance_3m", "prior_ae_attendance_12m"} <= set(got.columns)
+    assert ref["prior_gp_appointment_12m"].sum() > 0
+    pd.testing.assert_frame_equal(got[ref.columns], ref, check_dtype=False)
+    single = baseline_covariates(cand, ev, lookback=12).sort_values(["person_id", "index_date"])
+    assert single["prior_gp_appointment"].tolist() == ref["prior_gp_appointment_12m"].tolist()

@@ -125,3 +125,20 @@ def align(main: Any, main_name: str, other: Any, other_name: str) -> tuple[nw.La
     if other_lazy and not main_lazy:
         return lazy(_copy_into(main, other), main_name), lo
     return lm, lazy(_copy_into(other, main), other_name)
+
+
+def join_asof(left: nw.LazyFrame, right: nw.LazyFrame, left_on: str, right_on: str, by: str) -> nw.LazyFrame:
+    """Backward as-of left join: each left row gets the right row of its ``by`` group with the
+    largest ``right_on <= left_on`` (the right key column itself is not kept).
+
+    On DuckDB it is written in SQL on the relations' own connection (narwhals' version reads them
+    through the default connection, which fails for relations of any other connection)."""
+    if left.implementation.is_duckdb():
+        q = lambda c: '"' + c.replace('"', '""') + '"'  # noqa: E731
+        _pceval_asof_right = right.to_native()  # noqa: F841 (read by DuckDB's replacement scan)
+        sql = (f"SELECT l.*, r.* EXCLUDE ({q(by)}, {q(right_on)}) FROM _pceval_asof_left l "
+               f"ASOF LEFT JOIN _pceval_asof_right r ON l.{q(by)} = r.{q(by)} AND l.{q(left_on)} >= r.{q(right_on)}")
+        return nw.from_native(left.to_native().query("_pceval_asof_left", sql))
+    out = left.sort(left_on).join_asof(right.sort(right_on), left_on=left_on, right_on=right_on, by=by,
+                                       strategy="backward")
+    return out.drop(right_on) if right_on in out.collect_schema().names() and right_on != left_on else out

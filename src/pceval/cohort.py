@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import narwhals as nw
+import numpy as np
 import pandas as pd
 
 from pceval._checks import (
@@ -37,7 +38,7 @@ from pceval._checks import (
     lazy_same_id_type,
     require_columns,
 )
-from pceval._engines import align, back, collect_pandas, columns, lazy
+from pceval._engines import align, back, collect_pandas, columns, is_eager, join_asof, lazy
 from pceval._periods import _safe, calendar_label, period_parts
 from pceval.errors import InputError, PcevalWarning
 
@@ -330,14 +331,16 @@ _ROW = "_pceval_row"
 
 
 def baseline_covariates(index: Any, events: Any, unit: str = "person_id", date: str = "date",
-                        kind: str = "type", index_date: str = "index_date", lookback: int = 12,
+                        kind: str = "type", index_date: str = "index_date", lookback: int | Sequence[int] = 12,
                         kinds: Sequence[str] | None = None, date_of_birth: str | None = "date_of_birth",
                         emergency: str | None = "emergency_admission") -> Any:
     """Add baseline covariates as at each row's index date (rows may repeat a person: rolling entry).
 
     * ``age_at_index`` -- whole years from ``date_of_birth`` (if that column is present).
     * ``prior_<type>`` -- events of each type in the ``lookback`` calendar months before the index
-      month (index month itself excluded, so nothing after the index can leak in).
+      month (index month itself excluded, so nothing after the index can leak in). With several
+      windows, ``lookback=[3, 12]``, one column per window: ``prior_<type>_3m``, ``prior_<type>_12m``
+      (e.g. the 3-month "recent crisis" count that prompts a referral).
     * ``months_since_emergency`` -- calendar months from the last ``emergency`` event before the
       index month to the index month; missing if none, with ``any_prior_emergency`` False.
 
@@ -346,14 +349,22 @@ def baseline_covariates(index: Any, events: Any, unit: str = "person_id", date: 
     engine; the work runs in the engine of ``events`` (a pandas ``index`` beside DuckDB or Spark
     events is copied into that engine). Columns it adds must not exist yet: calling it twice is an
     error, not a second set of ``_right`` columns.
+
+    Memory: the counts come from cumulative monthly counts per person, looked up as of each row's
+    index month (an as-of join), so rolling-entry candidates (person x candidate month) are never
+    multiplied by each person's events; Spark uses a direct join instead.
     """
-    lookback = check_int(lookback, "lookback", low=1, high=600)
+    windows = _windows(lookback)
     native = index
     is_pandas = isinstance(index, pd.DataFrame)
-    if is_pandas:
-        if _ROW in index.columns:
+    keep_order = is_eager(index)  # an in-memory index comes back in its own row order
+    if keep_order:
+        if _ROW in columns(lazy(index, "index")):
             raise InputError(f"`index` has a column named '{_ROW}', which pceval uses internally")
-        native = index.reset_index(drop=True).assign(**{_ROW: range(len(index))})
+        if is_pandas:
+            native = index.reset_index(drop=True).assign(**{_ROW: range(len(index))})
+        else:
+            native = nw.from_native(index).with_row_index(_ROW).to_native()
     ev, ix = align(events, "events", native, "index")
     icol = [c for c in columns(ix) if c != _ROW]
     require_columns(icol, "index", [unit, index_date])
@@ -372,7 +383,8 @@ def baseline_covariates(index: Any, events: Any, unit: str = "person_id", date: 
     if emergency is not None and str(emergency) not in present:
         check_values_present([emergency], present, "emergency", "events", kind)
     names = {k: f"prior_{_safe(k)}" for k in kinds}
-    added = list(names.values()) + (["months_since_emergency", "any_prior_emergency"] if emergency else []) \
+    count_cols = [_prior_name(n, w, windows) for w in windows for n in names.values()]
+    added = count_cols + (["months_since_emergency", "any_prior_emergency"] if emergency else []) \
         + (["age_at_index"] if with_dob else [])
     clash = [c for c in added if c in icol]
     if clash:
@@ -380,20 +392,12 @@ def baseline_covariates(index: Any, events: Any, unit: str = "person_id", date: 
                          f"drop them first, e.g. index.drop(columns={clash})")
     p0, _, _ = period_parts(nw.col(index_date), "month")
     keys = ix.select(nw.col(unit), nw.col(index_date), p0.alias("_p0")).unique()
-    pev, _, _ = period_parts(nw.col(date), "month")
-    j = ev.filter(~nw.col(date).is_null()).select(unit, date, kind).join(keys, on=unit, how="inner")
-    j = j.with_columns((nw.col("_p0") - pev).alias("_back"))
-    prior = j.filter(nw.col("_back") >= 1)
-    ind = [nw.when((nw.col(kind) == k) & (nw.col("_back") <= lookback)).then(nw.lit(1)).otherwise(nw.lit(0))
-           .alias(n) for k, n in names.items()]
-    aggs = [nw.col(n).sum() for n in names.values()]
-    if emergency is not None:
-        ind.append(nw.when(nw.col(kind) == emergency).then(nw.col("_back").cast(nw.Float64))
-                   .otherwise(nw.lit(None, dtype=nw.Float64)).alias("months_since_emergency"))
-        aggs.append(nw.col("months_since_emergency").min())
-    summ = prior.with_columns(*ind).group_by(unit, index_date).agg(*aggs)
+    if ev.implementation.is_spark_like():
+        summ = _prior_exploded(keys, ev, unit, date, kind, index_date, names, windows, emergency)
+    else:
+        summ = _prior_cumulative(keys, ev, unit, date, kind, index_date, names, windows, emergency)
     out = ix.join(summ, on=[unit, index_date], how="left").with_columns(
-        *[nw.col(n).fill_null(0).cast(nw.Int64) for n in names.values()])
+        *[nw.col(c).fill_null(0).cast(nw.Int64) for c in count_cols])
     if emergency is not None:
         out = out.with_columns((~nw.col("months_since_emergency").is_null()).alias("any_prior_emergency"))
     if with_dob:
@@ -405,7 +409,88 @@ def baseline_covariates(index: Any, events: Any, unit: str = "person_id", date: 
         res = collect_pandas(out).sort_values(_ROW)
         res.index = index.index[res[_ROW].to_numpy()]
         return res.drop(columns=_ROW)
+    if keep_order:
+        out = out.sort(_ROW).drop(_ROW)
     return back(out, index)
+
+
+def _windows(lookback: Any) -> _Windows:
+    vals = [lookback] if isinstance(lookback, (int, np.integer)) and not isinstance(lookback, bool) else lookback
+    if isinstance(vals, (str, bytes)) or not isinstance(vals, Sequence) or not len(vals):
+        raise InputError(f"`lookback` must be a whole number of months or a list of them, got {lookback!r}")
+    out = _Windows(check_int(v, "lookback", low=1, high=600) for v in vals)
+    if len(set(out)) < len(out):
+        raise InputError(f"`lookback` repeats a window: {list(vals)}")
+    out.named = vals is lookback  # a list given: name the columns by window
+    return out
+
+
+class _Windows(list):
+    """Lookback windows; ``named`` when given as a list (columns then carry the window: ``_12m``)."""
+
+    named: bool = False
+
+
+def _prior_name(name: str, window: int, windows: list[int]) -> str:
+    return f"{name}_{window}m" if getattr(windows, "named", True) else name
+
+
+def _prior_cumulative(keys: nw.LazyFrame, ev: nw.LazyFrame, unit: str, date: str, kind: str, index_date: str,
+                      names: dict[str, str], windows: list[int], emergency: str | None) -> nw.LazyFrame:
+    """Prior counts as differences of cumulative monthly counts, found by as-of joins.
+
+    For a row with index month p0 and window L: count = C(p0 - 1) - C(p0 - 1 - L), where C(m) is the
+    person's number of events up to and including month m (the last month with events at or before m).
+    Rows stay person x index date: nothing is multiplied by the number of events.
+    """
+    pev, _, _ = period_parts(nw.col(date), "month")
+    wanted = list(names) + ([emergency] if emergency is not None and emergency not in names else [])
+    evm = ev.filter(~nw.col(date).is_null() & nw.col(kind).cast(nw.String).is_in([str(k) for k in wanted]))
+    evm = evm.select(nw.col(unit), pev.alias("_m"), nw.col(kind))
+    ind = [nw.when(nw.col(kind) == k).then(nw.lit(1)).otherwise(nw.lit(0)).alias(n) for k, n in names.items()]
+    monthly = evm.with_columns(*ind).group_by(unit, "_m").agg(*[nw.col(n).sum() for n in names.values()])
+    cum = monthly.with_columns(*[nw.col(n).cum_sum().over(unit, order_by="_m").alias(f"_c_{n}")
+                                 for n in names.values()]).select(unit, "_m", *[f"_c_{n}" for n in names.values()])
+
+    def as_of(offset: int, tag: str) -> nw.LazyFrame:
+        k = keys.with_columns((nw.col("_p0") - offset).alias("_at"))
+        j = join_asof(k, cum, "_at", "_m", unit)
+        return j.select(unit, index_date, *[nw.col(f"_c_{n}").fill_null(0).alias(f"_{tag}_{n}")
+                                            for n in names.values()])
+
+    summ = as_of(1, "end")
+    for w in windows:
+        summ = summ.join(as_of(1 + w, f"w{w}"), on=[unit, index_date], how="left")
+    summ = summ.with_columns(*[(nw.col(f"_end_{n}") - nw.col(f"_w{w}_{n}")).alias(_prior_name(n, w, windows))
+                               for w in windows for n in names.values()])
+    cols = [_prior_name(n, w, windows) for w in windows for n in names.values()]
+    summ = summ.select(unit, index_date, *cols)
+    if emergency is not None:
+        em = ev.filter(~nw.col(date).is_null() & (nw.col(kind) == emergency)).select(
+            nw.col(unit), pev.alias("_m")).unique()
+        k = keys.with_columns((nw.col("_p0") - 1).alias("_at"))
+        last = join_asof(k, em.with_columns(nw.col("_m").alias("_last")), "_at", "_m", unit)
+        last = last.select(unit, index_date, (nw.col("_p0") - nw.col("_last")).cast(nw.Float64)
+                           .alias("months_since_emergency"))
+        summ = summ.join(last, on=[unit, index_date], how="left")
+    return summ
+
+
+def _prior_exploded(keys: nw.LazyFrame, ev: nw.LazyFrame, unit: str, date: str, kind: str, index_date: str,
+                    names: dict[str, str], windows: list[int], emergency: str | None) -> nw.LazyFrame:
+    """Prior counts by joining every event to every index row of its person (engines without as-of joins)."""
+    pev, _, _ = period_parts(nw.col(date), "month")
+    j = ev.filter(~nw.col(date).is_null()).select(unit, date, kind).join(keys, on=unit, how="inner")
+    j = j.with_columns((nw.col("_p0") - pev).alias("_back"))
+    prior = j.filter(nw.col("_back") >= 1)
+    ind = [nw.when((nw.col(kind) == k) & (nw.col("_back") <= w)).then(nw.lit(1)).otherwise(nw.lit(0))
+           .alias(_prior_name(n, w, windows)) for w in windows for k, n in names.items()]
+    aggs = [nw.col(_prior_name(n, w, windows)).sum() for w in windows for n in names.values()]
+    if emergency is not None:
+        ind.append(nw.when(nw.col(kind) == emergency).then(nw.col("_back").cast(nw.Float64))
+                   .otherwise(nw.lit(None, dtype=nw.Float64)).alias("months_since_emergency"))
+        aggs.append(nw.col("months_since_emergency").min())
+    return prior.with_columns(*ind).group_by(unit, index_date).agg(*aggs)
 
 
 __all__ = ["Cohort", "index_dates", "candidate_index_periods", "baseline_covariates"]
