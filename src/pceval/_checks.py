@@ -183,6 +183,13 @@ def check_frame(
                 f"`{name}`: column '{col}' must be numeric, but has dtype {s.dtype}; "
                 f"offending values: {_show(bad.unique())}"
             )
+        v = s.to_numpy(dtype=float, na_value=np.nan)
+        inf = np.isinf(v)
+        if inf.any():
+            raise InputError(
+                f"`{name}`: column '{col}' has {int(inf.sum())} infinite value(s), at rows "
+                f"{_show(df.index[inf])}; every estimate would be NaN or infinite"
+            )
     for col in integer:
         s = df[col]
         if not pd.api.types.is_numeric_dtype(s):
@@ -196,7 +203,11 @@ def check_frame(
             )
     for col in binary:
         s = df[col].dropna()
-        bad = s[~s.isin([0, 1, True, False])]
+        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+            # compare as floats: pyarrow-backed columns refuse mixed int/bool ``isin`` lists
+            bad = s[~np.isin(s.to_numpy(dtype=float), [0.0, 1.0])]
+        else:
+            bad = s[~s.isin([0, 1, True, False])]
         if len(bad):
             raise InputError(
                 f"`{name}`: column '{col}' must be 0/1 (or True/False); {len(bad)} value(s) are "

@@ -382,9 +382,17 @@ def balance_arrays(X: np.ndarray, names: Sequence[str], binary: np.ndarray, trea
     a before-only table), ``pairs`` an m x 2 array of (treated row, control row) matched pairs
     and ``subclass`` per-row matched-set ids (-1 = none) for the pair distance.
     """
+    for k, v in (thresholds or {}).items():
+        check_choice(k, "thresholds key", tuple(DEFAULT_THRESHOLDS))
+        check_number(v, f"thresholds['{k}']", low=0, low_open=True)
     thr = dict(DEFAULT_THRESHOLDS)
     thr.update(thresholds or {})
     t = np.asarray(treat).astype(np.int8)
+    if weights is not None:
+        for g, label in ((1, "treated"), (0, "comparison")):
+            if not np.any(np.asarray(weights)[t == g] > 0):
+                raise InputError(f"`weights` are 0 for every {label} row: there is no weighted "
+                                 f"{label} group to compare")
     n = len(t)
     s_w = np.ones(n) if s_weights is None else np.asarray(s_weights, float)
     recs = []
@@ -495,10 +503,6 @@ def balance_table(data: pd.DataFrame, treatment: str, covariates: Sequence[str],
         sw = df[s_weights].to_numpy(dtype=float)
         if not np.all(np.isfinite(sw)) or (sw < 0).any():
             raise InputError(f"`data`: column '{s_weights}' (s_weights) must be finite and >= 0")
-    if thresholds is not None:
-        for k, v in thresholds.items():
-            check_choice(k, "thresholds key", tuple(DEFAULT_THRESHOLDS))
-            check_number(v, f"thresholds['{k}']", low=0, low_open=True)
     d = _expand(df, covariates, "data")
     X, names, binary = _add_products(d.X, d.names, d.binary, squares, interactions)
     sub = None

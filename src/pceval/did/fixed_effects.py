@@ -173,7 +173,21 @@ def _load(data, outcome, unit, time, cols, covariates, weights, cluster):
     t = pd.factorize(df[time])[0]
     if len(df) and np.bincount(u * (int(t.max()) + 1) + t).max() > 1:
         raise InputError(f"`data` must have one row per `{unit}` and `{time}`")
+    if weights and (df[weights] < 0).any():
+        bad = df.loc[df[weights] < 0, weights].unique()[:5]
+        raise InputError(f"`weights` column '{weights}' must be non-negative; offending values: "
+                         f"{list(bad)}")
     return df, (u, t)
+
+
+def _check_group(df: pd.DataFrame, unit: str, group: str) -> None:
+    """The first-treated period is a property of the unit: one value per unit (as att_gt)."""
+    varies = df.groupby(unit, sort=False)[group].nunique()
+    if (varies > 1).any():
+        bad = varies.index[varies > 1][:5].tolist()
+        raise InputError(f"`group` column '{group}' varies within {int((varies > 1).sum()):,} "
+                         f"unit(s) of '{unit}' (e.g. {bad}); it must be each unit's first treated "
+                         "period (0 = never treated), the same in every row")
 
 
 def twfe(
@@ -206,6 +220,7 @@ def twfe(
                 "DiD here assumes treatment, once started, stays on"
             )
     else:
+        _check_group(df, unit, group)
         g = df[group].to_numpy(float)
         d = ((g > 0) & (df[time].to_numpy(float) >= g)).astype(float)
     return _fit(df, codes, outcome, d[:, None], ["treatment"], unit, covariates, weights,
@@ -233,8 +248,7 @@ def event_study(
     cluster = cluster or unit
     confidence = check_confidence(confidence)
     df, codes = _load(data, outcome, unit, time, [group], covariates, weights, cluster)
-    if (df.groupby(unit)[group].nunique() > 1).any():
-        raise InputError(f"`group` column '{group}' must be constant within each unit")
+    _check_group(df, unit, group)
     g = df[group].to_numpy(float)
     e = np.where(g > 0, df[time].to_numpy(float) - g, np.nan)
     if bin_endpoints:

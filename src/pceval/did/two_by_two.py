@@ -167,11 +167,18 @@ def did2x2(
         raise InputError(f"`weights` column '{weights}' must be non-negative")
     tr = df[treatment].to_numpy(float)
     po = df[post].to_numpy(float)
-    cells = pd.crosstab(tr, po)
+    w_all = df[weights].to_numpy(float) if weights else np.ones(len(df))
+    cells = pd.crosstab(tr, po, values=(w_all > 0).astype(int), aggfunc="sum").fillna(0)
     if cells.shape != (2, 2) or (cells.to_numpy() == 0).any():
         raise InputError(
-            f"`data` needs rows in all four cells of `{treatment}` x `{post}`; counts are\n{cells}"
+            f"`data` needs rows with positive weight in all four cells of `{treatment}` x `{post}`;"
+            f" counts are\n{cells}"
         )
+    big = [c for c in [outcome, *covariates, *([exposure] if exposure else [])]
+           if np.abs(df[c].to_numpy(float)).max() > 1e100]
+    if big:
+        raise InputError(f"column(s) {big} hold values beyond 1e100, which overflow the model's "
+                         "arithmetic; rescale them (e.g. to thousands)")
     X = np.column_stack([np.ones(len(df)), tr, po, tr * po, df[covariates].to_numpy(float)])
     names = ["intercept", treatment, post, f"{treatment}:{post}", *covariates]
     if np.linalg.matrix_rank(X) < X.shape[1]:

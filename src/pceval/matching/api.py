@@ -157,7 +157,8 @@ def match(data: Any, treatment: str, covariates: Sequence[str] | None = None, *,
     need = [treatment, *covs, *exact_l, *mah_l] + [c for c in (score_col, unit, period) if c]
     df = check_frame(data, "data", required=list(dict.fromkeys(need)), binary=[treatment],
                      not_null=list(dict.fromkeys(
-                         [treatment, *exact_l] + [c for c in (score_col, unit, period) if c])))
+                         [treatment, *exact_l, *(covs if method in ("exact", "cem") else [])]
+                         + [c for c in (score_col, unit, period) if c])))
     for c in (*exact_l, *mah_l):
         if c in (treatment,):
             raise InputError(f"`exact`/`mahvars` cannot include the treatment column '{c}'")

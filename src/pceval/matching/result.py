@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pceval._checks import require_columns
 from pceval._design import Design, _add_products, _ess, model_matrix
 from pceval._results import ResultProtocol
 from pceval.covariate_balance import BalanceResult, balance_arrays
@@ -191,6 +192,8 @@ class MatchResult(ResultProtocol):
         ``pair_dist`` (standardised pair distance) defaults to True except for
         subclassification, as in MatchIt.
         """
+        addl = [addl] if isinstance(addl, str) else list(addl)
+        require_columns(self.data.columns, "data", addl)
         d = self._design(addl)
         X, names, binary = _add_products(d.X, d.names, d.binary, squares, interactions)
         if self.distance is not None:
