@@ -50,9 +50,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import special, stats
-from scipy.linalg import lapack
 
 from pceval.errors import EstimationError, PcevalWarning
+from pceval.matching import _rlinalg
 
 _EPS = np.finfo(float).eps
 _EXTREME = 1e-6  # scores this close to 0 or 1 are reported as separation
@@ -287,41 +287,34 @@ def _independent_columns(X: np.ndarray, names: Sequence[str]) -> tuple[list[int]
 # ----------------------------------------------------------------------------------------------
 
 def pooled_covariance(X: np.ndarray, treat: np.ndarray) -> np.ndarray:
-    """Pooled within-group covariance: groups centred at their own means, divided by n - 2."""
-    Xc = X.astype(float, copy=True)
-    for g in (0, 1):
-        m = treat == g
-        if m.any():
-            Xc[m] -= Xc[m].mean(axis=0)
-    n = len(X)
-    groups = len(np.unique(treat))
-    return (Xc.T @ Xc) / max(n - groups, 1)
+    """Pooled within-group covariance: groups centred at their own means, divided by n - 2
+    (MatchIt's ``pooled_cov``, computed as R computes it)."""
+    return _rlinalg.pooled_cov(np.asarray(X, dtype=float), np.asarray(treat))
 
 
 def mahalanobis_transform(X: np.ndarray, treat: np.ndarray, keep: np.ndarray | None = None,
-                          ) -> np.ndarray:
+                          factor_columns: np.ndarray | None = None) -> np.ndarray:
     """Rows ``z_i`` with ``|z_i - z_j|`` equal to the Mahalanobis distance between ``i`` and ``j``.
 
-    Each column is standardised (which leaves the distance unchanged but conditions the
-    inverse), columns without variation are dropped, ``S`` is :func:`pooled_covariance` over the
-    rows in ``keep`` (all by default) and ``S^+`` its Moore-Penrose inverse (a full set of
-    dummies makes ``S`` singular). Then ``Z = X_std R'`` with ``R`` the pivoted Cholesky factor
-    of ``S^+`` (LAPACK ``dpstrf``, ``R'R = S^+``), the transform MatchIt uses; its first column
-    orders MatchIt's search, which decides exact ties (see :mod:`pceval.matching.nearest`).
+    Exactly MatchIt's ``transform_covariates(method = "mahalanobis")``: factor dummies (a full
+    set per factor, flagged by ``factor_columns``; found from ``X`` when not given, see
+    :func:`pceval.matching._rlinalg.factor_dummy_columns`) are divided by ``sqrt(2)``,
+    columns whose range is below ``sqrt(eps)`` are dropped, the rest standardised with
+    ``scale()``; ``S`` is the :func:`pooled_covariance` of the rows in ``keep`` (all by default;
+    the people not discarded), ``S^-1`` is ``solve(S)`` if ``det(S) > 1e-8`` and otherwise the
+    SVD-based generalised inverse (a full set of dummies makes ``S`` singular), and
+    ``Z = X_std R'`` with ``R`` the pivoted Cholesky factor of ``S^-1`` (``R'R = S^-1``).
+
+    Every step repeats R's floating-point operations (:mod:`pceval.matching._rlinalg`), so
+    ``Z`` is bit for bit MatchIt's: exact ties in distance are then broken by the same rounding
+    as in MatchIt, and the first column of ``Z`` orders MatchIt's search, which breaks ties
+    that are exact in floating point too (see :mod:`pceval.matching.nearest`).
     """
-    keep = np.ones(len(X), dtype=bool) if keep is None else keep
-    Xk = X[keep]
-    varies = (Xk.max(axis=0) - Xk.min(axis=0)) > np.sqrt(_EPS) if len(Xk) else np.zeros(0, bool)
-    if not varies.any():
-        return np.zeros((len(X), 1))
-    X = X[:, varies]
-    mu = X.mean(axis=0)
-    sd = X.std(axis=0, ddof=1)
-    Xs = (X - mu) / sd
-    S = pooled_covariance(Xs[keep], treat[keep])
-    inv = np.linalg.pinv(S, hermitian=True)
-    c, piv, rank, _info = lapack.dpstrf(inv, lower=0)
-    R = np.triu(c)
-    R[rank:, rank:] = 0.0
-    back = np.argsort(piv - 1)
-    return Xs @ R[:, back].T
+    X = np.asarray(X, dtype=float)
+    n = len(X)
+    keep = np.ones(n, dtype=bool) if keep is None else np.asarray(keep, dtype=bool)
+    if n == 0 or X.shape[1] == 0:
+        return np.zeros((n, 1))
+    fac = (_rlinalg.factor_dummy_columns(X) if factor_columns is None
+           else np.asarray(factor_columns, dtype=bool))
+    return _rlinalg.matchit_mahalanobis(X, np.asarray(treat), keep, fac)

@@ -40,9 +40,15 @@ score caliper) picks, for each focal person in turn, the available control (in t
 inside the caliper) with the smallest Mahalanobis distance. Without a caliper a k-d tree per
 stratum finds the nearest controls (queried once for everyone, again only for people whose
 returned controls are all taken); with a caliper the candidates are the available controls in
-the caliper window of the sorted array. Either way no distance matrix is formed. Ties in the
-Mahalanobis distance are broken as MatchIt's search breaks them (see
-:func:`_mahalanobis_pick`).
+the caliper window of the sorted array. Either way no distance matrix is formed.
+
+Ties in the Mahalanobis distance come in two kinds, and both go as in MatchIt. Controls at the
+same distance in exact arithmetic but not in floating point (one ten years older, one ten years
+younger) are decided by rounding: the transformed covariates are MatchIt's bit for bit
+(:func:`pceval.matching.distance.mahalanobis_transform`) and squared distances are summed column
+by column as MatchIt's ``euc_dist_sq`` sums them (:func:`_sq_dist`), so the same control comes
+out nearer. Controls at exactly the same floating-point distance (identical covariates) go to
+the one MatchIt's search meets last (see :func:`_mahalanobis_pick`).
 """
 
 from __future__ import annotations
@@ -262,6 +268,25 @@ def match_distance_replace(distance: np.ndarray, focal_rows: np.ndarray, ctrl_ro
     return mm
 
 
+def _sq_dist(Zc: np.ndarray, zt: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances from ``zt`` to the rows of ``Zc``, summed column by column
+    from the first, as MatchIt's ``euc_dist_sq`` does (``out += (z_t - z_c)^2``).
+
+    The order of summation matters: two controls equally far from a focal person in exact
+    arithmetic (one older, one younger by the same amount) get distances that differ in the
+    last bit, and MatchIt takes the smaller; a pairwise or vectorised sum (``einsum``) can
+    round the other way.
+    """
+    if len(Zc) == 0:
+        return np.empty(0)
+    d = zt[0] - Zc[:, 0]
+    out = d * d
+    for j in range(1, Zc.shape[1]):
+        d = zt[j] - Zc[:, j]
+        out = out + d * d
+    return out
+
+
 def _mahalanobis_pick(d2: np.ndarray, scan: np.ndarray) -> int:
     """Index (into the candidate arrays) of the chosen control among candidates.
 
@@ -374,8 +399,7 @@ def match_mahalanobis(Z: np.ndarray, focal_rows: np.ndarray, ctrl_rows: np.ndarr
                     idx = idx[~np.isin(srt.ctrl[idx], taken)]
                 if len(idx):
                     idx = idx[np.abs(srt.cdist[idx] - distance[focal_rows[i]]) <= caliper]
-                diff = Zc[idx] - zt
-                d2 = np.einsum("ij,ij->i", diff, diff)
+                d2 = _sq_dist(Zc[idx], zt)
             else:
                 idx, d2 = got
             if len(idx) == 0:
@@ -401,9 +425,10 @@ def match_mahalanobis(Z: np.ndarray, focal_rows: np.ndarray, ctrl_rows: np.ndarr
 class _KDFinder:
     """Nearest available controls of a focal person via k-d trees (one per stratum block).
 
-    :meth:`candidates` returns every available control whose squared distance (computed as
-    ``sum (z_c - z_t)^2``, the same formula for everyone so that exact ties are exact) equals
-    the minimum, plus possibly a few farther ones; never misses a tied or closer control.
+    :meth:`candidates` returns every available control whose squared distance (computed by
+    :func:`_sq_dist`, the same summation as MatchIt's, so that its ties and near-ties come out
+    as MatchIt's) equals the minimum, plus possibly a few farther ones; never misses a tied or
+    closer control (the tree's own distances are used only with a relative margin of 1e-9).
     """
 
     def __init__(self, Zc: np.ndarray, lo: np.ndarray, hi: np.ndarray, Zf: np.ndarray,
@@ -459,8 +484,7 @@ class _KDFinder:
             ok = keep(idx)
             if ok.any():
                 cand = idx[ok]
-                diff = self.Zc[cand] - zt
-                d2 = np.einsum("ij,ij->i", diff, diff)
+                d2 = _sq_dist(self.Zc[cand], zt)
                 m = d2.min()
                 if k >= n_block or m < (kd[-1] ** 2) * (1 - 1e-9):
                     return cand, d2
@@ -468,8 +492,7 @@ class _KDFinder:
                 ball = np.asarray(tree.query_ball_point(zt, r=np.sqrt(m) * (1 + 1e-9) + 1e-300),
                                   dtype=np.int64) + a
                 cand = ball[keep(ball)]
-                diff = self.Zc[cand] - zt
-                return cand, np.einsum("ij,ij->i", diff, diff)
+                return cand, _sq_dist(self.Zc[cand], zt)
             if k >= n_block:
                 return np.empty(0, np.int64), np.empty(0)
             k = min(4 * k, n_block)
