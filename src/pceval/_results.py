@@ -81,10 +81,10 @@ def wald_columns(estimate: Any, std_error: Any, scale: Any, confidence: float,
 
 
 def ratio_row(term: str, log_estimate: float, log_se: float, confidence: float,
-              **design: Any) -> dict[str, Any]:
+              df_resid: float | None = None, **design: Any) -> dict[str, Any]:
     """One relative row from a log-scale estimate and its SE (e.g. a log rate ratio)."""
     est = float(np.exp(log_estimate))
-    cols = wald_columns(est, est * log_se, "relative", confidence)
+    cols = wald_columns(est, est * log_se, "relative", confidence, df_resid)
     return {"term": term, "estimate": est, "std_error": est * log_se,
             **{k: float(v) for k, v in cols.items()}, "scale": "relative", **design}
 

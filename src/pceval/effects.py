@@ -69,7 +69,13 @@ from pceval._models import inv_link as _inv_link
 from pceval._models import nb_loglik as _nb_loglik
 from pceval._models import sandwich
 from pceval._models import variance as _variance
-from pceval._results import ResultProtocol, critical_value, protocol_frame, two_sided_p
+from pceval._results import (
+    ResultProtocol,
+    difference_row,
+    protocol_frame,
+    ratio_row,
+    two_sided_p,
+)
 from pceval.errors import EstimationError, InputError, PcevalWarning
 
 MODELS = ("linear", "poisson", "negbin", "logistic")
@@ -233,11 +239,13 @@ def estimate_effect(data: Any, outcome: str, treatment: str | None = None,
     Returns
     -------
     EffectResult
-        ``to_frame()`` gives term, estimate, std_error, ci_lower, ci_upper, p_value, n and the
-        design columns (scale, measure, estimand, model, vcov, cluster, n_clusters).
-    """
-    from pceval.matching.result import MatchResult
+        In the result protocol: the absolute effect (the headline) and the relative effect.
 
+    The work is done in four steps, each a private function: the analysed sample and its
+    clusters (:func:`_sample_from_match` / :func:`_sample_from_table`), the outcome model's
+    design (:func:`_design_matrix`), the fit and its sandwich (:func:`_fit_outcome`), and
+    g-computation on the target population (:func:`_g_computation`).
+    """
     model = check_choice(model, "model", MODELS)
     vcov = check_choice(vcov, "vcov", VCOVS)
     confidence = check_confidence(confidence)
@@ -245,81 +253,157 @@ def estimate_effect(data: Any, outcome: str, treatment: str | None = None,
     if treatment is not None and not isinstance(treatment, str):
         raise InputError(f"`treatment` is the name of the 0/1 treatment column, not {treatment!r}; "
                          "adjustment covariates go in `covariates=`")
-    if isinstance(data, MatchResult) and treatment not in (None, data.treatment):
-        raise InputError(f"`treatment='{treatment}'` but the MatchResult was matched on "
-                         f"'{data.treatment}'; leave `treatment` out when passing a MatchResult")
-    cl_names: list[str] = []
-    cl_arrays: list[np.ndarray] = []
+    smp = _sample(data, outcome, treatment, covs, weights, exposure, cluster, estimand)
+    vcov = _resolve_vcov(vcov, smp)
+    y, t, offset, expo = _outcome_arrays(smp, outcome, model, exposure)
+    per_v = check_number(per if per is not None else (1000.0 if exposure else 1.0), "per",
+                         low=0, low_open=True)
+    X, names, dropped = _design_matrix(smp, covs, t, interaction)
+    fit = _fit_outcome(model, X, y, smp.w, offset, vcov, smp.cl_arrays if vcov == "cluster" else [])
+    df_resid = X.shape[0] - X.shape[1] if model == "linear" else None  # t for OLS, as R's lm
+    se_b = np.sqrt(np.diag(fit.V))
+    stat_b = fit.beta / se_b
+    coef = pd.DataFrame({"term": names, "estimate": fit.beta, "std_error": se_b,
+                         "statistic": stat_b, "p_value": two_sided_p(stat_b, df_resid)})
+    out = _g_computation(model, X, names, smp.treatment, t, smp.w, offset, expo, per_v, fit,
+                         smp.est, confidence, df_resid)
+    cl_names = smp.cl_names if vcov == "cluster" else []
+    n_cl = int(len(np.unique(smp.cl_arrays[0]))) if cl_names else None
+    out["n_treated"] = int((t == 1).sum())
+    out["n_comparison"] = int((t == 0).sum())
+    out["n_obs"] = len(y)
+    out["estimand"] = smp.est
+    out["model"] = model
+    out["vcov"] = vcov
+    out["se_type"] = vcov if vcov != "cluster" else f"CR1 clustered by {'+'.join(cl_names)}"
+    out["cluster"] = "+".join(cl_names) if cl_names else None
+    out["n_clusters"] = n_cl
+    out["confidence"] = confidence
+    out["method"] = "g-computation on the matched sample"
+    return EffectResult(estimates=out, coefficients=coef, outcome=outcome, model=model,
+                        estimand=smp.est, vcov=vcov,
+                        cluster="+".join(cl_names) if cl_names else None, n=len(y),
+                        n_clusters=n_cl, df_resid=df_resid, confidence=confidence,
+                        covariates=tuple(covs), dropped=tuple(dropped), interaction=interaction,
+                        alpha=fit.alpha if model == "negbin" else None, cov_params=fit.V)
+
+
+# ----------------------------------------------------------------------------------------------
+# step 1: the analysed sample
+# ----------------------------------------------------------------------------------------------
+
+@dataclass
+class _Sample:
+    """The rows the outcome model uses, their weights, and what the SEs may cluster on."""
+
+    df: pd.DataFrame               # analysed rows (weight > 0)
+    treatment: str
+    w: np.ndarray
+    est: str                       # estimand
+    auto_vcov: str                 # MatchIt's recommendation for this design
+    full: pd.DataFrame | None = None       # the whole matched table (factor levels, as R)
+    keep_rows: np.ndarray | None = None
+    cl_names: list[str] = field(default_factory=list)
+    cl_arrays: list[np.ndarray] = field(default_factory=list)
+
+
+def _sample(data: Any, outcome: str, treatment: str | None, covs: list[str],
+            weights: str | None, exposure: str | None, cluster: Any,
+            estimand: str | None) -> _Sample:
+    from pceval.matching.result import MatchResult
+
     if isinstance(data, MatchResult):
-        m = data
-        treatment = m.treatment
-        est = estimand or m.estimand
-        keep = m.weights > 0
-        df = m.data.loc[keep]
-        full, keep_rows = m.data, keep
-        w = m.weights[keep].astype(float)
-        need = [outcome, *covs] + ([exposure] if exposure else [])
-        check_frame(df, "data", required=need, numeric=[outcome])
-        auto_vcov = "cluster" if (m.method == "nearest" and m.has_subclass) else "HC3"
-        if cluster == "auto":
-            if m.has_subclass:
-                cl_names = ["subclass"]
-                cl_arrays = [m.subclass[keep]]
-        elif cluster is not None:
-            for c in ([cluster] if isinstance(cluster, str) else list(cluster)):
-                if c == "subclass" and c not in df.columns:
-                    if not m.has_subclass:
-                        raise InputError("cluster='subclass': this match has no matched sets "
-                                         "(matching with replacement); use vcov='HC3'")
-                    cl_arrays.append(m.subclass[keep])
-                else:
-                    check_frame(df, "data", required=[c], not_null=[c])
-                    cl_arrays.append(df[c].to_numpy())
-                cl_names.append(c)
+        if treatment not in (None, data.treatment):
+            raise InputError(f"`treatment='{treatment}'` but the MatchResult was matched on "
+                             f"'{data.treatment}'; leave `treatment` out when passing a MatchResult")
+        smp = _sample_from_match(data, outcome, covs, exposure, cluster, estimand)
     else:
-        if treatment is None:
-            raise InputError("`treatment` is required when `data` is a table")
-        if not isinstance(data, pd.DataFrame):
-            from pceval._engines import to_pandas
+        smp = _sample_from_table(data, outcome, treatment, covs, weights, exposure, cluster,
+                                 estimand)
+    check_choice(smp.est, "estimand", ("ATT", "ATC", "ATE"))
+    return smp
 
-            data = to_pandas(data)
-        est = estimand or "ATT"
-        full = None
-        need = [treatment, outcome, *covs] + [c for c in (weights, exposure) if c]
-        df = check_frame(data, "data", required=need, numeric=[outcome], binary=[treatment],
-                         not_null=[treatment])
-        if weights:
-            w = df[weights].to_numpy(dtype=float)
-            if not np.all(np.isfinite(w)) or (w < 0).any():
-                raise InputError(f"`data`: column '{weights}' (weights) must be finite and >= 0")
-            keep = w > 0
-            df = df.loc[keep]
-            w = w[keep]
+
+def _sample_from_match(m: Any, outcome: str, covs: list[str], exposure: str | None,
+                       cluster: Any, estimand: str | None) -> _Sample:
+    """The matched sample of a MatchResult; clusters default to its matched sets."""
+    keep = m.weights > 0
+    df = m.data.loc[keep]
+    check_frame(df, "data", required=[outcome, *covs] + ([exposure] if exposure else []),
+                numeric=[outcome])
+    smp = _Sample(df=df, treatment=m.treatment, w=m.weights[keep].astype(float),
+                  est=estimand or m.estimand, full=m.data, keep_rows=keep,
+                  auto_vcov="cluster" if (m.method == "nearest" and m.has_subclass) else "HC3")
+    if cluster == "auto":
+        if m.has_subclass:
+            smp.cl_names, smp.cl_arrays = ["subclass"], [m.subclass[keep]]
+        return smp
+    for c in ([] if cluster is None else [cluster] if isinstance(cluster, str) else list(cluster)):
+        if c == "subclass" and c not in df.columns:
+            if not m.has_subclass:
+                raise InputError("cluster='subclass': this match has no matched sets "
+                                 "(matching with replacement); use vcov='HC3'")
+            smp.cl_arrays.append(m.subclass[keep])
         else:
-            w = np.ones(len(df))
-        if cluster == "auto":
-            cl = ["subclass"] if "subclass" in df.columns and df["subclass"].notna().all() else []
-        else:
-            cl = [] if cluster is None else ([cluster] if isinstance(cluster, str) else list(cluster))
-        for c in cl:
             check_frame(df, "data", required=[c], not_null=[c])
-            cl_arrays.append(df[c].to_numpy())
-            cl_names.append(c)
-        auto_vcov = "cluster" if cl_arrays else "HC3"
-    check_choice(est, "estimand", ("ATT", "ATC", "ATE"))
-    if vcov == "auto":
-        vcov = auto_vcov if (auto_vcov != "cluster" or cl_arrays) else "HC3"
-    if vcov == "cluster" and not cl_arrays:
-        raise InputError("vcov='cluster' needs `cluster` (a column, or a match with matched sets)")
-    if vcov != "cluster":
-        cl_names, cl_arrays = [], []
+            smp.cl_arrays.append(df[c].to_numpy())
+        smp.cl_names.append(c)
+    return smp
 
+
+def _sample_from_table(data: Any, outcome: str, treatment: str | None, covs: list[str],
+                       weights: str | None, exposure: str | None, cluster: Any,
+                       estimand: str | None) -> _Sample:
+    """A matched table (e.g. ``matched_data()``): rows with positive weight; clusters by column."""
+    if treatment is None:
+        raise InputError("`treatment` is required when `data` is a table")
+    if not isinstance(data, pd.DataFrame):
+        from pceval._engines import to_pandas
+
+        data = to_pandas(data)
+    need = [treatment, outcome, *covs] + [c for c in (weights, exposure) if c]
+    df = check_frame(data, "data", required=need, numeric=[outcome], binary=[treatment],
+                     not_null=[treatment])
+    if weights:
+        w = df[weights].to_numpy(dtype=float)
+        if not np.all(np.isfinite(w)) or (w < 0).any():
+            raise InputError(f"`data`: column '{weights}' (weights) must be finite and >= 0")
+        df, w = df.loc[w > 0], w[w > 0]
+    else:
+        w = np.ones(len(df))
+    if cluster == "auto":
+        cl = ["subclass"] if "subclass" in df.columns and df["subclass"].notna().all() else []
+    else:
+        cl = [] if cluster is None else ([cluster] if isinstance(cluster, str) else list(cluster))
+    smp = _Sample(df=df, treatment=treatment, w=w, est=estimand or "ATT", auto_vcov="HC3")
+    for c in cl:
+        check_frame(df, "data", required=[c], not_null=[c])
+        smp.cl_arrays.append(df[c].to_numpy())
+        smp.cl_names.append(c)
+    if smp.cl_arrays:
+        smp.auto_vcov = "cluster"
+    return smp
+
+
+def _resolve_vcov(vcov: str, smp: _Sample) -> str:
+    """``"auto"`` becomes MatchIt's recommendation; clustering needs something to cluster on."""
+    if vcov == "auto":
+        vcov = smp.auto_vcov if (smp.auto_vcov != "cluster" or smp.cl_arrays) else "HC3"
+    if vcov == "cluster" and not smp.cl_arrays:
+        raise InputError("vcov='cluster' needs `cluster` (a column, or a match with matched sets)")
+    return vcov
+
+
+def _outcome_arrays(smp: _Sample, outcome: str, model: str, exposure: str | None
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """(outcome, treatment, offset, person-time) with the checks each model needs."""
+    df = smp.df
     y = df[outcome].to_numpy(dtype=float)
     n_na = int(np.isnan(y).sum())
     if n_na:
         raise InputError(f"`outcome` '{outcome}' has {n_na} missing value(s) in the matched sample; "
                          "dropping them would break matched sets: impute or restrict before matching")
-    t = df[treatment].astype(int).to_numpy()
+    t = df[smp.treatment].astype(int).to_numpy()
     if model in ("poisson", "negbin") and (y < 0).any():
         raise InputError(f"model='{model}' needs a non-negative count outcome; '{outcome}' has "
                          f"{int((y < 0).sum())} negative value(s)")
@@ -327,47 +411,67 @@ def estimate_effect(data: Any, outcome: str, treatment: str | None = None,
         raise InputError(f"model='logistic' needs a 0/1 outcome; '{outcome}' has other values")
     if (t == 1).sum() == 0 or (t == 0).sum() == 0:
         raise EstimationError("the matched sample needs both treated and untreated people")
-    offset = np.zeros(len(y))
-    expo = None
-    if exposure:
-        if model not in ("poisson", "negbin"):
-            raise InputError("`exposure` (person-time) is for model='poisson' or 'negbin'")
-        expo = df[exposure].to_numpy(dtype=float)
-        if not np.all(np.isfinite(expo)) or (expo <= 0).any():
-            raise InputError(f"`exposure` column '{exposure}' must be positive person-time with "
-                             "no missing values")
-        offset = np.log(expo)
-    per_v = check_number(per if per is not None else (1000.0 if exposure else 1.0), "per",
-                         low=0, low_open=True)
+    if not exposure:
+        return y, t, np.zeros(len(y)), None
+    if model not in ("poisson", "negbin"):
+        raise InputError("`exposure` (person-time) is for model='poisson' or 'negbin'")
+    expo = df[exposure].to_numpy(dtype=float)
+    if not np.all(np.isfinite(expo)) or (expo <= 0).any():
+        raise InputError(f"`exposure` column '{exposure}' must be positive person-time with "
+                         "no missing values")
+    return y, t, np.log(expo), expo
 
-    # ---- design (factor levels from the full data when a match is given, as R's match.data)
-    if covs and full is not None:
-        Xc, cnames = _design(full, covs)
-        Xc = Xc[keep_rows]
+
+# ----------------------------------------------------------------------------------------------
+# step 2: the outcome model's design
+# ----------------------------------------------------------------------------------------------
+
+def _design_matrix(smp: _Sample, covs: list[str], t: np.ndarray, interaction: bool
+                   ) -> tuple[np.ndarray, list[str], list[str]]:
+    """Intercept, treatment, covariates (factor levels from the whole matched table, as R's
+    ``match.data``) and optional interactions; constant and collinear terms dropped, named."""
+    n = len(t)
+    if covs and smp.full is not None:
+        Xc, cnames = _design(smp.full, covs)
+        Xc = Xc[smp.keep_rows]
     elif covs:
-        Xc, cnames = _design(df, covs)
+        Xc, cnames = _design(smp.df, covs)
     else:
-        Xc, cnames = np.empty((len(y), 0)), []
+        Xc, cnames = np.empty((n, 0)), []
     Xc, cnames, dropped = _drop_degenerate(Xc, cnames)
-    cols = [np.ones(len(y)), t.astype(float), *Xc.T]
-    names = ["(Intercept)", treatment, *cnames]
+    cols = [np.ones(n), t.astype(float), *Xc.T]
+    names = ["(Intercept)", smp.treatment, *cnames]
     if interaction and cnames:
         cols += [t * Xc[:, j] for j in range(Xc.shape[1])]
-        names += [f"{treatment}:{c}" for c in cnames]
+        names += [f"{smp.treatment}:{c}" for c in cnames]
     X = np.column_stack(cols)
     keep_cols, coll = _full_rank(X, names, protect=2)
-    if coll:
-        dropped += coll
+    dropped += coll
     X = X[:, keep_cols]
     names = [names[j] for j in keep_cols]
     if dropped:
         warnings.warn(f"estimate_effect: dropped constant or collinear term(s) {dropped}",
-                      PcevalWarning, stacklevel=2)
-    n, k = X.shape
-    if n <= k:
-        raise EstimationError(f"the matched sample ({n} rows) is too small for {k} coefficients")
+                      PcevalWarning, stacklevel=3)
+    if X.shape[0] <= X.shape[1]:
+        raise EstimationError(f"the matched sample ({X.shape[0]} rows) is too small for "
+                              f"{X.shape[1]} coefficients")
+    return X, names, dropped
 
-    # ---- fit
+
+# ----------------------------------------------------------------------------------------------
+# step 3: fit and covariance
+# ----------------------------------------------------------------------------------------------
+
+@dataclass
+class _Fit:
+    beta: np.ndarray
+    V: np.ndarray
+    alpha: float
+
+
+def _fit_outcome(model: str, X: np.ndarray, y: np.ndarray, w: np.ndarray, offset: np.ndarray,
+                 vcov: str, cl_arrays: list[np.ndarray]) -> _Fit:
+    """Fit the GLM (the NB2 dispersion by profile likelihood) and its sandwich covariance."""
     alpha = 0.0
     if model == "negbin":
         beta_p, _ = _irls("poisson", X, y, w, offset)
@@ -375,8 +479,7 @@ def estimate_effect(data: Any, outcome: str, treatment: str | None = None,
         def negll(la: float) -> float:
             a = float(np.exp(la))
             b, _ = _irls("negbin", X, y, w, offset, alpha=a, beta0=beta_p)
-            mu = _inv_link("negbin", X @ b + offset)
-            return -_nb_loglik(y, mu, w, a)
+            return -_nb_loglik(y, _inv_link("negbin", X @ b + offset), w, a)
 
         opt = optimize.minimize_scalar(negll, bounds=(-12, 6), method="bounded",
                                        options={"xatol": 1e-8})
@@ -386,116 +489,75 @@ def estimate_effect(data: Any, outcome: str, treatment: str | None = None,
         beta, conv = _irls(model, X, y, w, offset)
     if not conv:
         warnings.warn(f"estimate_effect: the {model} model did not converge", PcevalWarning,
-                      stacklevel=2)
+                      stacklevel=3)
     eta = X @ beta + offset
     mu = _inv_link(model, eta)
     if model == "logistic" and (np.min(mu) < 1e-10 or np.max(mu) > 1 - 1e-10):
         warnings.warn("estimate_effect: fitted probabilities numerically 0 or 1 (separation)",
-                      PcevalWarning, stacklevel=2)
+                      PcevalWarning, stacklevel=3)
     dm = _dmu_deta(model, eta, mu)
     var = _variance(model, mu, alpha)
     W = w * dm * dm / var
-    A = (X * W[:, None]).T @ X
     try:
-        A_inv = np.linalg.inv(A)
+        A_inv = np.linalg.inv((X * W[:, None]).T @ X)
     except np.linalg.LinAlgError as exc:
         raise EstimationError("singular outcome model (check the covariates)") from exc
     scores = (w * (y - mu) * dm / var)[:, None] * X
+    n, k = X.shape
     resid_var = float(np.sum(w * (y - mu) ** 2) / (n - k)) if model == "linear" else 1.0
     clusters = [pd.factorize(a)[0].astype(np.int64) for a in cl_arrays] if cl_arrays else None
     V = sandwich(A_inv, scores, "CR1" if vcov == "cluster" else vcov, clusters=clusters, X=X, W=W,
                  resid_var=resid_var)
-    n_cl = int(len(np.unique(clusters[0]))) if clusters else None
+    return _Fit(beta=beta, V=V, alpha=alpha)
 
-    # ---- inference helpers
-    # the library's t/z policy (pceval._results.critical_value): t for OLS, as R's lm
-    df_resid = n - k if model == "linear" else None
-    q = critical_value(confidence, df_resid)
 
-    def pval(z: float) -> float:
-        return float(two_sided_p(np.asarray(z), df_resid))
+# ----------------------------------------------------------------------------------------------
+# step 4: g-computation
+# ----------------------------------------------------------------------------------------------
 
-    se_b = np.sqrt(np.diag(V))
-    coef = pd.DataFrame({"term": names, "estimate": beta, "std_error": se_b,
-                         "statistic": beta / se_b,
-                         "p_value": [pval(z) for z in beta / se_b]})
+_ABS_MEASURE = {"linear": "difference in means", "logistic": "risk difference",
+                "poisson": "difference in mean counts", "negbin": "difference in mean counts"}
+_REL_MEASURE = {"linear": "ratio of means", "logistic": "risk ratio",
+                "poisson": "ratio of mean counts", "negbin": "ratio of mean counts"}
 
-    # ---- g-computation
+
+def _g_computation(model: str, X: np.ndarray, names: list[str], treatment: str, t: np.ndarray,
+                   w: np.ndarray, offset: np.ndarray, expo: np.ndarray | None, per_v: float,
+                   fit: _Fit, est: str, confidence: float, df_resid: int | None) -> pd.DataFrame:
+    """Mean outcome of the target population with everyone treated (``m1``) and untreated
+    (``m0``): their difference and ratio, with delta-method SEs (the ratio on the log scale)."""
     target = {"ATT": t == 1, "ATC": t == 0, "ATE": np.ones(len(t), bool)}[est]
     wt = w[target]
-    X1 = X[target].copy()
-    X0 = X[target].copy()
-    full_names = names
-    X1[:, full_names.index(treatment)] = 1.0
-    X0[:, full_names.index(treatment)] = 0.0
-    for j, nm in enumerate(full_names):
+    X1, X0 = X[target].copy(), X[target].copy()
+    X1[:, names.index(treatment)] = 1.0
+    X0[:, names.index(treatment)] = 0.0
+    for j, nm in enumerate(names):
         if nm.startswith(f"{treatment}:"):
-            base = nm.split(":", 1)[1]
-            bj = full_names.index(base)
-            X1[:, j] = X[target][:, bj]
+            X1[:, j] = X[target][:, names.index(nm.split(":", 1)[1])]
             X0[:, j] = 0.0
-    off_t = offset[target]
-    eta1, eta0 = X1 @ beta + off_t, X0 @ beta + off_t
+    eta1, eta0 = X1 @ fit.beta + offset[target], X0 @ fit.beta + offset[target]
     mu1, mu0 = _inv_link(model, eta1), _inv_link(model, eta0)
-    d1, d0 = _dmu_deta(model, eta1, mu1), _dmu_deta(model, eta0, mu0)
-    sw = wt.sum()
-    denom = float(np.sum(wt * expo[target]) / per_v) if expo is not None else sw
+    denom = float(np.sum(wt * expo[target]) / per_v) if expo is not None else wt.sum()
     m1, m0 = float(wt @ mu1 / denom), float(wt @ mu0 / denom)
-    g1 = (wt * d1) @ X1 / denom
-    g0 = (wt * d0) @ X0 / denom
-    diff = m1 - m0
-    g_diff = g1 - g0
-    se_diff = float(np.sqrt(g_diff @ V @ g_diff))
-    if m1 > 0 and m0 > 0:
-        lr = np.log(m1 / m0)
-        g_lr = g1 / m1 - g0 / m0
-        se_lr = float(np.sqrt(g_lr @ V @ g_lr))
-        rel, rel_lo, rel_hi = m1 / m0, float(np.exp(lr - q * se_lr)), float(np.exp(lr + q * se_lr))
-        rel_se = rel * se_lr
-        rel_p = pval(lr / se_lr) if se_lr > 0 else float("nan")
-    else:
-        rel = rel_lo = rel_hi = rel_se = rel_p = float("nan")
-    abs_measure = {"linear": "difference in means", "logistic": "risk difference",
-                   "poisson": "difference in mean counts", "negbin": "difference in mean counts"}
-    rel_measure = {"linear": "ratio of means", "logistic": "risk ratio",
-                   "poisson": "ratio of mean counts", "negbin": "ratio of mean counts"}
-    a_meas = abs_measure[model]
-    r_meas = rel_measure[model]
+    g1 = (wt * _dmu_deta(model, eta1, mu1)) @ X1 / denom
+    g0 = (wt * _dmu_deta(model, eta0, mu0)) @ X0 / denom
+    diff, g_diff = m1 - m0, g1 - g0
+    se_diff = float(np.sqrt(g_diff @ fit.V @ g_diff))
+    a_meas, r_meas = _ABS_MEASURE[model], _REL_MEASURE[model]
     if expo is not None:
-        a_meas = f"rate difference per {per_v:,.0f} person-time"
-        r_meas = "rate ratio"
-    vc_label = vcov
-    rows = [
-        {"term": est, "estimate": diff, "std_error": se_diff,
-         "ci_lower": diff - q * se_diff, "ci_upper": diff + q * se_diff,
-         "p_value": pval(diff / se_diff) if se_diff > 0 else float("nan"),
-         "statistic": diff / se_diff if se_diff > 0 else float("nan"),
-         "scale": "absolute", "measure": a_meas},
-        {"term": est, "estimate": rel, "std_error": rel_se, "ci_lower": rel_lo,
-         "ci_upper": rel_hi, "p_value": rel_p,
-         "statistic": float(lr / se_lr) if rel == rel and se_lr > 0 else float("nan"),
-         "scale": "relative", "measure": r_meas},
-    ]
+        a_meas, r_meas = f"rate difference per {per_v:,.0f} person-time", "rate ratio"
+    if m1 > 0 and m0 > 0:
+        g_lr = g1 / m1 - g0 / m0
+        rel = ratio_row(est, float(np.log(m1 / m0)), float(np.sqrt(g_lr @ fit.V @ g_lr)),
+                        confidence, df_resid=df_resid, measure=r_meas)
+    else:
+        rel = {"term": est, "estimate": np.nan, "std_error": np.nan, "statistic": np.nan,
+               "p_value": np.nan, "ci_lower": np.nan, "ci_upper": np.nan, "scale": "relative",
+               "measure": r_meas}
+    rows = [difference_row(est, diff, se_diff, confidence, df_resid=df_resid, measure=a_meas), rel]
     out = pd.DataFrame(rows)
-    out["n_treated"] = int((t == 1).sum())
-    out["n_comparison"] = int((t == 0).sum())
-    out["n_obs"] = n
-    out["mean_treated"] = [m1, m1]
-    out["mean_untreated"] = [m0, m0]
-    out["estimand"] = est
-    out["model"] = model
-    out["vcov"] = vc_label
-    out["se_type"] = vc_label if vc_label != "cluster" else f"CR1 clustered by {'+'.join(cl_names)}"
-    out["cluster"] = "+".join(cl_names) if cl_names else None
-    out["n_clusters"] = n_cl
-    out["confidence"] = confidence
-    out["method"] = "g-computation on the matched sample"
-    return EffectResult(estimates=out, coefficients=coef, outcome=outcome, model=model,
-                        estimand=est, vcov=vc_label,
-                        cluster="+".join(cl_names) if cl_names else None, n=n,
-                        n_clusters=n_cl, df_resid=df_resid, confidence=confidence,
-                        covariates=tuple(covs), dropped=tuple(dropped), interaction=interaction,
-                        alpha=alpha if model == "negbin" else None, cov_params=V)
-
+    out["mean_treated"] = m1
+    out["mean_untreated"] = m0
+    return out
 
 __all__ = ["estimate_effect", "EffectResult"]
