@@ -43,8 +43,10 @@ def did_rows() -> list[dict]:
             d_est = abs(a.overall["estimate"] - r["overall_att"].iloc[0])
             d_se = abs(a.overall["std_error"] - r["overall_se"].iloc[0])
             if kind != "simple":
-                t = a.to_frame()
-                mm = t.merge(r, left_on=t.columns[0], right_on="egt")
+                label = {"group": "group", "dynamic": "event_time", "calendar": "time"}[kind]
+                t = a.to_frame().dropna(subset=[label])  # not the overall row
+                mm = t.merge(r, left_on=label, right_on="egt", validate="1:1")
+                assert len(mm) == len(r)
                 d_est = max(d_est, float(np.abs(mm["estimate"] - mm["att_egt"]).max()))
                 d_se = max(d_se, float(np.abs(mm["std_error"] - mm["se_egt"]).max()))
             rows.append(dict(reference="R did 2.5, mpdta", what=f"{name}: aggte {kind}",
