@@ -265,8 +265,11 @@ def test_isr_reference_as_columns_and_observed_totals():
     res = read("testdata_DSR_ISR__testresults_ISR.csv").iloc[0:3].reset_index(drop=True)
     own = read("testdata_DSR_ISR__testdata_multiarea_isr.csv")
     lookup = read("testdata_DSR_ISR__testdata_multiarea_lookup.csv")
-    with pytest.warns(PcevalWarning, match="missing population"):
+    with pytest.warns(PcevalWarning) as rec:
         out = ineq.isr_rate(own, "count", "pop", ref_x="refcount", ref_n="refpop", group_by="area")
+    # PHE's row with count, pop and refcount all missing: said, not silently taken as 0
+    said = " ".join(str(w.message) for w in rec)
+    assert "missing population" in said and "reference count 'refcount' is missing" in said
     close(out.value, res.value)
     close(out.lower, res.lower95_0cl)
     close(out.upper, res.upper95_0cl)

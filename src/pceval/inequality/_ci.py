@@ -24,7 +24,8 @@ OHID *Technical Guide: Confidence Intervals* (2018) and the R package PHEindicat
 
       Y + sqrt(v(Y) / O) (O_lower - O),   Y + sqrt(v(Y) / O) (O_upper - O)
 
-  where ``O_lower, O_upper`` are Byar's limits for ``O``.
+  where ``O_lower, O_upper`` are Byar's limits for ``O`` (a lower limit is never below 0; with
+  ``O = 0`` the lower limit is 0 and the upper one Fay & Feuer's, see :func:`dobson_limits`).
 
 >>> import numpy as np
 >>> np.round(byars_lower(65, 0.95), 4), np.round(byars_upper(65, 0.95), 4)
@@ -124,13 +125,32 @@ def student_t_limits(mean: ArrayLike, sd: ArrayLike, n: ArrayLike,
 
 
 def dobson_limits(value: ArrayLike, variance: ArrayLike, total: ArrayLike,
-                  confidence: float = 0.95) -> tuple[Array, Array]:
-    """Dobson limits for a weighted sum of Poisson counts (value, its variance, total count)."""
+                  confidence: float = 0.95, max_weight: ArrayLike | None = None) -> tuple[Array, Array]:
+    """Dobson limits for a weighted sum of Poisson counts (value, its variance, total count).
+
+    Where Byar's lower limit of the total is negative (a handful of events at a high confidence
+    level) the exact lower limit is used instead, and a lower limit below 0 (weights very unequal
+    across strata) is set to 0: a weighted sum of counts cannot be negative.
+
+    With a total of **0 events** Dobson's ``sqrt(v / O)`` is 0/0. The limits are then those of
+    Fay & Feuer (1997) at ``y = v = 0``: lower 0 and upper ``max_weight * exact_upper(0)``, the
+    exact Poisson limit of a zero count (``-log((1 - confidence) / 2)``, 3.689 at 95%) times the
+    largest weight one event can carry (``max(w_i / n_i) / sum(w)`` for a DSR). Without
+    ``max_weight`` the upper limit of a zero total is missing.
+    """
     y, v, o = _f(value), _f(variance), _f(total)
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.sqrt(v / o)
-    return (y + scale * (byars_lower(o, confidence) - o),
-            y + scale * (byars_upper(o, confidence) - o))
+    o_low = byars_lower(o, confidence)
+    o_low = np.where(np.isnan(o_low) & (o > 0), exact_lower(o, confidence), o_low)
+    lower = np.maximum(y + scale * (o_low - o), 0.0)
+    upper = y + scale * (byars_upper(o, confidence) - o)
+    zero = o == 0
+    if zero.any():
+        w_max = np.full_like(o, np.nan) if max_weight is None else _f(max_weight) * np.ones_like(o)
+        lower = np.where(zero, 0.0, lower)
+        upper = np.where(zero, w_max * exact_upper(0.0, confidence), upper)
+    return lower, upper
 
 
 def se_from_limits(lower: ArrayLike, upper: ArrayLike, confidence: float = 0.95) -> Array:

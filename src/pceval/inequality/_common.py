@@ -96,6 +96,8 @@ def check_input(data: Any, name: str, *, required: Sequence[str] = (), numeric: 
             data = to_pandas(data)
         except Exception:  # noqa: BLE001 - not a table: check_frame names the problem
             pass
+    if isinstance(data, pd.DataFrame):  # before check_frame, so that the message shows the values
+        check_finite(data, name, [c for c in numeric if c in data.columns])
     req = list(dict.fromkeys([*required, *numeric, *group_by]))
     out = check_frame(data, name, required=req, numeric=list(numeric), **kwargs)
     check_finite(out, name, numeric)

@@ -44,6 +44,7 @@ from pceval.inequality._common import (
     fmt_num,
     group_keys,
     group_sum,
+    show,
     stack_levels,
     warn,
 )
@@ -99,6 +100,13 @@ def _parse_band(label: object) -> tuple[int, int | None, bool]:
     raise InputError(
         f"age band {label!r} is not understood; use labels like '0-4', '85-89', '90+' or lower ages (0, 5, ...)"
     )
+
+
+def _plain_bands(frame: pd.DataFrame, age_band: str | None) -> pd.DataFrame:
+    """A categorical age band becomes plain labels (a copy): unused categories must not be looked up."""
+    if age_band is not None and isinstance(frame[age_band].dtype, pd.CategoricalDtype):
+        frame = frame.assign(**{age_band: frame[age_band].astype(object)})
+    return frame
 
 
 def _esp_for_bands(labels: pd.Series, age_band: str) -> tuple[np.ndarray, dict]:
@@ -188,6 +196,10 @@ def dsr(data: pd.DataFrame, x: str, n: str, *, age_band: str | None = None,
     exactly ``f`` events; ``x`` holds their events), and ``V_i = sum_f f x_{i,f}`` -- the variance of
     a count of events among people who can have several (PHE's adjustment). Values are suppressed
     (missing, with ``statistic`` saying why) when ``O < min_count`` (10). Missing counts count as 0.
+    A lower limit is never below 0 (Byar's lower limit of a few events at high confidence falls back to
+    the exact one); with ``min_count=0`` and no events at all the limits are 0 and
+    ``multiplier * max(w_i / n_i) / sum(w_i) * exact_upper(0)`` (Fay & Feuer 1997), never missing.
+    A categorical ``age_band`` is matched by its labels; unused categories are ignored.
 
     Parameters
     ----------
@@ -235,6 +247,7 @@ def dsr(data: pd.DataFrame, x: str, n: str, *, age_band: str | None = None,
         check_column_arg(age_band, "age_band")
     data = check_input(data, "data", numeric=cols, required=[age_band] if age_band else [], group_by=gb,
                        not_null=[*gb, n] + ([age_band] if age_band else []))
+    data = _plain_bands(data, age_band)
     check_min(data, "data", x, 0, strict=False)
     check_min(data, "data", n, 0, strict=True)
     if not independent_events:
@@ -280,6 +293,10 @@ def dsr(data: pd.DataFrame, x: str, n: str, *, age_band: str | None = None,
     total_pop = group_sum(np.where(band_rows, ns, 0.0), codes, k)
     value = group_sum(w * xs / ns, codes, k) / total_w * mult
     var = group_sum(w**2 * v / ns**2, codes, k) / total_w**2
+    # the largest weight one event can carry, for the limits of a total of 0 events
+    per_event = np.full(k, -np.inf)
+    np.maximum.at(per_event, codes, w / ns)
+    max_weight = per_event / total_w
     small = total_count < min_count
     base = keys.copy() if gb else pd.DataFrame(index=[0])
     base["total_count"] = total_count
@@ -292,7 +309,7 @@ def dsr(data: pd.DataFrame, x: str, n: str, *, age_band: str | None = None,
                       else "Dobson, with confidence adjusted for non-independent events")
 
     def limits(c: float) -> dict[str, np.ndarray]:
-        lo, hi = _ci.dobson_limits(value / mult, var, total_count, c)
+        lo, hi = _ci.dobson_limits(value / mult, var, total_count, c, max_weight=max_weight)
         return {"lower": np.where(small, np.nan, lo * mult), "upper": np.where(small, np.nan, hi * mult)}
 
     return stack_levels(base, levels, limits, after=("standard", *_TAIL))
@@ -314,7 +331,12 @@ def isr(data: pd.DataFrame, x: str | None, n: str, *, ref_x: str, ref_n: str,
     Limits use the limits of ``O`` -- exact Poisson when ``O < 10``, Byar's otherwise -- divided by
     ``E`` and scaled the same way (PHE Technical Guide: Confidence Intervals; PHEindicatormethods
     ``calculate_ISRatio`` / ``calculate_ISRate``). Age bands with a zero population contribute nothing
-    to ``E``; missing counts and reference counts count as 0.
+    to ``E``; missing observed counts count as 0 (as in PHE). A missing reference count is an
+    :class:`~pceval.errors.InputError` naming the age bands where the band has a population (it is
+    not known to be 0, and treating it so would lower ``E`` and raise the ratio silently); where the
+    band's population is missing or 0 it adds nothing to ``E`` and counts as 0 in the reference rate,
+    as in PHEindicatormethods, with a :class:`~pceval.errors.PcevalWarning` naming the bands. A
+    missing reference population is an error.
 
     Parameters
     ----------
@@ -349,11 +371,12 @@ def isr(data: pd.DataFrame, x: str | None, n: str, *, ref_x: str, ref_n: str,
     cols = [n] + ([x] if x is not None else [])
     data = check_input(data, "data", numeric=cols, group_by=gb, not_null=gb,
                        required=[age_band] if age_band else [])
+    data = _plain_bands(data, age_band)
     if reference is not None:
         if age_band is None:
             raise InputError("`age_band` is needed to match `reference` to `data`")
-        ref = check_input(reference, "reference", numeric=[ref_x, ref_n], required=[age_band],
-                          unique=[age_band], not_null=[age_band])
+        ref = _plain_bands(check_input(reference, "reference", numeric=[ref_x, ref_n], required=[age_band],
+                                       unique=[age_band], not_null=[age_band]), age_band)
         missing = sorted(set(data[age_band]) - set(ref[age_band]), key=str)
         if missing:
             raise InputError(f"`reference` has no row for age band(s) {missing[:5]}")
@@ -364,6 +387,26 @@ def isr(data: pd.DataFrame, x: str | None, n: str, *, ref_x: str, ref_n: str,
     if x is not None:
         check_min(data, "data", x, 0, strict=False)
     check_min(data, "data", n, 0, strict=False)
+    ref_name = "reference" if reference is not None else "data"
+
+    def bands(mask: pd.Series) -> str:
+        return (f"age band(s) {show(data.loc[mask, age_band].unique())}" if age_band
+                else f"rows {show(data.index[mask])}")
+
+    if data[ref_n].isna().any():
+        miss = data[ref_n].isna()
+        raise InputError(f"`{ref_name}`: reference population '{ref_n}' is missing for {bands(miss)}")
+    pop_n = data[n].fillna(0)
+    miss_x = data[ref_x].isna()
+    if (miss_x & (pop_n > 0)).any():
+        raise InputError(
+            f"`{ref_name}`: reference count '{ref_x}' is missing for {bands(miss_x & (pop_n > 0))}, which "
+            f"have a population in '{n}'; a missing reference count is not 0 (it would lower the "
+            "expected events and raise the ratio silently): fill it in, 0 only if there were no events")
+    if miss_x.any():
+        warn(f"isr: reference count '{ref_x}' is missing for {bands(miss_x)}, whose population is "
+             f"missing or 0: they add nothing to the expected events, and count as 0 reference events "
+             f"in the reference rate (as in PHEindicatormethods)")
     check_min(data, "reference" if reference is not None else "data", ref_x, 0, strict=False)
     check_min(data, "reference" if reference is not None else "data", ref_n, 0, strict=True)
     n_missing = int(data[n].isna().sum())
@@ -372,7 +415,7 @@ def isr(data: pd.DataFrame, x: str | None, n: str, *, ref_x: str, ref_n: str,
 
     keys, codes = group_keys(data, gb)
     k = len(keys)
-    rx = np.nan_to_num(data[ref_x].to_numpy(float))
+    rx = np.nan_to_num(data[ref_x].to_numpy(float))  # missing only where the population is 0
     rn = data[ref_n].to_numpy(float)
     expected = group_sum(np.nan_to_num(data[n].to_numpy(float)) * rx / rn, codes, k)
     ref_rate = group_sum(rx, codes, k) / group_sum(rn, codes, k)
