@@ -5,7 +5,7 @@ set a few orders of magnitude above the agreement measured: values PHE stored at
 agree to 2e-14 relative (rtol 1e-11); values PHE rounded are compared at the precision it kept;
 point SII/RII/intercepts are deterministic and agree to 1.6e-14 (rtol 1e-11); SII confidence limits
 are Monte Carlo in both packages (PHE's tests draw 10,000 times), so they keep PHE's own 5% relative
-tolerance (largest difference measured: 1.8%).
+tolerance (largest difference measured: 1.9%).
 """
 
 from __future__ import annotations
@@ -397,7 +397,7 @@ def test_sii_matches_phe(rows, kwargs, n_levels):
         close(first.rii, exp.rii)
     if exp.Intercept.notna().all():
         close(first.intercept, exp.Intercept)
-    for i in range(n_levels):  # Monte-Carlo limits: PHE's tolerance (measured at most 1.8%)
+    for i in range(n_levels):  # Monte-Carlo limits: PHE's tolerance (measured at most 1.9%)
         o = out[out.confidence == levels[i]].reset_index(drop=True)
         for ours, theirs in (("sii_lower", "sii_lowercl"), ("sii_upper", "sii_uppercl"),
                              ("rii_lower", "rii_lowercl"), ("rii_upper", "rii_uppercl")):
