@@ -37,7 +37,7 @@ O'Donnell O et al. (2008) *Analyzing Health Equity Using Household Survey Data*,
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -142,11 +142,50 @@ def concentration_index(data: pd.DataFrame, outcome: str, *, kind: Kind = "stand
         raise InputError(f"`data`: column '{variance}' must be >= 0")
     grouped = population is not None
     y_all = data[outcome].to_numpy(float)
+    lo_b, hi_b, bounds_note = _bounds(y_all, bounds, grouped, kind, outcome)
+    direction = _direction(quantile, most_deprived)
+    keys, codes = group_keys(data, gb)
+    g = len(keys)
+    key = data[quantile].to_numpy(float) * (-1.0 if direction == "highest" else 1.0)
+    order = np.lexsort((key, codes))
+    w = (data[population] if grouped else data[weights] if weights else pd.Series(1.0, index=data.index)
+         ).to_numpy(float)[order]
+    m = w if grouped else np.ones_like(w)  # persons per row
+    s2 = data[variance].to_numpy(float)[order] if variance else np.zeros_like(w)
+    rk = _ranks(codes[order], key[order], y_all[order], w, g)
+    if (rk["mu"] == 0).any() and kind in ("standard", "wagstaff"):
+        raise InputError(f"`{outcome}` has mean 0 in some group; its {kind} concentration index is undefined")
+    index, infl, deriv = _index_and_influence(kind, rk, lo_b, hi_b, outcome)
+    codes_s, W = rk["codes"], rk["W"]
+    per_person = w / m
+    var = np.bincount(codes_s, weights=m * (per_person / W[codes_s]) ** 2 * infl**2, minlength=g)
+    var += np.bincount(codes_s, weights=m * (per_person / W[codes_s]) ** 2 * s2 * deriv**2, minlength=g)
+    se_note = ("Kakwani et al. (1997) delta method" + (", with within-group variance" if variance else "")
+               + ("; grouped data" if grouped else ""))
+    out = _table(keys, gb, kind, index, np.sqrt(var), levels, rk["mu"], lo_b, hi_b)
+    out["n"] = np.tile(np.bincount(codes_s, weights=m, minlength=g), len(levels))
+    out["ranked_by"] = f"{quantile} ({direction} value = most deprived)"
+    out["negative_means"] = f"'{outcome}' concentrated among the more deprived"
+    out["imd_edition"] = edition
+    out["method"] = f"{_NAMES[kind]}; SE: {se_note}" + (f"; {bounds_note}" if bounds_note else "")
+    return out[[*gb, "kind", "index", "std_error", "lower", "upper", "confidence", "mean", "n",
+                "lower_bound", "upper_bound", "ranked_by", "negative_means", "imd_edition", "method"]]
+
+
+_NAMES = {"standard": "concentration index", "generalized": "generalised concentration index",
+          "wagstaff": "Wagstaff-normalised concentration index",
+          "erreygers": "Erreygers-corrected concentration index"}
+
+
+def _bounds(y_all: np.ndarray, bounds: Any, grouped: bool, kind: str,
+            outcome: str) -> tuple[float, float, str]:
+    """The outcome's bounds ``(a, b)`` and how they were chosen: given, binary (0, 1), the observed
+    range (Wagstaff / Erreygers on individual data, with a warning) or none (missing)."""
     if bounds is not None:
         if (not isinstance(bounds, (tuple, list)) or len(bounds) != 2
                 or not all(isinstance(v, (int, float, np.integer, np.floating)) for v in bounds)
-                or not bounds[0] < bounds[1]):
-            raise InputError(f"`bounds` must be (lower, upper) numbers with lower < upper, got {bounds!r}")
+                or not bounds[0] < bounds[1] or not np.isfinite(bounds).all()):
+            raise InputError(f"`bounds` must be (lower, upper) finite numbers with lower < upper, got {bounds!r}")
         lo_b, hi_b = float(bounds[0]), float(bounds[1])
         if (y_all < lo_b).any() or (y_all > hi_b).any():
             raise InputError(f"`data`: '{outcome}' has values outside `bounds` {tuple(bounds)}")
@@ -165,19 +204,13 @@ def concentration_index(data: pd.DataFrame, outcome: str, *, kind: Kind = "stand
         bounds_note = ""
     if kind in ("wagstaff", "erreygers") and not hi_b > lo_b:
         raise InputError(f"`{outcome}` has no spread (min = max), so its {kind} index is undefined")
+    return lo_b, hi_b, bounds_note
 
-    direction = _direction(quantile, most_deprived)
-    keys, codes = group_keys(data, gb)
-    g = len(keys)
-    key = data[quantile].to_numpy(float) * (-1.0 if direction == "highest" else 1.0)
-    order = np.lexsort((key, codes))
-    codes_s, key_s, y = codes[order], key[order], y_all[order]
-    w = (data[population] if grouped else data[weights] if weights else pd.Series(1.0, index=data.index)
-         ).to_numpy(float)[order]
-    m = w if grouped else np.ones_like(w)  # persons per row
-    s2 = data[variance].to_numpy(float)[order] if variance else np.zeros_like(w)
 
-    # tie blocks (same group and rank value) share the average fractional rank
+def _ranks(codes_s: np.ndarray, key_s: np.ndarray, y: np.ndarray, w: np.ndarray,
+           g: int) -> dict[str, np.ndarray]:
+    """Fractional ranks ``R`` (ties share the average) and cumulative outcome shares ``q`` (and the
+    previous ``q``) of rows sorted by group and rank key; group totals ``W``, ``WY`` and means."""
     new_block = np.r_[True, (codes_s[1:] != codes_s[:-1]) | (key_s[1:] != key_s[:-1])]
     block = np.cumsum(new_block) - 1
     n_blocks = block[-1] + 1
@@ -186,9 +219,6 @@ def concentration_index(data: pd.DataFrame, outcome: str, *, kind: Kind = "stand
     bwy = np.bincount(block, weights=w * y, minlength=n_blocks)
     W = np.bincount(codes_s, weights=w, minlength=g)
     WY = np.bincount(codes_s, weights=w * y, minlength=g)
-    mu = WY / W
-    if (mu == 0).any() and kind in ("standard", "wagstaff"):
-        raise InputError(f"`{outcome}` has mean 0 in some group; its {kind} concentration index is undefined")
 
     def within_group_cumsum(v: np.ndarray) -> np.ndarray:
         c = np.cumsum(v)
@@ -201,7 +231,16 @@ def concentration_index(data: pd.DataFrame, outcome: str, *, kind: Kind = "stand
     r_block = (cw - bw / 2) / W[block_group]
     q_block = cwy / WY[block_group]
     qprev_block = (cwy - bwy) / WY[block_group]
-    R, q, qprev = r_block[block], q_block[block], qprev_block[block]
+    return {"codes": codes_s, "y": y, "w": w, "W": W, "WY": WY, "mu": WY / W, "R": r_block[block],
+            "q": q_block[block], "qprev": qprev_block[block]}
+
+
+def _index_and_influence(kind: str, rk: dict[str, np.ndarray], lo_b: float, hi_b: float,
+                         outcome: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The index per group, each row's influence on it and the derivative with respect to one
+    person's outcome (Kakwani et al. 1997, carried to GC, Wagstaff and Erreygers by the chain rule)."""
+    codes_s, y, w, W, mu, R, q, qprev = (rk[k] for k in ("codes", "y", "w", "W", "mu", "R", "q", "qprev"))
+    g = len(W)
     with np.errstate(divide="ignore", invalid="ignore"):
         C = 2 / (mu * W) * np.bincount(codes_s, weights=w * y * (R - 0.5), minlength=g)
     Cg, mug = C[codes_s], mu[codes_s]
@@ -213,26 +252,25 @@ def concentration_index(data: pd.DataFrame, outcome: str, *, kind: Kind = "stand
     if_gc = mug * if_c + Cg * (y - mug)
     d_gc = 2 * R - 1
     if kind == "standard":
-        index, infl, deriv = C, if_c, d_c
-    elif kind == "generalized":
-        index, infl, deriv = gc, if_gc, d_gc
-    elif kind == "erreygers":
-        index, infl, deriv = 4 * gc / (hi_b - lo_b), 4 * if_gc / (hi_b - lo_b), 4 * d_gc / (hi_b - lo_b)
-    else:
-        den = (hi_b - mu) * (mu - lo_b)
-        if (den <= 0).any():
-            raise InputError(f"the mean of `{outcome}` equals a bound in some group; the Wagstaff index is undefined")
-        h = (hi_b - lo_b) / den
-        dh = (hi_b - lo_b) * (2 * mu - lo_b - hi_b) / den**2
-        index = h * gc
-        infl = h[codes_s] * if_gc + (gc * dh)[codes_s] * (y - mug)
-        deriv = h[codes_s] * d_gc + (gc * dh)[codes_s]
-    per_person = w / m
-    var = np.bincount(codes_s, weights=m * (per_person / W[codes_s]) ** 2 * infl**2, minlength=g)
-    var += np.bincount(codes_s, weights=m * (per_person / W[codes_s]) ** 2 * s2 * deriv**2, minlength=g)
-    se = np.sqrt(var)
-    persons = np.bincount(codes_s, weights=m, minlength=g)
+        return C, if_c, d_c
+    if kind == "generalized":
+        return gc, if_gc, d_gc
+    if kind == "erreygers":
+        return 4 * gc / (hi_b - lo_b), 4 * if_gc / (hi_b - lo_b), 4 * d_gc / (hi_b - lo_b)
+    den = (hi_b - mu) * (mu - lo_b)
+    if (den <= 0).any():
+        raise InputError(f"the mean of `{outcome}` equals a bound in some group; the Wagstaff index is undefined")
+    h = (hi_b - lo_b) / den
+    dh = (hi_b - lo_b) * (2 * mu - lo_b - hi_b) / den**2
+    return (h * gc, h[codes_s] * if_gc + (gc * dh)[codes_s] * (y - mug),
+            h[codes_s] * d_gc + (gc * dh)[codes_s])
 
+
+def _table(keys: pd.DataFrame, gb: list[str], kind: str, index: np.ndarray, se: np.ndarray,
+           levels: tuple[float, ...], mu: np.ndarray, lo_b: float, hi_b: float) -> pd.DataFrame:
+    """One block of rows per confidence level: the index, normal-theory limits, the mean and the
+    index's theoretical bounds."""
+    g = len(keys)
     bounded = not np.isnan(lo_b)
     if kind == "standard":
         span = (hi_b - mu) * (mu - lo_b) / ((hi_b - lo_b) * mu) if bounded else np.ones(g)
@@ -240,9 +278,6 @@ def concentration_index(data: pd.DataFrame, outcome: str, *, kind: Kind = "stand
         span = (hi_b - mu) * (mu - lo_b) / (hi_b - lo_b) if bounded else np.abs(mu)
     else:
         span = np.ones(g)
-    names = {"standard": "concentration index", "generalized": "generalised concentration index",
-             "wagstaff": "Wagstaff-normalised concentration index",
-             "erreygers": "Erreygers-corrected concentration index"}
     blocks = []
     for c in levels:
         z = stats.norm.ppf(0.5 + c / 2)
@@ -255,17 +290,9 @@ def concentration_index(data: pd.DataFrame, outcome: str, *, kind: Kind = "stand
         b["confidence"] = c
         blocks.append(b)
     out = pd.concat(blocks, ignore_index=True)
-    reps_ = len(levels)
-    out["mean"] = np.tile(mu, reps_)
-    out["n"] = np.tile(persons, reps_)
-    out["lower_bound"] = np.tile(-span, reps_)
-    out["upper_bound"] = np.tile(span, reps_)
-    out["ranked_by"] = f"{quantile} ({direction} value = most deprived)"
-    out["negative_means"] = f"'{outcome}' concentrated among the more deprived"
-    out["imd_edition"] = edition
-    se_note = ("Kakwani et al. (1997) delta method" + (", with within-group variance" if variance else "")
-               + ("; grouped data" if grouped else ""))
-    out["method"] = f"{names[kind]}; SE: {se_note}" + (f"; {bounds_note}" if bounds_note else "")
+    out["mean"] = np.tile(mu, len(levels))
+    out["lower_bound"] = np.tile(-span, len(levels))
+    out["upper_bound"] = np.tile(span, len(levels))
     return out
 
 

@@ -315,6 +315,72 @@ def dsr(data: pd.DataFrame, x: str, n: str, *, age_band: str | None = None,
     return stack_levels(base, levels, limits, after=("standard", *_TAIL))
 
 
+def _isr_reference(data: pd.DataFrame, reference: pd.DataFrame | None, n: str,
+                   ref_x: str, ref_n: str, age_band: str | None) -> pd.DataFrame:
+    """``data`` with the reference counts and populations (merged from ``reference`` by age-band
+    label, or its own columns), checked: a missing reference count where the band has a population
+    is an error, in an empty band a warning; a missing reference population is an error."""
+    if reference is not None:
+        if age_band is None:
+            raise InputError("`age_band` is needed to match `reference` to `data`")
+        ref = _plain_bands(check_input(reference, "reference", numeric=[ref_x, ref_n], required=[age_band],
+                                       unique=[age_band], not_null=[age_band]), age_band)
+        missing = sorted(set(data[age_band]) - set(ref[age_band]), key=str)
+        if missing:
+            raise InputError(f"`reference` has no row for age band(s) {missing[:5]}")
+        data = data.drop(columns=[c for c in (ref_x, ref_n) if c in data.columns]).merge(
+            ref[[age_band, ref_x, ref_n]], on=age_band, how="left", validate="many_to_one")
+    else:
+        data = check_input(data, "data", numeric=[ref_x, ref_n])
+    ref_name = "reference" if reference is not None else "data"
+
+    def bands(mask: pd.Series) -> str:
+        return (f"age band(s) {show(data.loc[mask, age_band].unique())}" if age_band
+                else f"rows {show(data.index[mask])}")
+
+    if data[ref_n].isna().any():
+        miss = data[ref_n].isna()
+        raise InputError(f"`{ref_name}`: reference population '{ref_n}' is missing for {bands(miss)}")
+    pop_n = data[n].fillna(0)
+    miss_x = data[ref_x].isna()
+    if (miss_x & (pop_n > 0)).any():
+        raise InputError(
+            f"`{ref_name}`: reference count '{ref_x}' is missing for {bands(miss_x & (pop_n > 0))}, which "
+            f"have a population in '{n}'; a missing reference count is not 0 (it would lower the "
+            "expected events and raise the ratio silently): fill it in, 0 only if there were no events")
+    if miss_x.any():
+        warn(f"isr: reference count '{ref_x}' is missing for {bands(miss_x)}, whose population is "
+             f"missing or 0: they add nothing to the expected events, and count as 0 reference events "
+             f"in the reference rate (as in PHEindicatormethods)")
+    check_min(data, "reference" if reference is not None else "data", ref_x, 0, strict=False)
+    check_min(data, "reference" if reference is not None else "data", ref_n, 0, strict=True)
+    return data
+
+
+def _isr_observed(data: pd.DataFrame, observed_totals: pd.DataFrame | None, x: str | None,
+                  gb: list[str], keys: pd.DataFrame, codes: np.ndarray) -> np.ndarray:
+    """Observed events per group: summed from ``x`` (missing counts as 0, as in PHE) or taken from
+    ``observed_totals``."""
+    k = len(keys)
+    if observed_totals is not None:
+        ocol = x if x is not None else "observed"
+        obs = check_input(observed_totals, "observed_totals", numeric=[ocol], group_by=gb,
+                          unique=gb or None, not_null=[*gb, ocol])
+        check_min(obs, "observed_totals", ocol, 0, strict=False)
+        if gb:
+            merged = keys.merge(obs[[*gb, ocol]], on=gb, how="left")
+            if merged[ocol].isna().any():
+                raise InputError("`observed_totals` has no total for some groups of `data`")
+            observed = merged[ocol].to_numpy(float)
+        else:
+            if len(obs) != 1:
+                raise InputError("`observed_totals` must have one row when there is no `group_by`")
+            observed = obs[ocol].to_numpy(float)
+    else:
+        observed = group_sum(np.nan_to_num(data[x].to_numpy(float)), codes, k)
+    return observed
+
+
 def isr(data: pd.DataFrame, x: str | None, n: str, *, ref_x: str, ref_n: str,
         age_band: str | None = None, reference: pd.DataFrame | None = None,
         group_by: GroupBy = None, observed_totals: pd.DataFrame | None = None,
@@ -372,43 +438,10 @@ def isr(data: pd.DataFrame, x: str | None, n: str, *, ref_x: str, ref_n: str,
     data = check_input(data, "data", numeric=cols, group_by=gb, not_null=gb,
                        required=[age_band] if age_band else [])
     data = _plain_bands(data, age_band)
-    if reference is not None:
-        if age_band is None:
-            raise InputError("`age_band` is needed to match `reference` to `data`")
-        ref = _plain_bands(check_input(reference, "reference", numeric=[ref_x, ref_n], required=[age_band],
-                                       unique=[age_band], not_null=[age_band]), age_band)
-        missing = sorted(set(data[age_band]) - set(ref[age_band]), key=str)
-        if missing:
-            raise InputError(f"`reference` has no row for age band(s) {missing[:5]}")
-        data = data.drop(columns=[c for c in (ref_x, ref_n) if c in data.columns]).merge(
-            ref[[age_band, ref_x, ref_n]], on=age_band, how="left", validate="many_to_one")
-    else:
-        data = check_input(data, "data", numeric=[ref_x, ref_n])
     if x is not None:
         check_min(data, "data", x, 0, strict=False)
     check_min(data, "data", n, 0, strict=False)
-    ref_name = "reference" if reference is not None else "data"
-
-    def bands(mask: pd.Series) -> str:
-        return (f"age band(s) {show(data.loc[mask, age_band].unique())}" if age_band
-                else f"rows {show(data.index[mask])}")
-
-    if data[ref_n].isna().any():
-        miss = data[ref_n].isna()
-        raise InputError(f"`{ref_name}`: reference population '{ref_n}' is missing for {bands(miss)}")
-    pop_n = data[n].fillna(0)
-    miss_x = data[ref_x].isna()
-    if (miss_x & (pop_n > 0)).any():
-        raise InputError(
-            f"`{ref_name}`: reference count '{ref_x}' is missing for {bands(miss_x & (pop_n > 0))}, which "
-            f"have a population in '{n}'; a missing reference count is not 0 (it would lower the "
-            "expected events and raise the ratio silently): fill it in, 0 only if there were no events")
-    if miss_x.any():
-        warn(f"isr: reference count '{ref_x}' is missing for {bands(miss_x)}, whose population is "
-             f"missing or 0: they add nothing to the expected events, and count as 0 reference events "
-             f"in the reference rate (as in PHEindicatormethods)")
-    check_min(data, "reference" if reference is not None else "data", ref_x, 0, strict=False)
-    check_min(data, "reference" if reference is not None else "data", ref_n, 0, strict=True)
+    data = _isr_reference(data, reference, n, ref_x, ref_n, age_band)
     n_missing = int(data[n].isna().sum())
     if n_missing:
         warn(f"isr: {n_missing} missing population(s) in '{n}' count as 0")
@@ -419,22 +452,7 @@ def isr(data: pd.DataFrame, x: str | None, n: str, *, ref_x: str, ref_n: str,
     rn = data[ref_n].to_numpy(float)
     expected = group_sum(np.nan_to_num(data[n].to_numpy(float)) * rx / rn, codes, k)
     ref_rate = group_sum(rx, codes, k) / group_sum(rn, codes, k)
-    if observed_totals is not None:
-        ocol = x if x is not None else "observed"
-        obs = check_input(observed_totals, "observed_totals", numeric=[ocol], group_by=gb,
-                          unique=gb or None, not_null=[*gb, ocol])
-        check_min(obs, "observed_totals", ocol, 0, strict=False)
-        if gb:
-            merged = keys.merge(obs[[*gb, ocol]], on=gb, how="left")
-            if merged[ocol].isna().any():
-                raise InputError("`observed_totals` has no total for some groups of `data`")
-            observed = merged[ocol].to_numpy(float)
-        else:
-            if len(obs) != 1:
-                raise InputError("`observed_totals` must have one row when there is no `group_by`")
-            observed = obs[ocol].to_numpy(float)
-    else:
-        observed = group_sum(np.nan_to_num(data[x].to_numpy(float)), codes, k)
+    observed = _isr_observed(data, observed_totals, x, gb, keys, codes)
     if (expected <= 0).any():
         raise InputError("expected events are 0 for some group: every age band has a zero population "
                          "or a zero reference rate")
