@@ -43,7 +43,7 @@ def test_stratified_counts_match_direct_computation(data, to_engine):
 
 def test_calendar_panel_by_group_with_first_treated(data):
     d, ppl = data
-    cp = calendar_panel(d.events, ppl, "2019-01-01", "2021-12-01", group="pcn_id", first_treated="go_live")
+    cp = calendar_panel(d.events, ppl, "2019-01-01", "2021-12-01", by="pcn_id", first_treated="go_live")
     assert cp.groupby("pcn_id").size().eq(36).all()
     assert cp["calendar_period"].min() == 201901 and cp["calendar_period"].max() == 202112
     live = d.rollout.query("intervention == 'pcsp'").set_index("pcn_id")["go_live"]

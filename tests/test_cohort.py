@@ -22,7 +22,7 @@ def people():
 
 
 def test_flow_reconciles_on_every_engine(to_engine):
-    c = (Cohort(to_engine(people()), treated="treated")
+    c = (Cohort(to_engine(people()), treatment="treated")
          .include("Adults", nw.col("age") >= 18)        # drops age 15 and the missing age
          .exclude("Flagged", "excluded_flag"))           # drops two; a missing flag keeps the row
     fl = c.flow()
@@ -36,7 +36,7 @@ def test_flow_reconciles_on_every_engine(to_engine):
 
 
 def test_flow_plot_protects_counts():
-    c = Cohort(people(), treated="treated").include("Adults", nw.col("age") >= 18)
+    c = Cohort(people(), treatment="treated").include("Adults", nw.col("age") >= 18)
     p = c.flow_plot()
     boxes, side = p.layers[1].geom.data["text"].tolist(), p.layers[2].geom.data["text"].tolist()
     assert boxes == ["Starting population\n10 people", "Include: Adults\n10 people"]  # 8 rounds to 10
@@ -109,7 +109,7 @@ def test_baseline_covariates_hand_checked(to_engine):
 
 
 def test_empty_cohort_is_a_clear_error():
-    c = Cohort(people(), treated="treated").include("Adults", nw.col("age") >= 18).include(
+    c = Cohort(people(), treatment="treated").include("Adults", nw.col("age") >= 18).include(
         "Over 100", nw.col("age") > 100)
     assert c.flow()["n_after"].tolist() == [10, 8, 0]
     with pytest.raises(InputError, match="no one is left after the step 'Include: Over 100'"):
@@ -118,7 +118,7 @@ def test_empty_cohort_is_a_clear_error():
 
 def test_bad_input():
     with pytest.raises(InputError, match=r"`people` is missing required column\(s\) \['treated'\]"):
-        Cohort(pd.DataFrame({"person_id": [1]}), treated="treated")
+        Cohort(pd.DataFrame({"person_id": [1]}), treatment="treated")
     with pytest.raises(InputError, match="must be a pandas, polars, DuckDB or Spark table"):
         Cohort([1, 2, 3])
     with pytest.raises(InputError, match="no treated people"):
@@ -130,16 +130,16 @@ def test_bad_input():
 
 def test_treated_flag_checked_in_flow(to_engine):
     ppl = people().assign(treated=[1, 1, 0, 0, 1, 0, 0, 1, 0, 0])
-    fl = Cohort(to_engine(ppl), treated="treated").include("Adults", nw.col("age") >= 18).flow()
+    fl = Cohort(to_engine(ppl), treatment="treated").include("Adults", nw.col("age") >= 18).flow()
     assert fl["n_after_treated"].tolist() == [4, 2]
     bad = people().assign(treated=[True, None, False, False, True, False, False, True, False, False])
     with pytest.raises(InputError, match=r"`people`: flag column 'treated' has 1 missing value"):
-        Cohort(bad, treated="treated").flow()
+        Cohort(bad, treatment="treated").flow()
 
 
 def test_missing_column_in_a_condition_suggests_the_nearest():
     with pytest.raises(InputError, match=r"\['excluded'\] \(did you mean 'excluded_flag'\?\)"):
-        Cohort(people(), treated="treated").exclude("Flagged", "excluded").flow()
+        Cohort(people(), treatment="treated").exclude("Flagged", "excluded").flow()
 
 
 def test_baseline_covariates_several_windows_match_the_direct_join(to_engine):

@@ -159,7 +159,7 @@ def test_person_time_unit_recorded():
 # --- 4. calendar time on one consecutive integer scale ----------------------------------------------
 @pytest.mark.parametrize("period", ["month", "quarter"])
 def test_calendar_panel_consecutive_period_and_first_treated(eng, period):
-    cp = _sorted(calendar_panel(eng(events()), eng(people()), "2019-07-01", "2020-06-30", group="pcn_id",
+    cp = _sorted(calendar_panel(eng(events()), eng(people()), "2019-07-01", "2020-06-30", by="pcn_id",
                                 first_treated="go_live", period=period), ["pcn_id", "period"])
     a = cp[cp["pcn_id"] == "A"]
     assert (np.diff(a["period"]) == 1).all()                # consecutive across the new year
@@ -360,8 +360,8 @@ def test_mixed_engines_small_pandas_beside_big_table(big):
     b = baseline_covariates(index(), ev)                          # comes back as the index: pandas
     assert isinstance(b, pd.DataFrame)
     pd.testing.assert_frame_equal(b, baseline_covariates(index(), events()), check_dtype=False)
-    cp = calendar_panel(ev, people(), "2020-01-01", "2020-03-01", group="pcn_id", first_treated="go_live")
-    ref_cp = calendar_panel(events(), people(), "2020-01-01", "2020-03-01", group="pcn_id", first_treated="go_live")
+    cp = calendar_panel(ev, people(), "2020-01-01", "2020-03-01", by="pcn_id", first_treated="go_live")
+    ref_cp = calendar_panel(events(), people(), "2020-01-01", "2020-03-01", by="pcn_id", first_treated="go_live")
     pd.testing.assert_frame_equal(_sorted(cp, ["pcn_id", "period"]), _sorted(ref_cp, ["pcn_id", "period"]),
                                   check_dtype=False)
     ppl = pd.DataFrame({"person_id": [1, 2, 3]})

@@ -105,7 +105,7 @@ def _one_rep(scenario: str, seed: int, n_people: int) -> list[dict]:
     start, end = pd.Timestamp(data.data_start), pd.Timestamp(data.data_end)
     ix = index_dates(people, data.interventions, which=intervention)
     ix["end_date"] = ix["registration_end"].fillna(end)
-    coh = (Cohort(ix, unit="person_id", treated="treated")
+    coh = (Cohort(ix, unit="person_id", treatment="treated")
            .include("adults", nw.col("age") >= 18)
            .include("1+ LTC", nw.col("ltc_count") >= 1)
            .exclude("first year", nw.col("index_date") < (start + pd.DateOffset(months=12)).to_pydatetime())

@@ -50,7 +50,7 @@ start, end = pd.Timestamp(data.data_start), pd.Timestamp(data.data_end)
     ("code", """
 ix = index_dates(people, interventions, which="pcsp")
 ix["end_date"] = ix["registration_end"].fillna(end)
-cohort = (Cohort(ix, unit="person_id", treated="treated")
+cohort = (Cohort(ix, unit="person_id", treatment="treated")
           .include("Adults (18+ at the data start)", nw.col("age") >= 18)
           .include("At least one long-term condition", nw.col("ltc_count") >= 1)
           .exclude("Planned in the first year (no baseline year)",

@@ -41,7 +41,7 @@ start, end = pd.Timestamp(data.data_start), pd.Timestamp(data.data_end)
     ("code", """
 ix = index_dates(people, interventions, which="social_prescribing")
 ix["end_date"] = ix["registration_end"].fillna(end)
-cohort = (Cohort(ix, unit="person_id", treated="treated")
+cohort = (Cohort(ix, unit="person_id", treatment="treated")
           .include("Adults (18+ at the data start)", nw.col("age") >= 18)
           .exclude("Referred in the first year (no baseline year)",
                    nw.col("index_date") < (start + pd.DateOffset(months=12)).to_pydatetime())

@@ -62,7 +62,7 @@ pcsp = (interventions.query("intervention == 'pcsp'").groupby("person_id")["date
         .rename("pcsp_date").reset_index())
 ppl = (people.assign(go_live=people["pcn_id"].map(go_live))
        .merge(pcsp, on="person_id", how="left").assign(treated=lambda d: d["go_live"].notna()))
-cohort = (Cohort(ppl, unit="person_id", treated="treated")
+cohort = (Cohort(ppl, unit="person_id", treatment="treated")
           .include("Adults (18+ at the data start)", nw.col("age") >= 18)
           .include("At least one long-term condition", nw.col("ltc_count") >= 1))
 report.show_figure(cohort.flow_plot(), alt="Cohort flow diagram")

@@ -59,7 +59,7 @@ class Cohort:
     Example
     -------
     >>> import narwhals as nw
-    >>> c = (Cohort(people, unit="person_id", treated="treated")          # doctest: +SKIP
+    >>> c = (Cohort(people, unit="person_id", treatment="treated")          # doctest: +SKIP
     ...      .include("Adults at index", nw.col("age") >= 18)
     ...      .exclude("Registered under 12 months", nw.col("months_registered") < 12))
     >>> c.flow()                                                         # doctest: +SKIP
@@ -67,21 +67,21 @@ class Cohort:
 
     people: Any
     unit: str = "person_id"
-    treated: str | None = None
+    treatment: str | None = None
     steps: tuple[_Step, ...] = field(default=())
 
     def __post_init__(self) -> None:
         lf = lazy(self.people, "people")
-        require_columns(columns(lf), "people", [self.unit] + ([self.treated] if self.treated else []))
+        require_columns(columns(lf), "people", [self.unit] + ([self.treatment] if self.treatment else []))
 
     # -- building ---------------------------------------------------------------------------------
     def include(self, label: str, condition: Condition) -> Cohort:
         """Keep only rows where ``condition`` is true."""
-        return Cohort(self.people, self.unit, self.treated, self.steps + (_Step("include", label, condition),))
+        return Cohort(self.people, self.unit, self.treatment, self.steps + (_Step("include", label, condition),))
 
     def exclude(self, label: str, condition: Condition) -> Cohort:
         """Remove rows where ``condition`` is true."""
-        return Cohort(self.people, self.unit, self.treated, self.steps + (_Step("exclude", label, condition),))
+        return Cohort(self.people, self.unit, self.treatment, self.steps + (_Step("exclude", label, condition),))
 
     def _expr(self, step: _Step, lf: nw.LazyFrame) -> nw.Expr:
         cond = step.condition
@@ -139,9 +139,9 @@ class Cohort:
             nw.when(nw.col(f"_keep_{i}")).then(nw.lit(1)).otherwise(nw.lit(0)).alias(f"_k{i}") for i in range(n)]
         lf = lf.with_columns(*sums)
         agg_cols = ["_one"] + [f"_k{i}" for i in range(n)]
-        if self.treated:
+        if self.treatment:
             # a missing or non-0/1 treated flag is an error, not quietly "untreated"
-            g = lazy_flag(lf, "people", self.treated).with_columns(nw.col(self.treated).alias("_treated"))
+            g = lazy_flag(lf, "people", self.treatment).with_columns(nw.col(self.treatment).alias("_treated"))
             tab = collect_pandas(g.group_by("_treated").agg(*[nw.col(c).sum() for c in agg_cols]))
             tab = tab.set_index("_treated").reindex([True, False]).fillna(0)
             by = {True: tab.loc[True].to_numpy().astype(int), False: tab.loc[False].to_numpy().astype(int)}
@@ -156,7 +156,7 @@ class Cohort:
             rows.append({"step": i + 1, "label": f"{'Include' if step.kind == 'include' else 'Exclude'}: "
                          f"{step.label}", "n_before": before, "n_removed": before - after, "n_after": after})
         out = pd.DataFrame(rows)
-        if self.treated:
+        if self.treatment:
             for grp, name in ((True, "treated"), (False, "untreated")):
                 after = by[grp]
                 out[f"n_after_{name}"] = after
@@ -214,8 +214,9 @@ def _distinct(lf: nw.LazyFrame, col: str) -> list[Any]:
 
 def index_dates(people: Any, interventions: Any, unit: str = "person_id", date: str = "date",
                 kind: str | None = "intervention", which: str | Sequence[str] | None = None,
-                index_date: str = "index_date", treated: str = "treated") -> Any:
-    """People with the date of their first qualifying intervention (``index_date``) and a ``treated`` flag.
+                index_date: str = "index_date", treatment: str = "treated") -> Any:
+    """People with the date of their first qualifying intervention (``index_date``) and a treatment
+    flag (the column named by ``treatment``, ``"treated"`` by default).
 
     ``which`` restricts the qualifying interventions (values of ``kind``); every value must occur in
     ``interventions`` (a misspelt one is an error that lists the values present and the nearest).
@@ -234,10 +235,10 @@ def index_dates(people: Any, interventions: Any, unit: str = "person_id", date: 
         raise InputError("`which` selects values of the intervention-type column: pass `kind=` (e.g. "
                          "kind='intervention')")
     require_columns(columns(iv), "interventions", [unit, date] + ([kind] if which is not None else []))
-    for col in (index_date, treated):
+    for col in (index_date, treatment):
         if col in columns(pl_):
             raise InputError(f"`people` already has a column '{col}' (index_dates adds it); drop or "
-                             f"rename it, or name the new column with {'index_date' if col == index_date else 'treated'}=")
+                             f"rename it, or name the new column with {'index_date' if col == index_date else 'treatment'}=")
     lazy_same_id_type(pl_, "people", iv, "interventions", unit)
     iv = lazy_dates(iv, "interventions", [date])
     if which is not None:
@@ -246,7 +247,7 @@ def index_dates(people: Any, interventions: Any, unit: str = "person_id", date: 
         iv = iv.filter(nw.col(kind).is_in(wanted))
     first = iv.group_by(unit).agg(nw.col(date).min().alias(index_date))
     out = pl_.join(first, on=unit, how="left").with_columns(
-        (~nw.col(index_date).is_null()).alias(treated))
+        (~nw.col(index_date).is_null()).alias(treatment))
     undated = collect_pandas(pl_.join(first.filter(nw.col(index_date).is_null()), on=unit, how="inner")
                              .select(nw.len().alias("n")))["n"].iloc[0]
     if undated:
@@ -263,7 +264,7 @@ def _period_start(p: int, period: str) -> pd.Timestamp:
 
 
 def candidate_index_periods(cohort: Any, unit: str = "person_id", index_date: str = "index_date",
-                            treated: str = "treated", period: str = "month",
+                            treatment: str = "treated", period: str = "month",
                             start_date: str | None = None, end_date: str | None = None,
                             controls: str = "never_treated") -> Any:
     """Rolling entry: treated rows at their own index date plus candidate rows for controls.
@@ -274,25 +275,25 @@ def candidate_index_periods(cohort: Any, unit: str = "person_id", index_date: st
     and, with ``controls="not_yet_treated"``, not yet treated (``"never_treated"``: never treated).
     Adds ``index_period`` (yyyymm or yyyyq) and ``candidate`` (True for control rows).
 
-    ``treated`` must be a flag (True/False or 1/0, no missing values; it comes back boolean) and
+    ``treatment`` must be a flag (True/False or 1/0, no missing values; it comes back boolean) and
     every treated person needs an index date. Dates may be datetimes of any resolution, dates, or
     ISO date strings; candidate dates take the type of ``index_date``.
     """
     check_choice(period, "period", ("month", "quarter"))
     check_choice(controls, "controls", ("never_treated", "not_yet_treated"))
     lf = lazy(cohort, "cohort")
-    require_columns(columns(lf), "cohort", [unit, index_date, treated]
+    require_columns(columns(lf), "cohort", [unit, index_date, treatment]
                     + [c for c in (start_date, end_date) if c])
     for col in ("candidate", "index_period"):
         if col in columns(lf):
             raise InputError(f"`cohort` already has a column '{col}' (candidate_index_periods adds it; "
                              "called twice?); drop it first")
     lf = lazy_dates(lf, "cohort", [index_date, start_date, end_date])
-    lf = lazy_flag(lf, "cohort", treated)
-    lazy_no_missing(lf.filter(nw.col(treated)), "cohort", index_date, unit,
-                    f" among treated people ({treated} = True): a treated person needs an index date")
+    lf = lazy_flag(lf, "cohort", treatment)
+    lazy_no_missing(lf.filter(nw.col(treatment)), "cohort", index_date, unit,
+                    f" among treated people ({treatment} = True): a treated person needs an index date")
     p, _, _ = period_parts(nw.col(index_date), period)
-    periods = collect_pandas(lf.filter(nw.col(treated)).select(p.alias("_p")).unique())["_p"]
+    periods = collect_pandas(lf.filter(nw.col(treatment)).select(p.alias("_p")).unique())["_p"]
     periods = sorted(int(v) for v in periods.dropna())
     if not periods:
         raise InputError("`cohort` has no treated people with an index date")
@@ -302,20 +303,20 @@ def candidate_index_periods(cohort: Any, unit: str = "person_id", index_date: st
     grid = nw.concat([one.select(nw.lit(s.to_pydatetime()).cast(dtype).alias("_cand")) for s in starts],
                      how="vertical")
     if controls == "never_treated":
-        ctrl = lf.filter(~nw.col(treated))
+        ctrl = lf.filter(~nw.col(treatment))
     else:
-        ctrl = lf.filter(~nw.col(treated) | (nw.col(index_date) > nw.lit(starts[0].to_pydatetime())))
+        ctrl = lf.filter(~nw.col(treatment) | (nw.col(index_date) > nw.lit(starts[0].to_pydatetime())))
     cand = ctrl.join(grid, how="cross")
     if controls == "not_yet_treated":
         cp, _, _ = period_parts(nw.col("_cand"), period)
-        cand = cand.filter(~nw.col(treated) | (p > cp))
+        cand = cand.filter(~nw.col(treatment) | (p > cp))
     if start_date:
         cand = cand.filter(nw.col(start_date).is_null() | (nw.col(start_date) <= nw.col("_cand")))
     if end_date:
         cand = cand.filter(nw.col(end_date).is_null() | (nw.col(end_date) >= nw.col("_cand")))
-    cand = cand.with_columns(nw.col("_cand").alias(index_date), nw.lit(False).alias(treated),
+    cand = cand.with_columns(nw.col("_cand").alias(index_date), nw.lit(False).alias(treatment),
                              nw.lit(True).alias("candidate")).drop("_cand")
-    tr = lf.filter(nw.col(treated)).with_columns(nw.lit(False).alias("candidate"))
+    tr = lf.filter(nw.col(treatment)).with_columns(nw.lit(False).alias("candidate"))
     out = nw.concat([tr, cand.select(*columns(tr))], how="vertical")
     out = out.with_columns(_label(index_date, period).alias("index_period"))
     return back(out, cohort)

@@ -341,17 +341,17 @@ def calendar_panel(
     *,
     start_date: str | None = "registration_start",
     end_date: str | None = "end_date",
-    group: str | None = None,
+    by: str | None = None,
     first_treated: str | None = None,
     period: str = "month",
     kinds: Sequence[str] | None = None,
     value: str | None = None,
 ) -> Any:
-    """A calendar-time panel for staggered designs: person (or ``group``) x calendar period.
+    """A calendar-time panel for staggered designs: person (or a ``by`` group such as a PCN) x calendar period.
 
     Every person in ``people`` gets one row per calendar period from ``start`` to ``end`` in which
     they are at risk (``start_date``..``end_date``; both columns must exist unless passed as
-    ``None``), with ``person_time`` and event counts, as in :func:`build_panel`. With ``group``
+    ``None``), with ``person_time`` and event counts, as in :func:`build_panel`. With ``by``
     (e.g. ``"pcn_id"``) rows are summed to group x period, with ``n_people``.
 
     Time columns:
@@ -375,7 +375,7 @@ def calendar_panel(
 
     Example
     -------
-    >>> cp = calendar_panel(events, people, "2019-01-01", "2021-12-01", group="pcn_id",
+    >>> cp = calendar_panel(events, people, "2019-01-01", "2021-12-01", by="pcn_id",
     ...                     first_treated="go_live", period="quarter")        # doctest: +SKIP
     >>> res = att_gt(cp, outcome="emergency_admission", unit="pcn_id", time="period",
     ...              group="first_treated_period")                          # doctest: +SKIP
@@ -386,14 +386,14 @@ def calendar_panel(
         raise InputError(f"`end` ({t1.date()}) is before `start` ({t0.date()})")
     ev, ppl = align(events, "events", people, "people")
     pcols = columns(ppl)
-    need = [unit] + [c for c in (start_date, end_date, group, first_treated) if c]
+    need = [unit] + [c for c in (start_date, end_date, by, first_treated) if c]
     require_columns(pcols, "people", need)
     if first_treated:
         ppl = lazy_dates(ppl, "people", [first_treated])
     n_periods = _period_number(t1, period) - _period_number(t0, period)
     keep = [c for c in (start_date, end_date) if c]
     ix = ppl.select(unit, *keep).with_columns(nw.lit(t0.to_pydatetime()).alias("_cal_start"))
-    reserved = [c for c in CALENDAR_COLUMNS if c != "person_time"] + ([group] if group else [])
+    reserved = [c for c in CALENDAR_COLUMNS if c != "person_time"] + ([by] if by else [])
     with warnings.catch_warnings():  # people outside start..end have no rows by design
         warnings.simplefilter("ignore", PcevalWarning)
         panel = build_panel(ev.to_native(), ix.to_native(), unit=unit, date=date, kind=kind,
@@ -406,25 +406,25 @@ def calendar_panel(
     lf = lf.with_columns((nw.col("period_index") + _period_number(t0, period)).cast(nw.Int64).alias("period"))
     if first_treated:
         ft_p, _, _ = period_parts(nw.col(first_treated), period)
-        key = group or unit
+        key = by or unit
         ft = ppl.select(key, first_treated).filter(~nw.col(first_treated).is_null()).group_by(key).agg(
             nw.col(first_treated).min())
         ft = ft.with_columns(calendar_label(ft_p, period).cast(nw.Int64).alias("first_treated"),
                              ft_p.cast(nw.Int64).alias("first_treated_period")).select(
             key, "first_treated", "first_treated_period")
-    if group:
-        lf = lf.join(ppl.select(unit, group), on=unit, how="left").group_by(
-            group, "period_index", "period", "calendar_period").agg(
+    if by:
+        lf = lf.join(ppl.select(unit, by), on=unit, how="left").group_by(
+            by, "period_index", "period", "calendar_period").agg(
             nw.col("person_time").sum(), *[nw.col(c).sum() for c in count_cols],
             nw.col(unit).count().alias("n_people"))
     if first_treated:
-        key = group or unit
+        key = by or unit
         lf = lf.join(ft, on=key, how="left").with_columns(
             nw.col("first_treated").fill_null(0).cast(nw.Int64),
             nw.col("first_treated_period").fill_null(0).cast(nw.Int64))
-    key = group or unit
+    key = by or unit
     lf = lf.select(key, "period_index", "period", "calendar_period", "person_time", *count_cols,
-                   *(["n_people"] if group else []),
+                   *(["n_people"] if by else []),
                    *(["first_treated", "first_treated_period"] if first_treated else []))
     if _is_eager_like(events):
         lf = lf.sort(key, "period_index")
