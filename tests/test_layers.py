@@ -17,7 +17,8 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 LAYERS: list[set[str]] = [
     {"pceval.errors", "pceval._version"},
     {"pceval._engines"},
-    {"pceval._checks", "pceval._periods", "pceval._results", "pceval._design", "pceval.plots",
+    {"pceval._checks", "pceval._periods", "pceval._results", "pceval._design", "pceval._models",
+     "pceval.plots",
      "pceval.disclosure"},
     {"pceval.synthetic"},
     {"pceval.cohort"},
