@@ -56,7 +56,7 @@ if case == "phe_loop":
                     np.quantile((coef[0] + coef[1]) / coef[0], [0.025, 0.975])))  # RII
     rows = n_loop
 else:
-    res = sii(df, quantile="decile", population="pop", group_by="area", n_boot=reps, seed=1, **kw)
+    res = sii(df, quantile="decile", population="pop", by="area", n_boot=reps, seed=1, **kw)
     rows = len(res)
 wall = time.perf_counter() - t0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024

@@ -142,7 +142,7 @@ def test_categorical_age_band_with_an_unused_level():
     pd.testing.assert_frame_equal(ineq.dsr(cat, x="x", n="n", age_band="age_band"),
                                   ineq.dsr(plain, x="x", n="n", age_band="age_band"))
     two = pd.concat([cat.assign(area="A"), cat.assign(area="B")], ignore_index=True)
-    assert len(ineq.dsr(two, x="x", n="n", age_band="age_band", group_by="area")) == 2
+    assert len(ineq.dsr(two, x="x", n="n", age_band="age_band", by="area")) == 2
     nonind = ineq.dsr(cat.assign(f=1), x="x", n="n", age_band="age_band", independent_events=False,
                       event_frequency="f")
     assert nonind.value[0] == pytest.approx(1000.0)
@@ -205,7 +205,7 @@ def test_sii_all_zero_values():
         ineq.sii(d, value="v", se="se", population="pop", quantile="decile", n_boot=1000)
     g = pd.concat([_deciles(area="a"), d.assign(area="b")], ignore_index=True)
     with pytest.raises(InputError, match=r"which is 0 for \[\{'area': 'b'\}\]"):
-        ineq.sii(g, value="v", se="se", population="pop", quantile="decile", group_by="area", n_boot=1000)
+        ineq.sii(g, value="v", se="se", population="pop", quantile="decile", by="area", n_boot=1000)
     out = ineq.sii(d, value="v", se="se", population="pop", quantile="decile", n_boot=1000, rii=False)
     assert out.sii[0] == 0 and out.sii_lower[0] < 0 < out.sii_upper[0]
 
@@ -214,24 +214,24 @@ def test_sii_all_zero_values():
 
 def test_a_single_group_by_name_is_one_column():
     d = pd.concat([_deciles(5, "a1"), _deciles(10, "a2")], ignore_index=True)
-    as_str = ineq.sii(d, value="v", se="se", population="pop", quantile="decile", group_by="area", n_boot=1000)
-    as_list = ineq.sii(d, value="v", se="se", population="pop", quantile="decile", group_by=["area"],
+    as_str = ineq.sii(d, value="v", se="se", population="pop", quantile="decile", by="area", n_boot=1000)
+    as_list = ineq.sii(d, value="v", se="se", population="pop", quantile="decile", by=["area"],
                        n_boot=1000)
     pd.testing.assert_frame_equal(as_str, as_list)
     assert list(as_str.area) == ["a1", "a2"]
-    r = ineq.rate(d, x="v", n="pop", group_by="area")
+    r = ineq.rate(d, x="v", n="pop", by="area")
     assert list(r.area) == ["a1", "a2"]
-    c = ineq.concentration_index(d, "v", quantile="decile", population="pop", group_by="area")
+    c = ineq.concentration_index(d, "v", quantile="decile", population="pop", by="area")
     assert list(c.area) == ["a1", "a2"]
-    with pytest.raises(InputError, match="`group_by` must be a column name or a list of column names"):
-        ineq.rate(d, x="v", n="pop", group_by=["area", 3])
+    with pytest.raises(InputError, match="`by` must be a column name or a list of column names"):
+        ineq.rate(d, x="v", n="pop", by=["area", 3])
 
 
 # ---- sii: each group's simulated limits depend on its own stream only -------------------------------
 
 def test_sii_limits_of_a_group_do_not_depend_on_the_other_groups():
     a, b, c = _deciles(5, "a"), _deciles(10, "b"), _deciles(-3, "c")
-    kw = dict(value="v", se="se", population="pop", quantile="decile", group_by="area", n_boot=2000, seed=7)
+    kw = dict(value="v", se="se", population="pop", quantile="decile", by="area", n_boot=2000, seed=7)
     with_b = ineq.sii(pd.concat([a, b], ignore_index=True), **kw).set_index("area")
     with_c = ineq.sii(pd.concat([c, a], ignore_index=True), **kw).set_index("area")
     cols = ["sii", "sii_lower", "sii_upper", "rii", "rii_lower", "rii_upper"]

@@ -88,7 +88,7 @@ def test_ci_coverage_by_simulation():
         "rep": np.repeat(np.arange(n_rep), 5), "imd_quintile": np.tile([1, 2, 3, 4, 5], n_rep),
         "estimate": est.ravel(), "std_error": np.tile(se, n_rep), "uptake": np.tile(UPTAKE, n_rep),
         "population": np.tile(POP, n_rep), "baseline": base.ravel(), "baseline_se": np.tile(base_se, n_rep)})
-    res = ineq.equity_of_effect(frame, baseline_se="baseline_se", group_by="rep", n_boot=1000, seed=9)
+    res = ineq.equity_of_effect(frame, baseline_se="baseline_se", by="rep", n_boot=1000, seed=9)
     c = res.contrasts
     true_vals = {
         "effect difference Q1 - Q5": truth[0] - truth[4],
@@ -112,7 +112,7 @@ def test_inputs_from_two_tables_and_treated_counts():
         treated=lambda t: t.uptake * t.population)
     a = ineq.equity_of_effect(eff, n_boot=1000)
     b = ineq.equity_of_effect(eff[["imd_quintile", "estimate", "std_error"]],
-                              context=pop_tab.drop(columns="uptake"), uptake=None, treated="treated",
+                              context=pop_tab.drop(columns="uptake"), uptake=None, n_treated="treated",
                               n_boot=1000)
     pd.testing.assert_frame_equal(a.contrasts, b.contrasts)
     limits = eff.assign(lo=eff.estimate - 1.959964 * 3, hi=eff.estimate + 1.959964 * 3)
@@ -141,9 +141,9 @@ def test_equity_missing_quintile_and_arguments():
     eff = _frame(np.array([-30.0, -25, -20, -15, -10]), 3.0)
     two = pd.concat([eff.assign(g="a"), eff.iloc[:4].assign(g="b")])
     with pytest.raises(InputError, match="needs all 5 quintiles"):
-        ineq.equity_of_effect(two, group_by="g", n_boot=1000)
+        ineq.equity_of_effect(two, by="g", n_boot=1000)
     with pytest.raises(InputError, match="exactly one of `uptake`"):
-        ineq.equity_of_effect(eff, treated="uptake", n_boot=1000)
+        ineq.equity_of_effect(eff, n_treated="uptake", n_boot=1000)
     with pytest.raises(InputError, match="scale"):
         ineq.equity_of_effect(eff, scale="log", n_boot=1000)
     with pytest.raises(InputError, match="imd_edition"):
@@ -214,13 +214,13 @@ def test_plots_draw():
     d = pd.DataFrame({"quintile": [1, 2, 3, 4, 5] * 2, "year": [2022] * 5 + [2023] * 5,
                       "pop": [1000.0] * 10, "rate": [300.0, 260, 230, 200, 170, 290, 255, 228, 201, 175]})
     d["lcl"], d["ucl"] = d.rate * 0.9, d.rate * 1.1
-    figs = [ineq.plot_sii(d, quantile="quintile", value="rate", population="pop", lower="lcl", upper="ucl", group_by="year",
+    figs = [ineq.plot_sii(d, quantile="quintile", value="rate", population="pop", lower="lcl", upper="ucl", by="year",
                           value_type="rate", transform=True)]
     s = ineq.sii(d, quantile="quintile", value="rate", population="pop", lower="lcl", upper="ucl",
-                 group_by="year", n_boot=1000)
+                 by="year", n_boot=1000)
     figs.append(ineq.plot_gap_over_time(s, "year", estimate="sii", lower="sii_lower", upper="sii_upper"))
     g = ineq.quintile_gap(d, quantile="quintile", value="rate", lower="lcl", upper="ucl", measure="value",
-                          group_by="year")
+                          by="year")
     figs.append(ineq.plot_gap_over_time(g, "year"))
     res = ineq.equity_of_effect(_frame(np.array([-30.0, -25, -20, -15, -10]), 3.0), n_boot=1000)
     figs += [res.plot(), res.plot("outcome")]

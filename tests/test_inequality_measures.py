@@ -55,7 +55,7 @@ def test_proportion_rate_mean_closed_forms():
 def test_grouped_rates_sum_then_compute_and_never_mutate():
     d = pd.DataFrame({"g": ["a", "a", "b"], "x": [5, 6, 20], "n": [100, 100, 400]})
     before = d.copy()
-    r = ineq.rate(d, x="x", n="n", group_by="g", confidence=(0.95, 0.998))
+    r = ineq.rate(d, x="x", n="n", by="g", confidence=(0.95, 0.998))
     pd.testing.assert_frame_equal(d, before)
     a = r[(r.g == "a") & (r.confidence == 0.95)].iloc[0]
     assert a.x == 11 and a.n == 200 and a.value == pytest.approx(5500) and a.method == "Byars"
@@ -69,7 +69,7 @@ def test_grouped_rates_sum_then_compute_and_never_mutate():
     (ineq.rate, {}, {"x": ["a"], "n": [10]}, "'x' must be numeric"),
     (ineq.rate, {"confidence": 1.2}, {"x": [1], "n": [10]}, "confidence"),
     (ineq.rate, {"multiplier": 0}, {"x": [1], "n": [10]}, "multiplier"),
-    (ineq.rate, {"group_by": "area"}, {"x": [1], "n": [10]}, "missing required column"),
+    (ineq.rate, {"by": "area"}, {"x": [1], "n": [10]}, "missing required column"),
 ])
 def test_crude_bad_input(fn, kwargs, frame, msg):
     with pytest.raises(InputError, match=msg):
@@ -226,7 +226,7 @@ def test_sii_grouped_equals_separate_calls_and_chunks():
     frames = [_deciles(slope=s).assign(area=f"a{i}") for i, s in enumerate([5.0, 10.0, -3.0])]
     both = pd.concat(frames, ignore_index=True)
     together = ineq.sii(both, quantile="decile", value="life_exp", population="pop", se="se",
-                        group_by="area", n_boot=1000)
+                        by="area", n_boot=1000)
     for i, f in enumerate(frames):
         alone = ineq.sii(f, quantile="decile", value="life_exp", population="pop", se="se", n_boot=1000)
         assert together.sii[i] == pytest.approx(alone.sii[0], rel=1e-12)
@@ -262,7 +262,7 @@ def test_sii_bad_input():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PcevalWarning)
             both = pd.concat([d.iloc[:9].assign(a=1), d.iloc[1:].assign(a=2)])
-            ineq.sii(both, group_by="a", **kw)
+            ineq.sii(both, by="a", **kw)
     with pytest.raises(InputError, match="give `se`"):
         ineq.sii(d, quantile="decile", value="life_exp", population="pop")
     with pytest.raises(InputError, match="polarity"):

@@ -76,7 +76,7 @@ def test_proportion_grouped():
     d = read("testdata_Proportion__testdata_Prop.csv")
     g = read("testdata_Proportion__testdata_Prop_g.csv")
     inp = pd.concat([d.iloc[:8], d.iloc[:8], d.iloc[16:]])[["Area", "Numerator", "Denominator"]]
-    out = ineq.proportion(inp, x="Numerator", n="Denominator", group_by="Area")
+    out = ineq.proportion(inp, x="Numerator", n="Denominator", by="Area")
     m = g.merge(out, on="Area", suffixes=("_exp", ""))
     assert len(m) == len(g)
     close(m.Numerator, m.Numerator_exp)
@@ -114,7 +114,7 @@ def test_rate_grouped():
     g = read("testdata_Rate__testdata_Rate_g.csv")
     base = d.iloc[8:]  # one copy of every area (incl. NA cases and Area12)
     inp = pd.concat([base, d.iloc[8:16]])[["Area", "Numerator", "Denominator"]]
-    out = ineq.rate(inp, x="Numerator", n="Denominator", group_by="Area")
+    out = ineq.rate(inp, x="Numerator", n="Denominator", by="Area")
     m = g.merge(out, on="Area", suffixes=("_exp", ""))
     assert len(m) == len(g) == 12
     close(m.value, m.value_exp)
@@ -127,7 +127,7 @@ def test_rate_grouped():
 def test_mean_grouped_and_ungrouped():
     d = read("testdata_Mean__testdata_Mean.csv")
     e = read("testdata_Mean__testdata_Mean_results.csv")
-    out = ineq.mean(d, x="values", group_by="area", confidence=(0.95, 0.998))
+    out = ineq.mean(d, x="values", by="area", confidence=(0.95, 0.998))
     a95, a998 = out[out.confidence == 0.95], out[out.confidence == 0.998]
     close(a95.value_sum, e.value_sum[:2])
     close(a95.value_count, e.value_count[:2])
@@ -155,7 +155,7 @@ def _multiarea(fix_label: bool = True) -> pd.DataFrame:
 
 def test_dsr_esp2013_by_label_matches_phe():
     res = read("testdata_DSR_ISR__testresults_DSR.csv")
-    out = ineq.dsr(_multiarea(), x="count", n="pop", age_band="ageband", group_by="area",
+    out = ineq.dsr(_multiarea(), x="count", n="pop", age_band="ageband", by="area",
                    confidence=(0.95, 0.998))
     a95, a998 = out[out.confidence == 0.95].reset_index(drop=True), out[out.confidence == 0.998]
     e = res.iloc[4:7].reset_index(drop=True)  # per 100,000
@@ -167,7 +167,7 @@ def test_dsr_esp2013_by_label_matches_phe():
     close(a998.lower, e.lower99_8cl)
     close(a998.upper, e.upper99_8cl)
     assert list(a95.statistic) == list(e.statistic)
-    per10k = ineq.dsr(_multiarea(), x="count", n="pop", age_band="ageband", group_by="area",
+    per10k = ineq.dsr(_multiarea(), x="count", n="pop", age_band="ageband", by="area",
                       multiplier=10_000, confidence=(0.95, 0.998))
     e = res.iloc[0:3].reset_index(drop=True)
     close(per10k.value[:3], e.value)
@@ -178,7 +178,7 @@ def test_dsr_esp2013_by_label_matches_phe():
 def test_dsr_mislabelled_band_is_caught():
     # PHE matches standard populations by position; pceval by label, so the typo is an error
     with pytest.raises(InputError, match="overlap"):
-        ineq.dsr(_multiarea(fix_label=False), x="count", n="pop", age_band="ageband", group_by="area")
+        ineq.dsr(_multiarea(fix_label=False), x="count", n="pop", age_band="ageband", by="area")
 
 
 def test_dsr_user_standard_1976():
@@ -200,7 +200,7 @@ def test_dsr_non_independent_events():
                   var_name="f", value_name="people")
     long["freq"] = long.f.str[1].astype(int)
     long["events"] = long.people * long.freq  # people with f events had f events each
-    out = ineq.dsr(long, x="events", n="pop", age_band="ageband", group_by="area",
+    out = ineq.dsr(long, x="events", n="pop", age_band="ageband", by="area",
                    independent_events=False, event_frequency="freq", confidence=(0.95, 0.998))
     a95 = out[out.confidence == 0.95].reset_index(drop=True)
     a998 = out[out.confidence == 0.998].reset_index(drop=True)
@@ -232,7 +232,7 @@ def test_dsr_zero_population_file_is_an_error():
     d = read("testdata_DSR_ISR__testdata_err2.csv")
     d["stdpop"] = 1000
     with pytest.raises(InputError, match="'pop' must be > 0"):
-        ineq.dsr(d, x="count", n="pop", standard="stdpop", group_by="area")
+        ineq.dsr(d, x="count", n="pop", standard="stdpop", by="area")
 
 
 def test_isr_rates_and_ratios():
@@ -244,7 +244,7 @@ def test_isr_rates_and_ratios():
     for rows, measure, mult in cases:
         e = res.iloc[rows].reset_index(drop=True)
         out = ineq.isr(d, "count", "pop", ref_x="refcount", ref_n="refpop", age_band="ageband",
-                       reference=ref, group_by="area", measure=measure, multiplier=mult,
+                       reference=ref, by="area", measure=measure, multiplier=mult,
                        confidence=(0.95, 0.998))
         a95 = out[out.confidence == 0.95].reset_index(drop=True)
         a998 = out[out.confidence == 0.998].reset_index(drop=True)
@@ -266,7 +266,7 @@ def test_isr_reference_as_columns_and_observed_totals():
     own = read("testdata_DSR_ISR__testdata_multiarea_isr.csv")
     lookup = read("testdata_DSR_ISR__testdata_multiarea_lookup.csv")
     with pytest.warns(PcevalWarning) as rec:
-        out = ineq.isr_rate(own, "count", "pop", ref_x="refcount", ref_n="refpop", group_by="area")
+        out = ineq.isr_rate(own, "count", "pop", ref_x="refcount", ref_n="refpop", by="area")
     # PHE's row with count, pop and refcount all missing: said, not silently taken as 0
     said = " ".join(str(w.message) for w in rec)
     assert "missing population" in said and "reference count 'refcount' is missing" in said
@@ -274,7 +274,7 @@ def test_isr_reference_as_columns_and_observed_totals():
     close(out.lower, res.lower95_0cl)
     close(out.upper, res.upper95_0cl)
     with pytest.warns(PcevalWarning):
-        out = ineq.isr_rate(own, None, "pop", ref_x="refcount", ref_n="refpop", group_by="area",
+        out = ineq.isr_rate(own, None, "pop", ref_x="refcount", ref_n="refpop", by="area",
                             observed_totals=lookup.rename(columns={"total_count": "observed"}))
     close(out.observed, res.observed)
     close(out.value, res.value)
@@ -286,9 +286,9 @@ def test_isr_zero_population_band():
     d = read("testdata_DSR_ISR__testdata_err2.csv")
     d["ageband"] = list(ref.ageband) * 2
     rate_ = ineq.isr(d, "count", "pop", ref_x="refcount", ref_n="refpop", age_band="ageband",
-                     reference=ref, group_by="area", measure="rate")
+                     reference=ref, by="area", measure="rate")
     ratio = ineq.isr_ratio(d, "count", "pop", ref_x="refcount", ref_n="refpop", age_band="ageband",
-                           reference=ref, group_by="area", multiplier=100)
+                           reference=ref, by="area", multiplier=100)
     out = pd.concat([rate_, ratio], ignore_index=True)
     close(out.expected, res.expected)
     close(out.value, res.value)
@@ -306,17 +306,17 @@ def _quantile_data() -> pd.DataFrame:
     return d
 
 
-@pytest.mark.parametrize("groupset, group_by, nq, invert", [
+@pytest.mark.parametrize("groupset, by, nq, invert", [
     ("IndSexReg", ["IndSexRef", "ParentCode"], 10, "invert"),
     ("IndSex", ["IndSexRef"], 7, "invert"),
     ("None", None, 4, True),
 ])
-def test_phe_quantiles(groupset, group_by, nq, invert):
+def test_phe_quantiles(groupset, by, nq, invert):
     d = _quantile_data()
     d = d[d.GroupSet == groupset]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PcevalWarning)  # regions with < 10 areas get no deciles
-        out = ineq.quantile(d, "Value", nquantiles=nq, invert=invert, group_by=group_by)
+        out = ineq.quantile(d, "Value", nquantiles=nq, invert=invert, by=by)
     close(out["quantile"].astype("Float64").to_numpy(float, na_value=np.nan), d.QuantileInGrp)
 
 
@@ -324,7 +324,7 @@ def test_phe_quantiles_too_few_areas_warns():
     d = _quantile_data()
     d = d[(d.GroupSet == "IndSexReg") & (d.IndSexRef == "90366Female")]
     with pytest.warns(PcevalWarning, match="too few"):
-        out = ineq.quantile(d, "Value", invert=False, group_by=["IndSexRef", "ParentCode"])
+        out = ineq.quantile(d, "Value", invert=False, by=["IndSexRef", "ParentCode"])
     close(out["quantile"].astype("Float64").to_numpy(float, na_value=np.nan), d.QuantileInGrp)
     assert (out.qinverted == "lowest quantile represents lowest values").all()
 
@@ -334,7 +334,7 @@ def test_phe_quantiles_bad_polarity():
     bad = d[d.Test == "BadPolarity"].copy()
     bad["invert"] = bad.Polarity.isin(["True", "RAG - Low is good"])
     with pytest.raises(InputError, match="one value within each group"):
-        ineq.quantile(bad, "Value", invert="invert", group_by="IndSexRef")
+        ineq.quantile(bad, "Value", invert="invert", by="IndSexRef")
 
 
 # ---- SII --------------------------------------------------------------------------------------
@@ -387,7 +387,7 @@ SII_CASES = [  # (first, last record), arguments, number of confidence levels; a
 def test_sii_matches_phe(rows, kwargs, n_levels):
     d = _sii_data()
     block = d[d.RecordNo.between(*rows)]
-    out = ineq.sii(block, quantile="Quantile", population="Population", group_by=G,
+    out = ineq.sii(block, quantile="Quantile", population="Population", by=G,
                    n_boot=100_000, seed=5, **kwargs)
     exp = block.groupby(G, sort=True).head(1).sort_values(G).reset_index(drop=True)
     levels = sorted(out.confidence.unique())
@@ -409,7 +409,7 @@ def test_sii_matches_phe(rows, kwargs, n_levels):
 def test_sii_errors_and_warnings_like_phe():
     d = _sii_data()
     blk = lambda a, b: d[d.RecordNo.between(a, b)]  # noqa: E731
-    kw = dict(quantile="Quantile", population="Population", group_by=G, n_boot=1000)
+    kw = dict(quantile="Quantile", population="Population", by=G, n_boot=1000)
     with pytest.raises(InputError, match="'Population' must be > 0"):
         ineq.sii(blk(151, 160), value="Value", se="StandardError", **kw)
     with pytest.raises(InputError, match="'StandardError' must be >= 0"):
@@ -422,7 +422,7 @@ def test_sii_errors_and_warnings_like_phe():
     for a, b in ((171, 175), (176, 180)):
         with pytest.raises(InputError, match="between 0 and 1"):
             ineq.sii(blk(a, b), value="Value", lower="LowerCL", upper=U,
-                     value_type="proportion", **{**kw, "group_by": None})
+                     value_type="proportion", **{**kw, "by": None})
     with pytest.raises(InputError, match="between 5 and 100"):
         ineq.sii(blk(1, 3), value="Value", lower="LowerCL", upper=U, **kw)
     with pytest.raises(InputError, match="missing value"):
@@ -447,13 +447,13 @@ def test_sii_errors_and_warnings_like_phe():
     assert len(out) == 1 and out.Area[0] == "area1"
     with pytest.warns(PcevalWarning, match="more than 10 quantiles"):
         ineq.sii(blk(211, 225), value="Value", lower="LowerCL", upper=U,
-                 **{**kw, "group_by": None})
+                 **{**kw, "by": None})
 
 
 def test_sii_same_seed_same_result():
     blk = _sii_data().pipe(lambda d: d[d.RecordNo.between(1, 20)])
     args = dict(quantile="Quantile", population="Population", value="Value", se="StandardError",
-                group_by=G, n_boot=1000, seed=5)
+                by=G, n_boot=1000, seed=5)
     pd.testing.assert_frame_equal(ineq.sii(blk, **args), ineq.sii(blk, **args))
 
 

@@ -182,11 +182,11 @@ def _one_rep(scenario: str, seed: int, n_people: int) -> list[dict]:
         eq_in = (byq.to_frame().query("row == 'subgroup'").rename(columns={"subgroup": "imd_quintile"})
                  .merge(pop, on="imd_quintile").merge(base, on="imd_quintile"))
         eq_in["baseline"] = eq_in["admissions"] / eq_in["months"] * 12_000
-        eq = inequality.equity_of_effect(eq_in, uptake=None, treated="n_treated", population="population",
+        eq = inequality.equity_of_effect(eq_in, uptake=None, n_treated="n_treated", population="population",
                                          baseline="baseline", seed=seed, n_boot=2000)
         tr_in = eq_in.drop(columns=["estimate", "std_error"]).assign(
             estimate=eq_in["imd_quintile"].map(truth_q["absolute"]), std_error=1e-9)
-        eq_true = inequality.equity_of_effect(tr_in, uptake=None, treated="n_treated", population="population",
+        eq_true = inequality.equity_of_effect(tr_in, uptake=None, n_treated="n_treated", population="population",
                                               baseline="baseline", seed=seed, n_boot=200)
         c = eq.contrasts.set_index("term").loc["SII change"]
         add("equity_sii_change", "SII change per 1,000 PY", c["estimate"], c["ci_lower"], c["ci_upper"],

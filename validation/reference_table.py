@@ -111,7 +111,7 @@ def phe_rows() -> list[dict]:
     res = pd.read_csv(phe / "testdata_DSR_ISR__testresults_DSR.csv", **rd).iloc[4:7]
     esp = pd.read_csv(phe / "esp2013_19bands.csv", **rd)
     d = d.assign(esp=d.groupby("area").cumcount().map(dict(enumerate(esp["esp2013"]))))
-    got = ineq.dsr(d, x="count", n="pop", standard="esp", group_by="area", multiplier=100_000)
+    got = ineq.dsr(d, x="count", n="pop", standard="esp", by="area", multiplier=100_000)
     got = got.set_index("area").loc[res["area"]]
     vcol = "value"
     diff = np.abs(got["value"].to_numpy() - res[vcol].to_numpy(float))
@@ -144,7 +144,7 @@ def sii_rows() -> list[dict]:
     rows = []
     for label, ((a, b), kw) in SII_CASES.items():
         block = d[d.RecordNo.between(a, b)]
-        out = ineq.sii(block, quantile="Quantile", population="Population", group_by=g, n_boot=100_000,
+        out = ineq.sii(block, quantile="Quantile", population="Population", by=g, n_boot=100_000,
                        seed=5, **kw).sort_values(g).reset_index(drop=True)
         exp = block.groupby(g, sort=True).head(1).sort_values(g).reset_index(drop=True)
         diff = max(float(np.abs(out["sii"] - exp["sii"]).max()), float(np.abs(out["rii"] - exp["rii"]).max()))

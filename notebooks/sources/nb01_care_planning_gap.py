@@ -169,13 +169,13 @@ eq_in = (q_levels.rename(columns={"subgroup": "imd_quintile"})
 eq_in["baseline"] = eq_in["admissions"] / eq_in["months"] * 12_000
 eq_in["baseline_se"] = np.sqrt(eq_in["admissions"]) / eq_in["months"] * 12_000
 equity = inequality.equity_of_effect(eq_in, estimate="estimate", std_error="std_error", uptake=None,
-                                     treated="treated", population="population", baseline="baseline",
+                                     n_treated="treated", population="population", baseline="baseline",
                                      baseline_se="baseline_se", outcome="emergency admissions",
                                      units="per 1,000 person-years", seed=1)
 true_in = eq_in.drop(columns=["estimate", "std_error"]).merge(
     truth_q[["imd_quintile", "absolute"]].rename(columns={"absolute": "estimate"}), on="imd_quintile")
 true_in["std_error"] = 1e-9
-true_equity = inequality.equity_of_effect(true_in, uptake=None, treated="treated", population="population",
+true_equity = inequality.equity_of_effect(true_in, uptake=None, n_treated="treated", population="population",
                                           baseline="baseline", outcome="emergency admissions", seed=1)
 contr = equity.contrasts.set_index("term")
 true_contr = true_equity.contrasts.set_index("term")

@@ -58,9 +58,9 @@ ppl = people.assign(age_band=pd.cut(people["age"], edges, right=False, labels=la
                     end_date=people["registration_end"].fillna(end))
 strata = stratified_counts(events, ppl, ["imd_quintile", "age_band"], start, end, kinds=["emergency_admission"])
 by_q = strata.groupby("imd_quintile", as_index=False)[["emergency_admission", "person_years"]].sum()
-crude = ineq.rate(by_q, x="emergency_admission", n="person_years", group_by="imd_quintile", multiplier=1000)
+crude = ineq.rate(by_q, x="emergency_admission", n="person_years", by="imd_quintile", multiplier=1000)
 dsr = ineq.dsr(strata, x="emergency_admission", n="person_years", age_band="age_band",
-               group_by="imd_quintile", multiplier=1000)
+               by="imd_quintile", multiplier=1000)
 table = (by_q.rename(columns={"emergency_admission": "admissions"})
          .merge(crude[["imd_quintile", "value", "lower", "upper"]].rename(
              columns={"value": "crude rate", "lower": "crude lower", "upper": "crude upper"}), on="imd_quintile")

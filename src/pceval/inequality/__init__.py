@@ -3,7 +3,7 @@
 The PHE/OHID methods, reproduced to PHEindicatormethods' own test data:
 
 * :func:`proportion` (Wilson), :func:`rate` (exact below 10 events, Byar's above), :func:`mean`
-  (Student's t) -- row by row, or summed within ``group_by`` groups;
+  (Student's t) -- row by row, or summed within ``by`` groups;
 * :func:`dsr` (Dobson; ESP 2013 bundled, see :func:`esp2013`; non-independent events), :func:`isr`
   (:func:`isr_ratio`, :func:`isr_rate`);
 * :func:`sii` -- slope and relative index of inequality with simulated limits (PHE), the NHS England

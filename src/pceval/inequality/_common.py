@@ -16,20 +16,20 @@ from pceval.errors import InputError, PcevalWarning
 GroupBy = str | Sequence[str] | None
 
 
-def as_list(group_by: GroupBy, name: str = "group_by") -> list[str]:
+def as_list(by: GroupBy, name: str = "by") -> list[str]:
     """``None`` -> [], ``"a"`` -> ["a"], a sequence of names -> list, anything else -> InputError."""
-    if group_by is None:
+    if by is None:
         return []
-    if isinstance(group_by, str):
-        return [group_by]
-    if isinstance(group_by, Iterable):
-        out = list(group_by)
+    if isinstance(by, str):
+        return [by]
+    if isinstance(by, Iterable):
+        out = list(by)
         if not all(isinstance(c, str) for c in out):
-            raise InputError(f"`{name}` must be a column name or a list of column names, got {group_by!r}")
+            raise InputError(f"`{name}` must be a column name or a list of column names, got {by!r}")
         if len(set(out)) != len(out):
             raise InputError(f"`{name}` repeats a column: {out}")
         return out
-    raise InputError(f"`{name}` must be a column name or a list of column names, got {group_by!r}")
+    raise InputError(f"`{name}` must be a column name or a list of column names, got {by!r}")
 
 
 def check_column_arg(value: Any, name: str) -> str:
@@ -84,7 +84,7 @@ def check_finite(frame: pd.DataFrame, name: str, columns: Sequence[str]) -> None
 
 
 def check_input(data: Any, name: str, *, required: Sequence[str] = (), numeric: Sequence[str] = (),
-                group_by: Sequence[str] = (), **kwargs: Any) -> pd.DataFrame:
+                by: Sequence[str] = (), **kwargs: Any) -> pd.DataFrame:
     """check_frame with the grouping columns required too and every ``numeric`` column finite;
     the caller's frame is never modified.
 
@@ -98,7 +98,7 @@ def check_input(data: Any, name: str, *, required: Sequence[str] = (), numeric: 
             pass
     if isinstance(data, pd.DataFrame):  # before check_frame, so that the message shows the values
         check_finite(data, name, [c for c in numeric if c in data.columns])
-    req = list(dict.fromkeys([*required, *numeric, *group_by]))
+    req = list(dict.fromkeys([*required, *numeric, *by]))
     out = check_frame(data, name, required=req, numeric=list(numeric), **kwargs)
     check_finite(out, name, numeric)
     return out
@@ -154,13 +154,13 @@ def check_min(df: pd.DataFrame, name: str, col: str, low: float, *, strict: bool
         )
 
 
-def group_keys(df: pd.DataFrame, group_by: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray]:
+def group_keys(df: pd.DataFrame, by: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray]:
     """Unique group keys (sorted) and, for every row, the integer code of its group."""
-    if not group_by:
+    if not by:
         return pd.DataFrame(index=[0]), np.zeros(len(df), dtype=np.int64)
-    codes, uniques = pd.MultiIndex.from_frame(df[list(group_by)]).factorize(sort=True)
+    codes, uniques = pd.MultiIndex.from_frame(df[list(by)]).factorize(sort=True)
     keys = uniques.to_frame(index=False)
-    keys.columns = list(group_by)
+    keys.columns = list(by)
     return keys, codes
 
 

@@ -69,7 +69,7 @@ def _direction(quantile: str, most_deprived: str) -> str:
 def concentration_index(data: pd.DataFrame, outcome: str, *, kind: Kind = "standard",
                         weights: str | None = None, population: str | None = None,
                         variance: str | None = None, bounds: tuple[float, float] | None = None,
-                        group_by: GroupBy = None, quantile: str,
+                        by: GroupBy = None, quantile: str,
                         confidence: float | Sequence[float] = 0.95,
                         most_deprived: Literal["auto", "lowest", "highest"] = "auto",
                         imd_edition: str | int | None = None) -> pd.DataFrame:
@@ -93,7 +93,7 @@ def concentration_index(data: pd.DataFrame, outcome: str, *, kind: Kind = "stand
         Bounds of the outcome for Wagstaff and Erreygers (and for the bounds of C and GC). Without
         them: (0, 1) for a 0/1 outcome, else the observed minimum and maximum with a warning
         (grouped data need them).
-    group_by : column name(s), optional
+    by : column name(s), optional
         One index per group (a single name is one column).
     quantile : str
         Deprivation measure to rank by (IMD quintile, decile, rank or score, ...).
@@ -125,14 +125,14 @@ def concentration_index(data: pd.DataFrame, outcome: str, *, kind: Kind = "stand
     kind = "generalized" if kind == "generalised" else kind
     check_choice(most_deprived, "most_deprived", {"auto", "lowest", "highest"})
     levels = confidence_levels(confidence)
-    gb = as_list(group_by)
+    gb = as_list(by)
     if variance is not None and population is None:
         raise InputError("`variance` is for grouped data: give `population` too")
     if weights is not None and population is not None:
         raise InputError("give `weights` (individual data) or `population` (grouped data), not both")
     edition = check_imd_edition(imd_edition) if imd_edition is not None else None
     extra = [c for c in (weights, population, variance) if c is not None]
-    data = check_input(data, "data", numeric=[outcome, quantile, *extra], group_by=gb,
+    data = check_input(data, "data", numeric=[outcome, quantile, *extra], by=gb,
                        not_null=[*gb, outcome, quantile, *extra])
     for col in (weights, population):
         if col is not None and (data[col] <= 0).any():

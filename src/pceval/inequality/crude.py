@@ -1,8 +1,8 @@
 """Crude proportions, rates and means with PHE/OHID confidence intervals.
 
 The same definitions and edge cases as PHEindicatormethods' ``phe_proportion``, ``phe_rate`` and
-``phe_mean``: without ``group_by`` proportions and rates are computed row by row (every input column
-is kept); with ``group_by`` numerators and denominators are first summed within each group, and a
+``phe_mean``: without ``by`` proportions and rates are computed row by row (every input column
+is kept); with ``by`` numerators and denominators are first summed within each group, and a
 missing numerator or denominator anywhere in a group makes that group's results missing. Means always
 summarise the raw values of each group (or of the whole table).
 
@@ -40,18 +40,18 @@ from pceval.inequality._common import (
 _TAIL = ("statistic", "method")
 
 
-def _counts(df: pd.DataFrame, x: str, n: str, group_by: list[str]) -> pd.DataFrame:
+def _counts(df: pd.DataFrame, x: str, n: str, by: list[str]) -> pd.DataFrame:
     """Row-wise copy, or numerators and denominators summed by group (missing propagates)."""
-    if not group_by:
+    if not by:
         return df.copy()
-    keys, codes = group_keys(df, group_by)
+    keys, codes = group_keys(df, by)
     out = keys.copy()
     out[x] = group_sum(df[x].to_numpy(float), codes, len(keys))
     out[n] = group_sum(df[n].to_numpy(float), codes, len(keys))
     return out
 
 
-def proportion(data: pd.DataFrame, x: str, n: str, *, group_by: GroupBy = None,
+def proportion(data: pd.DataFrame, x: str, n: str, *, by: GroupBy = None,
                confidence: float | Sequence[float] = 0.95, multiplier: float = 1) -> pd.DataFrame:
     """Proportions ``x / n`` with Wilson score confidence limits.
 
@@ -61,10 +61,10 @@ def proportion(data: pd.DataFrame, x: str, n: str, *, group_by: GroupBy = None,
     Parameters
     ----------
     data : pandas.DataFrame
-        One row per unit (or per record, summed within ``group_by``).
+        One row per unit (or per record, summed within ``by``).
     x, n : str
         Numerator and denominator columns. Missing values give missing results.
-    group_by : column name(s), optional
+    by : column name(s), optional
         Sum ``x`` and ``n`` within these groups first; without it results are row by row.
     confidence : float or sequence of floats
         Confidence level(s), e.g. ``0.95`` or ``(0.95, 0.998)``.
@@ -85,10 +85,10 @@ def proportion(data: pd.DataFrame, x: str, n: str, *, group_by: GroupBy = None,
     0   0.65  0.5525  0.7364  Wilson
     """
     x, n = check_column_arg(x, "x"), check_column_arg(n, "n")
-    gb = as_list(group_by)
+    gb = as_list(by)
     levels = confidence_levels(confidence)
     mult = check_number(multiplier, "multiplier", low=0, low_open=True)
-    data = check_input(data, "data", numeric=[x, n], group_by=gb, not_null=gb)
+    data = check_input(data, "data", numeric=[x, n], by=gb, not_null=gb)
     check_min(data, "data", x, 0, strict=False)
     check_min(data, "data", n, 0, strict=True)
     bad = data[data[x] > data[n]]
@@ -109,7 +109,7 @@ def proportion(data: pd.DataFrame, x: str, n: str, *, group_by: GroupBy = None,
     }, after=_TAIL)
 
 
-def rate(data: pd.DataFrame, x: str, n: str, *, group_by: GroupBy = None,
+def rate(data: pd.DataFrame, x: str, n: str, *, by: GroupBy = None,
          confidence: float | Sequence[float] = 0.95, multiplier: float = 100_000) -> pd.DataFrame:
     """Crude rates ``multiplier * x / n`` with exact Poisson limits below 10 events, Byar's from 10.
 
@@ -129,10 +129,10 @@ def rate(data: pd.DataFrame, x: str, n: str, *, group_by: GroupBy = None,
     1   65.0  50.163  Byars
     """
     x, n = check_column_arg(x, "x"), check_column_arg(n, "n")
-    gb = as_list(group_by)
+    gb = as_list(by)
     levels = confidence_levels(confidence)
     mult = check_number(multiplier, "multiplier", low=0, low_open=True)
-    data = check_input(data, "data", numeric=[x, n], group_by=gb, not_null=gb)
+    data = check_input(data, "data", numeric=[x, n], by=gb, not_null=gb)
     check_min(data, "data", x, 0, strict=False)
     check_min(data, "data", n, 0, strict=True)
     base = _counts(data, x, n, gb)
@@ -150,7 +150,7 @@ def rate(data: pd.DataFrame, x: str, n: str, *, group_by: GroupBy = None,
     return stack_levels(base, levels, limits, after=_TAIL)
 
 
-def mean(data: pd.DataFrame, x: str, *, group_by: GroupBy = None,
+def mean(data: pd.DataFrame, x: str, *, by: GroupBy = None,
          confidence: float | Sequence[float] = 0.95) -> pd.DataFrame:
     """Means of ``x`` with Student's t confidence limits, by group (or over the whole table).
 
@@ -167,9 +167,9 @@ def mean(data: pd.DataFrame, x: str, *, group_by: GroupBy = None,
     0    2.0 -0.484  4.484
     """
     x = check_column_arg(x, "x")
-    gb = as_list(group_by)
+    gb = as_list(by)
     levels = confidence_levels(confidence)
-    data = check_input(data, "data", numeric=[x], group_by=gb, not_null=gb)
+    data = check_input(data, "data", numeric=[x], by=gb, not_null=gb)
     n_missing = int(data[x].isna().sum())
     if n_missing:
         warn(f"mean: {n_missing} missing value(s) of '{x}' excluded")

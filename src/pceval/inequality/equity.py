@@ -101,7 +101,7 @@ class EquityOfEffect(ResultProtocol):
     by_quintile: pd.DataFrame
     contrasts: pd.DataFrame
     verdicts: pd.DataFrame
-    group_by: tuple[str, ...] = ()
+    by: tuple[str, ...] = ()
     settings: dict[str, Any] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
@@ -112,7 +112,7 @@ class EquityOfEffect(ResultProtocol):
         estimate). Rows from the simulation carry the standard error implied by their percentile
         interval, ``(upper - lower) / (2 z)``, and a Monte Carlo p-value."""
         eff = self.by_quintile
-        g = list(self.group_by)
+        g = list(self.by)
         q = self.settings["quantile"]
         log = self.settings["scale"] == "relative"
         rows = eff[[*g, q, "estimate", "std_error", "ci_lower", "ci_upper", "p_value"]].copy()
@@ -155,9 +155,9 @@ class EquityOfEffect(ResultProtocol):
     @property
     def verdict_text(self) -> str | dict[tuple, str]:
         """The verdict in a paragraph (one group), or ``{group key: text}``."""
-        if not self.group_by:
+        if not self.by:
             return str(self.verdicts["text"].iloc[0])
-        return {tuple(r[list(self.group_by)]): r["text"] for _, r in self.verdicts.iterrows()}
+        return {tuple(r[list(self.by)]): r["text"] for _, r in self.verdicts.iterrows()}
 
     def summary(self) -> str:
         """Readable text: settings, effects by quintile, contrasts and the verdict."""
@@ -166,7 +166,7 @@ class EquityOfEffect(ResultProtocol):
                  f"{self.settings['n_boot']} simulations (seed {self.settings['seed']}); "
                  f"IMD {self.settings['imd_edition']}; {self.settings['sign']}"]
         frame = self.to_frame()
-        g = list(self.group_by)
+        g = list(self.by)
         for _, v in self.verdicts.iterrows():
             sub = frame
             if g:
@@ -198,7 +198,7 @@ class _EquitySpec:
     upper: str | None
     scale: str
     uptake: str | None
-    treated: str | None
+    n_treated: str | None
     population: str
     baseline: str
     baseline_se: str | None
@@ -226,7 +226,7 @@ class _EquitySpec:
     @property
     def pop_cols(self) -> list[str]:
         return [self.population, self.baseline] + [
-            c for c in (self.uptake, self.treated, self.baseline_se, self.treated_baseline) if c is not None]
+            c for c in (self.uptake, self.n_treated, self.baseline_se, self.treated_baseline) if c is not None]
 
     @property
     def sign(self) -> float:
@@ -278,8 +278,8 @@ def _pct(sims: np.ndarray, probs: Sequence[float]) -> np.ndarray:
 
 
 def _equity_spec(quantile: Any, estimate: Any, std_error: Any, lower: Any, upper: Any, scale: Any,
-                 uptake: Any, treated: Any, population: Any, baseline: Any, baseline_se: Any,
-                 treated_baseline: Any, group_by: GroupBy, outcome_higher_is: Any, outcome: Any,
+                 uptake: Any, n_treated: Any, population: Any, baseline: Any, baseline_se: Any,
+                 treated_baseline: Any, by: GroupBy, outcome_higher_is: Any, outcome: Any,
                  units: Any, confidence: Any, cl_confidence: Any, n_boot: Any,
                  national_population: Any, imd_edition: Any) -> _EquitySpec:
     """Check :func:`equity_of_effect`'s arguments and return them as an :class:`_EquitySpec`."""
@@ -289,21 +289,21 @@ def _equity_spec(quantile: Any, estimate: Any, std_error: Any, lower: Any, upper
     check_choice(outcome_higher_is, "outcome_higher_is", {"worse", "better"})
     if std_error is None and (lower is None or upper is None):
         raise InputError("give `std_error`, or both `lower` and `upper`")
-    if (uptake is None) == (treated is None):
-        raise InputError("give exactly one of `uptake` (share treated) and `treated` (number treated)")
+    if (uptake is None) == (n_treated is None):
+        raise InputError("give exactly one of `uptake` (share treated) and `n_treated` (number treated)")
     if treated_baseline is not None and scale != "relative":
         raise InputError("`treated_baseline` is only used with scale='relative'")
     for name, col in (("std_error", std_error), ("lower", lower), ("upper", upper), ("uptake", uptake),
-                      ("treated", treated), ("population", population), ("baseline", baseline),
+                      ("n_treated", n_treated), ("population", population), ("baseline", baseline),
                       ("baseline_se", baseline_se), ("treated_baseline", treated_baseline)):
         if col is not None:
             check_column_arg(col, name)
-    gb = as_list(group_by)
+    gb = as_list(by)
     if q in gb:
-        raise InputError("`quantile` must not also be a `group_by` column")
+        raise InputError("`quantile` must not also be a `by` column")
     return _EquitySpec(
         quantile=q, estimate=est, std_error=std_error, lower=lower, upper=upper, scale=scale,
-        uptake=uptake, treated=treated, population=population, baseline=baseline,
+        uptake=uptake, n_treated=n_treated, population=population, baseline=baseline,
         baseline_se=baseline_se, treated_baseline=treated_baseline, gb=tuple(gb),
         outcome_higher_is=outcome_higher_is, outcome=outcome, units=units,
         conf=check_confidence(confidence, "confidence"),
@@ -316,10 +316,10 @@ def _equity_frame(data: Any, context: Any, spec: _EquitySpec) -> tuple[pd.DataFr
     """Read ``data`` (and ``context``), check every value; return the frame and the uptake shares."""
     s, gb, q = spec, list(spec.gb), spec.quantile
     eff_cols, pop_cols = s.eff_cols, s.pop_cols
-    frame = check_input(data, "data", numeric=eff_cols, required=[q], group_by=gb,
+    frame = check_input(data, "data", numeric=eff_cols, required=[q], by=gb,
                         not_null=[*gb, q, *eff_cols])
     if context is not None:
-        other = check_input(context, "context", numeric=pop_cols, required=[q], group_by=gb,
+        other = check_input(context, "context", numeric=pop_cols, required=[q], by=gb,
                             not_null=[*gb, q, *pop_cols], unique=[*gb, q])
         clash = [c for c in pop_cols if c in frame.columns]
         frame = frame.drop(columns=clash).merge(other[[*gb, q, *pop_cols]], on=[*gb, q], how="left",
@@ -340,11 +340,11 @@ def _equity_frame(data: Any, context: Any, spec: _EquitySpec) -> tuple[pd.DataFr
         u_all = frame[s.uptake].to_numpy(float)
         if ((u_all < 0) | (u_all > 1)).any():
             raise InputError(f"`data`: uptake '{s.uptake}' must be a share between 0 and 1 "
-                             "(use `treated=` for counts)")
+                             "(use `n_treated=` for counts)")
     else:
-        u_all = frame[s.treated].to_numpy(float) / frame[s.population].to_numpy(float)
+        u_all = frame[s.n_treated].to_numpy(float) / frame[s.population].to_numpy(float)
         if ((u_all < 0) | (u_all > 1)).any():
-            raise InputError(f"`data`: '{s.treated}' must lie between 0 and '{s.population}'")
+            raise InputError(f"`data`: '{s.n_treated}' must lie between 0 and '{s.population}'")
     return frame, u_all
 
 
@@ -584,16 +584,16 @@ def _equity_result(spec: _EquitySpec, arr: _EquityArrays, closed: dict[str, np.n
     }
     return EquityOfEffect(by_quintile=_equity_by_quintile(spec, arr, closed, y1_hat),
                           contrasts=_equity_contrasts(spec, arr, closed, sims_sum),
-                          verdicts=verdicts, group_by=tuple(gb), settings=settings)
+                          verdicts=verdicts, by=tuple(gb), settings=settings)
 
 
 def equity_of_effect(data: pd.DataFrame, *, estimate: str = "estimate",
                      std_error: str | None = "std_error", lower: str | None = None,
                      upper: str | None = None, scale: Literal["absolute", "relative"] = "absolute",
-                     uptake: str | None = "uptake", treated: str | None = None,
+                     uptake: str | None = "uptake", n_treated: str | None = None,
                      population: str = "population", baseline: str = "baseline",
                      baseline_se: str | None = None, treated_baseline: str | None = None,
-                     context: pd.DataFrame | None = None, group_by: GroupBy = None,
+                     context: pd.DataFrame | None = None, by: GroupBy = None,
                      quantile: str = "imd_quintile",
                      outcome_higher_is: Literal["worse", "better"] = "worse",
                      outcome: str = "the outcome", units: str = "", confidence: float = 0.95,
@@ -618,9 +618,9 @@ def equity_of_effect(data: pd.DataFrame, *, estimate: str = "estimate",
     scale : ``"absolute"`` or ``"relative"``
         Effects as differences in outcome units per treated person, or as rate ratios (the
         library's one meaning of scale: absolute = a difference, relative = a ratio).
-    uptake, treated : str
+    uptake, n_treated : str
         Share of each quintile's population receiving the intervention (0-1), or the number treated
-        (then ``uptake = treated / population``).
+        (then ``uptake = n_treated / population``).
     population : str
         Quintile population (weights and ridits of the SII).
     baseline : str
@@ -630,8 +630,8 @@ def equity_of_effect(data: pd.DataFrame, *, estimate: str = "estimate",
     treated_baseline : str, optional
         Relative scale: the treated's outcome without the intervention (default: ``baseline``).
     context : pandas.DataFrame, optional
-        Uptake/population/baseline columns in a separate table, merged on ``group_by`` + ``quantile``.
-    group_by : column name(s), optional
+        Uptake/population/baseline columns in a separate table, merged on ``by`` + ``quantile``.
+    by : column name(s), optional
         Separate analyses (e.g. by scenario or ICB); a single name is one column.
     quantile : str
         IMD quintile column: quintiles 1, 2, ..., k (1 = most deprived; k >= 2), every one present
@@ -669,8 +669,8 @@ def equity_of_effect(data: pd.DataFrame, *, estimate: str = "estimate",
     >>> res.verdicts.verdict[0]
     'narrowed'
     """
-    spec = _equity_spec(quantile, estimate, std_error, lower, upper, scale, uptake, treated,
-                        population, baseline, baseline_se, treated_baseline, group_by,
+    spec = _equity_spec(quantile, estimate, std_error, lower, upper, scale, uptake, n_treated,
+                        population, baseline, baseline_se, treated_baseline, by,
                         outcome_higher_is, outcome, units, confidence, cl_confidence, n_boot,
                         national_population, imd_edition)
     frame, u_all = _equity_frame(data, context, spec)
@@ -751,7 +751,7 @@ class UptakeEquity(ResultProtocol):
     gap: pd.DataFrame
     concentration: pd.DataFrame
     verdicts: pd.DataFrame
-    group_by: tuple[str, ...] = ()
+    by: tuple[str, ...] = ()
     settings: dict[str, Any] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
@@ -760,7 +760,7 @@ class UptakeEquity(ResultProtocol):
         then ``relative gap``, a ratio with Katz log limits: the headline), then uptake in each
         category (Wilson limits). These limits are not Wald intervals, so ``std_error``,
         ``statistic`` and ``p_value`` are left missing rather than contradict them."""
-        g = list(self.group_by)
+        g = list(self.by)
         gap = self.gap.rename(columns={"lower": "ci_lower", "upper": "ci_upper",
                                        "statistic": "quantity"})
         gap = gap.assign(term=gap["measure"],
@@ -785,18 +785,18 @@ class UptakeEquity(ResultProtocol):
     @property
     def verdict_text(self) -> str | dict[tuple, str]:
         """The verdict in a paragraph (one group), or ``{group key: text}``."""
-        if not self.group_by:
+        if not self.by:
             return str(self.verdicts["text"].iloc[0])
-        return {tuple(r[list(self.group_by)]): r["text"] for _, r in self.verdicts.iterrows()}
+        return {tuple(r[list(self.by)]): r["text"] for _, r in self.verdicts.iterrows()}
 
     def summary(self) -> str:
         lines = ["Uptake equity (pceval.inequality.uptake_equity): the inverse care law check",
                  f"  confidence {self.settings['confidence']:.0%}; IMD {self.settings['imd_edition']}"]
         cols = [c for c in ("dimension", "category", "treated", "eligible", "uptake", "lower", "upper",
                             "ratio_to_overall", "uptake_to_need") if c in self.uptake.columns]
-        lines.append(self.uptake[[*self.group_by, *cols]].to_string(index=False,
+        lines.append(self.uptake[[*self.by, *cols]].to_string(index=False,
                                                                     float_format=lambda x: f"{x:.4g}"))
-        lines.append(self.concentration[[*self.group_by, "measure", "kind", "index", "lower", "upper"]]
+        lines.append(self.concentration[[*self.by, "measure", "kind", "index", "lower", "upper"]]
                      .to_string(index=False, float_format=lambda x: f"{x:.4g}"))
         lines += ["Verdict: " + t for t in self.verdicts["text"]]
         return "\n".join(lines)
@@ -816,7 +816,7 @@ def _uptake_frame(data: Any, treatment: str, quantile: str, dims: list[tuple[str
     quintile 5, would put a wrong pair under "most vs least deprived").
     """
     numeric = [treatment] + [c for c in (eligible, need) if c is not None]
-    frame = check_input(data, "data", numeric=numeric, required=[c for _, c in dims], group_by=gb,
+    frame = check_input(data, "data", numeric=numeric, required=[c for _, c in dims], by=gb,
                         not_null=[*gb, *numeric, *(c for _, c in dims)])
     if eligible is None:
         bad = ~frame[treatment].isin([0, 1, True, False])
@@ -893,7 +893,7 @@ def _uptake_concentration(imd_counts: pd.DataFrame, quantile: str, need: str | N
     """Concentration indices of uptake over IMD from quintile counts (binary within-quintile
     variance; standard and Erreygers) and, with ``need``, of need per eligible person."""
     conc_in = imd_counts.assign(_var=imd_counts["uptake"] * (1 - imd_counts["uptake"]))
-    common = dict(population="eligible", group_by=gb or None, quantile=quantile, confidence=conf,
+    common = dict(population="eligible", by=gb or None, quantile=quantile, confidence=conf,
                   most_deprived="lowest", imd_edition=edition)
     conc = [concentration_index(conc_in, "uptake", variance="_var", **common).assign(measure="uptake"),
             concentration_index(conc_in, "uptake", variance="_var", kind="erreygers", bounds=(0, 1),
@@ -940,7 +940,7 @@ def _uptake_verdicts(gap: pd.DataFrame, concentration: pd.DataFrame, need: str |
 
 def uptake_equity(data: pd.DataFrame, treatment: str = "treated", *, eligible: str | None = None,
                   need: str | None = None, age: str | None = None, sex: str | None = None,
-                  group_by: GroupBy = None, quantile: str = "imd_quintile", confidence: float = 0.95,
+                  by: GroupBy = None, quantile: str = "imd_quintile", confidence: float = 0.95,
                   imd_edition: str | int = "2019") -> UptakeEquity:
     """Who receives the intervention, by deprivation, age and sex: the inverse care law check.
 
@@ -968,7 +968,7 @@ def uptake_equity(data: pd.DataFrame, treatment: str = "treated", *, eligible: s
         A measure of need per row.
     age, sex : str, optional
         Further dimensions.
-    group_by : column name(s), optional
+    by : column name(s), optional
         Separate analyses (a single name is one column).
     quantile : str
         IMD quintile column: 1-5 (1 = most deprived), every quintile present.
@@ -988,19 +988,19 @@ def uptake_equity(data: pd.DataFrame, treatment: str = "treated", *, eligible: s
     quantile = check_column_arg(quantile, "quantile")
     conf = check_confidence(confidence, "confidence")
     edition = check_imd_edition(imd_edition)
-    gb = as_list(group_by)
+    gb = as_list(by)
     dims = [("imd", quantile)] + [(n, check_column_arg(c, n)) for n, c in (("age", age), ("sex", sex))
                                   if c is not None]
     frame, n_col = _uptake_frame(data, treatment, quantile, dims, eligible, need, gb)
     uptake_tab = _uptake_table(frame, treatment, n_col, dims, need, gb, conf, edition)
     imd_counts = uptake_tab[uptake_tab.dimension == "imd"].rename(columns={"category": quantile})
     imd_counts[quantile] = pd.to_numeric(imd_counts[quantile])
-    gap = quintile_gap(imd_counts, x="treated", n="eligible", measure="proportion", group_by=gb or None,
+    gap = quintile_gap(imd_counts, x="treated", n="eligible", measure="proportion", by=gb or None,
                        quantile=quantile, confidence=conf, imd_edition=edition)
     concentration = _uptake_concentration(imd_counts, quantile, need, gb, conf, edition)
     verdicts = _uptake_verdicts(gap, concentration, need, gb, conf)
     return UptakeEquity(uptake=uptake_tab, gap=gap, concentration=concentration, verdicts=verdicts,
-                        group_by=tuple(gb), settings={"confidence": conf, "imd_edition": edition,
+                        by=tuple(gb), settings={"confidence": conf, "imd_edition": edition,
                                                       "quantile": quantile})
 
 

@@ -166,19 +166,19 @@ def _compare(keys: pd.DataFrame, gb: list[str], label: str, measure: str, arrays
     return out.sort_values(sort, kind="stable").reset_index(drop=True)
 
 
-def _setup(table, quantile, x, n, value, se, lower, upper, measure, multiplier, group_by, confidence,
+def _setup(table, quantile, x, n, value, se, lower, upper, measure, multiplier, by, confidence,
            cl_confidence, imd_edition, population):
     check_choice(measure, "measure", {"rate", "proportion", "value"})
     quantile = check_column_arg(quantile, "quantile")
     cols = _inputs(x, n, value, se, lower, upper, measure)
-    gb = as_list(group_by)
+    gb = as_list(by)
     levels = confidence_levels(confidence)
     cl_conf = check_confidence(cl_confidence, "cl_confidence")
     default = {"rate": 100_000, "proportion": 1, "value": 1}[measure]
     mult = check_number(multiplier if multiplier is not None else default, "multiplier", low=0, low_open=True)
     edition = check_imd_edition(imd_edition) if imd_edition is not None else None
     extra = [population] if population else []
-    data = check_input(table, "data", numeric=[*cols, *extra], required=[quantile], group_by=gb,
+    data = check_input(table, "data", numeric=[*cols, *extra], required=[quantile], by=gb,
                        not_null=[*gb, quantile, *cols, *extra])
     if measure in ("rate", "proportion"):
         check_min(data, "data", x, 0, strict=False)
@@ -198,7 +198,7 @@ def _setup(table, quantile, x, n, value, se, lower, upper, measure, multiplier, 
 def quintile_gap(data: pd.DataFrame, *, x: str | None = None, n: str | None = None,
                  value: str | None = None, se: str | None = None, lower: str | None = None,
                  upper: str | None = None, measure: Measure = "rate", multiplier: float | None = None,
-                 quantiles: tuple[Any, Any] | None = None, group_by: GroupBy = None,
+                 quantiles: tuple[Any, Any] | None = None, by: GroupBy = None,
                  quantile: str = "imd_quintile", confidence: float | Sequence[float] = 0.95,
                  cl_confidence: float = 0.95, imd_edition: str | int | None = "2019") -> pd.DataFrame:
     """Absolute and relative gaps between the most and least deprived quantile, with limits.
@@ -220,7 +220,7 @@ def quintile_gap(data: pd.DataFrame, *, x: str | None = None, n: str | None = No
         Rates per (default 100,000); proportions x (default 1); values are not scaled.
     quantiles : (label, label), optional
         The two quantiles compared, most deprived first (default: quantile 1 and the highest).
-    group_by : column name(s), optional
+    by : column name(s), optional
         One comparison per group (a single name is one column).
     quantile : str
         Quantile column (default ``"imd_quintile"``).
@@ -242,7 +242,7 @@ def quintile_gap(data: pd.DataFrame, *, x: str | None = None, n: str | None = No
     1  relative gap       2.0
     """
     frame, cols, gb, levels, cl_conf, mult, edition, names = _setup(
-        data, quantile, x, n, value, se, lower, upper, measure, multiplier, group_by, confidence,
+        data, quantile, x, n, value, se, lower, upper, measure, multiplier, by, confidence,
         cl_confidence, imd_edition, None)
     labels = quantile_order(pd.unique(frame[quantile]))
     if len(labels) < 2:
@@ -267,7 +267,7 @@ def quintile_gap(data: pd.DataFrame, *, x: str | None = None, n: str | None = No
 def core20_gap(data: pd.DataFrame, *, x: str | None = None, n: str | None = None,
                value: str | None = None, se: str | None = None, lower: str | None = None,
                upper: str | None = None, population: str | None = None, measure: Measure = "rate",
-               multiplier: float | None = None, group_by: GroupBy = None,
+               multiplier: float | None = None, by: GroupBy = None,
                quantile: str = "imd_quintile", confidence: float | Sequence[float] = 0.95,
                cl_confidence: float = 0.95, imd_edition: str | int | None = "2019") -> pd.DataFrame:
     """Core20 (national IMD quintile 1) versus the rest (quintiles 2-5), on both scales.
@@ -279,7 +279,7 @@ def core20_gap(data: pd.DataFrame, *, x: str | None = None, n: str | None = None
     if measure == "value" and population is None:
         raise InputError("measure='value' needs `population` to pool quintiles 2-5")
     frame, cols, gb, levels, cl_conf, mult, edition, names = _setup(
-        data, quantile, x, n, value, se, lower, upper, measure, multiplier, group_by, confidence,
+        data, quantile, x, n, value, se, lower, upper, measure, multiplier, by, confidence,
         cl_confidence, imd_edition, population if measure == "value" else None)
     q = pd.to_numeric(frame[quantile], errors="coerce")
     bad = q.isna() | ~q.isin([1, 2, 3, 4, 5])

@@ -115,7 +115,7 @@ def add_imd(data: pd.DataFrame, *, decile: str | None = "imd_decile", quintile: 
 
 
 def quantile(data: pd.DataFrame, value: str, *, nquantiles: int = 10, invert: bool | str = True,
-             group_by: GroupBy = None, name: str = "quantile") -> pd.DataFrame:
+             by: GroupBy = None, name: str = "quantile") -> pd.DataFrame:
     """Assign areas to quantiles within groups by PHE's method (PHEindicatormethods ``phe_quantile``).
 
     With ``n`` non-missing values in a group, ``adj = max(v) - v`` when inverted (else ``v``), ``r``
@@ -136,7 +136,7 @@ def quantile(data: pd.DataFrame, value: str, *, nquantiles: int = 10, invert: bo
     invert : bool or str
         True puts the highest values in quantile 1; or a column of True/False that must be constant
         within each group (e.g. an indicator's polarity).
-    group_by : column name(s), optional
+    by : column name(s), optional
         Assign quantiles within these groups.
     name : str
         Name of the output column.
@@ -147,11 +147,11 @@ def quantile(data: pd.DataFrame, value: str, *, nquantiles: int = 10, invert: bo
     """
     value = check_column_arg(value, "value")
     nq = check_int(nquantiles, "nquantiles", low=2)
-    gb = as_list(group_by)
+    gb = as_list(by)
     inv_col = invert if isinstance(invert, str) else None
     if inv_col is None and not isinstance(invert, (bool, np.bool_)):
         raise InputError(f"`invert` must be True, False or a column name, got {invert!r}")
-    data = check_input(data, "data", numeric=[value], group_by=gb, not_null=gb,
+    data = check_input(data, "data", numeric=[value], by=gb, not_null=gb,
                        required=[inv_col] if inv_col else [])
     if inv_col is not None:
         s = data[inv_col]
@@ -161,7 +161,7 @@ def quantile(data: pd.DataFrame, value: str, *, nquantiles: int = 10, invert: bo
         if gb and (data.assign(_i=inv).groupby(gb)["_i"].nunique() > 1).any():
             raise InputError(f"`data`: column '{inv_col}' (invert) must take one value within each group")
         if not gb and len(np.unique(inv)) > 1:
-            raise InputError(f"`data`: column '{inv_col}' (invert) must take one value (no `group_by`)")
+            raise InputError(f"`data`: column '{inv_col}' (invert) must take one value (no `by`)")
     else:
         inv = np.full(len(data), bool(invert))
     out = data.copy()

@@ -44,20 +44,20 @@ def _is_quintile(labels: list[Any]) -> bool:
 
 def plot_sii(data: pd.DataFrame, *, value: str, population: str, lower: str | None = None,
              upper: str | None = None, value_type: str = "normal", transform: bool = False,
-             group_by: GroupBy = None, quantile: str, title: str | None = None,
+             by: GroupBy = None, quantile: str, title: str | None = None,
              ylab: str | None = None):
     """Values by quantile with limits, placed at their ridit scores, and the fitted SII line.
 
     The line is the population-weighted regression of :func:`pceval.inequality.sii` (on the log or
     logit scale and transformed back when ``transform``); its ends at ridit 0 and 1 are the fitted
-    most and least deprived values whose difference is the SII. One panel per ``group_by`` group.
+    most and least deprived values whose difference is the SII. One panel per ``by`` group.
     Arguments as for :func:`~pceval.inequality.sii`.
     """
     for name, col in (("quantile", quantile), ("value", value), ("population", population)):
         check_column_arg(col, name)
-    gb = as_list(group_by)
+    gb = as_list(by)
     num = [value, population] + [c for c in (lower, upper) if c is not None]
-    data = check_input(data, "data", numeric=num, required=[quantile], group_by=gb,
+    data = check_input(data, "data", numeric=num, required=[quantile], by=gb,
                        not_null=[*gb, quantile, *num])
     labels = quantile_order(pd.unique(data[quantile]))
     k = len(labels)
@@ -107,7 +107,7 @@ def plot_gap_over_time(data: pd.DataFrame, time: str, *, estimate: str = "estima
                        lower: str | None = "lower", upper: str | None = "upper",
                        facet: str | None = "auto", title: str | None = None, ylab: str | None = None):
     """A gap and its limits over time: e.g. :func:`quintile_gap` or :func:`sii` output computed with
-    ``group_by`` including ``time``. With ``facet="auto"`` a ``measure`` column (absolute / relative
+    ``by`` including ``time``. With ``facet="auto"`` a ``measure`` column (absolute / relative
     gap) gives one panel each; a reference line marks no gap (0, or 1 for relative gaps)."""
     check_column_arg(time, "time")
     num = [estimate] + [c for c in (lower, upper) if c is not None]
@@ -136,7 +136,7 @@ def plot_gap_over_time(data: pd.DataFrame, time: str, *, estimate: str = "estima
 def plot_equity(result: Any, kind: Literal["effects", "outcome"] = "effects"):
     """Effects by quintile with limits and the fitted gradient, or outcome before/with intervention."""
     q = result.settings["quantile"]
-    g = list(result.group_by)
+    g = list(result.by)
     d = result.by_quintile.copy()
     d["_q"] = d[q].astype(str)
     quint = _is_quintile(result.settings["labels"])
@@ -180,8 +180,8 @@ def plot_uptake(result: Any):
          + facet_wrap("dimension", scales="free_x")
          + labs(x="", y="uptake (share of eligible people treated)",
                 title="Who receives the intervention (1 = most deprived)"))
-    if result.group_by:
-        p += facet_wrap(["dimension", *result.group_by], scales="free_x")
+    if result.by:
+        p += facet_wrap(["dimension", *result.by], scales="free_x")
     return p + theme_nhs()
 
 

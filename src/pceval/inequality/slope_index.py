@@ -31,8 +31,8 @@ weights). pceval draws ``(alpha, beta)`` from that distribution directly -- the 
 distribution at two draws per repetition instead of one per quantile -- vectorised across groups
 (in memory-bounded chunks of groups run on up to four threads), then applies ``f`` and takes
 percentiles. Every group draws from its own random stream, derived from ``seed`` and the group's
-key (its ``group_by`` values), so a group's limits do not depend on which other groups are in the
-call, on their order, or on the number of threads; without ``group_by`` the stream is
+key (its ``by`` values), so a group's limits do not depend on which other groups are in the
+call, on their order, or on the number of threads; without ``by`` the stream is
 ``SeedSequence(seed).spawn(1)[0]``. For rates and proportions without ``transform`` the regression is not linear in
 the draws, so every quantile is drawn, as in PHE. Standard errors come from ``se`` or from 95% limits
 (``se = (upper - lower) / (2 z)``, on the transformed scale when ``transform=True``).
@@ -211,7 +211,7 @@ class _SiiFit:
 def _sii_spec(quantile: Any, population: Any, value: Any, x: Any, se: Any, lower: Any, upper: Any,
               value_type: Any, transform: Any, multiplier: Any, polarity: Any, n_boot: Any,
               confidence: Any, cl_confidence: Any, rii: Any, rii_method: Any, most_deprived: Any,
-              imd_edition: Any, group_by: GroupBy, ridit_population: Any) -> _SiiSpec:
+              imd_edition: Any, by: GroupBy, ridit_population: Any) -> _SiiSpec:
     """Check :func:`sii`'s arguments (no data yet) and return them as a :class:`_SiiSpec`."""
     quantile = check_column_arg(quantile, "quantile")
     population = check_column_arg(population, "population")
@@ -241,9 +241,9 @@ def _sii_spec(quantile: Any, population: Any, value: Any, x: Any, se: Any, lower
     check_choice(most_deprived, "most_deprived", {"lowest", "highest"})
     if not isinstance(rii, bool):
         raise InputError(f"`rii` must be True or False, got {rii!r}")
-    gb = as_list(group_by)
+    gb = as_list(by)
     if quantile in gb:
-        raise InputError("`quantile` must not also be a `group_by` column")
+        raise InputError("`quantile` must not also be a `by` column")
     return _SiiSpec(
         quantile=quantile, population=population, value=value, x=x, se=se, lower=lower, upper=upper,
         kind=kind, transform=transform, mult=mult, polarity=polarity,
@@ -296,7 +296,7 @@ def _sii_arrays(data: Any, spec: _SiiSpec) -> _SiiArrays:
     numeric += [s.se] if s.use_se else [s.lower, s.upper]  # type: ignore[list-item]
     if s.ridit_column:
         numeric.append(s.ridit_column)
-    frame = check_input(data, "data", numeric=numeric, required=[s.quantile], group_by=gb,
+    frame = check_input(data, "data", numeric=numeric, required=[s.quantile], by=gb,
                         not_null=[*gb, s.quantile, *numeric])
     val = _sii_check_values(frame, s)
     labels = quantile_order(pd.unique(frame[s.quantile]))
@@ -436,7 +436,7 @@ def _key_words(values: tuple[Any, ...]) -> tuple[int, ...]:
 def _group_streams(seed: int | None, keys: pd.DataFrame, gb: Sequence[str]) -> list[np.random.SeedSequence]:
     """One random stream per group, from ``seed`` and the group's key alone.
 
-    Without ``group_by`` the stream is ``SeedSequence(seed).spawn(1)[0]``; with it, the spawn key
+    Without ``by`` the stream is ``SeedSequence(seed).spawn(1)[0]``; with it, the spawn key
     is extended by a hash of the group's values, so a group's draws do not depend on which other
     groups are in the call or on their order.
     """
@@ -637,7 +637,7 @@ def sii(data: pd.DataFrame, *, value: str | None = None, population: str, x: str
         se: str | None = None, lower: str | None = None, upper: str | None = None,
         value_type: str | int = "normal", transform: bool = False, multiplier: float = 1,
         polarity: Literal["higher_is_better", "higher_is_worse"] | None = None,
-        group_by: GroupBy = None, quantile: str, confidence: float | Sequence[float] = 0.95,
+        by: GroupBy = None, quantile: str, confidence: float | Sequence[float] = 0.95,
         n_boot: int = 100_000, seed: int | None = 1, rii: bool = True,
         rii_method: Literal["ratio", "mean"] = "ratio",
         ridit_population: str | Mapping[Any, float] | pd.Series | None = None,
@@ -672,7 +672,7 @@ def sii(data: pd.DataFrame, *, value: str | None = None, population: str, x: str
         Scales the SII (e.g. 100 for percentages); a negative value flips its sign and inverts the RII.
     polarity : ``"higher_is_better"``, ``"higher_is_worse"`` or None
         See the sign convention; None keeps PHE's sign.
-    group_by : column name(s), optional
+    by : column name(s), optional
         One SII per group (a single name is one column). Groups missing a quantile are left out
         with a warning (PHE's rule).
     quantile : str
@@ -721,7 +721,7 @@ def sii(data: pd.DataFrame, *, value: str | None = None, population: str, x: str
     """
     spec = _sii_spec(quantile, population, value, x, se, lower, upper, value_type, transform,
                      multiplier, polarity, n_boot, confidence, cl_confidence, rii, rii_method,
-                     most_deprived, imd_edition, group_by, ridit_population)
+                     most_deprived, imd_edition, by, ridit_population)
     arrays = _sii_arrays(data, spec)
     fit = _sii_fit(spec, arrays)
     q_sii, q_rii, cross = _sii_simulate(spec, arrays, fit, seed, progress)

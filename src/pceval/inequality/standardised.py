@@ -179,7 +179,7 @@ def _standard_weights(data: pd.DataFrame, standard: object, age_band: str | None
 
 
 def dsr(data: pd.DataFrame, x: str, n: str, *, age_band: str | None = None,
-        standard: str | Mapping[object, float] | pd.Series = "esp2013", group_by: GroupBy = None,
+        standard: str | Mapping[object, float] | pd.Series = "esp2013", by: GroupBy = None,
         confidence: float | Sequence[float] = 0.95, multiplier: float = 100_000,
         independent_events: bool = True, event_frequency: str | None = None,
         min_count: int = 10) -> pd.DataFrame:
@@ -210,7 +210,7 @@ def dsr(data: pd.DataFrame, x: str, n: str, *, age_band: str | None = None,
     age_band : str, optional
         Age band labels (needed for ESP 2013 or a mapping standard; see module notes).
     standard : ``"esp2013"``, a column of ``data``, or a mapping {age band: population}
-    group_by : column name(s), optional
+    by : column name(s), optional
     confidence, multiplier : as for :func:`~pceval.inequality.rate`.
     independent_events : bool
     event_frequency : str, optional
@@ -234,7 +234,7 @@ def dsr(data: pd.DataFrame, x: str, n: str, *, age_band: str | None = None,
     0  1000.0  Dobson
     """
     x, n = check_column_arg(x, "x"), check_column_arg(n, "n")
-    gb = as_list(group_by)
+    gb = as_list(by)
     levels = confidence_levels(confidence)
     mult = check_number(multiplier, "multiplier", low=0, low_open=True)
     min_count = check_int(min_count, "min_count", low=0)
@@ -245,7 +245,7 @@ def dsr(data: pd.DataFrame, x: str, n: str, *, age_band: str | None = None,
         cols.append(standard)
     if age_band is not None:
         check_column_arg(age_band, "age_band")
-    data = check_input(data, "data", numeric=cols, required=[age_band] if age_band else [], group_by=gb,
+    data = check_input(data, "data", numeric=cols, required=[age_band] if age_band else [], by=gb,
                        not_null=[*gb, n] + ([age_band] if age_band else []))
     data = _plain_bands(data, age_band)
     check_min(data, "data", x, 0, strict=False)
@@ -364,7 +364,7 @@ def _isr_observed(data: pd.DataFrame, observed_totals: pd.DataFrame | None, x: s
     k = len(keys)
     if observed_totals is not None:
         ocol = x if x is not None else "observed"
-        obs = check_input(observed_totals, "observed_totals", numeric=[ocol], group_by=gb,
+        obs = check_input(observed_totals, "observed_totals", numeric=[ocol], by=gb,
                           unique=gb or None, not_null=[*gb, ocol])
         check_min(obs, "observed_totals", ocol, 0, strict=False)
         if gb:
@@ -374,7 +374,7 @@ def _isr_observed(data: pd.DataFrame, observed_totals: pd.DataFrame | None, x: s
             observed = merged[ocol].to_numpy(float)
         else:
             if len(obs) != 1:
-                raise InputError("`observed_totals` must have one row when there is no `group_by`")
+                raise InputError("`observed_totals` must have one row when there is no `by`")
             observed = obs[ocol].to_numpy(float)
     else:
         observed = group_sum(np.nan_to_num(data[x].to_numpy(float)), codes, k)
@@ -383,7 +383,7 @@ def _isr_observed(data: pd.DataFrame, observed_totals: pd.DataFrame | None, x: s
 
 def isr(data: pd.DataFrame, x: str | None, n: str, *, ref_x: str, ref_n: str,
         age_band: str | None = None, reference: pd.DataFrame | None = None,
-        group_by: GroupBy = None, observed_totals: pd.DataFrame | None = None,
+        by: GroupBy = None, observed_totals: pd.DataFrame | None = None,
         measure: str = "ratio", confidence: float | Sequence[float] = 0.95,
         multiplier: float | None = None) -> pd.DataFrame:
     """Indirectly standardised ratios (``measure="ratio"``) or rates (``measure="rate"``).
@@ -414,7 +414,7 @@ def isr(data: pd.DataFrame, x: str | None, n: str, *, ref_x: str, ref_n: str,
         Reference events and population per age band: columns of ``reference`` (matched to ``data``
         by ``age_band`` label) or, without ``reference``, columns of ``data``.
     observed_totals : DataFrame, optional
-        Total observed events per group: the ``group_by`` columns plus a column named ``x`` (or
+        Total observed events per group: the ``by`` columns plus a column named ``x`` (or
         ``"observed"`` when ``x`` is None).
     measure : ``"ratio"`` or ``"rate"``
     multiplier : float, optional
@@ -430,12 +430,12 @@ def isr(data: pd.DataFrame, x: str | None, n: str, *, ref_x: str, ref_n: str,
                         "multiplier", low=0, low_open=True)
     n = check_column_arg(n, "n")
     ref_x, ref_n = check_column_arg(ref_x, "ref_x"), check_column_arg(ref_n, "ref_n")
-    gb = as_list(group_by)
+    gb = as_list(by)
     levels = confidence_levels(confidence)
     if x is None and observed_totals is None:
         raise InputError("`x` is needed unless `observed_totals` gives the observed events")
     cols = [n] + ([x] if x is not None else [])
-    data = check_input(data, "data", numeric=cols, group_by=gb, not_null=gb,
+    data = check_input(data, "data", numeric=cols, by=gb, not_null=gb,
                        required=[age_band] if age_band else [])
     data = _plain_bands(data, age_band)
     if x is not None:
