@@ -98,16 +98,16 @@ def _format_cell(v: Any, is_count: bool, digits: int) -> tuple[str, bool]:
     return html.escape(str(v)), False
 
 
-def table_html(df: pd.DataFrame, caption: str = "", counts: Sequence[str] = (), preset: str = DEFAULT_PRESET,
+def table_html(data: pd.DataFrame, caption: str = "", counts: Sequence[str] = (), preset: str = DEFAULT_PRESET,
                note: str | None = None, digits: int = 2) -> str:
     """HTML for an already-protected table, marked with the preset that protected it."""
     p = get_preset(preset)
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in data.columns)
     body = []
     count_set = set(counts)
-    for row in df.itertuples(index=False):
+    for row in data.itertuples(index=False):
         cells = []
-        for col, v in zip(df.columns, row, strict=True):
+        for col, v in zip(data.columns, row, strict=True):
             text, numeric = _format_cell(v, col in count_set, digits)
             cells.append(f'<td class="num">{text}</td>' if numeric else f"<td>{text}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
@@ -125,7 +125,7 @@ def table_html(df: pd.DataFrame, caption: str = "", counts: Sequence[str] = (), 
             f'<tbody>{"".join(body)}</tbody></table>{note_html}')
 
 
-def show_table(df: pd.DataFrame, caption: str = "", counts: Sequence[str] | None = None,
+def show_table(data: pd.DataFrame, caption: str = "", counts: Sequence[str] | None = None,
                preset: str = DEFAULT_PRESET, rates: Mapping[str, tuple[str, str, float]] | None = None,
                note: str | None = None, digits: int = 2) -> None:
     """Protect the declared ``counts`` (and recompute ``rates``) and show the table.
@@ -136,10 +136,10 @@ def show_table(df: pd.DataFrame, caption: str = "", counts: Sequence[str] | None
     Declare every column holding counts of people or events (and their denominators) in ``counts``;
     rates built from them go in ``rates`` as ``{rate: (numerator, denominator, multiplier)}``.
     """
-    if not isinstance(df, pd.DataFrame):
-        raise InputError(f"`df` must be a pandas DataFrame, got {type(df).__name__}")
+    if not isinstance(data, pd.DataFrame):
+        raise InputError(f"`data` must be a pandas DataFrame, got {type(data).__name__}")
     counts = list(counts or [])
-    protected = protect(df, counts, preset, rates=rates, table=caption or "table", log=_LOG)
+    protected = protect(data, counts, preset, rates=rates, table=caption or "table", log=_LOG)
     _display_html(table_html(protected, caption, counts, preset, note, digits))
 
 
