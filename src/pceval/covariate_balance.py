@@ -236,10 +236,11 @@ class BalanceResult(ResultProtocol):
 
     @property
     def headline(self) -> pd.Series:
-        """The covariate with the largest |SMD| in the matched (or only) sample."""
+        """The covariate with the largest |SMD| in the matched (or only) sample (the propensity
+        score itself, row ``distance``, is left out: it summarises the covariates)."""
         frame = self.to_frame()
         s = "matched" if (frame["sample"] == "matched").any() else "all"
-        rows = frame[frame["sample"] == s]
+        rows = frame[(frame["sample"] == s) & (frame["covariate"] != "distance")]
         return rows.loc[rows["smd"].abs().idxmax()] if rows["smd"].notna().any() else rows.iloc[0]
 
     @property

@@ -87,6 +87,15 @@ class FixedEffectsResult(ResultProtocol):
                   "confidence": s["confidence"]}
         return protocol_frame(self.table, confidence=s["confidence"], design=design)
 
+    @property
+    def headline(self) -> pd.Series:
+        """The treatment coefficient (TWFE), or the event-time-0 coefficient (event study: the
+        effect in the period of treatment; the leads are pre-trend checks, not effects)."""
+        frame = self.to_frame()
+        if "event_time" in frame and (frame["event_time"] == 0).any():
+            return frame.loc[frame["event_time"] == 0].iloc[0]
+        return frame.iloc[0]
+
     def summary(self) -> str:
         s = self.settings
         lines = [f"{s['kind']}: unit and period fixed effects; {self.n_obs:,} observations, "
