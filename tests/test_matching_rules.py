@@ -359,9 +359,11 @@ def _walk_oracle(Z, fr, cr, order, *, ratio=1, replace=False, strata=None, allow
     """MatchIt's greedy Mahalanobis search written out step by step, independently of pceval:
     rows of the focal person's stratum are lined up by the first transformed covariate (ties in
     row order); starting from the focal person the search looks one step to the left, then one
-    to the right, two to the left, two to the right, ...; among the available controls it keeps
-    the one with the smallest squared distance, and on an exact tie the one it met last. Round r
-    (ratio > 1) gives each still-matched focal person its r-th control."""
+    to the right, two to the left, two to the right, ...; of the available controls it met, those
+    whose squared distance is within 1e-12 x (smallest squared distance + |z_focal|^2) of the
+    smallest are tied (pceval's rule for distances equal up to rounding, docs/matching.md), and
+    the tied one it met last wins. Round r (ratio > 1) gives each still-matched focal person its
+    r-th control."""
     n = len(Z)
     st = np.zeros(n, np.int64) if strata is None else np.asarray(strata)
     is_ctrl = np.zeros(n, bool)
@@ -377,7 +379,7 @@ def _walk_oracle(Z, fr, cr, order, *, ratio=1, replace=False, strata=None, allow
             f = fr[i]
             rows, p = line[st[f]], where[f]
             d2 = np.einsum("ij,ij->i", Z - Z[f], Z - Z[f])
-            best, best_d2 = -1, np.inf
+            met = []  # available controls in the order the search meets them
             for step in range(1, len(rows)):
                 for k in (p - step, p + step):  # left first, then right
                     if not 0 <= k < len(rows):
@@ -386,9 +388,11 @@ def _walk_oracle(Z, fr, cr, order, *, ratio=1, replace=False, strata=None, allow
                     if (not is_ctrl[c] or (used[c] and not replace) or c in out[i, :r]
                             or (allowed is not None and not allowed(f, c))):
                         continue
-                    if d2[c] <= best_d2:  # '<=': on a tie the later one wins
-                        best, best_d2 = c, d2[c]
-            if best >= 0:
+                    met.append(c)
+            if met:
+                smallest = min(d2[c] for c in met)
+                tol = 1e-12 * (smallest + Z[f] @ Z[f])
+                best = [c for c in met if d2[c] <= smallest + tol][-1]  # the tie met last
                 out[i, r] = best
                 used[best] = True
     return out

@@ -50,9 +50,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import special, stats
+from scipy.linalg import lapack
 
 from pceval.errors import EstimationError, PcevalWarning
-from pceval.matching import _rlinalg
 
 _EPS = np.finfo(float).eps
 _EXTREME = 1e-6  # scores this close to 0 or 1 are reported as separation
@@ -286,35 +286,80 @@ def _independent_columns(X: np.ndarray, names: Sequence[str]) -> tuple[list[int]
 # Mahalanobis
 # ----------------------------------------------------------------------------------------------
 
+def _ordered_product(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``A @ B`` summed over the inner index in order (``C[:, j] = A[:, 0] B[0, j] + A[:, 1]
+    B[1, j] + ...``), one elementwise pass per term.
+
+    Unlike an optimised matrix product, whose rounding can depend on where a row sits in
+    memory, every row is computed by the same operations, so people with the same covariates get
+    bit-identical transformed rows (and distance 0, and a fixed place in MatchIt's search order).
+    """
+    C = np.zeros((A.shape[0], B.shape[1]))
+    for j in range(B.shape[1]):
+        c = C[:, j]
+        for k in range(A.shape[1]):
+            if B[k, j] != 0.0:
+                c += A[:, k] * B[k, j]
+    return C
+
+
 def pooled_covariance(X: np.ndarray, treat: np.ndarray) -> np.ndarray:
-    """Pooled within-group covariance: groups centred at their own means, divided by n - 2
-    (MatchIt's ``pooled_cov``, computed as R computes it)."""
-    return _rlinalg.pooled_cov(np.asarray(X, dtype=float), np.asarray(treat))
+    """Pooled within-group covariance: each group centred at its own mean, cross-products summed
+    over everyone and divided by ``n - (number of groups)`` (MatchIt's ``pooled_cov``)."""
+    X = np.asarray(X, dtype=float)
+    treat = np.asarray(treat)
+    Xc = X.copy()
+    groups = np.unique(treat)
+    for g in groups:
+        m = treat == g
+        Xc[m] -= Xc[m].mean(axis=0)
+    return (Xc.T @ Xc) / max(len(X) - len(groups), 1)
+
+
+def _inverse_covariance(S: np.ndarray) -> np.ndarray:
+    """MatchIt's rule: the inverse if ``det(S) > 1e-8``, otherwise (or if the inverse fails)
+    the Moore-Penrose inverse keeping eigenvalues above 1e-8 times the largest."""
+    if np.linalg.det(S) > 1e-8:
+        try:
+            return np.linalg.inv(S)
+        except np.linalg.LinAlgError:  # pragma: no cover - det > 1e-8 makes this rare
+            pass
+    return np.linalg.pinv(S, rtol=1e-8, hermitian=True)
 
 
 def mahalanobis_transform(X: np.ndarray, treat: np.ndarray, keep: np.ndarray | None = None,
-                          factor_columns: np.ndarray | None = None) -> np.ndarray:
+                          ) -> np.ndarray:
     """Rows ``z_i`` with ``|z_i - z_j|`` equal to the Mahalanobis distance between ``i`` and ``j``.
 
-    Exactly MatchIt's ``transform_covariates(method = "mahalanobis")``: factor dummies (a full
-    set per factor, flagged by ``factor_columns``; found from ``X`` when not given, see
-    :func:`pceval.matching._rlinalg.factor_dummy_columns`) are divided by ``sqrt(2)``,
-    columns whose range is below ``sqrt(eps)`` are dropped, the rest standardised with
-    ``scale()``; ``S`` is the :func:`pooled_covariance` of the rows in ``keep`` (all by default;
-    the people not discarded), ``S^-1`` is ``solve(S)`` if ``det(S) > 1e-8`` and otherwise the
-    SVD-based generalised inverse (a full set of dummies makes ``S`` singular), and
-    ``Z = X_std R'`` with ``R`` the pivoted Cholesky factor of ``S^-1`` (``R'R = S^-1``).
-
-    Every step repeats R's floating-point operations (:mod:`pceval.matching._rlinalg`), so
-    ``Z`` is bit for bit MatchIt's: exact ties in distance are then broken by the same rounding
-    as in MatchIt, and the first column of ``Z`` orders MatchIt's search, which breaks ties
-    that are exact in floating point too (see :mod:`pceval.matching.nearest`).
+    The steps of MatchIt's ``transform_covariates(method = "mahalanobis")``: columns whose
+    range (over all rows) is below ``sqrt(eps)`` are dropped; the rest are standardised like R's
+    ``scale()`` (mean and SD with ``n - 1`` over all rows); ``S`` is the
+    :func:`pooled_covariance` of the rows in ``keep`` (all by default; the people not discarded)
+    and ``S^-1`` its inverse or generalised inverse (:func:`_inverse_covariance`; a full set of
+    factor dummies makes ``S`` singular). Then ``Z = X_std R'`` with ``R`` the pivoted Cholesky
+    factor of ``S^-1`` (LAPACK ``dpstrf`` through scipy, ``R'R = P' S^-1 P``; the block beyond
+    the numerical rank is set to zero), so that ``|z_i - z_j|^2 = (x_i - x_j)' S^-1 (x_i -
+    x_j)``. The first column of ``Z`` orders MatchIt's search (see
+    :mod:`pceval.matching.nearest`). ``Z`` is accumulated in a fixed order
+    (:func:`_ordered_product`), so identical people get identical rows; otherwise its rounding
+    is whatever numpy's and scipy's LAPACK give. Which of two controls at the same distance in
+    exact arithmetic is nearer in floating point therefore depends on the BLAS (in MatchIt too);
+    the matcher treats such distances as ties (:data:`pceval.matching.nearest.TIE_RTOL`).
     """
     X = np.asarray(X, dtype=float)
     n = len(X)
     keep = np.ones(n, dtype=bool) if keep is None else np.asarray(keep, dtype=bool)
+    treat = np.asarray(treat)
     if n == 0 or X.shape[1] == 0:
         return np.zeros((n, 1))
-    fac = (_rlinalg.factor_dummy_columns(X) if factor_columns is None
-           else np.asarray(factor_columns, dtype=bool))
-    return _rlinalg.matchit_mahalanobis(X, np.asarray(treat), keep, fac)
+    varies = np.abs(X.max(axis=0) - X.min(axis=0)) >= np.sqrt(_EPS)
+    if not varies.any():
+        return np.zeros((n, 1))
+    X = X[:, varies]
+    Xs = X - X.mean(axis=0)
+    Xs /= np.sqrt(np.einsum("ij,ij->j", Xs, Xs) / max(n - 1, 1))
+    inv = _inverse_covariance(pooled_covariance(Xs[keep], treat[keep]))
+    c, piv, rank, _info = lapack.dpstrf(inv, lower=0)
+    R = np.triu(c)
+    R[rank:, rank:] = 0.0
+    return _ordered_product(Xs, R[:, np.argsort(piv - 1)].T)

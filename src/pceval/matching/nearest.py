@@ -42,13 +42,22 @@ stratum finds the nearest controls (queried once for everyone, again only for pe
 returned controls are all taken); with a caliper the candidates are the available controls in
 the caliper window of the sorted array. Either way no distance matrix is formed.
 
-Ties in the Mahalanobis distance come in two kinds, and both go as in MatchIt. Controls at the
-same distance in exact arithmetic but not in floating point (one ten years older, one ten years
-younger) are decided by rounding: the transformed covariates are MatchIt's bit for bit
-(:func:`pceval.matching.distance.mahalanobis_transform`) and squared distances are summed column
-by column as MatchIt's ``euc_dist_sq`` sums them (:func:`_sq_dist`), so the same control comes
-out nearer. Controls at exactly the same floating-point distance (identical covariates) go to
-the one MatchIt's search meets last (see :func:`_mahalanobis_pick`).
+Ties in the Mahalanobis distance are decided by a rule, not by rounding. Two controls can be
+at the same distance in exact arithmetic without having the same covariates (one 13 years
+older and a year more schooling, one 13 years younger and a year less: mirror images around
+the focal person). Computed in floating point their distances usually differ in the last bits,
+and which one comes out nearer depends on every rounding in the transform, i.e. on the BLAS
+and LAPACK build (MatchIt's own answer in such ties depends on the BLAS R is linked to).
+pceval therefore treats squared distances within ``TIE_RTOL * (d2 + |z_t|^2)`` of the smallest
+as tied (``TIE_RTOL = 1e-12``, :func:`_tie_tolerance`), and gives every tie, exact in floating
+point or not, to the candidate MatchIt's search meets last (:func:`_mahalanobis_pick`; with
+identical covariates, MatchIt's own rule). The rounding error of a computed squared distance
+is at most a few ulps of ``d2 + d |z|`` (cancellation in ``z_t - z_c``), measured against exact
+rational arithmetic at most 1e-14 of ``d2 + |z_t|^2`` on lalonde and simulated data (MatchIt's
+own transform: 2e-15); the tolerance is 100 times that, and distances that genuinely differ by
+less than 1e-12 of the focal person's squared distance from the centre are, for matching, the
+same distance. So the pairs do not depend on the BLAS, and they can differ from MatchIt's where
+MatchIt's rounding broke a tie the other way (lalonde: see docs/matching.md).
 """
 
 from __future__ import annotations
@@ -270,12 +279,11 @@ def match_distance_replace(distance: np.ndarray, focal_rows: np.ndarray, ctrl_ro
 
 def _sq_dist(Zc: np.ndarray, zt: np.ndarray) -> np.ndarray:
     """Squared Euclidean distances from ``zt`` to the rows of ``Zc``, summed column by column
-    from the first, as MatchIt's ``euc_dist_sq`` does (``out += (z_t - z_c)^2``).
+    from the first (``out += (z_t - z_c)^2``).
 
-    The order of summation matters: two controls equally far from a focal person in exact
-    arithmetic (one older, one younger by the same amount) get distances that differ in the
-    last bit, and MatchIt takes the smaller; a pairwise or vectorised sum (``einsum``) can
-    round the other way.
+    A fixed order of summation gives every candidate the same operations, so controls with
+    identical covariates get bit-identical distances (an optimised reduction such as
+    ``einsum`` may round them differently); near-ties are left to :func:`_tie_tolerance`.
     """
     if len(Zc) == 0:
         return np.empty(0)
@@ -287,17 +295,32 @@ def _sq_dist(Zc: np.ndarray, zt: np.ndarray) -> np.ndarray:
     return out
 
 
-def _mahalanobis_pick(d2: np.ndarray, scan: np.ndarray) -> int:
+#: Squared Mahalanobis distances closer than ``TIE_RTOL * (d2 + |z_t|^2)`` are a tie (module doc).
+TIE_RTOL = 1e-12
+
+
+def _tie_tolerance(d2_min: float, zt: np.ndarray) -> float:
+    """How far above the smallest squared distance ``d2_min`` a candidate still ties with it:
+    ``TIE_RTOL * (d2_min + |z_t|^2)``, with ``z_t`` the focal person's transformed covariates.
+
+    The rounding error of a squared distance computed from transformed rows is at most a few
+    ulps of ``d2`` plus a few ulps of ``d * |z|`` (the cancellation in ``z_t - z_c``);
+    ``d2 + |z_t|^2 >= 2 d |z_t|``, so this tolerance covers both with a wide margin (see the
+    module doc for the measurements).
+    """
+    return TIE_RTOL * (d2_min + float(np.dot(zt, zt)))
+
+
+def _mahalanobis_pick(d2: np.ndarray, scan: np.ndarray, tol: float = 0.0) -> int:
     """Index (into the candidate arrays) of the chosen control among candidates.
 
-    The smallest squared Mahalanobis distance wins. Among exact ties MatchIt's search keeps
-    the candidate it meets last while walking outwards from the focal person alternately left
-    and right along the sort on the first transformed covariate; ``scan`` holds that visiting
-    time (``2L - 1`` for the L-th unit to the left, ``2R`` for the R-th to the right), so the
-    tie goes to the largest ``scan``.
+    Candidates whose squared distance is within ``tol`` of the smallest are tied. Among tied
+    candidates the one MatchIt's search meets last wins, walking outwards from the focal person
+    alternately left and right along the sort on the first transformed covariate; ``scan``
+    holds that visiting time (``2L - 1`` for the L-th unit to the left, ``2R`` for the R-th to
+    the right), so the tie goes to the largest ``scan``.
     """
-    m = d2.min()
-    tied = np.flatnonzero(d2 == m)
+    tied = np.flatnonzero(d2 <= d2.min() + tol)
     if len(tied) == 1:
         return int(tied[0])
     return int(tied[np.argmax(scan[tied])])
@@ -335,8 +358,8 @@ def match_mahalanobis(Z: np.ndarray, focal_rows: np.ndarray, ctrl_rows: np.ndarr
 
     ``Z`` are Mahalanobis-transformed covariates (Euclidean distance between rows = Mahalanobis
     distance). Candidates of a focal person are the available controls in its stratum (and,
-    with a caliper, whose ``distance`` is within ``caliper``); the nearest in ``Z`` wins, exact
-    ties as :func:`_mahalanobis_pick`. Rounds, order and replacement work as in
+    with a caliper, whose ``distance`` is within ``caliper``); the nearest in ``Z`` wins, ties
+    (within :func:`_tie_tolerance`) as :func:`_mahalanobis_pick`. Rounds, order and replacement work as in
     :func:`match_distance_no_replace`.
 
     Cost: without a caliper, a k-d tree per stratum finds each focal person's nearest controls
@@ -409,7 +432,7 @@ def match_mahalanobis(Z: np.ndarray, focal_rows: np.ndarray, ctrl_rows: np.ndarr
             ri = rank[focal_rows[i]]
             cr = crank[idx]
             scan = np.where(cr < ri, 2 * (ri - cr) - 1, 2 * (cr - ri))
-            j = idx[_mahalanobis_pick(d2, scan)]
+            j = idx[_mahalanobis_pick(d2, scan, _tie_tolerance(float(d2.min()), zt))]
             mm[i, r] = srt.ctrl[j]
             if not replace:
                 if groups is None:
@@ -426,9 +449,9 @@ class _KDFinder:
     """Nearest available controls of a focal person via k-d trees (one per stratum block).
 
     :meth:`candidates` returns every available control whose squared distance (computed by
-    :func:`_sq_dist`, the same summation as MatchIt's, so that its ties and near-ties come out
-    as MatchIt's) equals the minimum, plus possibly a few farther ones; never misses a tied or
-    closer control (the tree's own distances are used only with a relative margin of 1e-9).
+    :func:`_sq_dist`) is within the tie tolerance (:func:`_tie_tolerance`) of the minimum,
+    plus possibly a few farther ones; never misses a tied or closer control (the tree's own
+    distances are used only with a relative margin of 1e-9).
     """
 
     def __init__(self, Zc: np.ndarray, lo: np.ndarray, hi: np.ndarray, Zf: np.ndarray,
@@ -485,11 +508,12 @@ class _KDFinder:
             if ok.any():
                 cand = idx[ok]
                 d2 = _sq_dist(self.Zc[cand], zt)
-                m = d2.min()
-                if k >= n_block or m < (kd[-1] ** 2) * (1 - 1e-9):
+                reach = float(d2.min())
+                reach += _tie_tolerance(reach, zt)
+                if k >= n_block or reach < (kd[-1] ** 2) * (1 - 1e-9):
                     return cand, d2
-                # possible ties (or rounding) at the edge of the returned set: take the ball
-                ball = np.asarray(tree.query_ball_point(zt, r=np.sqrt(m) * (1 + 1e-9) + 1e-300),
+                # possible ties at the edge of the returned set: take the ball
+                ball = np.asarray(tree.query_ball_point(zt, r=np.sqrt(reach) * (1 + 1e-9) + 1e-300),
                                   dtype=np.int64) + a
                 cand = ball[keep(ball)]
                 return cand, _sq_dist(self.Zc[cand], zt)
