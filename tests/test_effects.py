@@ -26,6 +26,10 @@ CONFIGS: dict[str, dict] = {
     "h_nearest_mahalanobis": {"distance": "mahalanobis"},
     "j_subclass6": {"method": "subclass", "subclass": 6},
 }
+# distance="mahalanobis": one matched control differs from MatchIt's (an exact tie in the
+# Mahalanobis distance that R's rounding broke the other way; docs/matching.md), which moves the
+# adjusted ATT by 4.58 and the SEs by up to 5.3e-4 relative: checked in test_matching_mahvars.py.
+SAME_SAMPLE = [c for c in CONFIGS if c != "h_nearest_mahalanobis"]
 VCOV = {"classical": "classical", "HC3": "HC3", "CL_subclass_HC1": "cluster"}
 # MatchIt's effect files keep 15 significant digits; measured agreement of every ATT, SE and t
 # statistic: 3.3e-13 relative (two-way clustered SEs: 4.5e-14). Tolerance a few orders above.
@@ -50,7 +54,7 @@ def _quiet(*args, **kwargs) -> EffectResult:
         return estimate_effect(*args, **kwargs)
 
 
-@pytest.mark.parametrize("cfg", list(CONFIGS))
+@pytest.mark.parametrize("cfg", SAME_SAMPLE)
 def test_att_and_every_se_equal_matchit(matches, cfg):
     ref = pd.read_csv(MATCHIT / f"{cfg}_effect.csv")
     ref = ref[ref["model"].isin(["adjusted", "unadjusted"])]
@@ -69,7 +73,7 @@ def test_att_and_every_se_equal_matchit(matches, cfg):
         assert t_stat == pytest.approx(r["t"], rel=REL)
 
 
-@pytest.mark.parametrize("cfg", list(CONFIGS))
+@pytest.mark.parametrize("cfg", SAME_SAMPLE)
 def test_default_vcov_is_matchits_recommendation(matches, cfg):
     ref = pd.read_csv(MATCHIT / f"{cfg}_effect.csv")
     rec = ref[(ref["model"] == "adjusted") & ref["recommended"]].iloc[0]

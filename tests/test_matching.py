@@ -24,7 +24,13 @@ CONFIGS: dict[str, dict] = {
     "h_nearest_mahalanobis": {"distance": "mahalanobis"},
     "j_subclass6": {"method": "subclass", "subclass": 6},
 }
-NEAREST = [c for c in CONFIGS if "nearest" in c]
+# distance="mahalanobis": MatchIt broke an exact tie in the Mahalanobis distance (NSW89 is 2
+# years from both PSID383 and PSID407) by the rounding of R's BLAS, pceval by its own rule
+# (docs/matching.md), so 2 of the 185 pairs and 1 matched control differ; pairs, weights and
+# balance for it are checked against MatchIt in test_matching_mahvars.py, sample sizes here.
+TIE_BROKEN_OTHERWISE = {"h_nearest_mahalanobis"}
+SAME_SAMPLE = [c for c in CONFIGS if c not in TIE_BROKEN_OTHERWISE]
+NEAREST = [c for c in CONFIGS if "nearest" in c and c in SAME_SAMPLE]
 
 @pytest.fixture(scope="module")
 def lalonde() -> pd.DataFrame:
@@ -80,7 +86,7 @@ def test_same_pairs_as_matchit(lalonde, matches, cfg):
     assert diff == {}
 
 
-@pytest.mark.parametrize("cfg", list(CONFIGS))
+@pytest.mark.parametrize("cfg", SAME_SAMPLE)
 def test_weights_subclass_discarded(matches, cfg):
     units = ref(f"{cfg}_units.csv")
     m = matches[cfg]
@@ -111,7 +117,7 @@ BAL_COLS = {"Means Treated": "mean_treated", "Means Control": "mean_control",
             "eCDF Max": "ecdf_max", "Std. Pair Dist.": "std_pair_dist"}
 
 
-@pytest.mark.parametrize("cfg", list(CONFIGS))
+@pytest.mark.parametrize("cfg", SAME_SAMPLE)
 def test_balance_table_equals_matchit_summary(matches, cfg):
     b = ref(f"{cfg}_balance.csv")
     got = matches[cfg].balance().to_frame()
