@@ -42,10 +42,11 @@ class WidePanel:
         return bool(np.isfinite(self.y).all())
 
 
-def _note(exclusions: dict[str, int], reason: str, count: int) -> None:
+def _note(exclusions: dict[str, int], reason: str, count: int, stacklevel: int = 5) -> None:
+    """Count an exclusion and announce it (the warning points at the public function's caller)."""
     if count:
         exclusions[reason] = exclusions.get(reason, 0) + int(count)
-        warnings.warn(f"{reason}: {count:,}", PcevalWarning, stacklevel=4)
+        warnings.warn(f"{reason}: {count:,}", PcevalWarning, stacklevel=stacklevel)
 
 
 def _unit_constant(df: pd.DataFrame, unit: str, col: str, what: str, order: np.ndarray,
@@ -87,6 +88,24 @@ def prepare_panel(
       comparison, the units observed in both periods.
     """
     covariates = list(covariates or [])
+    if unbalanced not in ("balance", "error", "pairwise", "repeated_cross_section"):
+        raise InputError("`unbalanced` must be 'balance', 'pairwise', 'repeated_cross_section' or "
+                         f"'error', got {unbalanced!r}")
+    exclusions: dict[str, int] = {}
+    df, uid0 = _checked_rows(data, outcome, unit, time, group, covariates, weights, cluster,
+                             exclusions)
+    _check_unit_constants(df, uid0, unit, group, covariates, weights, cluster)
+    df, times = _resolve_groups(df, unit, time, group, anticipation, exclusions)
+    arrays = _pivot(df, outcome, unit, time, group, covariates, weights, cluster, times)
+    return _balance(arrays, times, covariates, unbalanced, time, exclusions)
+
+
+def _checked_rows(data: Any, outcome: str, unit: str, time: str, group: str,
+                  covariates: list[str], weights: str | None, cluster: str | None,
+                  exclusions: dict[str, int]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The panel's columns as pandas, checked; rows with a missing (or infinite) outcome or
+    covariate dropped (counted); one row per unit and period; non-negative weights.
+    Returns the rows and their unit codes (in order of appearance)."""
     df = to_pandas(data)
     cols = [unit, time, group, outcome, *covariates]
     if weights:
@@ -101,7 +120,6 @@ def prepare_panel(
         not_null=[unit, time, group, *([weights] if weights else []), *([cluster] if cluster else [])],
     )
     df = df[cols]
-    exclusions: dict[str, int] = {}
     miss = df[[outcome, *covariates]].isna().any(axis=1) | ~np.isfinite(
         df[[outcome, *covariates]].to_numpy(float)).all(axis=1)
     _note(exclusions, "rows with a missing outcome or covariate dropped", int(miss.sum()))
@@ -119,6 +137,13 @@ def prepare_panel(
         )
     if weights is not None and (df[weights] < 0).any():
         raise InputError(f"`weights` column '{weights}' must be non-negative")
+    return df, uid0
+
+
+def _check_unit_constants(df: pd.DataFrame, uid0: np.ndarray, unit: str, group: str,
+                          covariates: list[str], weights: str | None, cluster: str | None) -> None:
+    """Refuse a group, covariate, weight or cluster that varies within a unit (``uid0``: the
+    rows' unit codes)."""
     order = np.argsort(uid0, kind="stable")
     same_unit = uid0[order][1:] == uid0[order][:-1]
     _unit_constant(df, unit, group, "the first treated period; a treatment that switches off "
@@ -130,6 +155,12 @@ def prepare_panel(
     if cluster:
         _unit_constant(df, unit, cluster, "units must be nested in clusters", order, same_unit)
 
+
+def _resolve_groups(df: pd.DataFrame, unit: str, time: str, group: str, anticipation: int,
+                    exclusions: dict[str, int]) -> tuple[pd.DataFrame, np.ndarray]:
+    """Check the groups against the periods: a group must be 0 or a period; groups after the
+    last period become never treated, units treated in the first period (plus anticipation)
+    are dropped; both counted. Returns the rows kept and the sorted periods."""
     times = np.sort(df[time].unique())
     g_vals = df[group].to_numpy(float)
     bad_g = (g_vals != 0) & ~np.isin(g_vals, times) & (g_vals < times[-1]) & (g_vals > times[0])
@@ -155,29 +186,40 @@ def prepare_panel(
                 "every treated unit is treated in the first period, so no group has a "
                 "pre-treatment period to compare with"
             )
+    return df, times
 
+
+def _pivot(df: pd.DataFrame, outcome: str, unit: str, time: str, group: str,
+           covariates: list[str], weights: str | None, cluster: str | None,
+           times: np.ndarray) -> tuple:
+    """Pivot to a unit x period outcome array (NaN where unobserved) and unit-level arrays,
+    read from one row of each unit (they are constant within unit): ``(units, y, group,
+    covariates, weights, cluster codes or None)``, units sorted."""
     uid, units = pd.factorize(df[unit], sort=True)
     tid = np.searchsorted(times, df[time].to_numpy())
     n_units, n_times = len(units), len(times)
     y = np.full((n_units, n_times), np.nan)
     y[uid, tid] = df[outcome].to_numpy(float)
-    # one row of each unit gives the unit-level values (checked constant above)
     first = np.empty(n_units, dtype=np.int64)
     first[uid] = np.arange(len(uid))
     gr = df[group].to_numpy(float)[first]
     Xc = df[covariates].to_numpy(float)[first] if covariates else np.empty((n_units, 0))
     w = df[weights].to_numpy(float)[first] if weights else np.ones(n_units)
     cl = pd.factorize(df[cluster].to_numpy()[first])[0] if cluster else None
+    return units, y, gr, Xc, w, cl
 
+
+def _balance(arrays: tuple, times: np.ndarray, covariates: list[str], unbalanced: str,
+             time: str, exclusions: dict[str, int]) -> WidePanel:
+    """Apply the unbalanced-panel policy to the pivoted arrays (drop incomplete units, counted,
+    or refuse them) and build the panel, with an intercept column leading ``X``."""
+    units, y, gr, Xc, w, cl = arrays
     observed = np.isfinite(y)
-    if unbalanced not in ("balance", "error", "pairwise", "repeated_cross_section"):
-        raise InputError("`unbalanced` must be 'balance', 'pairwise', 'repeated_cross_section' or "
-                         f"'error', got {unbalanced!r}")
     if not observed.all():
         incomplete = ~observed.all(axis=1)
         if unbalanced == "error":
             raise InputError(
-                f"the panel must be balanced, but {int(incomplete.sum()):,} of {n_units:,} units "
+                f"the panel must be balanced, but {int(incomplete.sum()):,} of {len(units):,} units "
                 f"are not observed in every period of `{time}`; use unbalanced='balance' or 'pairwise'"
             )
         if unbalanced == "balance":

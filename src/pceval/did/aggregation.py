@@ -19,6 +19,7 @@ summaries. Results equal R ``did``'s ``aggte`` (tests: ``tests/test_did_attgt.py
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -103,6 +104,50 @@ def _weights_if(keep: np.ndarray, pg: np.ndarray, att: np.ndarray, cell_group: n
     return (a_i - spa) / S - (c_i - S) * spa / S**2
 
 
+@dataclass(frozen=True)
+class _Cells:
+    """The specification of an aggregation: the cells' estimates, groups and periods, their
+    influence functions and the group shares ``p_g`` (``pg_group`` per group in ``groups``,
+    ``pg`` per cell)."""
+
+    att: np.ndarray
+    g: np.ndarray
+    t: np.ndarray
+    influence: Any
+    unit_group: np.ndarray
+    unit_w: np.ndarray
+    groups: np.ndarray
+    pg_group: np.ndarray
+    pg: np.ndarray
+
+    def combine(self, keep: np.ndarray, weights: np.ndarray,
+                with_wif: bool) -> tuple[float, np.ndarray]:
+        """``sum_k weights_k ATT_k`` over the cells ``keep`` and its influence function (with
+        the estimation of the weights when ``with_wif``)."""
+        est = float(weights @ self.att[keep])
+        psi = np.asarray(self.influence[:, keep] @ weights).ravel()
+        if with_wif:
+            psi = psi + _weights_if(keep, self.pg, self.att, self.g, self.unit_group, self.unit_w)
+        return est, psi
+
+
+@dataclass
+class _Summary:
+    """The fit of an aggregation: one estimate and influence function per label (none for
+    ``simple``) and the overall effect's."""
+
+    labels: list = field(default_factory=list)
+    ests: list = field(default_factory=list)
+    psis: list = field(default_factory=list)
+    est_o: float = float("nan")
+    psi_o: np.ndarray | None = None
+
+    def add(self, label: float, est: float, psi: np.ndarray) -> None:
+        self.labels.append(label)
+        self.ests.append(est)
+        self.psis.append(psi)
+
+
 def aggregate(res, type: str = "simple", *, min_e: float = -np.inf, max_e: float = np.inf,
               balance_e: int | None = None, n_boot: int | None = None,
               seed: int | None = None) -> AggregateResult:
@@ -113,93 +158,115 @@ def aggregate(res, type: str = "simple", *, min_e: float = -np.inf, max_e: float
     ``n_boot``/``seed`` default to those of the ``att_gt`` call (for the uniform band).
     """
     check_choice(type, "type", {"simple", "dynamic", "group", "calendar"})
+    cells = _cells_of(res)
+    if type == "simple":
+        summary = _simple(cells, max_e)
+    elif type == "group":
+        summary = _by_group(cells, max_e)
+    elif type == "dynamic":
+        summary = _dynamic(cells, res.settings["times"], min_e, max_e, balance_e)
+    else:
+        summary = _calendar(cells)
+    n_boot = res.settings["n_boot"] if n_boot is None else n_boot
+    seed = res.settings["seed"] if seed is None else seed
+    return _result(res, type, summary, n_boot, seed, min_e, max_e, balance_e)
+
+
+def _cells_of(res) -> _Cells:
+    """Specification: the cells of an ``att_gt`` result and the group shares
+    ``p_g = mean_i(w_i 1{G_i = g})``."""
     tab = res.table
-    n = res.n_units
-    att = tab["estimate"].to_numpy(float)
     g = tab["group"].to_numpy(float)
-    t = tab["time"].to_numpy(float)
-    IF = res.influence
     unit_group, unit_w = res.unit_group, res.unit_weights
     groups = np.unique(g)
     pg_group = np.array([np.mean(unit_w * (unit_group == gg)) for gg in groups])
-    pg = pg_group[np.searchsorted(groups, g)]
+    return _Cells(att=tab["estimate"].to_numpy(float), g=g, t=tab["time"].to_numpy(float),
+                  influence=res.influence, unit_group=unit_group, unit_w=unit_w, groups=groups,
+                  pg_group=pg_group, pg=pg_group[np.searchsorted(groups, g)])
+
+
+def _simple(c: _Cells, max_e: float) -> _Summary:
+    """Fit ``simple``: the ``p_g``-weighted mean of the post-treatment cells."""
+    keep = np.flatnonzero((c.g <= c.t) & (c.t <= c.g + max_e))
+    if len(keep) == 0:
+        raise EstimationError("no post-treatment group-time cells to aggregate")
+    out = _Summary()
+    out.est_o, out.psi_o = c.combine(keep, c.pg[keep] / c.pg[keep].sum(), True)
+    return out
+
+
+def _by_group(c: _Cells, max_e: float) -> _Summary:
+    """Fit ``group``: each group's mean post-treatment ATT; overall their ``p_g``-weighted
+    mean, with the estimation of the weights (each group one "cell")."""
+    out = _Summary()
+    for gg in c.groups:
+        keep = np.flatnonzero((c.g == gg) & (gg <= c.t) & (c.t <= c.g + max_e))
+        if len(keep) == 0:
+            continue
+        out.add(gg, *c.combine(keep, np.full(len(keep), 1.0 / len(keep)), False))
+    if not out.ests:
+        raise EstimationError("no post-treatment group-time cells to aggregate")
+    lab = np.array(out.labels)
+    pgg = c.pg_group[np.searchsorted(c.groups, lab)]
+    est_arr = np.array(out.ests)
+    out.est_o = float(pgg @ est_arr / pgg.sum())
+    psi_o = np.column_stack(out.psis) @ (pgg / pgg.sum())
+    # weight-estimation term over the groups (each group one "cell")
+    out.psi_o = psi_o + _weights_if(np.arange(len(lab)), pgg, est_arr, lab, c.unit_group,
+                                    c.unit_w)
+    return out
+
+
+def _dynamic(c: _Cells, times: np.ndarray, min_e: float, max_e: float,
+             balance_e: int | None) -> _Summary:
+    """Fit ``dynamic``: ``theta(e)`` for each event time (the groups fixed by ``balance_e``);
+    overall the mean of ``theta(e)`` for ``e >= 0``."""
+    e_all = c.t - c.g
+    include = np.ones(len(c.att), bool)
+    eseq = np.unique(e_all)
+    if balance_e is not None:
+        tmax, tmin = float(np.max(times)), float(np.min(times))
+        include = (tmax - c.g) >= balance_e
+        eseq = np.unique(e_all[include])
+        eseq = eseq[(eseq <= balance_e) & (eseq >= balance_e - tmax + tmin)]
+    eseq = eseq[(eseq >= min_e) & (eseq <= max_e)]
+    out = _Summary()
+    for e in eseq:
+        keep = np.flatnonzero((e_all == e) & include)
+        out.add(e, *c.combine(keep, c.pg[keep] / c.pg[keep].sum(), True))
+    if not out.ests:
+        raise EstimationError("no event times left to aggregate (check min_e / max_e / balance_e)")
+    pos = np.array(out.labels) >= 0
+    if not pos.any():
+        raise EstimationError("no post-treatment event times to average")
+    out.est_o = float(np.mean(np.array(out.ests)[pos]))
+    out.psi_o = np.column_stack(out.psis)[:, pos].mean(axis=1)
+    return out
+
+
+def _calendar(c: _Cells) -> _Summary:
+    """Fit ``calendar``: ``theta(t)`` for each period with a treated group; overall their mean."""
+    out = _Summary()
+    for tt in np.unique(c.t[c.t >= c.g.min()]):
+        keep = np.flatnonzero((c.t == tt) & (c.g <= c.t))
+        if len(keep) == 0:
+            continue
+        out.add(tt, *c.combine(keep, c.pg[keep] / c.pg[keep].sum(), True))
+    if not out.ests:
+        raise EstimationError("no post-treatment group-time cells to aggregate")
+    out.est_o = float(np.mean(out.ests))
+    out.psi_o = np.column_stack(out.psis).mean(axis=1)
+    return out
+
+
+def _result(res, type: str, s: _Summary, n_boot: int, seed: int, min_e: float, max_e: float,
+            balance_e: int | None) -> AggregateResult:
+    """Result: analytic SEs and intervals of the overall effect and of each label, and the
+    uniform band over the labels (multiplier bootstrap)."""
+    n = res.n_units
     conf = res.settings["confidence"]
     z = stats.norm.ppf(0.5 + conf / 2)
-    n_boot = res.settings["n_boot"] if n_boot is None else n_boot
-    seed = res.settings["seed"] if seed is None else seed
-
-    def combine(keep: np.ndarray, weights: np.ndarray, with_wif: bool) -> tuple[float, np.ndarray]:
-        est = float(weights @ att[keep])
-        psi = np.asarray(IF[:, keep] @ weights).ravel()
-        if with_wif:
-            psi = psi + _weights_if(keep, pg, att, g, unit_group, unit_w)
-        return est, psi
-
-    labels: list[float] = []
-    ests: list[float] = []
-    psis: list[np.ndarray] = []
-    if type == "simple":
-        keep = np.flatnonzero((g <= t) & (t <= g + max_e))
-        if len(keep) == 0:
-            raise EstimationError("no post-treatment group-time cells to aggregate")
-        est_o, psi_o = combine(keep, pg[keep] / pg[keep].sum(), True)
-    elif type == "group":
-        for gg in groups:
-            keep = np.flatnonzero((g == gg) & (gg <= t) & (t <= g + max_e))
-            if len(keep) == 0:
-                continue
-            e, p = combine(keep, np.full(len(keep), 1.0 / len(keep)), False)
-            labels.append(gg)
-            ests.append(e)
-            psis.append(p)
-        if not ests:
-            raise EstimationError("no post-treatment group-time cells to aggregate")
-        lab = np.array(labels)
-        pgg = pg_group[np.searchsorted(groups, lab)]
-        est_arr = np.array(ests)
-        est_o = float(pgg @ est_arr / pgg.sum())
-        psi_o = np.column_stack(psis) @ (pgg / pgg.sum())
-        # weight-estimation term over the groups (each group one "cell")
-        psi_o = psi_o + _weights_if(np.arange(len(lab)), pgg, est_arr, lab, unit_group, unit_w)
-    elif type == "dynamic":
-        e_all = t - g
-        include = np.ones(len(att), bool)
-        eseq = np.unique(e_all)
-        if balance_e is not None:
-            tmax, tmin = float(np.max(res.settings["times"])), float(np.min(res.settings["times"]))
-            include = (tmax - g) >= balance_e
-            eseq = np.unique(e_all[include])
-            eseq = eseq[(eseq <= balance_e) & (eseq >= balance_e - tmax + tmin)]
-        eseq = eseq[(eseq >= min_e) & (eseq <= max_e)]
-        for e in eseq:
-            keep = np.flatnonzero((e_all == e) & include)
-            w = pg[keep] / pg[keep].sum()
-            est, psi = combine(keep, w, True)
-            labels.append(e)
-            ests.append(est)
-            psis.append(psi)
-        if not ests:
-            raise EstimationError("no event times left to aggregate (check min_e / max_e / balance_e)")
-        lab = np.array(labels)
-        pos = lab >= 0
-        if not pos.any():
-            raise EstimationError("no post-treatment event times to average")
-        est_o = float(np.mean(np.array(ests)[pos]))
-        psi_o = np.column_stack(psis)[:, pos].mean(axis=1)
-    else:  # calendar
-        for tt in np.unique(t[t >= g.min()]):
-            keep = np.flatnonzero((t == tt) & (g <= t))
-            if len(keep) == 0:
-                continue
-            est, psi = combine(keep, pg[keep] / pg[keep].sum(), True)
-            labels.append(tt)
-            ests.append(est)
-            psis.append(psi)
-        if not ests:
-            raise EstimationError("no post-treatment group-time cells to aggregate")
-        est_o = float(np.mean(ests))
-        psi_o = np.column_stack(psis).mean(axis=1)
-
+    est_o, psi_o = s.est_o, s.psi_o
     se_o = float(inf_.analytic_se(psi_o[:, None], n, res.clusters)[0])
     overall = {"estimate": est_o, "std_error": se_o, "statistic": est_o / se_o,
                "p_value": float(2 * stats.norm.sf(abs(est_o / se_o))),
@@ -207,15 +274,15 @@ def aggregate(res, type: str = "simple", *, min_e: float = -np.inf, max_e: float
     table = pd.DataFrame()
     infl = psi_o[:, None]
     if type != "simple":
-        infl = np.column_stack(psis)
+        infl = np.column_stack(s.psis)
         se = inf_.analytic_se(infl, n, res.clusters)
-        est = np.array(ests)
+        est = np.array(s.ests)
         crit = float("nan")
         if n_boot:
             _, crit = inf_.multiplier_bootstrap(infl, n, n_boot=n_boot, seed=seed,
                                                 clusters=res.clusters, alpha=1 - conf)
         table = pd.DataFrame({
-            _LABEL[type]: np.array(labels), "estimate": est, "std_error": se,
+            _LABEL[type]: np.array(s.labels), "estimate": est, "std_error": se,
             "ci_lower": est - z * se, "ci_upper": est + z * se,
             "band_lower": est - crit * se, "band_upper": est + crit * se,
         })

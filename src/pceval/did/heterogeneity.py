@@ -132,6 +132,31 @@ def effects_by(
     """
     check_choice(scale, "scale", {"absolute", "relative"})
     confidence = check_confidence(confidence)
+    df, levels = _levels(data, by)
+    if cluster is not None:
+        kwargs["cluster"] = cluster
+    results, b, se = _fit_levels(df, by, levels, estimator, scale, aggregation, kwargs)
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    back = np.exp if scale == "relative" else (lambda v: v)
+    out = pd.DataFrame({"subgroup": levels, "estimate": back(b),
+                        "std_error": back(b) * se if scale == "relative" else se,
+                        "statistic": b / se, "p_value": 2 * stats.norm.sf(np.abs(b / se)),
+                        "ci_lower": back(b - z * se), "ci_upper": back(b + z * se)})
+    test, difference, trend = _comparisons(b, se, z, back, scale, by, levels)
+    notes = []
+    if cluster is not None:
+        spans = df.groupby(cluster)[by].nunique()
+        if (spans > 1).any():
+            notes.append(f"note: {int((spans > 1).sum())} cluster(s) of {cluster} span several levels "
+                         f"of {by}; the subgroup estimates are treated as independent")
+    return SubgroupEffects(table=out, by=by, scale=scale, test=plain_floats(test),
+                           difference=plain_floats(difference), trend=plain_floats(trend),
+                           notes=notes, results=results)
+
+
+def _levels(data: Any, by: str) -> tuple[pd.DataFrame, list]:
+    """Specification: the data as pandas and the sorted levels of ``by`` (at least two, none
+    missing)."""
     df = to_pandas(data)
     if by not in df.columns:
         raise InputError(f"`by` column '{by}' is not in `data`")
@@ -141,8 +166,13 @@ def effects_by(
     levels = sorted(df[by].unique())
     if len(levels) < 2:
         raise InputError(f"`by` column '{by}' has a single level; nothing to compare")
-    if cluster is not None:
-        kwargs["cluster"] = cluster
+    return df, levels
+
+
+def _fit_levels(df: pd.DataFrame, by: str, levels: list, estimator: Callable[..., Any],
+                scale: str, aggregation: str, kwargs: dict) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Fit: the estimator in each level; returns each level's result and the headline
+    estimates and SEs on the analysis scale (log for ratios)."""
     results, rows = {}, []
     for lev in levels:
         sub = df.loc[df[by] == lev]
@@ -153,16 +183,17 @@ def effects_by(
         b, se = _headline(res, scale, aggregation)
         results[lev] = res
         rows.append(dict(subgroup=lev, _b=b, _se=se))
-    z = stats.norm.ppf(0.5 + confidence / 2)
     tab = pd.DataFrame(rows)
     b, se = tab["_b"].to_numpy(float), tab["_se"].to_numpy(float)
     if not np.all(np.isfinite(se) & (se > 0)):
         raise EstimationError(f"some subgroups of {by} have no standard error")
-    back = np.exp if scale == "relative" else (lambda v: v)
-    out = pd.DataFrame({"subgroup": tab["subgroup"], "estimate": back(b),
-                        "std_error": back(b) * se if scale == "relative" else se,
-                        "statistic": b / se, "p_value": 2 * stats.norm.sf(np.abs(b / se)),
-                        "ci_lower": back(b - z * se), "ci_upper": back(b + z * se)})
+    return results, b, se
+
+
+def _comparisons(b: np.ndarray, se: np.ndarray, z: float, back: Callable, scale: str, by: str,
+                 levels: list) -> tuple[dict, dict, dict]:
+    """Result: the equality test (Cochran's Q), the first-minus-last difference and the
+    inverse-variance weighted trend across the levels, reported back on the effect's scale."""
     w = 1 / se**2
     bbar = float(np.sum(w * b) / np.sum(w))
     q = float(np.sum(w * (b - bbar) ** 2))
@@ -185,12 +216,4 @@ def effects_by(
              "statistic": float(coef[1] / tse),
              "ci_lower": float(back(coef[1] - z * tse)), "ci_upper": float(back(coef[1] + z * tse)),
              "p_value": float(2 * stats.norm.sf(abs(coef[1] / tse)))}
-    notes = []
-    if cluster is not None:
-        spans = df.groupby(cluster)[by].nunique()
-        if (spans > 1).any():
-            notes.append(f"note: {int((spans > 1).sum())} cluster(s) of {cluster} span several levels "
-                         f"of {by}; the subgroup estimates are treated as independent")
-    return SubgroupEffects(table=out, by=by, scale=scale, test=plain_floats(test),
-                           difference=plain_floats(difference), trend=plain_floats(trend),
-                           notes=notes, results=results)
+    return test, difference, trend

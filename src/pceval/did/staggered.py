@@ -305,110 +305,205 @@ def _rcs_cell(panel: WidePanel, sample: np.ndarray, g: float, j: int, base: int,
 def _estimate(panel: WidePanel, control_group: str, method: str, anticipation: int,
               base_period: str, n_boot: int, confidence: float, seed: int,
               cluster: str | None, rcs: bool = False) -> AttGtResult:
-    n = panel.n
-    G = panel.group
-    y = panel.y
-    observed = np.isfinite(y)
-    balanced = bool(observed.all()) and not rcs
-    # cells sharing a sample (e.g. every period of a group against never-treated units) share
-    # one design: the propensity score and the regression's (X'WX)^-1 are computed once
-    cells = list(_cells(panel, control_group, base_period, anticipation))
-    key_of = (lambda c: (c[0], c[3])) if balanced else (lambda c: (c[0], c[3], c[1], c[2]))
+    """Specification (the cells and their samples) -> fit (every cell's ATT and influence
+    function) -> result (SEs, intervals, the uniform band)."""
+    plan = _plan_cells(panel, control_group, base_period, anticipation, rcs)
+    fitted = _fit_cells(panel, plan, method)
+    influence = _influence_matrix(panel, plan, fitted)
+    table, crit = _cell_table(panel, fitted, influence, n_boot, confidence, seed, anticipation)
+    se_label = (f"analytic, clustered by {cluster}" if cluster else "analytic, robust (unit level)")
+    settings = dict(control_group=control_group, method=method, anticipation=anticipation,
+                    base_period=base_period, n_boot=n_boot, confidence=confidence, seed=seed,
+                    cluster=cluster, se_label=se_label,
+                    covariates=list(panel.covariate_names), times=panel.times)
+    return AttGtResult(
+        table=table, influence=influence, unit_group=panel.group, unit_weights=panel.weights,
+        clusters=panel.clusters, n_units=panel.n, settings=settings,
+        exclusions=dict(panel.exclusions), critical_value=crit,
+    )
 
-    def sample_of(g, j, base, thr) -> np.ndarray:
+
+@dataclass
+class _CellPlan:
+    """The specification of every group-time cell: which units it compares and where its
+    influence function goes in the (CSC) influence matrix.
+
+    ``cells`` are ``(g, j, base, threshold)``; ``lengths[c]`` is cell ``c``'s sample size (0 for
+    the universal base period's reference cell, -1 for a cell with no comparison units, which is
+    skipped); ``indptr`` the CSC column pointers. Cells that share a sample (e.g. every period
+    of a group against never-treated units) share a ``key`` and so one design.
+    """
+
+    group: np.ndarray
+    observed: np.ndarray
+    balanced: bool
+    rcs: bool
+    cells: list
+    lengths: np.ndarray = field(init=False)
+    indptr: np.ndarray = field(init=False)
+
+    def key(self, cell: tuple) -> tuple:
+        """Cells with the same key have the same sample."""
+        g, j, base, thr = cell
+        return (g, thr) if self.balanced else (g, thr, j, base)
+
+    def sample_mask(self, cell: tuple) -> np.ndarray:
+        """The units of the cell: the group and its comparison units (observed in both periods
+        for a pairwise unbalanced panel, in either for repeated cross-sections)."""
+        g, j, base, thr = cell
+        G, observed = self.group, self.observed
         in_ctrl = G == 0 if thr is None else (G == 0) | ((G > thr) & (G != g))
         mask = (G == g) | in_ctrl
-        if rcs:  # units observed in either period (each observation is a row)
+        if self.rcs:  # units observed in either period (each observation is a row)
             mask &= observed[:, j] | observed[:, base]
-        elif not balanced:
+        elif not self.balanced:
             mask &= observed[:, j] & observed[:, base]
         return mask
 
-    # pass 1: the size of each cell's sample, so the influence matrix is allocated once
+    @property
+    def skipped(self) -> int:
+        """Cells with no comparison (or no treated) units."""
+        return int((self.lengths < 0).sum())
+
+
+def _plan_cells(panel: WidePanel, control_group: str, base_period: str, anticipation: int,
+                rcs: bool) -> _CellPlan:
+    """Specification: the cells, and the size of each cell's sample, so that the influence
+    matrix is allocated once."""
+    observed = np.isfinite(panel.y)
+    plan = _CellPlan(group=panel.group, observed=observed,
+                     balanced=bool(observed.all()) and not rcs, rcs=rcs,
+                     cells=list(_cells(panel, control_group, base_period, anticipation)))
+    G = panel.group
     sizes: dict = {}
     lengths = []
-    for g, j, base, thr in cells:
+    for cell in plan.cells:
+        g, j, base, _ = cell
         if base == j:
             lengths.append(0)
             continue
-        key = key_of((g, j, base, thr))
+        key = plan.key(cell)
         if key not in sizes:
-            mask = sample_of(g, j, base, thr)
+            mask = plan.sample_mask(cell)
             sizes[key] = (int(mask.sum()), int((mask & (G == g)).sum()))
         n_s, n_t = sizes[key]
         lengths.append(n_s if 0 < n_t < n_s else -1)
-    lengths = np.array(lengths)
-    skipped = int((lengths < 0).sum())
-    keep_len = np.maximum(lengths, 0)
-    indptr = np.concatenate([[0], np.cumsum(keep_len)]).astype(np.int64)
-    idx_dtype = np.int32 if n < 2**31 - 1 else np.int64
-    data = np.empty(int(indptr[-1]))
-    indices = np.empty(int(indptr[-1]), dtype=idx_dtype)
+    plan.lengths = np.array(lengths)
+    plan.indptr = np.concatenate([[0], np.cumsum(np.maximum(plan.lengths, 0))]).astype(np.int64)
+    return plan
 
-    # pass 2: estimate
+
+class _SharedSample:
+    """One cell sample and, for panel cells, its outcome-free design (:class:`CellDesign`) and
+    work buffers, reused by every cell with the same key."""
+
+    def __init__(self, panel: WidePanel, plan: _CellPlan, cell: tuple, method: str) -> None:
+        g, j, _, _ = cell
+        self.sample = np.flatnonzero(plan.sample_mask(cell))
+        if plan.rcs:
+            return
+        d = (panel.group[self.sample] == g).astype(float)
+        try:
+            self.des = CellDesign(d=d, X=panel.X[self.sample], w=panel.weights[self.sample],
+                                  method=method)
+        except EstimationError as exc:
+            raise EstimationError(f"ATT(g={g}, t={panel.times[j]}): {exc}") from exc
+        self.dy = np.empty(len(self.sample))
+        self.y_base = np.empty(len(self.sample))
+
+    def estimate(self, y_cols: np.ndarray, j: int, base: int, psi: np.ndarray,
+                 n: int) -> tuple[float, int, int]:
+        """ATT of the outcome change from ``base`` to ``j``; the influence function (scaled to
+        all ``n`` units) is written into ``psi``. Returns ``(att, n_treated, n_comparison)``."""
+        dy, y_base, des = self.dy, self.y_base, self.des
+        np.take(y_cols[j], self.sample, out=dy)
+        np.take(y_cols[base], self.sample, out=y_base)
+        dy -= y_base
+        att, _ = des.estimate(dy, out=psi)
+        psi *= n / len(self.sample)
+        return att, int(des.d.sum()), int(len(self.sample) - des.d.sum())
+
+
+@dataclass
+class _FittedCells:
+    """The fit of every cell: table rows (with the private ``_se`` and ``_col`` keys), each
+    influence function's sum of squares, and the CSC buffers ``data``/``indices``."""
+
+    rows: list
+    sumsq: list
+    data: np.ndarray
+    indices: np.ndarray
+
+
+def _fit_cells(panel: WidePanel, plan: _CellPlan, method: str) -> _FittedCells:
+    """Fit: estimate every cell, writing its influence function into the CSC buffers."""
+    n, G = panel.n, panel.group
+    idx_dtype = np.int32 if n < 2**31 - 1 else np.int64
+    data = np.empty(int(plan.indptr[-1]))
+    indices = np.empty(int(plan.indptr[-1]), dtype=idx_dtype)
     rows: list[dict] = []
     sumsq: list[float] = []
-    current_key, sample, des, dy, y_base = None, None, None, None, None
-    y_cols = np.ascontiguousarray(y.T)  # one contiguous row per period
-    for c, (g, j, base, thr) in enumerate(cells):
-        if lengths[c] < 0:
+    current_key, shared = None, None
+    y_cols = np.ascontiguousarray(panel.y.T)  # one contiguous row per period
+    for c, cell in enumerate(plan.cells):
+        if plan.lengths[c] < 0:
             continue
-        t_val, b_val = panel.times[j], panel.times[base]
-        row = {"group": g, "time": t_val, "base_period": b_val}
+        g, j, base, _ = cell
+        row = {"group": g, "time": panel.times[j], "base_period": panel.times[base]}
         if base == j:  # universal base period: the reference cell
             rows.append({**row, "estimate": 0.0, "n_treated": int((G == g).sum()),
                          "n_comparison": 0, "_se": False, "_col": c})
             sumsq.append(0.0)
             continue
-        key = key_of((g, j, base, thr))
+        key = plan.key(cell)
         if key != current_key:
             current_key = key
-            sample = np.flatnonzero(sample_of(g, j, base, thr))
-            d = (G[sample] == g).astype(float)
-            if not rcs:
-                try:
-                    des = CellDesign(d=d, X=panel.X[sample], w=panel.weights[sample], method=method)
-                except EstimationError as exc:
-                    raise EstimationError(f"ATT(g={g}, t={t_val}): {exc}") from exc
-                dy = np.empty(len(sample))
-                y_base = np.empty(len(sample))
-        if rcs:
-            att, psi_u, n_t_rows, n_c_rows = _rcs_cell(panel, sample, g, j, base, method, n)
-            psi = psi_u
-            rows.append({**row, "estimate": att, "n_treated": n_t_rows, "n_comparison": n_c_rows,
-                         "_se": True, "_col": c})
+            shared = _SharedSample(panel, plan, cell, method)
+        lo, hi = plan.indptr[c], plan.indptr[c + 1]
+        if plan.rcs:
+            att, psi, n_t, n_c = _rcs_cell(panel, shared.sample, g, j, base, method, n)
+            data[lo:hi] = psi
         else:
-            np.take(y_cols[j], sample, out=dy)
-            np.take(y_cols[base], sample, out=y_base)
-            dy -= y_base
-            psi = data[indptr[c]:indptr[c + 1]]
-            att, _ = des.estimate(dy, out=psi)
-            psi *= n / len(sample)
-            rows.append({**row, "estimate": att, "n_treated": int(des.d.sum()),
-                         "n_comparison": int(len(sample) - des.d.sum()), "_se": True, "_col": c})
-        if rcs:
-            data[indptr[c]:indptr[c + 1]] = psi
-        indices[indptr[c]:indptr[c + 1]] = sample
+            psi = data[lo:hi]
+            att, n_t, n_c = shared.estimate(y_cols, j, base, psi, n)
+        rows.append({**row, "estimate": att, "n_treated": n_t, "n_comparison": n_c,
+                     "_se": True, "_col": c})
+        indices[lo:hi] = shared.sample
         sumsq.append(float(psi @ psi))
     if not rows:
         raise EstimationError("no group-time cell has both treated and comparison units")
+    return _FittedCells(rows=rows, sumsq=sumsq, data=data, indices=indices)
+
+
+def _influence_matrix(panel: WidePanel, plan: _CellPlan, fitted: _FittedCells) -> sp.csc_matrix:
+    """The ``n x cells`` influence matrix (columns of skipped cells dropped, with a warning)."""
+    skipped = plan.skipped
     if skipped:
         import warnings
 
         from pceval.errors import PcevalWarning
         warnings.warn(f"{skipped} group-time cell(s) had no comparison units and were skipped",
-                      PcevalWarning, stacklevel=3)
-    cols_used = np.array([r.pop("_col") for r in rows])
-    influence = sp.csc_matrix((data, indices, indptr), shape=(n, len(cells)))
+                      PcevalWarning, stacklevel=4)
+    cols_used = np.array([r.pop("_col") for r in fitted.rows])
+    influence = sp.csc_matrix((fitted.data, fitted.indices, plan.indptr),
+                              shape=(panel.n, len(plan.cells)))
     if skipped:
         influence = influence[:, cols_used]
-    del data, indices
-    table = pd.DataFrame(rows)
+    fitted.data = fitted.indices = None
+    return influence
+
+
+def _cell_table(panel: WidePanel, fitted: _FittedCells, influence: sp.csc_matrix, n_boot: int,
+                confidence: float, seed: int, anticipation: int) -> tuple[pd.DataFrame, float]:
+    """Result: the table of cells with analytic SEs, pointwise intervals and the uniform band
+    (multiplier bootstrap); returns ``(table, critical_value)``."""
+    n = panel.n
+    table = pd.DataFrame(fitted.rows)
     for c in ("group", "time", "base_period"):
         if np.all(np.mod(table[c].to_numpy(float), 1) == 0):
             table[c] = table[c].astype(np.int64)
     if panel.clusters is None:
-        se = np.sqrt(np.array(sumsq)) / n
+        se = np.sqrt(np.array(fitted.sumsq)) / n
         se[se <= inf_._SE_FLOOR] = np.nan
     else:
         se = inf_.analytic_se(influence, n, panel.clusters)
@@ -429,13 +524,4 @@ def _estimate(panel: WidePanel, control_group: str, method: str, anticipation: i
     table = table[["group", "time", "base_period", "event_time", "post", "estimate", "std_error",
                    "ci_lower", "ci_upper", "band_lower", "band_upper", "n_treated",
                    "n_comparison"]]
-    se_label = (f"analytic, clustered by {cluster}" if cluster else "analytic, robust (unit level)")
-    settings = dict(control_group=control_group, method=method, anticipation=anticipation,
-                    base_period=base_period, n_boot=n_boot, confidence=confidence, seed=seed,
-                    cluster=cluster, se_label=se_label,
-                    covariates=list(panel.covariate_names), times=panel.times)
-    return AttGtResult(
-        table=table, influence=influence, unit_group=G, unit_weights=panel.weights,
-        clusters=panel.clusters, n_units=n, settings=settings,
-        exclusions=dict(panel.exclusions), critical_value=crit,
-    )
+    return table, crit

@@ -100,6 +100,37 @@ def _exposure_unit(data: Any, exposure: str | None, given: str | None) -> str | 
     return recorded
 
 
+@dataclass(frozen=True)
+class _Spec2x2:
+    """The checked 2x2 design: the model matrix and everything the fit and the result read.
+
+    ``X`` has columns intercept, treatment, post, treatment x post, covariates; ``Xcf`` is ``X``
+    on the treated post rows with the interaction switched off (the counterfactual).
+    """
+
+    df: pd.DataFrame
+    outcome: str
+    treatment: str
+    unit: str
+    post: str
+    model: str
+    exposure: str | None
+    exposure_unit: str | None
+    per: float
+    cluster: str
+    confidence: float
+    X: np.ndarray
+    names: list[str]
+    y: np.ndarray
+    w: np.ndarray
+    tr: np.ndarray
+    po: np.ndarray
+    codes: np.ndarray
+    n_clusters: int
+    rows_tp: np.ndarray
+    Xcf: np.ndarray
+
+
 def did2x2(
     data: Any,
     outcome: str,
@@ -142,12 +173,54 @@ def did2x2(
     ...              unit="person_id", model="poisson", exposure="person_time",
     ...              exposure_unit="month", cluster="subclass")                # doctest: +SKIP
     """
+    spec = _specify(data, outcome, treatment, unit, post, covariates, model, exposure,
+                    exposure_unit, per, weights, cluster, confidence)
+    fit = _fit_linear if model == "linear" else _fit_poisson
+    beta, V, rows = fit(spec)
+    return _result(spec, beta, V, rows)
+
+
+def _specify(data: Any, outcome: str, treatment: str, unit: str, post: str,
+             covariates: Sequence[str] | None, model: str, exposure: str | None,
+             exposure_unit: str | None, per: float, weights: str | None, cluster: str | None,
+             confidence: float) -> _Spec2x2:
+    """Specification: check the arguments and the data once and build the design."""
     check_choice(model, "model", {"linear", "poisson"})
     exposure_unit = _exposure_unit(data, exposure, exposure_unit) if model == "poisson" else None
     confidence = check_confidence(confidence)
     per = check_number(per, "per", low=0, low_open=True)
     covariates = list(covariates or [])
     cluster = cluster or unit
+    df = _checked_frame(data, outcome, treatment, unit, post, covariates, model, exposure,
+                        weights, cluster)
+    tr = df[treatment].to_numpy(float)
+    po = df[post].to_numpy(float)
+    w = df[weights].to_numpy(float) if weights else np.ones(len(df))
+    _check_cells_and_scale(df, outcome, treatment, post, covariates, exposure, tr, po, w)
+    X = np.column_stack([np.ones(len(df)), tr, po, tr * po, df[covariates].to_numpy(float)])
+    names = ["intercept", treatment, post, f"{treatment}:{post}", *covariates]
+    if np.linalg.matrix_rank(X) < X.shape[1]:
+        raise EstimationError("the design is singular: a covariate is collinear with the DiD terms")
+    codes = pd.factorize(df[cluster])[0]
+    n_clusters = int(codes.max()) + 1
+    if n_clusters < 2:
+        raise InputError(f"`cluster` column '{cluster}' needs at least two clusters")
+    rows_tp = (tr == 1) & (po == 1)
+    Xcf = X[rows_tp].copy()
+    Xcf[:, 3] = 0.0
+    return _Spec2x2(
+        df=df, outcome=outcome, treatment=treatment, unit=unit, post=post, model=model,
+        exposure=exposure, exposure_unit=exposure_unit, per=per, cluster=cluster,
+        confidence=confidence, X=X, names=names, y=df[outcome].to_numpy(float), w=w, tr=tr,
+        po=po, codes=codes, n_clusters=n_clusters, rows_tp=rows_tp, Xcf=Xcf,
+    )
+
+
+def _checked_frame(data: Any, outcome: str, treatment: str, unit: str, post: str,
+                   covariates: list[str], model: str, exposure: str | None,
+                   weights: str | None, cluster: str) -> pd.DataFrame:
+    """The data as pandas with its columns checked: present, numeric, 0/1 flags, no missing
+    values; for Poisson a non-negative outcome and positive exposure; non-negative weights."""
     df = to_pandas(data)
     cols = list(dict.fromkeys([unit, outcome, treatment, post, *covariates,
                                *([exposure] if exposure else []), *([weights] if weights else []),
@@ -165,10 +238,15 @@ def did2x2(
             raise InputError(f"`exposure` column '{exposure}' must be positive (drop rows with no time at risk)")
     if weights is not None and (df[weights] < 0).any():
         raise InputError(f"`weights` column '{weights}' must be non-negative")
-    tr = df[treatment].to_numpy(float)
-    po = df[post].to_numpy(float)
-    w_all = df[weights].to_numpy(float) if weights else np.ones(len(df))
-    cells = pd.crosstab(tr, po, values=(w_all > 0).astype(int), aggfunc="sum").fillna(0)
+    return df
+
+
+def _check_cells_and_scale(df: pd.DataFrame, outcome: str, treatment: str, post: str,
+                           covariates: list[str], exposure: str | None, tr: np.ndarray,
+                           po: np.ndarray, w: np.ndarray) -> None:
+    """Refuse a design with an empty treatment x post cell (no row of positive weight) or with
+    values so large (beyond 1e100) that the model's arithmetic would overflow."""
+    cells = pd.crosstab(tr, po, values=(w > 0).astype(int), aggfunc="sum").fillna(0)
     if cells.shape != (2, 2) or (cells.to_numpy() == 0).any():
         raise InputError(
             f"`data` needs rows with positive weight in all four cells of `{treatment}` x `{post}`;"
@@ -179,85 +257,92 @@ def did2x2(
     if big:
         raise InputError(f"column(s) {big} hold values beyond 1e100, which overflow the model's "
                          "arithmetic; rescale them (e.g. to thousands)")
-    X = np.column_stack([np.ones(len(df)), tr, po, tr * po, df[covariates].to_numpy(float)])
-    names = ["intercept", treatment, post, f"{treatment}:{post}", *covariates]
-    if np.linalg.matrix_rank(X) < X.shape[1]:
-        raise EstimationError("the design is singular: a covariate is collinear with the DiD terms")
-    y = df[outcome].to_numpy(float)
-    w = df[weights].to_numpy(float) if weights else np.ones(len(df))
-    codes = pd.factorize(df[cluster])[0]
-    n_clusters = int(codes.max()) + 1
-    if n_clusters < 2:
-        raise InputError(f"`cluster` column '{cluster}' needs at least two clusters")
-    rows_tp = (tr == 1) & (po == 1)
-    Xcf = X[rows_tp].copy()
-    Xcf[:, 3] = 0.0
 
-    if model == "linear":
-        beta = np.linalg.solve((X * w[:, None]).T @ X, (X * w[:, None]).T @ y)
-        resid = y - X @ beta
-        V = sandwich(np.linalg.inv((X * w[:, None]).T @ X), X * (w * resid)[:, None], "CR1",
-                     clusters=[codes])
-        att, se = beta[3], np.sqrt(V[3, 3])
-        wt = w[rows_tp]
-        c = (Xcf * wt[:, None]).sum(0) / wt.sum()
-        mu0 = float(c @ beta)
-        ratio = (mu0 + att) / mu0
-        grad = np.zeros(len(beta))
-        grad[3] = 1.0 / mu0
-        grad = grad - att * c / mu0**2
-        # a ratio of means needs both means positive (not so for outcomes that can be < 0)
-        defined = mu0 > 0 and ratio > 0
-        se_log = np.sqrt(grad @ V @ grad) / ratio if defined else np.nan
-        rows = [
-            difference_row("ATT", att, se, confidence, measure=f"difference in mean {outcome}"),
-            ratio_row("ATT", float(np.log(ratio)) if defined else np.nan, float(se_log),
-                      confidence, measure="ratio of means" if defined else
-                      "ratio of means (not defined: a mean is not positive)"),
-        ]
-    else:
-        events = pd.Series(y * (w > 0)).groupby([tr, po]).sum()
-        if (events <= 0).any():
-            empty = ", ".join(f"{treatment}={int(a)}/{post}={int(b)}" for (a, b), v in events.items() if v <= 0)
-            raise EstimationError(
-                f"no events of `{outcome}` in the cell(s) {empty}: a rate ratio is not estimable "
-                "(the Poisson coefficient would diverge); pool subgroups or use model='linear'"
-            )
-        offset = np.log(df[exposure].to_numpy(float))
-        beta, converged = fit_glm("poisson", X, y, w, offset)
-        if not converged:
-            raise EstimationError("the Poisson model did not converge")
-        mu = np.exp(X @ beta + offset)
-        V = sandwich(np.linalg.inv((X * (w * mu)[:, None]).T @ X), X * (w * (y - mu))[:, None],
-                     "CR1", clusters=[codes])
-        lrr, se_lrr = beta[3], np.sqrt(V[3, 3])
-        expo = df[exposure].to_numpy(float)[rows_tp]
-        wt = w[rows_tp]
-        mu1 = wt * expo * np.exp(X[rows_tp] @ beta)
-        mu0 = wt * expo * np.exp(Xcf @ beta)
-        years = (wt * expo).sum() * _YEARS[exposure_unit]
-        diff = (mu1.sum() - mu0.sum()) / years * per
-        grad = ((mu1[:, None] * X[rows_tp]).sum(0) - (mu0[:, None] * Xcf).sum(0)) / years * per
-        se_diff = np.sqrt(grad @ V @ grad)
-        rows = [
-            difference_row("ATT", diff, se_diff, confidence,
-                           measure=f"difference in rate per {per:,.0f} person-years"),
-            ratio_row("ATT", float(lrr), float(se_lrr), confidence, measure="rate ratio"),
-        ]
+
+def _fit_linear(spec: _Spec2x2) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    """Fit: weighted OLS with the CR1 sandwich; the ATT and the ratio of means
+    ``(mu0 + ATT) / mu0`` (delta method on the log scale). Returns ``(beta, V, rows)``."""
+    X, y, w, confidence = spec.X, spec.y, spec.w, spec.confidence
+    beta = np.linalg.solve((X * w[:, None]).T @ X, (X * w[:, None]).T @ y)
+    resid = y - X @ beta
+    V = sandwich(np.linalg.inv((X * w[:, None]).T @ X), X * (w * resid)[:, None], "CR1",
+                 clusters=[spec.codes])
+    att, se = beta[3], np.sqrt(V[3, 3])
+    wt = w[spec.rows_tp]
+    c = (spec.Xcf * wt[:, None]).sum(0) / wt.sum()
+    mu0 = float(c @ beta)
+    ratio = (mu0 + att) / mu0
+    grad = np.zeros(len(beta))
+    grad[3] = 1.0 / mu0
+    grad = grad - att * c / mu0**2
+    # a ratio of means needs both means positive (not so for outcomes that can be < 0)
+    defined = mu0 > 0 and ratio > 0
+    se_log = np.sqrt(grad @ V @ grad) / ratio if defined else np.nan
+    rows = [
+        difference_row("ATT", att, se, confidence, measure=f"difference in mean {spec.outcome}"),
+        ratio_row("ATT", float(np.log(ratio)) if defined else np.nan, float(se_log),
+                  confidence, measure="ratio of means" if defined else
+                  "ratio of means (not defined: a mean is not positive)"),
+    ]
+    return beta, V, rows
+
+
+def _fit_poisson(spec: _Spec2x2) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    """Fit: Poisson PML with the log person-time offset and the CR1 sandwich; the rate ratio
+    and the difference in rates per ``per`` person-years. Returns ``(beta, V, rows)``."""
+    X, y, w, tr, po = spec.X, spec.y, spec.w, spec.tr, spec.po
+    events = pd.Series(y * (w > 0)).groupby([tr, po]).sum()
+    if (events <= 0).any():
+        empty = ", ".join(f"{spec.treatment}={int(a)}/{spec.post}={int(b)}"
+                          for (a, b), v in events.items() if v <= 0)
+        raise EstimationError(
+            f"no events of `{spec.outcome}` in the cell(s) {empty}: a rate ratio is not estimable "
+            "(the Poisson coefficient would diverge); pool subgroups or use model='linear'"
+        )
+    expo_all = spec.df[spec.exposure].to_numpy(float)
+    offset = np.log(expo_all)
+    beta, converged = fit_glm("poisson", X, y, w, offset)
+    if not converged:
+        raise EstimationError("the Poisson model did not converge")
+    mu = np.exp(X @ beta + offset)
+    V = sandwich(np.linalg.inv((X * (w * mu)[:, None]).T @ X), X * (w * (y - mu))[:, None],
+                 "CR1", clusters=[spec.codes])
+    lrr, se_lrr = beta[3], np.sqrt(V[3, 3])
+    rows_tp, Xcf, per = spec.rows_tp, spec.Xcf, spec.per
+    expo = expo_all[rows_tp]
+    wt = w[rows_tp]
+    mu1 = wt * expo * np.exp(X[rows_tp] @ beta)
+    mu0 = wt * expo * np.exp(Xcf @ beta)
+    years = (wt * expo).sum() * _YEARS[spec.exposure_unit]
+    diff = (mu1.sum() - mu0.sum()) / years * per
+    grad = ((mu1[:, None] * X[rows_tp]).sum(0) - (mu0[:, None] * Xcf).sum(0)) / years * per
+    se_diff = np.sqrt(grad @ V @ grad)
+    rows = [
+        difference_row("ATT", diff, se_diff, spec.confidence,
+                       measure=f"difference in rate per {per:,.0f} person-years"),
+        ratio_row("ATT", float(lrr), float(se_lrr), spec.confidence, measure="rate ratio"),
+    ]
+    return beta, V, rows
+
+
+def _result(spec: _Spec2x2, beta: np.ndarray, V: np.ndarray, rows: list[dict]) -> DidResult:
+    """Result: the two rows with the design columns (counts, clusters, method, SE type)."""
+    df, unit, cluster = spec.df, spec.unit, spec.cluster
     table = pd.DataFrame(rows)
-    unit_treated = df.groupby(unit, sort=False)[treatment].max()
+    unit_treated = df.groupby(unit, sort=False)[spec.treatment].max()
     table["n_treated"] = int((unit_treated == 1).sum())
     table["n_comparison"] = int((unit_treated == 0).sum())
     table["n_units"] = int(df[unit].nunique())
     table["n_obs"] = len(df)
-    table["n_clusters"] = n_clusters
+    table["n_clusters"] = spec.n_clusters
     table["cluster"] = cluster
-    table["method"] = f"2x2 DiD ({'OLS' if model == 'linear' else 'Poisson PML'})"
+    table["method"] = f"2x2 DiD ({'OLS' if spec.model == 'linear' else 'Poisson PML'})"
     table["se_type"] = f"CR1 clustered by {cluster}"
-    table["confidence"] = confidence
+    table["confidence"] = spec.confidence
     return DidResult(
-        table=table, model=model, params=pd.Series(beta, index=names),
-        cov=pd.DataFrame(V, index=names, columns=names), n_obs=len(df),
-        n_units=int(df[unit].nunique()), n_clusters=n_clusters,
-        settings=dict(cluster=cluster, confidence=confidence, per=per, exposure_unit=exposure_unit),
+        table=table, model=spec.model, params=pd.Series(beta, index=spec.names),
+        cov=pd.DataFrame(V, index=spec.names, columns=spec.names), n_obs=len(df),
+        n_units=int(df[unit].nunique()), n_clusters=spec.n_clusters,
+        settings=dict(cluster=cluster, confidence=spec.confidence, per=spec.per,
+                      exposure_unit=spec.exposure_unit),
     )
