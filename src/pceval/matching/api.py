@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -115,7 +116,96 @@ def match(data: Any, treatment: str, covariates: Sequence[str] | None = None, *,
     ...           caliper=0.2, exact=["race"])
     >>> m.matched_data(); m.balance().to_frame()  # doctest: +SKIP
     """
-    # ------------------------------------------------------------------ inputs
+    spec = _match_spec(data, treatment, covariates, method, distance, link, ps_formula, estimand,
+                       ratio, replace, caliper, std_caliper, exact, mahvars, discard, reestimate,
+                       m_order, subclass, min_n, cutpoints, unit, period, seed)
+    dist, prop, eligible, cal_width = _distance(spec)
+    t = spec.t
+    mm = focal_rows = None
+    if spec.method == "nearest":
+        focal_rows, mm, w, sub = _nearest(spec, dist, eligible, cal_width, progress)
+    elif spec.method in ("exact", "cem"):
+        w, sub = _strata(spec, eligible)
+    else:
+        w, sub = _subclasses(spec, dist, eligible)
+    bal_covs = tuple(dict.fromkeys([*spec.covs, *spec.exact, *spec.mahvars]))
+    return MatchResult(
+        data=spec.data, treatment=treatment, covariates=tuple(spec.covs), method=spec.method,
+        estimand=spec.estimand, treat=t, distance=dist, weights=w, subclass=sub,
+        discarded=~eligible, match_matrix=mm, focal_rows=focal_rows, propensity=prop,
+        caliper=cal_width, settings=spec.settings, balance_covariates=bal_covs)
+
+
+# ---------------------------------------------------------------------------------------------
+# step 1: the specification, checked once
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class _Spec:
+    """Every argument of :func:`match`, checked, with the data and the 0/1 treatment array."""
+
+    data: pd.DataFrame
+    df: pd.DataFrame
+    t: np.ndarray
+    method: str
+    estimand: str
+    covs: list[str]
+    exact: list[str]
+    mahvars: list[str]
+    ratio: int
+    replace: bool
+    caliper: float | None
+    std_caliper: bool
+    discard: str
+    reestimate: bool
+    m_order: str | None
+    subclass: Any
+    min_n: int
+    cutpoints: Mapping[str, Any] | None
+    unit: str | None
+    period: str | None
+    seed: int
+    ps_formula: str | None
+    link: str
+    score_col: str | None
+    user_scores: np.ndarray | None
+    is_mahal: bool
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def focal_is_treated(self) -> bool:
+        return self.estimand != "ATC"
+
+
+def _distance_argument(distance: Any, link: str, data: pd.DataFrame
+                       ) -> tuple[Any, str, str | None, np.ndarray | None]:
+    """(distance, link, score column, user scores) from ``distance=``: a method name, a column
+    of ``data`` or an array of scores."""
+    if isinstance(distance, str) and distance in ("logit", "probit"):
+        link = distance if not link.startswith("linear") else f"linear.{distance}"
+        distance = "glm"
+    if isinstance(distance, str):
+        if distance not in (*PS_DISTANCES, "mahalanobis"):
+            if distance not in data.columns:
+                raise InputError(f"`distance` must be 'glm', 'logit', 'probit', 'mahalanobis', a "
+                                 f"column of `data` or an array of scores; got {distance!r}")
+            return distance, link, distance, None
+        return distance, link, None, None
+    if distance is None:
+        return distance, link, None, None
+    scores = np.asarray(distance, dtype=float)
+    if scores.shape != (len(data),):
+        raise InputError(f"`distance` as scores must have one value per row ({len(data)}), "
+                         f"got shape {scores.shape}")
+    return distance, link, None, scores
+
+
+def _match_spec(data: Any, treatment: Any, covariates: Any, method: str, distance: Any, link: str,
+                ps_formula: str | None, estimand: str, ratio: int, replace: Any,
+                caliper: float | None, std_caliper: bool, exact: Any, mahvars: Any, discard: str,
+                reestimate: bool, m_order: str | None, subclass: Any, min_n: int,
+                cutpoints: Mapping[str, Any] | None, unit: Any, period: Any, seed: int) -> _Spec:
+    """Check every argument once, at the boundary; the later steps trust the spec."""
     if not isinstance(data, pd.DataFrame):
         from pceval._engines import to_pandas
 
@@ -132,22 +222,7 @@ def match(data: Any, treatment: str, covariates: Sequence[str] | None = None, *,
         raise InputError(f"`replace` must be True or False, got {replace!r}")
     discard = check_choice(discard, "discard", ("none", "both", "treated", "control"))
     link = check_choice(link, "link", LINKS)
-    if isinstance(distance, str) and distance in ("logit", "probit"):
-        link = distance if not link.startswith("linear") else f"linear.{distance}"
-        distance = "glm"
-    score_col = None
-    user_scores = None
-    if isinstance(distance, str):
-        if distance not in (*PS_DISTANCES, "mahalanobis"):
-            if distance not in data.columns:
-                raise InputError(f"`distance` must be 'glm', 'logit', 'probit', 'mahalanobis', a "
-                                 f"column of `data` or an array of scores; got {distance!r}")
-            score_col = distance
-    elif distance is not None:
-        user_scores = np.asarray(distance, dtype=float)
-        if user_scores.shape != (len(data),):
-            raise InputError(f"`distance` as scores must have one value per row ({len(data)}), "
-                             f"got shape {user_scores.shape}")
+    distance, link, score_col, user_scores = _distance_argument(distance, link, data)
     if ps_formula is None and not covs and score_col is None and user_scores is None:
         raise InputError("`covariates` must name at least one column")
     if unit is not None and not isinstance(unit, str):
@@ -159,9 +234,8 @@ def match(data: Any, treatment: str, covariates: Sequence[str] | None = None, *,
                      not_null=list(dict.fromkeys(
                          [treatment, *exact_l, *(covs if method in ("exact", "cem") else [])]
                          + [c for c in (score_col, unit, period) if c])))
-    for c in (*exact_l, *mah_l):
-        if c in (treatment,):
-            raise InputError(f"`exact`/`mahvars` cannot include the treatment column '{c}'")
+    if treatment in (*exact_l, *mah_l):
+        raise InputError(f"`exact`/`mahvars` cannot include the treatment column '{treatment}'")
     t = df[treatment].astype(int).to_numpy().astype(np.int8)
     n1, n0 = int((t == 1).sum()), int((t == 0).sum())
     if n1 == 0 or n0 == 0:
@@ -189,162 +263,200 @@ def match(data: Any, treatment: str, covariates: Sequence[str] | None = None, *,
                     mahvars=tuple(mah_l), discard=discard, reestimate=reestimate,
                     m_order=m_order, subclass=subclass, cutpoints=cutpoints, unit=unit,
                     period=period, seed=seed, ps_formula=ps_formula)
+    return _Spec(data=data, df=df, t=t, method=method, estimand=estimand, covs=covs,
+                 exact=exact_l, mahvars=mah_l, ratio=ratio, replace=bool(replace),
+                 caliper=caliper, std_caliper=std_caliper, discard=discard,
+                 reestimate=reestimate, m_order=m_order, subclass=subclass, min_n=min_n,
+                 cutpoints=cutpoints, unit=unit, period=period, seed=seed, ps_formula=ps_formula,
+                 link=link, score_col=score_col, user_scores=user_scores, is_mahal=is_mahal,
+                 settings=settings)
 
-    # ------------------------------------------------------------------ distance
-    needs_ps = (method in ("nearest", "subclass") and not is_mahal) or discard != "none"
+
+# ---------------------------------------------------------------------------------------------
+# step 2: the distance, common support and the caliper
+# ---------------------------------------------------------------------------------------------
+
+def _distance(s: _Spec) -> tuple[np.ndarray | None, PropensityModel | None, np.ndarray,
+                                  float | None]:
+    """(distance, propensity model, eligible rows after ``discard``, caliper width)."""
+    df, t = s.df, s.t
+    needs_ps = (s.method in ("nearest", "subclass") and not s.is_mahal) or s.discard != "none"
     prop: PropensityModel | None = None
     dist: np.ndarray | None = None
     eligible = np.ones(len(df), dtype=bool)
-    linear = link.startswith("linear")
-    if score_col is not None or user_scores is not None:
-        dist = (df[score_col].to_numpy(dtype=float) if score_col else user_scores).copy()
+    linear = s.link.startswith("linear")
+    if s.score_col is not None or s.user_scores is not None:
+        dist = (df[s.score_col].to_numpy(dtype=float) if s.score_col else s.user_scores).copy()
         if not np.all(np.isfinite(dist)):
             raise InputError("`distance` scores must be finite numbers with no missing values")
     elif needs_ps:
-        if is_mahal and discard != "none":
+        if s.is_mahal and s.discard != "none":
             raise InputError("`discard` needs a propensity score; distance='mahalanobis' has none")
-        X_ps, names_ps = _ps_design(df, covs, ps_formula)
-        prop = fit_propensity(X_ps, names_ps, t, link="probit" if "probit" in link else "logit",
+        X_ps, names_ps = _ps_design(df, s.covs, s.ps_formula)
+        prop = fit_propensity(X_ps, names_ps, t, link="probit" if "probit" in s.link else "logit",
                               has_intercept=True)
         dist = prop.linear_predictor.copy() if linear else prop.scores.copy()
-    if discard != "none":
-        eligible = _discard(dist, t, discard)
-        if reestimate and prop is not None:
-            X_ps, names_ps = _ps_design(df, covs, ps_formula)
-            refit = fit_propensity(X_ps[eligible], names_ps, t[eligible], link=prop.link,
-                                   has_intercept=True)
-            d_all = np.full(len(df), np.nan)
-            d_all[eligible] = refit.linear_predictor if linear else refit.scores
-            # discarded people keep the first model's score (they are not matched)
-            dist = np.where(eligible, d_all, dist)
-            prop = refit
-        n_d1 = int((~eligible & (t == 1)).sum())
-        n_d0 = int((~eligible & (t == 0)).sum())
-        if n_d1 or n_d0:
-            warnings.warn(f"discard={discard!r}: {n_d1:,} treated and {n_d0:,} untreated people lie "
-                          "outside common support and were discarded", PcevalWarning, stacklevel=2)
-        if not (eligible & (t == 1)).any() or not (eligible & (t == 0)).any():
-            raise EstimationError("no overlap: after discarding people outside common support "
-                                  "one group is empty")
-
+    if s.discard != "none":
+        dist, prop, eligible = _common_support(s, dist, prop, linear)
     cal_width = None
-    if caliper is not None:
+    if s.caliper is not None:
         if dist is None:
             raise InputError("`caliper` needs a distance (propensity score); with "
                              "distance='mahalanobis' use exact= or a score with mahvars=")
         sd = float(np.std(dist[eligible], ddof=1))
-        cal_width = caliper * sd if std_caliper else caliper
+        cal_width = s.caliper * sd if s.std_caliper else s.caliper
+    return dist, prop, eligible, cal_width
 
-    focal_is_treated = estimand != "ATC"
-    focal = (t == 1) if focal_is_treated else (t == 0)
 
-    # ------------------------------------------------------------------ match
-    mm = None
-    focal_rows = None
-    sub = np.full(len(df), -1, np.int64)
-    if method == "nearest":
-        strata = strata_codes(df[exact_l]) if exact_l else None
-        Z = None
-        if is_mahal:
-            Z = mahalanobis_transform(model_matrix(df, covs, contrasts=False).X, t, eligible)
-        elif mah_l:
-            Z = mahalanobis_transform(model_matrix(df, mah_l, contrasts=False).X, t, eligible)
-        if m_order is None:
-            m_order_eff = ("data" if dist is None or replace
-                           else "largest" if focal_is_treated else "smallest")
+def _common_support(s: _Spec, dist: np.ndarray, prop: PropensityModel | None, linear: bool
+                    ) -> tuple[np.ndarray, PropensityModel | None, np.ndarray]:
+    """``discard``: drop people outside common support (counted in a warning); optionally
+    re-estimate the score on the people kept (MatchIt's ``reestimate``)."""
+    t = s.t
+    eligible = _discard(dist, t, s.discard)
+    if s.reestimate and prop is not None:
+        X_ps, names_ps = _ps_design(s.df, s.covs, s.ps_formula)
+        refit = fit_propensity(X_ps[eligible], names_ps, t[eligible], link=prop.link,
+                               has_intercept=True)
+        d_all = np.full(len(s.df), np.nan)
+        d_all[eligible] = refit.linear_predictor if linear else refit.scores
+        # discarded people keep the first model's score (they are not matched)
+        dist = np.where(eligible, d_all, dist)
+        prop = refit
+    n_d1 = int((~eligible & (t == 1)).sum())
+    n_d0 = int((~eligible & (t == 0)).sum())
+    if n_d1 or n_d0:
+        warnings.warn(f"discard={s.discard!r}: {n_d1:,} treated and {n_d0:,} untreated people lie "
+                      "outside common support and were discarded", PcevalWarning, stacklevel=4)
+    if not (eligible & (t == 1)).any() or not (eligible & (t == 0)).any():
+        raise EstimationError("no overlap: after discarding people outside common support "
+                              "one group is empty")
+    return dist, prop, eligible
+
+
+# ---------------------------------------------------------------------------------------------
+# step 3: the matching itself
+# ---------------------------------------------------------------------------------------------
+
+def _processing_order(s: _Spec, dist: np.ndarray | None):
+    """The order in which focal people choose (MatchIt's ``m.order``), as a function of rows."""
+    if s.m_order is None:
+        m_order = ("data" if dist is None or s.replace
+                   else "largest" if s.focal_is_treated else "smallest")
+    else:
+        m_order = s.m_order
+    s.settings["m_order"] = m_order
+    rng = np.random.default_rng(s.seed)
+
+    def order_fn(rows: np.ndarray) -> np.ndarray:
+        if m_order == "data" or dist is None and m_order in ("largest", "smallest"):
+            return np.arange(len(rows))
+        if m_order == "random":
+            return rng.permutation(len(rows))
+        d = dist[rows]
+        return np.argsort(-d if m_order == "largest" else d, kind="stable")
+
+    return order_fn
+
+
+def _nearest(s: _Spec, dist: np.ndarray | None, eligible: np.ndarray, cal_width: float | None,
+             progress: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Greedy nearest-neighbour matching: (focal rows, match matrix, weights, matched sets)."""
+    df, t = s.df, s.t
+    focal = (t == 1) if s.focal_is_treated else (t == 0)
+    strata = strata_codes(df[s.exact]) if s.exact else None
+    Z = None
+    if s.is_mahal or s.mahvars:
+        cols = s.covs if s.is_mahal else s.mahvars
+        Z = mahalanobis_transform(model_matrix(df, cols, contrasts=False).X, t, eligible)
+    order_fn = _processing_order(s, dist)
+    nf_el = int((focal & eligible).sum())
+    nc_el = int((~focal & eligible).sum())
+    if not s.replace and nc_el < nf_el * s.ratio and s.period is None:
+        warnings.warn(f"fewer controls ({nc_el:,}) than {s.ratio} x {nf_el:,} focal people; "
+                      "not every focal person will get "
+                      f"{'a match' if s.ratio == 1 else f'{s.ratio} matches'}", PcevalWarning,
+                      stacklevel=3)
+    if s.exact:
+        _warn_empty_strata(strata, focal, eligible)
+    unit_codes = (pd.factorize(df[s.unit])[0].astype(np.int64) if s.unit is not None else None)
+    if s.period is not None:
+        if unit_codes is None:
+            raise InputError("rolling entry needs `unit` (the person id column) with `period`")
+        focal_rows, mm = rolling_match(period=df[s.period].to_numpy(), unit=unit_codes,
+                                       focal=focal, eligible=eligible, order_fn=order_fn,
+                                       ratio=s.ratio, replace=s.replace, caliper=cal_width,
+                                       strata=strata, distance=dist, Z=Z, progress=progress)
+    else:
+        focal_rows = np.flatnonzero(focal & eligible)
+        ctrl_rows = np.flatnonzero(~focal & eligible)
+        order = order_fn(focal_rows)
+        if Z is not None:
+            mm = match_mahalanobis(Z, focal_rows, ctrl_rows, order, ratio=s.ratio,
+                                   replace=s.replace, distance=dist, caliper=cal_width,
+                                   strata=strata, unit=unit_codes, progress=progress)
+        elif s.replace:
+            mm = match_distance_replace(dist, focal_rows, ctrl_rows, ratio=s.ratio,
+                                        caliper=cal_width, strata=strata)
         else:
-            m_order_eff = m_order
-        settings["m_order"] = m_order_eff
-        rng = np.random.default_rng(seed)
+            mm = match_distance_no_replace(dist, focal_rows, ctrl_rows, order, ratio=s.ratio,
+                                           caliper=cal_width, strata=strata, unit=unit_codes,
+                                           progress=progress)
+    _check_matched(mm, cal_width)
+    w = _weights_from_matrix(mm, focal_rows, len(df), focal)
+    sub = (_subclass_from_matrix(mm, focal_rows, len(df)) if not s.replace
+           else np.full(len(df), -1, np.int64))
+    return focal_rows, mm, w, sub
 
-        def order_fn(rows: np.ndarray) -> np.ndarray:
-            if m_order_eff == "data" or dist is None and m_order_eff in ("largest", "smallest"):
-                return np.arange(len(rows))
-            if m_order_eff == "random":
-                return rng.permutation(len(rows))
-            d = dist[rows]
-            return np.argsort(-d if m_order_eff == "largest" else d, kind="stable")
 
-        nf_el = int((focal & eligible).sum())
-        nc_el = int((~focal & eligible).sum())
-        if not replace and nc_el < nf_el * ratio and period is None:
-            warnings.warn(f"fewer controls ({nc_el:,}) than {ratio} x {nf_el:,} focal people; "
-                          "not every focal person will get "
-                          f"{'a match' if ratio == 1 else f'{ratio} matches'}", PcevalWarning,
-                          stacklevel=2)
-        if exact_l:
-            _warn_empty_strata(strata, focal, eligible)
-        unit_codes = (pd.factorize(df[unit])[0].astype(np.int64) if unit is not None else None)
-        if period is not None:
-            if unit_codes is None:
-                raise InputError("rolling entry needs `unit` (the person id column) with `period`")
-            pcodes = df[period].to_numpy()
-            focal_rows, mm = rolling_match(period=pcodes, unit=unit_codes, focal=focal,
-                                           eligible=eligible, order_fn=order_fn, ratio=ratio,
-                                           replace=bool(replace), caliper=cal_width,
-                                           strata=strata, distance=dist, Z=Z, progress=progress)
-        else:
-            focal_rows = np.flatnonzero(focal & eligible)
-            ctrl_rows = np.flatnonzero(~focal & eligible)
-            order = order_fn(focal_rows)
-            if Z is not None:
-                mm = match_mahalanobis(Z, focal_rows, ctrl_rows, order, ratio=ratio,
-                                       replace=bool(replace), distance=dist, caliper=cal_width,
-                                       strata=strata, unit=unit_codes, progress=progress)
-            elif replace:
-                mm = match_distance_replace(dist, focal_rows, ctrl_rows, ratio=ratio,
-                                            caliper=cal_width, strata=strata)
-            else:
-                mm = match_distance_no_replace(dist, focal_rows, ctrl_rows, order, ratio=ratio,
-                                               caliper=cal_width, strata=strata, unit=unit_codes,
-                                               progress=progress)
-        got = (mm >= 0).any(axis=1)
-        if not got.any():
-            raise EstimationError("no focal person found a match"
-                                  + (f" within the caliper (width {cal_width:.4g})"
-                                     if cal_width is not None else "")
-                                  + "; widen the caliper or relax exact matching")
-        n_miss = int((~got).sum())
-        if n_miss and cal_width is not None:
-            warnings.warn(f"{n_miss:,} of {len(got):,} focal people had no available control within "
-                          f"the caliper (width {cal_width:.4g}) and are unmatched", PcevalWarning,
-                          stacklevel=2)
-        w = _weights_from_matrix(mm, focal_rows, len(df), focal)
-        if not replace:
-            sub = _subclass_from_matrix(mm, focal_rows, len(df))
-    elif method in ("exact", "cem"):
-        if not covs:
-            raise InputError(f"method='{method}' needs `covariates`")
-        frame = df[covs] if method == "exact" else coarsen(df, covs, cutpoints)
-        codes = strata_codes(frame)
-        sub = subclass_from_strata(codes, t if focal_is_treated or estimand == "ATE" else 1 - t,
-                                   eligible)
-        if not (sub >= 0).any():
-            raise EstimationError(f"method='{method}': no stratum holds both treated and untreated "
-                                  "people" + ("; coarsen further (cutpoints=) or match on fewer "
-                                              "covariates" if method == "cem" else ""))
-        w = weights_from_subclass(sub, t, estimand)
-        _warn_unmatched(w, t, eligible, method)
-    else:  # subclass
-        if dist is None:
-            raise InputError("method='subclass' needs a propensity score (distance='glm' or scores)")
-        if isinstance(subclass, (int, np.integer)) and not isinstance(subclass, bool):
-            k = check_int(subclass, "subclass", low=1)
-        else:
-            probs = np.asarray(subclass, dtype=float)
-            if probs.ndim != 1 or np.any((probs < 0) | (probs > 1)):
-                raise InputError("`subclass` must be a number of subclasses or quantile "
-                                 "probabilities in [0, 1]")
-            k = len(np.unique(np.r_[0.0, probs, 1.0])) - 1
-        sub = subclassify(dist, t, eligible, k, estimand, min_n)
-        w = weights_from_subclass(sub, t, estimand)
+def _check_matched(mm: np.ndarray, cal_width: float | None) -> None:
+    """Nobody matched is an error; focal people left without a control are counted."""
+    got = (mm >= 0).any(axis=1)
+    if not got.any():
+        raise EstimationError("no focal person found a match"
+                              + (f" within the caliper (width {cal_width:.4g})"
+                                 if cal_width is not None else "")
+                              + "; widen the caliper or relax exact matching")
+    n_miss = int((~got).sum())
+    if n_miss and cal_width is not None:
+        warnings.warn(f"{n_miss:,} of {len(got):,} focal people had no available control within "
+                      f"the caliper (width {cal_width:.4g}) and are unmatched", PcevalWarning,
+                      stacklevel=4)
 
-    bal_covs = tuple(dict.fromkeys([*covs, *exact_l, *mah_l]))
-    return MatchResult(
-        data=data, treatment=treatment, covariates=tuple(covs), method=method, estimand=estimand,
-        treat=t, distance=dist, weights=w, subclass=sub, discarded=~eligible, match_matrix=mm,
-        focal_rows=focal_rows, propensity=prop, caliper=cal_width, settings=settings,
-        balance_covariates=bal_covs)
+
+def _strata(s: _Spec, eligible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact or coarsened exact matching: (weights, strata as matched sets)."""
+    if not s.covs:
+        raise InputError(f"method='{s.method}' needs `covariates`")
+    frame = s.df[s.covs] if s.method == "exact" else coarsen(s.df, s.covs, s.cutpoints)
+    codes = strata_codes(frame)
+    t = s.t
+    sub = subclass_from_strata(codes, t if s.focal_is_treated or s.estimand == "ATE" else 1 - t,
+                               eligible)
+    if not (sub >= 0).any():
+        raise EstimationError(f"method='{s.method}': no stratum holds both treated and untreated "
+                              "people" + ("; coarsen further (cutpoints=) or match on fewer "
+                                          "covariates" if s.method == "cem" else ""))
+    w = weights_from_subclass(sub, t, s.estimand)
+    _warn_unmatched(w, t, eligible, s.method)
+    return w, sub
+
+
+def _subclasses(s: _Spec, dist: np.ndarray | None, eligible: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Subclassification on the propensity score: (weights, subclasses)."""
+    if dist is None:
+        raise InputError("method='subclass' needs a propensity score (distance='glm' or scores)")
+    if isinstance(s.subclass, (int, np.integer)) and not isinstance(s.subclass, bool):
+        k = check_int(s.subclass, "subclass", low=1)
+    else:
+        probs = np.asarray(s.subclass, dtype=float)
+        if probs.ndim != 1 or np.any((probs < 0) | (probs > 1)):
+            raise InputError("`subclass` must be a number of subclasses or quantile "
+                             "probabilities in [0, 1]")
+        k = len(np.unique(np.r_[0.0, probs, 1.0])) - 1
+    sub = subclassify(dist, s.t, eligible, k, s.estimand, s.min_n)
+    return weights_from_subclass(sub, s.t, s.estimand), sub
 
 
 # ---------------------------------------------------------------------------------------------
