@@ -140,6 +140,9 @@ def check_frame(
     allowed : ``{column: allowed values}``.
     allow_empty : whether a table with no rows is acceptable.
 
+    The checks run in the order of the parameters above (dates first), so the first problem
+    found is the one reported.
+
     Raises
     ------
     InputError
@@ -154,7 +157,27 @@ def check_frame(
     require_columns(df.columns, name, needed)
     if not allow_empty and len(df) == 0:
         raise InputError(f"`{name}` has no rows")
+    out = _parse_dates(df, name, dates)
+    for col in numeric:
+        _check_numeric(df, name, col)
+    for col in integer:
+        _check_integer(df, name, col)
+    for col in binary:
+        _check_binary(df, name, col)
+    for col in not_null:
+        _check_not_null(df, name, col)
+    for col, (lo, hi) in (ranges or {}).items():
+        _check_range(df, name, col, lo, hi)
+    for col, values in (allowed or {}).items():
+        _check_allowed(df, name, col, values)
+    if unique:
+        _check_unique(df, name, list(unique))
+    return out
 
+
+def _parse_dates(df: pd.DataFrame, name: str, dates: Sequence[str]) -> pd.DataFrame:
+    """``df`` with each of ``dates`` as ``datetime64[ns]`` (a copy if any was parsed); text that is
+    not a date, or a time-zone-aware column, is an error."""
     out = df
     for col in dates:
         s = df[col]
@@ -174,85 +197,105 @@ def check_frame(
                 f"`{name}`: column '{col}' has time zone {s.dt.tz}; pceval works in naive "
                 "local dates: convert with .dt.tz_convert('Europe/London').dt.tz_localize(None)"
             )
-
-    for col in numeric:
-        s = df[col]
-        if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
-            bad = s[pd.to_numeric(s, errors="coerce").isna() & s.notna()]
-            raise InputError(
-                f"`{name}`: column '{col}' must be numeric, but has dtype {s.dtype}; "
-                f"offending values: {_show(bad.unique())}"
-            )
-        v = s.to_numpy(dtype=float, na_value=np.nan)
-        inf = np.isinf(v)
-        if inf.any():
-            raise InputError(
-                f"`{name}`: column '{col}' has {int(inf.sum())} infinite value(s), at rows "
-                f"{_show(df.index[inf])}; every estimate would be NaN or infinite"
-            )
-    for col in integer:
-        s = df[col]
-        if not pd.api.types.is_numeric_dtype(s):
-            raise InputError(f"`{name}`: column '{col}' must hold whole numbers, has dtype {s.dtype}")
-        v = s.dropna().to_numpy(dtype=float)
-        bad = v[v != np.round(v)]
-        if len(bad):
-            raise InputError(
-                f"`{name}`: column '{col}' must hold whole numbers; {len(bad)} value(s) do not: "
-                f"{_show(np.unique(bad))}"
-            )
-    for col in binary:
-        s = df[col].dropna()
-        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
-            # compare as floats: pyarrow-backed columns refuse mixed int/bool ``isin`` lists
-            bad = s[~np.isin(s.to_numpy(dtype=float), [0.0, 1.0])]
-        else:
-            bad = s[~s.isin([0, 1, True, False])]
-        if len(bad):
-            raise InputError(
-                f"`{name}`: column '{col}' must be 0/1 (or True/False); {len(bad)} value(s) are "
-                f"not: {_show(bad.unique())}"
-            )
-    for col in not_null:
-        n = int(df[col].isna().sum())
-        if n:
-            idx = df.index[df[col].isna()]
-            raise InputError(
-                f"`{name}`: column '{col}' has {n} missing value(s), at rows {_show(idx)}"
-            )
-    for col, (lo, hi) in (ranges or {}).items():
-        s = df[col]
-        mask = pd.Series(False, index=s.index)
-        if lo is not None:
-            mask |= s < lo
-        if hi is not None:
-            mask |= s > hi
-        if mask.any():
-            lo_s = "-inf" if lo is None else lo
-            hi_s = "inf" if hi is None else hi
-            raise InputError(
-                f"`{name}`: column '{col}' must lie in [{lo_s}, {hi_s}]; {int(mask.sum())} "
-                f"value(s) do not: {_show(s[mask].unique())}"
-            )
-    for col, values in (allowed or {}).items():
-        s = df[col].dropna()
-        bad = s[~s.isin(list(values))]
-        if len(bad):
-            raise InputError(
-                f"`{name}`: column '{col}' has {len(bad)} value(s) outside the allowed set "
-                f"{_show(sorted(values, key=str))}: {_show(bad.unique())}"
-            )
-    if unique:
-        dup = df.duplicated(subset=list(unique), keep=False)
-        if dup.any():
-            vals = df.loc[dup, list(unique)].drop_duplicates()
-            shown = vals.iloc[:, 0] if len(unique) == 1 else vals.itertuples(index=False, name=None)
-            what = f"column '{unique[0]}'" if len(unique) == 1 else f"columns {list(unique)}"
-            raise InputError(
-                f"`{name}`: {what} must be unique, but {len(vals)} value(s) repeat: "
-                f"{_show(shown)}"
-            )
     return out
+
+
+def _check_numeric(df: pd.DataFrame, name: str, col: str) -> None:
+    """A numeric (or boolean) column with no infinite values."""
+    s = df[col]
+    if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+        bad = s[pd.to_numeric(s, errors="coerce").isna() & s.notna()]
+        raise InputError(
+            f"`{name}`: column '{col}' must be numeric, but has dtype {s.dtype}; "
+            f"offending values: {_show(bad.unique())}"
+        )
+    v = s.to_numpy(dtype=float, na_value=np.nan)
+    inf = np.isinf(v)
+    if inf.any():
+        raise InputError(
+            f"`{name}`: column '{col}' has {int(inf.sum())} infinite value(s), at rows "
+            f"{_show(df.index[inf])}; every estimate would be NaN or infinite"
+        )
+
+
+def _check_integer(df: pd.DataFrame, name: str, col: str) -> None:
+    """A numeric column whose non-missing values are whole numbers."""
+    s = df[col]
+    if not pd.api.types.is_numeric_dtype(s):
+        raise InputError(f"`{name}`: column '{col}' must hold whole numbers, has dtype {s.dtype}")
+    v = s.dropna().to_numpy(dtype=float)
+    bad = v[v != np.round(v)]
+    if len(bad):
+        raise InputError(
+            f"`{name}`: column '{col}' must hold whole numbers; {len(bad)} value(s) do not: "
+            f"{_show(np.unique(bad))}"
+        )
+
+
+def _check_binary(df: pd.DataFrame, name: str, col: str) -> None:
+    """Non-missing values are 0/1 or True/False."""
+    s = df[col].dropna()
+    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        # compare as floats: pyarrow-backed columns refuse mixed int/bool ``isin`` lists
+        bad = s[~np.isin(s.to_numpy(dtype=float), [0.0, 1.0])]
+    else:
+        bad = s[~s.isin([0, 1, True, False])]
+    if len(bad):
+        raise InputError(
+            f"`{name}`: column '{col}' must be 0/1 (or True/False); {len(bad)} value(s) are "
+            f"not: {_show(bad.unique())}"
+        )
+
+
+def _check_not_null(df: pd.DataFrame, name: str, col: str) -> None:
+    """No missing values (the message shows the rows)."""
+    n = int(df[col].isna().sum())
+    if n:
+        idx = df.index[df[col].isna()]
+        raise InputError(
+            f"`{name}`: column '{col}' has {n} missing value(s), at rows {_show(idx)}"
+        )
+
+
+def _check_range(df: pd.DataFrame, name: str, col: str, lo: float | None, hi: float | None) -> None:
+    """Values in ``[lo, hi]``; ``None`` leaves a side open."""
+    s = df[col]
+    mask = pd.Series(False, index=s.index)
+    if lo is not None:
+        mask |= s < lo
+    if hi is not None:
+        mask |= s > hi
+    if mask.any():
+        lo_s = "-inf" if lo is None else lo
+        hi_s = "inf" if hi is None else hi
+        raise InputError(
+            f"`{name}`: column '{col}' must lie in [{lo_s}, {hi_s}]; {int(mask.sum())} "
+            f"value(s) do not: {_show(s[mask].unique())}"
+        )
+
+
+def _check_allowed(df: pd.DataFrame, name: str, col: str, values: Collection[Any]) -> None:
+    """Non-missing values are among ``values``."""
+    s = df[col].dropna()
+    bad = s[~s.isin(list(values))]
+    if len(bad):
+        raise InputError(
+            f"`{name}`: column '{col}' has {len(bad)} value(s) outside the allowed set "
+            f"{_show(sorted(values, key=str))}: {_show(bad.unique())}"
+        )
+
+
+def _check_unique(df: pd.DataFrame, name: str, unique: list[str]) -> None:
+    """The columns ``unique`` together identify the rows."""
+    dup = df.duplicated(subset=unique, keep=False)
+    if dup.any():
+        vals = df.loc[dup, unique].drop_duplicates()
+        shown = vals.iloc[:, 0] if len(unique) == 1 else vals.itertuples(index=False, name=None)
+        what = f"column '{unique[0]}'" if len(unique) == 1 else f"columns {unique}"
+        raise InputError(
+            f"`{name}`: {what} must be unique, but {len(vals)} value(s) repeat: "
+            f"{_show(shown)}"
+        )
 
 
 def check_choice(value: Any, name: str, choices: Collection[Any]) -> Any:

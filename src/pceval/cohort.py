@@ -355,17 +355,53 @@ def baseline_covariates(index: Any, events: Any, unit: str = "person_id", date: 
     index month (an as-of join), so rolling-entry candidates (person x candidate month) are never
     multiplied by each person's events; Spark uses a direct join instead.
     """
+    native, keep_order = _numbered_rows(index)
+    s = _baseline_spec(native, events, unit=unit, date=date, kind=kind, index_date=index_date,
+                       lookback=lookback, kinds=kinds, date_of_birth=date_of_birth, emergency=emergency)
+    p0, _, _ = period_parts(nw.col(index_date), "month")
+    keys = s.ix.select(nw.col(unit), nw.col(index_date), p0.alias("_p0")).unique()
+    prior = _prior_exploded if s.ev.implementation.is_spark_like() else _prior_cumulative
+    summ = prior(keys, s.ev, unit, date, kind, index_date, s.names, s.windows, emergency)
+    out = s.ix.join(summ, on=[unit, index_date], how="left").with_columns(
+        *[nw.col(c).fill_null(0).cast(nw.Int64) for c in s.count_cols])
+    if emergency is not None:
+        out = out.with_columns((~nw.col("months_since_emergency").is_null()).alias("any_prior_emergency"))
+    if s.with_dob:
+        out = out.with_columns(_age(nw.col(date_of_birth), nw.col(index_date)).alias("age_at_index"))
+    return _in_index_order(out, index, keep_order)
+
+
+def _numbered_rows(index: Any) -> tuple[Any, bool]:
+    """``(index with a row-number column, whether to restore its row order)``: an in-memory index
+    (pandas, polars) is numbered so the result comes back in its own row order; a lazy one is as is."""
+    if not is_eager(index):
+        return index, False
+    if _ROW in columns(lazy(index, "index")):
+        raise InputError(f"`index` has a column named '{_ROW}', which pceval uses internally")
+    if isinstance(index, pd.DataFrame):
+        return index.reset_index(drop=True).assign(**{_ROW: range(len(index))}), True
+    return nw.from_native(index).with_row_index(_ROW).to_native(), True
+
+
+@dataclass(frozen=True)
+class _BaselineSpec:
+    """The checked inputs of :func:`baseline_covariates`: both tables in the engine of the events
+    with dates parsed, the windows, the prior-count column per event type, the count columns it
+    adds, and whether age at index can be computed."""
+
+    ev: nw.LazyFrame
+    ix: nw.LazyFrame
+    windows: _Windows
+    names: dict[str, str]  # event type -> prior_<type>
+    count_cols: list[str]
+    with_dob: bool
+
+
+def _baseline_spec(native: Any, events: Any, *, unit: str, date: str, kind: str, index_date: str,
+                   lookback: Any, kinds: Sequence[str] | None, date_of_birth: str | None,
+                   emergency: str | None) -> _BaselineSpec:
+    """Check every argument of :func:`baseline_covariates` once, at the boundary."""
     windows = _windows(lookback)
-    native = index
-    is_pandas = isinstance(index, pd.DataFrame)
-    keep_order = is_eager(index)  # an in-memory index comes back in its own row order
-    if keep_order:
-        if _ROW in columns(lazy(index, "index")):
-            raise InputError(f"`index` has a column named '{_ROW}', which pceval uses internally")
-        if is_pandas:
-            native = index.reset_index(drop=True).assign(**{_ROW: range(len(index))})
-        else:
-            native = nw.from_native(index).with_row_index(_ROW).to_native()
     ev, ix = align(events, "events", native, "index")
     icol = [c for c in columns(ix) if c != _ROW]
     require_columns(icol, "index", [unit, index_date])
@@ -391,22 +427,20 @@ def baseline_covariates(index: Any, events: Any, unit: str = "person_id", date: 
     if clash:
         raise InputError(f"`index` already has column(s) {clash} that baseline_covariates adds (called twice?); "
                          f"drop them first, e.g. index.drop(columns={clash})")
-    p0, _, _ = period_parts(nw.col(index_date), "month")
-    keys = ix.select(nw.col(unit), nw.col(index_date), p0.alias("_p0")).unique()
-    if ev.implementation.is_spark_like():
-        summ = _prior_exploded(keys, ev, unit, date, kind, index_date, names, windows, emergency)
-    else:
-        summ = _prior_cumulative(keys, ev, unit, date, kind, index_date, names, windows, emergency)
-    out = ix.join(summ, on=[unit, index_date], how="left").with_columns(
-        *[nw.col(c).fill_null(0).cast(nw.Int64) for c in count_cols])
-    if emergency is not None:
-        out = out.with_columns((~nw.col("months_since_emergency").is_null()).alias("any_prior_emergency"))
-    if with_dob:
-        b, d = nw.col(date_of_birth), nw.col(index_date)
-        before_birthday = (d.dt.month() < b.dt.month()) | ((d.dt.month() == b.dt.month()) & (d.dt.day() < b.dt.day()))
-        age = d.dt.year() - b.dt.year() - nw.when(before_birthday).then(nw.lit(1)).otherwise(nw.lit(0))
-        out = out.with_columns(age.cast(nw.Int64).alias("age_at_index"))
-    if is_pandas:
+    return _BaselineSpec(ev, ix, windows, names, count_cols, with_dob)
+
+
+def _age(birth: nw.Expr, on: nw.Expr) -> nw.Expr:
+    """Age in whole years on the date ``on``: years between the dates, less one before the birthday."""
+    before_birthday = (on.dt.month() < birth.dt.month()) | (
+        (on.dt.month() == birth.dt.month()) & (on.dt.day() < birth.dt.day()))
+    return (on.dt.year() - birth.dt.year() - nw.when(before_birthday).then(nw.lit(1)).otherwise(nw.lit(0))
+            ).cast(nw.Int64)
+
+
+def _in_index_order(out: nw.LazyFrame, index: Any, keep_order: bool) -> Any:
+    """The result in ``index``'s engine; an in-memory index's row order (and pandas index) restored."""
+    if isinstance(index, pd.DataFrame):
         res = collect_pandas(out).sort_values(_ROW)
         res.index = index.index[res[_ROW].to_numpy()]
         return res.drop(columns=_ROW)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import narwhals as nw
@@ -59,25 +60,11 @@ PANEL_COLUMNS = ("rel_period", "calendar_period", "person_time")
 
 
 def build_panel(
-    events: Any,
-    index: Any,
-    unit: str = "person_id",
-    date: str = "date",
-    kind: str = "type",
-    *,
-    value: str | None = None,
-    period: str = "month",
-    before: int = 12,
-    after: int = 12,
-    index_date: str = "index_date",
-    end_date: str | None = "end_date",
-    start_date: str | None = None,
-    data_end: Any = None,
-    data_start: Any = None,
-    kinds: Sequence[str] | None = None,
-    keep_zero_time: bool = False,
-    return_flow: bool = False,
-    _reserved: Sequence[str] = (),
+    events: Any, index: Any, unit: str = "person_id", date: str = "date", kind: str = "type", *,
+    value: str | None = None, period: str = "month", before: int = 12, after: int = 12,
+    index_date: str = "index_date", end_date: str | None = "end_date", start_date: str | None = None,
+    data_end: Any = None, data_start: Any = None, kinds: Sequence[str] | None = None,
+    keep_zero_time: bool = False, return_flow: bool = False, _reserved: Sequence[str] = (),
 ) -> Any:
     """Build a person x relative-period panel of event counts and person-time.
 
@@ -122,11 +109,73 @@ def build_panel(
     >>> p.attrs["pceval_time_units"]                                   # doctest: +SKIP
     {'person_time': 'month'}
     """
+    spec = _panel_spec(events, index, unit=unit, date=date, kind=kind, value=value, period=period,
+                       before=before, after=after, index_date=index_date, end_date=end_date,
+                       start_date=start_date, data_end=data_end, data_start=data_start, kinds=kinds,
+                       keep_zero_time=keep_zero_time, reserved=_reserved)
+    ix = _index_table(spec)
+    at_risk = _people_at_risk(ix)
+    grid = _person_time_grid(spec, ix)
+    evj = _events_with_reason(spec, ix)
+    panel = _count_events(spec, evj, grid, sort=_is_eager_like(events))
+    ev_flow = _events_flow(evj)
+    flow = _panel_flow(ev_flow, at_risk, keep_zero_time)
+    _warn_exclusions(ev_flow, at_risk, start_date, keep_zero_time)
+    result = back(panel, events)
+    if isinstance(result, pd.DataFrame):
+        result.attrs["pceval_time_units"] = {"person_time": period}
+    return (result, flow) if return_flow else result
+
+
+@dataclass(frozen=True)
+class _PanelSpec:
+    """The checked arguments of :func:`build_panel`: both tables in one engine, dates parsed, the
+    event types and their count-column names. ``follows_end``: follow-up has an end (an
+    ``end_date`` column, ``data_end``, or both)."""
+
+    ev: nw.LazyFrame
+    idx: nw.LazyFrame
+    unit: str
+    date: str
+    kind: str
+    value: str | None
+    period: str
+    before: int
+    after: int
+    index_date: str
+    end_date: str | None
+    start_date: str | None
+    data_end: Any
+    names: dict[str, str]  # event type -> count column
+    count_names: list[str]  # count columns, then value sums
+    keep_zero_time: bool
+
+    @property
+    def follows_end(self) -> bool:
+        return self.end_date is not None or self.data_end is not None
+
+
+def _panel_spec(events: Any, index: Any, *, unit: str, date: str, kind: str, value: str | None, period: str,
+                before: int, after: int, index_date: str, end_date: str | None, start_date: str | None,
+                data_end: Any, data_start: Any, kinds: Sequence[str] | None, keep_zero_time: bool,
+                reserved: Sequence[str]) -> _PanelSpec:
+    """Check every argument of :func:`build_panel` once, at the boundary, and bundle them."""
     check_choice(period, "period", ("month", "quarter"))
     before = check_int(before, "before", low=0, high=600)
     after = check_int(after, "after", low=0, high=600)
     ev, idx = align(events, "events", index, "index")
-    ev_cols, idx_cols = columns(ev), columns(idx)
+    _require_panel_columns(columns(ev), columns(idx), unit, date, kind, value, index_date, end_date, start_date)
+    ev, idx = _check_types(ev, idx, unit, date, index_date, end_date, start_date)
+    _check_values(ev, idx, unit, index_date, value, data_start, data_end)
+    names, count_names = _count_columns(ev, kind, kinds, value, [unit, *PANEL_COLUMNS, *reserved])
+    return _PanelSpec(ev, idx, unit, date, kind, value, period, before, after, index_date, end_date,
+                      start_date, data_end, names, count_names, keep_zero_time)
+
+
+def _require_panel_columns(ev_cols: list[str], idx_cols: list[str], unit: str, date: str, kind: str,
+                           value: str | None, index_date: str, end_date: str | None,
+                           start_date: str | None) -> None:
+    """The columns :func:`build_panel` reads exist; a missing ``end_date`` column says why it matters."""
     require_columns(ev_cols, "events", [unit, date, kind] + ([value] if value else []))
     require_columns(idx_cols, "index", [unit, index_date])
     if end_date is not None and end_date not in idx_cols:
@@ -138,9 +187,12 @@ def build_panel(
             f"end_date=None to follow everyone to data_end. Its columns are {idx_cols}")
     if start_date is not None:
         require_columns(idx_cols, "index", [start_date])
-    has_end = end_date is not None
-    ev, idx = _check_types(ev, idx, unit, date, index_date, end_date, start_date)
-    _check_values(ev, idx, unit, index_date, value, data_start, data_end)
+
+
+def _count_columns(ev: nw.LazyFrame, kind: str, kinds: Sequence[str] | None, value: str | None,
+                   reserved: list[str]) -> tuple[dict[str, str], list[str]]:
+    """The event types counted (``kinds``, checked against the data; by default all, sorted), their
+    count-column names, and the value-sum names; names must be distinct and not ``reserved``."""
     present = sorted(str(k) for k in collect_pandas(ev.select(nw.col(kind)).unique().drop_nulls())[kind])
     if kinds is None:
         kinds = present
@@ -153,109 +205,147 @@ def build_panel(
     if len(set(names.values())) < len(names):
         raise InputError(f"`events`: event types {kinds} do not give distinct column names")
     count_names = [names[k] for k in kinds] + ([f"{names[k]}_{_safe(value)}" for k in kinds] if value else [])
-    reserved = [unit, *PANEL_COLUMNS, *_reserved]
     clash = sorted(set(count_names) & set(reserved))
     if clash:
         raise InputError(
             f"`events`: event type(s) in column '{kind}' give count column(s) {clash}, which the panel "
             f"uses for something else ({reserved}); rename those event types or pass kinds= without them")
+    return names, count_names
 
-    # --- the index table: index period, follow-up start and end --------------------------------
-    p0, _, _ = period_parts(nw.col(index_date), period)
-    sel = [nw.col(unit), nw.col(index_date).alias("_index_date"), p0.alias("_p0")]
-    end_expr = nw.col(end_date) if has_end else None
-    if data_end is not None:
-        cap = nw.lit(pd.Timestamp(data_end).to_pydatetime())
+
+def _follow_up_end(spec: _PanelSpec) -> nw.Expr | None:
+    """The last day at risk: ``end_date`` capped at ``data_end`` (either alone if only one is given)."""
+    end_expr = nw.col(spec.end_date) if spec.end_date is not None else None
+    if spec.data_end is not None:
+        cap = nw.lit(pd.Timestamp(spec.data_end).to_pydatetime())
         end_expr = cap if end_expr is None else nw.when(end_expr.is_null() | (end_expr > cap)).then(
             cap).otherwise(end_expr)
+    return end_expr
+
+
+def _index_table(spec: _PanelSpec) -> nw.LazyFrame:
+    """One row per person: the index period ``_p0``; follow-up end ``_end`` with its period, 0-based
+    day in the period and period length (``_pe, _oe, _le``); the same for its start (``_start``,
+    ``_ps, _os, _ls``); and 0/1 flags of no time at risk in the window: ``_rev`` (start after end)
+    and ``_out`` (follow-up ends before or starts after the window)."""
+    p0, _, _ = period_parts(nw.col(spec.index_date), spec.period)
+    sel = [nw.col(spec.unit), nw.col(spec.index_date).alias("_index_date"), p0.alias("_p0")]
+    end_expr = _follow_up_end(spec)
     if end_expr is not None:
-        pe, oe, le = period_parts(end_expr, period)
+        pe, oe, le = period_parts(end_expr, spec.period)
         sel += [end_expr.alias("_end"), pe.alias("_pe"), oe.alias("_oe"), le.alias("_le")]
-    if start_date is not None:
-        ps, os_, ls = period_parts(nw.col(start_date), period)
-        sel += [nw.col(start_date).alias("_start"), ps.alias("_ps"), os_.alias("_os"), ls.alias("_ls")]
-    ix = idx.select(*sel)
-    # people with no time at risk in the window (counted, never silently dropped)
+    if spec.start_date is not None:
+        ps, os_, ls = period_parts(nw.col(spec.start_date), spec.period)
+        sel += [nw.col(spec.start_date).alias("_start"), ps.alias("_ps"), os_.alias("_os"), ls.alias("_ls")]
+    ix = spec.idx.select(*sel)
     reversed_ = nw.lit(False)
-    if end_expr is not None and start_date is not None:
+    if end_expr is not None and spec.start_date is not None:
         reversed_ = (~nw.col("_start").is_null() & ~nw.col("_end").is_null()
                      & (nw.col("_start") > nw.col("_end")))
     outside = nw.lit(False)
     if end_expr is not None:
-        outside = outside | (~nw.col("_pe").is_null() & (nw.col("_pe") < nw.col("_p0") - before))
-    if start_date is not None:
-        outside = outside | (~nw.col("_ps").is_null() & (nw.col("_ps") > nw.col("_p0") + after))
+        outside = outside | (~nw.col("_pe").is_null() & (nw.col("_pe") < nw.col("_p0") - spec.before))
+    if spec.start_date is not None:
+        outside = outside | (~nw.col("_ps").is_null() & (nw.col("_ps") > nw.col("_p0") + spec.after))
     # 0/1 integers, not booleans: they survive the left join of events (missing -> not 1) on every engine
-    ix = ix.with_columns(nw.when(reversed_).then(nw.lit(1)).otherwise(nw.lit(0)).alias("_rev"),
-                         nw.when(~reversed_ & outside).then(nw.lit(1)).otherwise(nw.lit(0)).alias("_out"))
+    return ix.with_columns(nw.when(reversed_).then(nw.lit(1)).otherwise(nw.lit(0)).alias("_rev"),
+                           nw.when(~reversed_ & outside).then(nw.lit(1)).otherwise(nw.lit(0)).alias("_out"))
+
+
+def _people_at_risk(ix: nw.LazyFrame) -> tuple[int, int, int]:
+    """(people in the index, of whom with start after end, of whom with follow-up outside the window)."""
     people = collect_pandas(ix.select(
         nw.len().alias("n"), nw.col("_rev").sum().alias("reversed"), nw.col("_out").sum().alias("outside"))).iloc[0]
     n_people, n_reversed, n_outside = (int(people[c]) for c in ("n", "reversed", "outside"))
+    return n_people, n_reversed, n_outside
 
-    # --- person x period grid with person-time --------------------------------------------------
-    rels = list(range(-before, after + 1))
-    grid = ix.join(_grid(idx, rels), how="cross").with_columns((nw.col("_p0") + nw.col("rel_period")).alias("_q"))
+
+def _person_time_grid(spec: _PanelSpec, ix: nw.LazyFrame) -> nw.LazyFrame:
+    """Person x relative period with ``calendar_period`` and ``person_time``: the share of the
+    period's days between follow-up start and end, ``hi - lo``, where ``hi = (day of end + 1) /
+    days`` in the end's period (else 1) and ``lo = day of start / days`` in the start's period (else 0)."""
+    rels = list(range(-spec.before, spec.after + 1))
+    grid = ix.join(_grid(spec.idx, rels), how="cross").with_columns(
+        (nw.col("_p0") + nw.col("rel_period")).alias("_q"))
     q = nw.col("_q")
     hi = nw.lit(1.0)
     lo = nw.lit(0.0)
     inside = nw.col("_rev") != 1
-    if end_expr is not None:
+    if spec.follows_end:
         hi = nw.when(nw.col("_pe").is_null()).then(nw.lit(1.0)).otherwise(
             nw.when(q == nw.col("_pe")).then((nw.col("_oe") + 1) / nw.col("_le")).otherwise(nw.lit(1.0)))
         inside = inside & (nw.col("_pe").is_null() | (q <= nw.col("_pe")))
-    if start_date is not None:
+    if spec.start_date is not None:
         lo = nw.when(nw.col("_ps").is_null()).then(nw.lit(0.0)).otherwise(
             nw.when(q == nw.col("_ps")).then(nw.col("_os") / nw.col("_ls")).otherwise(nw.lit(0.0)))
         inside = inside & (nw.col("_ps").is_null() | (q >= nw.col("_ps")))
     grid = grid.with_columns(
         nw.when(inside).then(hi - lo).otherwise(nw.lit(0.0)).cast(nw.Float64).alias("person_time"),
-        calendar_label(q, period).cast(nw.Int64).alias("calendar_period"),
+        calendar_label(q, spec.period).cast(nw.Int64).alias("calendar_period"),
     )
-    if not keep_zero_time:
+    if not spec.keep_zero_time:
         grid = grid.filter(nw.col("person_time") > 0)
-    grid = grid.select(unit, "rel_period", "calendar_period", "person_time")
+    return grid.select(spec.unit, "rel_period", "calendar_period", "person_time")
 
-    # --- events: assign to person-periods, with exclusions counted ------------------------------
-    keep_cols = [unit, date, kind] + ([value] if value else [])
-    evj = ev.select(*keep_cols).join(ix, on=unit, how="left")
-    pev, _, _ = period_parts(nw.col(date), period)
+
+def _events_with_reason(spec: _PanelSpec, ix: nw.LazyFrame) -> nw.LazyFrame:
+    """Every event with its ``rel_period`` and ``_reason``: ``"counted"`` or why not, tested in the
+    order person not in index, missing date, outside follow-up, outside window (people not in the
+    index come first, so the other counts are about the people in play)."""
+    unit, date = spec.unit, spec.date
+    keep_cols = [unit, date, spec.kind] + ([spec.value] if spec.value else [])
+    evj = spec.ev.select(*keep_cols).join(ix, on=unit, how="left")
+    pev, _, _ = period_parts(nw.col(date), spec.period)
     evj = evj.with_columns((pev - nw.col("_p0")).alias("rel_period"))
     in_person = ~nw.col("_p0").is_null()
     has_date = ~nw.col(date).is_null()
     in_follow = ~(nw.col("_rev") == 1).fill_null(False)
-    if end_expr is not None:
+    if spec.follows_end:
         in_follow = in_follow & (nw.col("_end").is_null() | (nw.col(date) <= nw.col("_end")))
-    if start_date is not None:
+    if spec.start_date is not None:
         in_follow = in_follow & (nw.col("_start").is_null() | (nw.col(date) >= nw.col("_start")))
-    in_window = (nw.col("rel_period") >= -before) & (nw.col("rel_period") <= after)
-    # people not in the index come first, so the other counts are about the people in play
+    in_window = (nw.col("rel_period") >= -spec.before) & (nw.col("rel_period") <= spec.after)
     reason = (nw.when(~in_person).then(nw.lit("person not in index"))
               .otherwise(nw.when(~has_date).then(nw.lit("missing date"))
                          .otherwise(nw.when(~in_follow).then(nw.lit("outside follow-up (registration/death)"))
                                     .otherwise(nw.when(~in_window).then(nw.lit("outside window"))
                                                .otherwise(nw.lit("counted"))))))
-    evj = evj.with_columns(reason.alias("_reason"))
+    return evj.with_columns(reason.alias("_reason"))
+
+
+def _count_events(spec: _PanelSpec, evj: nw.LazyFrame, grid: nw.LazyFrame, sort: bool) -> nw.LazyFrame:
+    """The counted events summed per person-period (0/1 indicator per type, then plain sums, which
+    work on every backend) and joined to the grid; person-periods without events get zeros."""
+    kind, value, count_names = spec.kind, spec.value, spec.count_names
     used = evj.filter(nw.col("_reason") == "counted")
-    # indicator columns first, then plain sums (simple aggregations work on every backend)
     ind = []
-    for k, nm in names.items():
+    for k, nm in spec.names.items():
         ind.append(nw.when(nw.col(kind) == k).then(nw.lit(1)).otherwise(nw.lit(0)).alias(nm))
         if value:
             ind.append(nw.when(nw.col(kind) == k).then(nw.col(value).fill_null(0.0)).otherwise(nw.lit(0.0))
                        .alias(f"{nm}_{_safe(value)}"))
-    counts = used.with_columns(*ind).group_by(unit, "rel_period").agg(*[nw.col(c).sum() for c in count_names])
-    panel = grid.join(counts, on=[unit, "rel_period"], how="left").with_columns(
+    counts = used.with_columns(*ind).group_by(spec.unit, "rel_period").agg(
+        *[nw.col(c).sum() for c in count_names])
+    panel = grid.join(counts, on=[spec.unit, "rel_period"], how="left").with_columns(
         *[nw.col(c).fill_null(0) for c in count_names]
-    ).with_columns(*[nw.col(names[k]).cast(nw.Int64) for k in kinds])
-    panel = panel.select(unit, "rel_period", "calendar_period", "person_time", *count_names)
-    if _is_eager_like(events):
-        panel = panel.sort(unit, "rel_period")
+    ).with_columns(*[nw.col(nm).cast(nw.Int64) for nm in spec.names.values()])
+    panel = panel.select(spec.unit, "rel_period", "calendar_period", "person_time", *count_names)
+    return panel.sort(spec.unit, "rel_period") if sort else panel
 
+
+def _events_flow(evj: nw.LazyFrame) -> pd.DataFrame:
+    """The number of events by ``_reason`` (pandas: table, reason, n), sorted by reason."""
     ev_flow = collect_pandas(evj.with_columns(nw.lit(1).alias("_n")).group_by("_reason").agg(
         nw.col("_n").sum().alias("n")))
     ev_flow = ev_flow.rename(columns={"_reason": "reason"}).sort_values("reason")
     ev_flow["n"] = ev_flow["n"].astype("int64")
     ev_flow.insert(0, "table", "events")
+    return ev_flow
+
+
+def _panel_flow(ev_flow: pd.DataFrame, at_risk: tuple[int, int, int], keep_zero_time: bool) -> pd.DataFrame:
+    """The table of ``return_flow=True``: the events by reason, then the people of the index."""
+    n_people, n_reversed, n_outside = at_risk
     kept = "kept with person_time 0" if keep_zero_time else "dropped"
     ix_flow = pd.DataFrame({"table": "index", "reason": [
         "time at risk in the window", f"no time at risk: start after end ({kept})",
@@ -263,25 +353,30 @@ def build_panel(
         "n": [n_people - n_reversed - n_outside, n_reversed, n_outside]})
     flow = pd.concat([ev_flow, ix_flow], ignore_index=True)
     flow["n"] = flow["n"].astype("int64")
+    return flow
+
+
+def _warn_exclusions(ev_flow: pd.DataFrame, at_risk: tuple[int, int, int], start_date: str | None,
+                     keep_zero_time: bool) -> None:
+    """Warn (for the caller of :func:`build_panel`) about excluded events of people in the index
+    and about people with no time at risk in the window."""
+    n_people, n_reversed, n_outside = at_risk
     flagged = ev_flow[ev_flow["reason"].isin(["missing date", "outside follow-up (registration/death)"])]
     if flagged["n"].sum() > 0:
         detail = ", ".join(f"{r}: {n:,}" for r, n in zip(flagged["reason"], flagged["n"], strict=True))
         warnings.warn(f"build_panel excluded events of people in `index` ({detail}); pass return_flow=True "
-                      "for all counts", PcevalWarning, stacklevel=2)
+                      "for all counts", PcevalWarning, stacklevel=3)
     if n_reversed or n_outside:
         what = "dropped" if not keep_zero_time else "kept with person_time 0 (keep_zero_time=True)"
         parts = [f"{n:,} {why}" for n, why in ((n_reversed, f"with '{start_date}' after their end of follow-up"),
                                                (n_outside, "whose follow-up misses the window")) if n]
         warnings.warn(f"build_panel: {n_reversed + n_outside:,} of {n_people:,} people in `index` have no time "
                       f"at risk in the window and were {what}: {'; '.join(parts)}. Pass return_flow=True "
-                      "for the counts", PcevalWarning, stacklevel=2)
-    result = back(panel, events)
-    if isinstance(result, pd.DataFrame):
-        result.attrs["pceval_time_units"] = {"person_time": period}
-    return (result, flow) if return_flow else result
+                      "for the counts", PcevalWarning, stacklevel=3)
 
 
 def _is_eager_like(frame: Any) -> bool:
+    """Whether ``frame`` is an in-memory table (its result is then sorted)."""
     from pceval._engines import is_eager
 
     return is_eager(frame)
@@ -289,6 +384,7 @@ def _is_eager_like(frame: Any) -> bool:
 
 def _check_values(ev: nw.LazyFrame, idx: nw.LazyFrame, unit: str, index_date: str, value: str | None,
                   data_start: Any, data_end: Any) -> None:
+    """Index dates inside ``data_start``..``data_end``; a ``value`` column numeric and not negative."""
     for bound, op, word in ((data_start, "lt", "before data_start"), (data_end, "gt", "after data_end")):
         if bound is None:
             continue
@@ -323,6 +419,7 @@ def _check_types(ev: nw.LazyFrame, idx: nw.LazyFrame, unit: str, date: str, inde
 
 
 def _period_number(t: pd.Timestamp, period: str) -> int:
+    """The period number of one timestamp (as :func:`period_parts` computes it in a query)."""
     return t.year * 12 + t.month - 1 if period == "month" else t.year * 4 + (t.month - 1) // 3
 
 
@@ -331,21 +428,10 @@ CALENDAR_COLUMNS = ("period_index", "period", "calendar_period", "person_time", 
 
 
 def calendar_panel(
-    events: Any,
-    people: Any,
-    start: Any,
-    end: Any,
-    unit: str = "person_id",
-    date: str = "date",
-    kind: str = "type",
-    *,
-    start_date: str | None = "registration_start",
-    end_date: str | None = "end_date",
-    by: str | None = None,
-    first_treated: str | None = None,
-    period: str = "month",
-    kinds: Sequence[str] | None = None,
-    value: str | None = None,
+    events: Any, people: Any, start: Any, end: Any, unit: str = "person_id", date: str = "date",
+    kind: str = "type", *, start_date: str | None = "registration_start", end_date: str | None = "end_date",
+    by: str | None = None, first_treated: str | None = None, period: str = "month",
+    kinds: Sequence[str] | None = None, value: str | None = None,
 ) -> Any:
     """A calendar-time panel for staggered designs: person (or a ``by`` group such as a PCN) x calendar period.
 
@@ -380,49 +466,20 @@ def calendar_panel(
     >>> res = att_gt(cp, outcome="emergency_admission", unit="pcn_id", time="period",
     ...              group="first_treated_period")                          # doctest: +SKIP
     """
-    check_choice(period, "period", ("month", "quarter"))
-    t0, t1 = pd.Timestamp(start), pd.Timestamp(end)
-    if t1 < t0:
-        raise InputError(f"`end` ({t1.date()}) is before `start` ({t0.date()})")
-    ev, ppl = align(events, "events", people, "people")
-    pcols = columns(ppl)
-    need = [unit] + [c for c in (start_date, end_date, by, first_treated) if c]
-    require_columns(pcols, "people", need)
-    if first_treated:
-        ppl = lazy_dates(ppl, "people", [first_treated])
-    n_periods = _period_number(t1, period) - _period_number(t0, period)
-    keep = [c for c in (start_date, end_date) if c]
-    ix = ppl.select(unit, *keep).with_columns(nw.lit(t0.to_pydatetime()).alias("_cal_start"))
-    reserved = [c for c in CALENDAR_COLUMNS if c != "person_time"] + ([by] if by else [])
-    with warnings.catch_warnings():  # people outside start..end have no rows by design
-        warnings.simplefilter("ignore", PcevalWarning)
-        panel = build_panel(ev.to_native(), ix.to_native(), unit=unit, date=date, kind=kind,
-                            value=value, period=period, before=0, after=n_periods,
-                            index_date="_cal_start", end_date=end_date, start_date=start_date,
-                            data_end=t1 + (pd.offsets.MonthEnd(0) if period == "month" else pd.offsets.QuarterEnd(0)),
-                            kinds=kinds, _reserved=reserved)
+    t0, t1, ev, ppl = _calendar_spec(events, people, start, end, unit, start_date, end_date, by,
+                                     first_treated, period)
+    panel = _calendar_person_panel(ev, ppl, t0, t1, unit=unit, date=date, kind=kind, start_date=start_date,
+                                   end_date=end_date, by=by, period=period, kinds=kinds, value=value)
     lf = lazy(panel, "panel").rename({"rel_period": "period_index"})
     count_cols = [c for c in columns(lf) if c not in (unit, "period_index", "calendar_period", "person_time")]
     lf = lf.with_columns((nw.col("period_index") + _period_number(t0, period)).cast(nw.Int64).alias("period"))
-    if first_treated:
-        ft_p, _, _ = period_parts(nw.col(first_treated), period)
-        key = by or unit
-        ft = ppl.select(key, first_treated).filter(~nw.col(first_treated).is_null()).group_by(key).agg(
-            nw.col(first_treated).min())
-        ft = ft.with_columns(calendar_label(ft_p, period).cast(nw.Int64).alias("first_treated"),
-                             ft_p.cast(nw.Int64).alias("first_treated_period")).select(
-            key, "first_treated", "first_treated_period")
+    key = by or unit
     if by:
-        lf = lf.join(ppl.select(unit, by), on=unit, how="left").group_by(
-            by, "period_index", "period", "calendar_period").agg(
-            nw.col("person_time").sum(), *[nw.col(c).sum() for c in count_cols],
-            nw.col(unit).count().alias("n_people"))
+        lf = _sum_by_group(lf, ppl, unit, by, count_cols)
     if first_treated:
-        key = by or unit
-        lf = lf.join(ft, on=key, how="left").with_columns(
+        lf = lf.join(_first_treated(ppl, key, first_treated, period), on=key, how="left").with_columns(
             nw.col("first_treated").fill_null(0).cast(nw.Int64),
             nw.col("first_treated_period").fill_null(0).cast(nw.Int64))
-    key = by or unit
     lf = lf.select(key, "period_index", "period", "calendar_period", "person_time", *count_cols,
                    *(["n_people"] if by else []),
                    *(["first_treated", "first_treated_period"] if first_treated else []))
@@ -432,6 +489,61 @@ def calendar_panel(
     if isinstance(out, pd.DataFrame):
         out.attrs["pceval_time_units"] = {"person_time": period}
     return out
+
+
+def _calendar_spec(events: Any, people: Any, start: Any, end: Any, unit: str, start_date: str | None,
+                   end_date: str | None, by: str | None, first_treated: str | None, period: str,
+                   ) -> tuple[pd.Timestamp, pd.Timestamp, nw.LazyFrame, nw.LazyFrame]:
+    """Check :func:`calendar_panel`'s arguments: ``(start, end, events, people)``, the tables in one
+    engine and ``first_treated`` parsed as a date."""
+    check_choice(period, "period", ("month", "quarter"))
+    t0, t1 = pd.Timestamp(start), pd.Timestamp(end)
+    if t1 < t0:
+        raise InputError(f"`end` ({t1.date()}) is before `start` ({t0.date()})")
+    ev, ppl = align(events, "events", people, "people")
+    need = [unit] + [c for c in (start_date, end_date, by, first_treated) if c]
+    require_columns(columns(ppl), "people", need)
+    if first_treated:
+        ppl = lazy_dates(ppl, "people", [first_treated])
+    return t0, t1, ev, ppl
+
+
+def _calendar_person_panel(ev: nw.LazyFrame, ppl: nw.LazyFrame, t0: pd.Timestamp, t1: pd.Timestamp, *,
+                           unit: str, date: str, kind: str, start_date: str | None, end_date: str | None,
+                           by: str | None, period: str, kinds: Sequence[str] | None, value: str | None) -> Any:
+    """Person x calendar period, from :func:`build_panel` with every person's index date at ``start``
+    (``rel_period`` = periods since ``start``), the window running to ``end`` and follow-up capped
+    at the end of ``end``'s period. People outside ``start..end`` have no rows by design (no warning)."""
+    n_periods = _period_number(t1, period) - _period_number(t0, period)
+    keep = [c for c in (start_date, end_date) if c]
+    ix = ppl.select(unit, *keep).with_columns(nw.lit(t0.to_pydatetime()).alias("_cal_start"))
+    reserved = [c for c in CALENDAR_COLUMNS if c != "person_time"] + ([by] if by else [])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PcevalWarning)
+        return build_panel(ev.to_native(), ix.to_native(), unit=unit, date=date, kind=kind,
+                           value=value, period=period, before=0, after=n_periods,
+                           index_date="_cal_start", end_date=end_date, start_date=start_date,
+                           data_end=t1 + (pd.offsets.MonthEnd(0) if period == "month" else pd.offsets.QuarterEnd(0)),
+                           kinds=kinds, _reserved=reserved)
+
+
+def _sum_by_group(lf: nw.LazyFrame, ppl: nw.LazyFrame, unit: str, by: str, count_cols: list[str]) -> nw.LazyFrame:
+    """Person rows summed to ``by`` group x period, with ``n_people`` (people at risk in the period)."""
+    return lf.join(ppl.select(unit, by), on=unit, how="left").group_by(
+        by, "period_index", "period", "calendar_period").agg(
+        nw.col("person_time").sum(), *[nw.col(c).sum() for c in count_cols],
+        nw.col(unit).count().alias("n_people"))
+
+
+def _first_treated(ppl: nw.LazyFrame, key: str, first_treated: str, period: str) -> nw.LazyFrame:
+    """Per ``key`` (person or group): the earliest ``first_treated`` date's calendar label
+    (``first_treated``) and period number (``first_treated_period``); never-treated keys have no row."""
+    ft_p, _, _ = period_parts(nw.col(first_treated), period)
+    ft = ppl.select(key, first_treated).filter(~nw.col(first_treated).is_null()).group_by(key).agg(
+        nw.col(first_treated).min())
+    return ft.with_columns(calendar_label(ft_p, period).cast(nw.Int64).alias("first_treated"),
+                           ft_p.cast(nw.Int64).alias("first_treated_period")).select(
+        key, "first_treated", "first_treated_period")
 
 
 def stratified_counts(
