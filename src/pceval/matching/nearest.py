@@ -380,18 +380,8 @@ def match_mahalanobis(Z: np.ndarray, focal_rows: np.ndarray, ctrl_rows: np.ndarr
     crank = rank[srt.ctrl]
     groups = None if (unit is None or replace) else _unit_groups(unit[srt.ctrl])
     if use_caliper:
-        cs = (np.zeros(len(Z), np.int64) if strata is None else strata)[srt.ctrl]
-        fs = (np.zeros(len(Z), np.int64) if strata is None else strata)[focal_rows]
-        fd = distance[focal_rows]
-        wlo = np.empty(nf, np.int64)
-        whi = np.empty(nf, np.int64)
-        for s_val in np.unique(fs):
-            a = np.searchsorted(cs, s_val, side="left")
-            b = np.searchsorted(cs, s_val, side="right")
-            sel = fs == s_val
-            block = srt.cdist[a:b]
-            wlo[sel] = a + np.searchsorted(block, fd[sel] - caliper, side="left")
-            whi[sel] = a + np.searchsorted(block, fd[sel] + caliper, side="right")
+        wlo, whi = _caliper_windows(srt, distance[focal_rows], caliper, strata, focal_rows,
+                                    len(Z))
     finder = _KDFinder(Zc, srt.lo, srt.hi, Z[focal_rows], k0=min(ratio + 7, 64))
 
     from tqdm.auto import tqdm
@@ -443,6 +433,24 @@ def match_mahalanobis(Z: np.ndarray, focal_rows: np.ndarray, ctrl_rows: np.ndarr
                     avail[go[bd[g]: bd[g + 1]]] = False
     bar.close()
     return mm
+
+
+def _caliper_windows(srt: Any, fd: np.ndarray, caliper: float, strata: np.ndarray | None,
+                     focal_rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each focal person, the positions ``[lo, hi)`` of the sorted controls of their stratum
+    whose distance lies within ``caliper`` of theirs (inclusive, as MatchIt)."""
+    cs = (np.zeros(n, np.int64) if strata is None else strata)[srt.ctrl]
+    fs = (np.zeros(n, np.int64) if strata is None else strata)[focal_rows]
+    wlo = np.empty(len(focal_rows), np.int64)
+    whi = np.empty(len(focal_rows), np.int64)
+    for s_val in np.unique(fs):
+        a = np.searchsorted(cs, s_val, side="left")
+        b = np.searchsorted(cs, s_val, side="right")
+        sel = fs == s_val
+        block = srt.cdist[a:b]
+        wlo[sel] = a + np.searchsorted(block, fd[sel] - caliper, side="left")
+        whi[sel] = a + np.searchsorted(block, fd[sel] + caliper, side="right")
+    return wlo, whi
 
 
 class _KDFinder:
