@@ -264,28 +264,8 @@ def dsr(data: pd.DataFrame, x: str, n: str, *, age_band: str | None = None,
 
     xs = np.nan_to_num(data[x].to_numpy(float))
     ns = data[n].to_numpy(float)
-    if independent_events:
-        v = xs
-        band_rows = np.ones(len(data), dtype=bool)
-        if age_band is not None:
-            dup = data.duplicated([*gb, age_band], keep=False)
-            if dup.any():
-                raise InputError(
-                    f"`data`: more than one row for the same group and age band in '{age_band}' "
-                    f"(e.g. {data.loc[dup, age_band].iloc[0]!r}); aggregate first"
-                )
-    else:
-        f = data[event_frequency].to_numpy(float)
-        v = f * xs
-        # population and standard repeat on each frequency row of an age band: count them once
-        key = data[[*gb, age_band]]
-        band_rows = ~key.duplicated().to_numpy()
-        same = data.assign(_w=w).groupby([*gb, age_band], sort=False)[[n, "_w"]].nunique()
-        if (same > 1).any().any():
-            raise InputError(
-                f"`data`: '{n}' and the standard population must be the same on every event-frequency "
-                f"row of an age band"
-            )
+    v, band_rows = _event_variance(data, xs, w, n, gb, age_band, independent_events,
+                                   event_frequency)
     keys, codes = group_keys(data, gb)
     k = len(keys)
     total_w = group_sum(np.where(band_rows, w, 0.0), codes, k)
@@ -313,6 +293,37 @@ def dsr(data: pd.DataFrame, x: str, n: str, *, age_band: str | None = None,
         return {"lower": np.where(small, np.nan, lo * mult), "upper": np.where(small, np.nan, hi * mult)}
 
     return stack_levels(base, levels, limits, after=("standard", *_TAIL))
+
+
+def _event_variance(data: pd.DataFrame, xs: np.ndarray, w: np.ndarray, n: str, gb: list[str],
+                    age_band: str | None, independent_events: bool,
+                    event_frequency: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row variance numerator ``v`` of the event count and which rows carry their age band's
+    population and standard (once per band).
+
+    Independent events: ``v = x`` (Poisson), one row per group and age band. Non-independent
+    events (PHE's ``independent_events = FALSE``): rows give the number of people with ``f``
+    events each, so ``v = f x`` (``f^2`` times the number of people; Dobson et al. 1991 with
+    PHE's adjustment), and the population and standard repeat on each frequency row of a band.
+    """
+    if independent_events:
+        if age_band is not None:
+            dup = data.duplicated([*gb, age_band], keep=False)
+            if dup.any():
+                raise InputError(
+                    f"`data`: more than one row for the same group and age band in '{age_band}' "
+                    f"(e.g. {data.loc[dup, age_band].iloc[0]!r}); aggregate first"
+                )
+        return xs, np.ones(len(data), dtype=bool)
+    v = data[event_frequency].to_numpy(float) * xs
+    band_rows = ~data[[*gb, age_band]].duplicated().to_numpy()
+    same = data.assign(_w=w).groupby([*gb, age_band], sort=False)[[n, "_w"]].nunique()
+    if (same > 1).any().any():
+        raise InputError(
+            f"`data`: '{n}' and the standard population must be the same on every event-frequency "
+            f"row of an age band"
+        )
+    return v, band_rows
 
 
 def _isr_reference(data: pd.DataFrame, reference: pd.DataFrame | None, n: str,
