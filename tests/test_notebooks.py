@@ -30,10 +30,25 @@ def test_notebooks_are_committed_without_outputs():
                 assert not cell.outputs and cell.execution_count is None, f"{nb_path.name} has outputs"
 
 
+# What a notebook's prose states in fixed words about its numbers, checked in the notebook's own
+# kernel after it has run (claims written from computed values, e.g. "which the interval covers",
+# are true by construction and need no entry here).
+CLAIMS = {
+    # "TWFE then misses badly, while Callaway & Sant'Anna recovers the truth" (the simulated example)
+    "03_staggered_rollout": [
+        "cs_s['ci_lower'] <= truth_sim <= cs_s['ci_upper']",
+        "not (tw_s['ci_lower'] <= truth_sim <= tw_s['ci_upper'])",
+        "abs(tw_s['estimate'] - truth_sim) > 5 * abs(cs_s['estimate'] - truth_sim)",
+    ],
+}
+
+
 @pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs(nb_path, small_data, monkeypatch):
     monkeypatch.setenv("PCEVAL_DATA", str(small_data))
     nb = nbformat.read(nb_path, as_version=4)
+    for claim in CLAIMS.get(nb_path.stem, []):
+        nb.cells.append(nbformat.v4.new_code_cell(f"assert {claim}, {claim!r}"))
     client = NotebookClient(nb, timeout=600, kernel_name="python3",
                             resources={"metadata": {"path": str(nb_path.parent)}})
     client.execute()
