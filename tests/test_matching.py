@@ -161,6 +161,27 @@ def test_issue_call_works_as_written(lalonde):
     assert "Sample sizes" in text and "caliper" in text
 
 
+def test_issue_call_equals_matchit(lalonde):
+    """The call above against MatchIt 4.7.2 (tests/reference/matchit/make_headline.R): the same
+    people discarded, the same caliper, the same 113 pairs, the same weights."""
+    units = ref("l_headline_units.csv")
+    summ = ref("l_headline_summary.csv").iloc[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = match(lalonde, treatment="treat",
+                  covariates=["age", "educ", "race", "married", "nodegree", "re74", "re75"],
+                  caliper=0.2, exact=["race"], mahvars=["age", "educ"], discard="both")
+    np.testing.assert_array_equal(m.discarded, units["discarded"].astype(bool))
+    assert m.caliper == pytest.approx(summ["caliper_width"], rel=1e-13)  # measured 2e-15
+    np.testing.assert_allclose(m.distance, units["distance"], rtol=1e-12)  # measured 6e-15 abs
+    assert m.n_matched == {"treated": summ["n_treated_matched"], "control": summ["n_control_matched"]}
+    np.testing.assert_array_equal(m.weights, units["weights"].to_numpy(float))
+    ids = lalonde["id"].to_numpy()
+    ours = {tuple(sorted(ids[m.subclass == s])) for s in np.unique(m.subclass[m.subclass >= 0])}
+    theirs = {tuple(sorted(g["id"])) for _, g in units.dropna(subset=["subclass"]).groupby("subclass")}
+    assert ours == theirs and len(ours) == 113
+
+
 def test_summary_pairs_and_get_matches(matches, lalonde):
     m = matches["c_nearest_replace"]
     assert not m.has_subclass
