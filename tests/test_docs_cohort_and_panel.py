@@ -35,3 +35,7 @@ def test_doc_code_blocks_run(monkeypatch):
     assert isinstance(cp, pd.DataFrame)
     assert cp.groupby("pcn_id")["period"].apply(lambda s: (s.diff().dropna() == 1).all()).all()
     assert len(ns["res"].to_frame()) > 0
+    mp = ns["mp"]
+    assert {"match_id", "post", "treated", "weights", "subclass", "imd_quintile"} <= set(mp.columns)
+    assert mp.attrs["pceval_time_units"] == {"person_time": "month"}
+    assert len(ns["fit"].to_frame()) == 2

@@ -28,7 +28,7 @@ from pceval.covariate_balance import BalanceResult, balance_table
 from pceval.effects import EffectResult, estimate_effect
 from pceval.errors import DisclosureError, EstimationError, InputError, PcevalError, PcevalWarning
 from pceval.matching import MatchResult, match
-from pceval.panel import build_panel, calendar_panel, stratified_counts
+from pceval.panel import build_panel, calendar_panel, matched_panel, stratified_counts
 
 __all__ = [
     "errors", "synthetic", "cohort", "panel", "did", "disclosure", "report", "plots",
@@ -36,6 +36,6 @@ __all__ = [
     "EffectResult",
     "PcevalError", "InputError", "EstimationError", "DisclosureError", "PcevalWarning",
     "Cohort", "index_dates", "candidate_index_periods", "baseline_covariates",
-    "build_panel", "calendar_panel", "stratified_counts", "to_pandas",
+    "build_panel", "calendar_panel", "matched_panel", "stratified_counts", "to_pandas",
     "__version__",
 ]

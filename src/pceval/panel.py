@@ -42,6 +42,7 @@ from pceval._checks import (
     lazy_dates,
     lazy_no_missing,
     lazy_same_id_type,
+    nearest,
     require_columns,
 )
 from pceval._engines import align, back, collect_pandas, columns, lazy
@@ -174,19 +175,20 @@ def _panel_spec(events: Any, index: Any, *, unit: str, date: str, kind: str, val
 
 def _require_panel_columns(ev_cols: list[str], idx_cols: list[str], unit: str, date: str, kind: str,
                            value: str | None, index_date: str, end_date: str | None,
-                           start_date: str | None) -> None:
-    """The columns :func:`build_panel` reads exist; a missing ``end_date`` column says why it matters."""
+                           start_date: str | None, index_name: str = "index") -> None:
+    """The columns :func:`build_panel` reads exist; a missing ``end_date`` column says why it matters.
+    ``index_name`` is the argument that holds the index table (``matched`` in :func:`matched_panel`)."""
     require_columns(ev_cols, "events", [unit, date, kind] + ([value] if value else []))
-    require_columns(idx_cols, "index", [unit, index_date])
+    require_columns(idx_cols, index_name, [unit, index_date])
     if end_date is not None and end_date not in idx_cols:
         near = did_you_mean(end_date, idx_cols)
         raise InputError(
-            f"`index` has no column '{end_date}'{near}: the last day each person is at risk (death, "
+            f"`{index_name}` has no column '{end_date}'{near}: the last day each person is at risk (death, "
             f"deregistration or the end of data). Without it follow-up would run to the end of the "
             f"window, counting time after death. Add it, name it with end_date=..., or pass "
             f"end_date=None to follow everyone to data_end. Its columns are {idx_cols}")
     if start_date is not None:
-        require_columns(idx_cols, "index", [start_date])
+        require_columns(idx_cols, index_name, [start_date])
 
 
 def _count_columns(ev: nw.LazyFrame, kind: str, kinds: Sequence[str] | None, value: str | None,
@@ -601,4 +603,170 @@ def stratified_counts(
     return out
 
 
-__all__ = ["build_panel", "calendar_panel", "stratified_counts", "period_parts", "calendar_label"]
+_PANEL_OPTIONS = ("date", "kind", "value", "data_end", "data_start", "keep_zero_time", "return_flow")
+
+
+def matched_panel(
+    events: Any, matched: Any, *, unit: str = "person_id", index_date: str = "index_date",
+    carry: Sequence[str] = ("treated", "weights", "subclass"), extra: Sequence[str] = (),
+    match_id: str = "match_id", kinds: Sequence[str] | None = None, before: int = 12, after: int = 12,
+    period: str = "month", end_date: str | None = "end_date", start_date: str | None = None, **options: Any,
+) -> Any:
+    """From a matched sample to the matched panel: :func:`build_panel` around each matched row's
+    index date, with the design columns carried onto every person-period and a ``post`` flag.
+
+    Parameters
+    ----------
+    events : the activity events, as for :func:`build_panel`.
+    matched : the matched sample, one row per matched unit with ``unit``, ``index_date`` (a
+        control's own index date in rolling entry), ``end_date`` (and ``start_date`` if given):
+        a table on any engine (e.g. ``MatchResult.matched_data()``), or any object with a
+        ``matched_data()`` method returning one, such as a :class:`pceval.MatchResult` (duck
+        typed: the panel step does not import the matching step, which comes after it).
+    carry : the design columns copied onto every row of a unit (``treated``, ``weights`` and
+        ``subclass`` by default, as ``matched_data()`` names them); ``extra`` adds more (e.g.
+        ``("imd_quintile",)``). Each must exist in ``matched`` (a missing one is an error that
+        suggests the nearest name).
+    match_id : the name of the column numbering the matched rows 0, 1, ... in the order of
+        ``(unit, index_date)``, the same on every engine.
+    kinds, before, after, period, end_date, start_date, **options : as for :func:`build_panel`
+        (``options``: ``date``, ``kind``, ``value``, ``data_end``, ``data_start``,
+        ``keep_zero_time``, ``return_flow``).
+
+    Returns
+    -------
+    The panel in the engine of ``events``: ``unit``, ``match_id``, ``rel_period``,
+    ``calendar_period``, ``person_time``, one count column per event type, the carried columns
+    and ``post`` (1 if ``rel_period >= 0``, else 0); one block of rows per matched row, sorted by
+    ``match_id`` and ``rel_period`` when in memory. A pandas result records the person-time unit
+    in ``attrs["pceval_time_units"]``. With ``return_flow=True``, ``(panel, flow)``.
+
+    A person matched more than once (rolling entry with replacement, or a not-yet-treated control
+    who is treated later, has one row per index date) is one unit per matched row: their rows are
+    kept apart by ``match_id``, and each of their events counts in each of their panels (and in
+    ``flow`` once per matched row). ``(unit, index_date)`` must not repeat. Use ``unit=match_id``
+    in the estimators when a person repeats, and cluster on ``subclass`` or the person.
+
+    Example
+    -------
+    >>> m = pceval.match(candidates, treatment="treated", covariates=[...], period="index_period",
+    ...                  unit="person_id")                                         # doctest: +SKIP
+    >>> mp = matched_panel(events, m, kinds=["emergency_admission"], start_date="registration_start")  # doctest: +SKIP
+    >>> did2x2(mp, "emergency_admission", "treated", "match_id", "post", model="poisson",
+    ...        exposure="person_time", weights="weights", cluster="subclass")  # doctest: +SKIP
+    """
+    ev, mt, carried, repeats = _matched_spec(events, matched, unit=unit, index_date=index_date,
+                                             carry=carry, extra=extra, match_id=match_id,
+                                             end_date=end_date, start_date=start_date, options=options)
+    key = match_id if repeats else unit
+    ev_in = _events_by_match(ev, mt, unit, match_id) if repeats else ev
+    index = mt.select(key, index_date, *[c for c in (end_date, start_date) if c is not None])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = build_panel(ev_in.to_native(), index.to_native(), unit=key, kinds=kinds, before=before,
+                          after=after, period=period, index_date=index_date, end_date=end_date,
+                          start_date=start_date, _reserved=[unit, match_id, "post", *carried], **options)
+    for w in caught:  # build_panel's warnings, in matched_panel's words, for its caller
+        msg = str(w.message).replace("build_panel", "matched_panel").replace("`index`", "`matched`")
+        warnings.warn(msg, w.category, stacklevel=2)
+    panel, flow = out if options.get("return_flow") else (out, None)
+    result = _carry_design(lazy(panel, "panel"), mt, key=key, unit=unit, match_id=match_id, carried=carried,
+                           sort=_is_eager_like(events))
+    result = back(result, events)
+    if isinstance(result, pd.DataFrame):
+        result.attrs["pceval_time_units"] = {"person_time": period}
+    return (result, flow) if flow is not None else result
+
+
+def _matched_spec(events: Any, matched: Any, *, unit: str, index_date: str, carry: Sequence[str],
+                  extra: Sequence[str], match_id: str, end_date: str | None, start_date: str | None,
+                  options: dict[str, Any]) -> tuple[nw.LazyFrame, nw.LazyFrame, list[str], bool]:
+    """Check :func:`matched_panel`'s arguments: ``(events, matched with match_id, carried columns,
+    whether a person repeats)``, both tables in one engine (see :func:`pceval._engines.align`)."""
+    unknown = [k for k in options if k not in _PANEL_OPTIONS]
+    if unknown:
+        hints = "".join(did_you_mean(k, _PANEL_OPTIONS) for k in unknown)
+        raise InputError(f"matched_panel got unknown option(s) {unknown}{hints}; build_panel's options "
+                         f"are {list(_PANEL_OPTIONS)}")
+    if callable(getattr(matched, "matched_data", None)):
+        matched = matched.matched_data()
+    if not _is_table(matched):
+        raise InputError("`matched` must be a table (pandas, polars, DuckDB, Spark) or an object with a "
+                         f"matched_data() method such as pceval.MatchResult, got {type(matched).__name__}")
+    ev, mt = align(events, "events", matched, "matched")
+    cols = columns(mt)
+    carried = _carried_columns(carry, extra, unit, match_id, cols)
+    _require_panel_columns(columns(ev), cols, unit, options.get("date", "date"), options.get("kind", "type"),
+                           options.get("value"), index_date, end_date, start_date, index_name="matched")
+    mt = lazy_dates(mt, "matched", [index_date])
+    lazy_same_id_type(ev, "events", mt, "matched", unit)
+    dup = collect_pandas(mt.group_by(unit, index_date).agg(nw.len().alias("_n")).filter(nw.col("_n") > 1)
+                         .select(unit, index_date).head(5))
+    if len(dup):
+        raise InputError(f"`matched`: ({unit}, {index_date}) must not repeat, but "
+                         f"{list(dup.itertuples(index=False, name=None))} do; two rows of a person at one "
+                         "index date would have the same panel: keep one and add up their weights")
+    n = collect_pandas(mt.select(nw.len().alias("n"), nw.col(unit).n_unique().alias("units"),
+                                 nw.when(nw.col(unit).is_null()).then(nw.lit(1)).otherwise(nw.lit(0)).sum().alias("missing"))).iloc[0]
+    if int(n["missing"]):
+        raise InputError(f"`matched`: column '{unit}' has {int(n['missing'])} missing value(s); every "
+                         "matched row needs its person's id")
+    mt = mt.with_row_index(match_id, order_by=[unit, index_date]).with_columns(nw.col(match_id).cast(nw.Int64))
+    return ev, mt, carried, int(n["units"]) < int(n["n"])
+
+
+def _is_table(frame: Any) -> bool:
+    """Whether narwhals can read ``frame`` (pandas, polars, DuckDB, Spark, ...)."""
+    try:
+        nw.from_native(frame)
+    except TypeError:
+        return False
+    return True
+
+
+def _carried_columns(carry: Sequence[str], extra: Sequence[str], unit: str, match_id: str,
+                     cols: list[str]) -> list[str]:
+    """The columns carried onto the panel (``carry`` then ``extra``, once each, without ``unit``):
+    each must exist in ``matched`` and none may be a column the panel makes."""
+    carry = [carry] if isinstance(carry, str) else list(carry)
+    extra = [extra] if isinstance(extra, str) else list(extra)
+    carried = [c for c in dict.fromkeys(carry + extra) if c != unit]
+    missing = [c for c in carried if c not in cols]
+    if missing:
+        hints = "".join(f" For '{m}' did you mean {' or '.join(repr(c) for c in near)}?"
+                        for m in missing if (near := nearest(m, cols)))
+        raise InputError(f"`matched` has no column(s) {missing} to carry onto the panel (carry=/extra=).{hints} "
+                         f"Its columns are {cols}; pass carry= with the design columns it has")
+    made = [match_id, "post", *PANEL_COLUMNS]
+    clash = [c for c in carried if c in made]
+    if clash:
+        raise InputError(f"`carry`/`extra`: {clash} would overwrite column(s) matched_panel makes ({made}); "
+                         "rename them in `matched` first")
+    if match_id in cols:
+        raise InputError(f"`matched` already has a column '{match_id}'; name the matched-row id with "
+                         f"match_id=..., e.g. match_id='{match_id}_2'")
+    return carried
+
+
+def _events_by_match(ev: nw.LazyFrame, mt: nw.LazyFrame, unit: str, match_id: str) -> nw.LazyFrame:
+    """Events with the ``match_id`` of each matched row of their person (an event of a person with
+    two matched rows appears twice); events of people not matched get ``-1``, which no row has, so
+    :func:`build_panel` counts them as "person not in index"."""
+    ids = mt.select(unit, match_id)
+    return ev.join(ids, on=unit, how="left").with_columns(nw.col(match_id).fill_null(-1).cast(nw.Int64))
+
+
+def _carry_design(panel: nw.LazyFrame, mt: nw.LazyFrame, *, key: str, unit: str, match_id: str,
+                  carried: list[str], sort: bool) -> nw.LazyFrame:
+    """The panel with ``unit``/``match_id`` and the carried columns joined on ``key`` (one row per
+    matched row, so no row is repeated) and ``post``; columns in the documented order."""
+    other = match_id if key == unit else unit
+    design = mt.select(key, other, *carried)
+    out = panel.join(design, on=key, how="left").with_columns(
+        nw.when(nw.col("rel_period") >= 0).then(nw.lit(1)).otherwise(nw.lit(0)).cast(nw.Int64).alias("post"))
+    made = [c for c in columns(panel) if c != key]
+    out = out.select(unit, match_id, *made, *carried, "post")
+    return out.sort(match_id, "rel_period") if sort else out
+
+
+__all__ = ["build_panel", "calendar_panel", "stratified_counts", "matched_panel", "period_parts", "calendar_label"]
