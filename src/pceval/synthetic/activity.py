@@ -130,10 +130,13 @@ class Simulated:
 
 
 def _season(amplitude: float, cal_month: int) -> float:
+    """Seasonal multiplier ``1 + amplitude * cos(2 pi (month - 1) / 12)``: peak in January."""
     return 1 + amplitude * np.cos(2 * np.pi * (cal_month - 1) / 12)
 
 
 def _covid(mult: float, year: int, month: int) -> float:
+    """COVID-19 multiplier: ``mult`` in April-June 2020, ``1 - (1 - mult) / 3`` from July 2020 to
+    March 2021, 1 otherwise."""
     if year == 2020 and 4 <= month <= 6:
         return mult
     if (year == 2020 and month >= 7) or (year == 2021 and month <= 3):
@@ -141,156 +144,365 @@ def _covid(mult: float, year: int, month: int) -> float:
     return 1.0
 
 
+# --- the month loop -------------------------------------------------------------------------
+# Each step below draws its random numbers in a fixed order, and the steps run in a fixed order
+# (see _simulate_month), so a seed gives the same data as long as that order is kept.
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """What stays fixed through the month loop (arrays over people unless said otherwise)."""
+
+    p: dict  # the population (pceval.synthetic.population)
+    quint: np.ndarray  # IMD quintile, 1 = most deprived
+    live_from: np.ndarray  # people x interventions: go-live month of the person's PCN
+    static: np.ndarray  # outcomes x people: the part of log mu0 that does not change with time
+    rr: np.ndarray  # (untreated, interventions...) x outcomes x quintiles: full-effect rate ratio
+    ramp: np.ndarray  # (untreated, interventions...) x outcomes: months to reach the full effect
+    log_base: np.ndarray  # log base monthly hazard of each intervention
+    inverse_care: float
+    months: int
+
+
+@dataclass
+class _State:
+    """What the months change: arrays over people, updated in place by the monthly steps."""
+
+    reg_start: np.ndarray
+    exit_month: np.ndarray  # ``months`` until the person dies or leaves
+    exit_frac: np.ndarray
+    died: np.ndarray
+    h: np.ndarray  # passing crisis state, AR(1)
+    treat_iv: np.ndarray  # 0 = untreated, j+1 = INTERVENTIONS[j]
+    treat_month: np.ndarray
+    treat_day: np.ndarray
+    adm_hist: np.ndarray  # 12 x people ring buffer of monthly emergency admissions
+    ae_hist: np.ndarray  # the same for A&E attendances
+
+
+@dataclass(frozen=True)
+class _Month:
+    """The month being simulated and who is registered and alive at its start."""
+
+    t: int  # month index from the data start
+    cal: pd.Timestamp  # its first day
+    days: int
+    age: np.ndarray  # age in years at the start of the month
+    active: np.ndarray
+
+
 def simulate_activity(
     rng: np.random.Generator, p: dict, n_pcn: int, scenario: Scenario, start: pd.Timestamp,
     months: int, inverse_care: float, late_joiners: float = 0.12, progress: bool = False,
 ) -> Simulated:
-    n = len(p["age"])
-    dep, female, age0 = p["dep"], p["female"], p["age"]
-    quint = (p["decile"] + 1) // 2
-    go_live = draw_go_live(rng, n_pcn, months)
-    live_from = go_live[p["pcn"]]  # people x interventions
+    """Simulate every person month by month: uptake, deaths and deregistrations, hospital and GP use.
 
-    # registration, deaths and deregistrations
+    Draws, in this order: the PCN roll-out (:func:`draw_go_live`), registration starts, the lasting
+    frailty and the first crisis state, then for each month the steps of :func:`_simulate_month`.
+    Vectorised across people; the only loop is over months (and the four outcomes within a month).
+    """
+    go_live = draw_go_live(rng, n_pcn, months)
+    state, log_u = _initial_state(rng, len(p["age"]), months, late_joiners)
+    rr, ramp = _effect_lookup(scenario)
+    setup = _Setup(p=p, quint=(p["decile"] + 1) // 2, live_from=go_live[p["pcn"]],
+                   static=_static_log_rates(p, log_u), rr=rr, ramp=ramp,
+                   log_base=np.log([UPTAKE[iv].base for iv in INTERVENTIONS]),
+                   inverse_care=inverse_care, months=months)
+    ev, ex = _event_log(), _expected_log()
+    start_m = np.datetime64(start.to_period("M").to_timestamp(), "M")
+    for t in _month_range(months, progress):
+        _simulate_month(rng, setup, state, _month(setup, state, start_m, t), ev, ex)
+    return Simulated(state.reg_start, state.exit_month, state.exit_frac, state.died, state.treat_iv,
+                     state.treat_month, state.treat_day, go_live, _concat(ev), _concat(ex))
+
+
+def _registration_start(rng: np.random.Generator, n: int, months: int,
+                        late_joiners: float) -> np.ndarray:
+    """Month each person's registration starts: 0 for most; a share ``late_joiners`` registers
+    later, in a month drawn uniformly from 1 to ``months - 1``."""
     reg_start = np.zeros(n, dtype=np.int64)
     late = rng.random(n) < late_joiners
     reg_start[late] = rng.integers(1, months, late.sum())
-    exit_month = np.full(n, months, dtype=np.int64)
-    exit_frac = np.ones(n)
-    died = np.zeros(n, dtype=bool)
+    return reg_start
 
-    # lasting person effect (gamma, mean 1) and its normalised loading per outcome
+
+def _person_effects(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``log u`` and ``h_0``: the lasting frailty ``u ~ Gamma(shape 1.5, scale 1/1.5)`` (mean 1) and the
+    crisis state in the first month, ``h_0 ~ N(0, 0.6^2)`` (the AR(1)'s stationary distribution)."""
     u = rng.gamma(GAMMA_SHAPE, 1 / GAMMA_SHAPE, n)
     log_u = np.log(u)
     h = rng.normal(0, CRISIS_SD, n)
-    eps_sd = CRISIS_SD * np.sqrt(1 - CRISIS_RHO**2)
+    return log_u, h
 
-    n_out = len(RATE_OUTCOMES)
-    static = np.empty((n_out, n))
+
+def _initial_state(rng: np.random.Generator, n: int, months: int,
+                   late_joiners: float) -> tuple[_State, np.ndarray]:
+    """The state before month 0 (everybody untreated, nobody exited, no past use) and ``log u``."""
+    reg_start = _registration_start(rng, n, months, late_joiners)
+    log_u, h = _person_effects(rng, n)
+    state = _State(
+        reg_start=reg_start, exit_month=np.full(n, months, dtype=np.int64), exit_frac=np.ones(n),
+        died=np.zeros(n, dtype=bool), h=h, treat_iv=np.zeros(n, dtype=np.int64),
+        treat_month=np.full(n, -1, dtype=np.int64), treat_day=np.zeros(n, dtype=np.int64),
+        adm_hist=np.zeros((12, n), dtype=np.int16), ae_hist=np.zeros((12, n), dtype=np.int16),
+    )
+    return state, log_u
+
+
+def _static_log_rates(p: dict, log_u: np.ndarray) -> np.ndarray:
+    """The part of ``log mu0`` that does not change with time (outcomes x people)::
+
+        a_o + b_ltc,o * ltc + b_fi,o * fi + b_imd,o * dep + b_f,o * female + l_o * log u - log E[u ** l_o]
+
+    with ``log E[u ** l] = lgamma(1.5 + l) - lgamma(1.5) - l * log(1.5)`` for u ~ Gamma(1.5, 1/1.5),
+    so the frailty term has mean 1 on the rate scale.
+    """
+    static = np.empty((len(RATE_OUTCOMES), len(log_u)))
     for k, name in enumerate(RATE_OUTCOMES):
         m = OUTCOME_MODELS[name]
         norm = gammaln(GAMMA_SHAPE + m.load_u) - gammaln(GAMMA_SHAPE) - m.load_u * np.log(GAMMA_SHAPE)
-        static[k] = (m.log_rate + m.ltc * p["ltc"] + m.frailty * p["fi"] + m.imd * dep
-                     + m.female * female + m.load_u * log_u - norm)
+        static[k] = (m.log_rate + m.ltc * p["ltc"] + m.frailty * p["fi"] + m.imd * p["dep"]
+                     + m.female * p["female"] + m.load_u * log_u - norm)
+    return static
 
-    # effect lookup: (intervention 0..5, outcome, quintile) rate ratios and ramps
-    rr = np.ones((len(INTERVENTIONS) + 1, n_out, 5))
-    ramp = np.ones((len(INTERVENTIONS) + 1, n_out))
+
+def _effect_lookup(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """The scenario's rate ratios ``rr[iv, outcome, quintile]`` and ramps ``ramp[iv, outcome]``
+    (``max(ramp_months, 1)``); row 0 is "untreated" (ratio 1), row j+1 is ``INTERVENTIONS[j]``."""
+    rr = np.ones((len(INTERVENTIONS) + 1, len(RATE_OUTCOMES), 5))
+    ramp = np.ones((len(INTERVENTIONS) + 1, len(RATE_OUTCOMES)))
     for j, iv in enumerate(INTERVENTIONS):
         for k, out in enumerate(RATE_OUTCOMES):
             e = scenario.effect(iv, out)
             rr[j + 1, k] = e.rr
             ramp[j + 1, k] = max(e.ramp_months, 1)
+    return rr, ramp
 
-    treat_iv = np.zeros(n, dtype=np.int64)
-    treat_month = np.full(n, -1, dtype=np.int64)
-    treat_day = np.zeros(n, dtype=np.int64)
-    adm_hist = np.zeros((12, n), dtype=np.int16)  # ring buffer of monthly admissions
-    ae_hist = np.zeros((12, n), dtype=np.int16)
-    base = np.log([UPTAKE[iv].base for iv in INTERVENTIONS])
 
-    ev: dict[str, list[np.ndarray]] = {"person": [], "month": [], "day": [], "type": [], "value": []}
+def _event_log() -> dict[str, list[np.ndarray]]:
+    """Empty per-month lists of the events' columns."""
+    return {"person": [], "month": [], "day": [], "type": [], "value": []}
+
+
+def _expected_log() -> dict[str, list[np.ndarray]]:
+    """Empty per-month lists of the treated person-months' columns (expected counts per outcome)."""
     ex: dict[str, list[np.ndarray]] = {"person": [], "month": [], "person_time": []}
     for name in RATE_OUTCOMES:
         ex[f"untreated_{name}"] = []
         ex[f"treated_{name}"] = []
+    return ex
 
-    months_iter = range(months)
-    if progress:
-        from tqdm.auto import tqdm
 
-        months_iter = tqdm(months_iter, desc="simulating months", unit="month")
-    start_m = np.datetime64(start.to_period("M").to_timestamp(), "M")
-    for t in months_iter:
-        cal = pd.Timestamp(start_m + np.timedelta64(t, "M"))
-        dim = cal.days_in_month
-        age = age0 + t / 12
-        active = (reg_start <= t) & (exit_month >= t)
+def _concat(log: dict[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
+    """Join each column's monthly pieces (an empty float array if there were none)."""
+    return {k: (np.concatenate(v) if v else np.array([])) for k, v in log.items()}
 
-        # uptake at the start of month t, from use in the previous months
-        adm12 = adm_hist.sum(axis=0)
-        adm2 = adm_hist[(t - 1) % 12] + adm_hist[(t - 2) % 12]
-        ae2 = ae_hist[(t - 1) % 12] + ae_hist[(t - 2) % 12]
-        elig = active & (exit_month > t) & (treat_iv == 0) & (age >= 18)
-        idx = np.nonzero(elig)[0]
-        if len(idx):
-            sub = {k: (v[idx] if isinstance(v, np.ndarray) else {c: a[idx] for c, a in v.items()})
-                   for k, v in p.items() if k in ("cond", "ltc", "fi")}
-            lh = _log_hazards(sub, dep[idx], age[idx], adm12[idx], ae2[idx], adm2[idx], inverse_care)
-            haz = np.exp(lh + base) * (live_from[idx] <= t)
-            total = haz.sum(axis=1)
-            got = rng.random(len(idx)) < -np.expm1(-total)
-            if got.any():
-                hz = haz[got]
-                cum = np.cumsum(hz, axis=1) / hz.sum(axis=1, keepdims=True)
-                which = (rng.random(len(hz))[:, None] > cum).sum(axis=1)
-                who = idx[got]
-                treat_iv[who] = which + 1
-                treat_month[who] = t
-                treat_day[who] = rng.integers(0, dim, len(who))
 
-        # deaths and deregistrations during month t
-        ai = np.nonzero(active & (exit_month == months))[0]
-        a_age = age[ai]
-        q_death = np.exp(-10.6 + 0.09 * a_age + 0.15 * p["ltc"][ai] + 2.0 * p["fi"][ai]
-                         + np.log(1.3) * dep[ai] + np.log(1.2) * ~female[ai] + 0.4 * h[ai])
-        h_death = np.minimum(q_death / 12, 0.5)
-        h_dereg = np.where((a_age >= 18) & (a_age < 35), 0.009, np.where(a_age >= 75, 0.002, 0.004))
-        r = rng.random(len(ai))
-        dies = r < h_death
-        leaves = ~dies & (r < h_death + h_dereg)
-        gone = ai[dies | leaves]
-        exit_month[gone] = t
-        exit_frac[gone] = rng.random(len(gone))
-        died[ai[dies]] = True
+def _month_range(months: int, progress: bool):
+    """The month indices 0 .. months - 1, with a progress bar if asked."""
+    if not progress:
+        return range(months)
+    from tqdm.auto import tqdm
 
-        exposure = np.where(active, np.where(exit_month == t, exit_frac, 1.0), 0.0)
-        h = CRISIS_RHO * h + rng.normal(0, eps_sd, n)
+    return tqdm(range(months), desc="simulating months", unit="month")
 
-        ks = t - treat_month  # months since index (treated only)
-        treated_now = (treat_iv > 0) & (ks >= 0) & (exposure > 0)
-        ti = np.nonzero(treated_now)[0]
-        if len(ti):
-            ex["person"].append(ti)
-            ex["month"].append(np.full(len(ti), t, dtype=np.int64))
-            ex["person_time"].append(exposure[ti])
-        mult_k = np.ones(n)
-        for k, name in enumerate(RATE_OUTCOMES):
-            m = OUTCOME_MODELS[name]
-            lin = static[k] + m.age * np.maximum(age - 40, 0) + m.under5 * (age < 5) \
-                + m.load_h * h - (m.load_h * CRISIS_SD) ** 2 / 2
-            scale = _season(m.season, cal.month) * (1 + m.trend) ** (t / 12) \
-                * _covid(m.covid, cal.year, cal.month)
-            mu0 = np.exp(lin) * scale
-            mult_k.fill(1.0)
-            if len(ti):
-                iv = treat_iv[ti]
-                ramp_share = np.minimum(1.0, ks[ti] / ramp[iv, k])
-                mult_k[ti] = 1 + (rr[iv, k, quint[ti] - 1] - 1) * ramp_share
-                ex[f"untreated_{name}"].append(mu0[ti] * exposure[ti])
-                ex[f"treated_{name}"].append(mu0[ti] * mult_k[ti] * exposure[ti])
-            counts = rng.poisson(mu0 * mult_k * exposure)
-            if name == "emergency_admission":
-                adm_hist[t % 12] = np.minimum(counts, 1000)
-            elif name == "ae_attendance":
-                ae_hist[t % 12] = np.minimum(counts, 1000)
-            who = np.nonzero(counts)[0]
-            rep = counts[who]
-            pid = np.repeat(who, rep)
-            last_day = np.where(exit_month[pid] == t, exit_frac[pid], 1.0) * dim
-            day = np.floor(rng.random(len(pid)) * last_day).astype(np.int64)
-            if name == "emergency_admission":
-                stay = np.ceil(rng.gamma(1.0, 2.0 + 0.08 * np.maximum(age[pid] - 40, 0)))
-                value = np.where(rng.random(len(pid)) < 0.3, 0.0, stay)
-            else:
-                value = np.full(len(pid), np.nan)
-            ev["person"].append(pid.astype(np.int32))
-            ev["month"].append(np.full(len(pid), t, dtype=np.int16))
-            ev["day"].append(day.astype(np.int8))
-            ev["type"].append(np.full(len(pid), k, dtype=np.int8))
-            ev["value"].append(value.astype(np.float32))
 
-    cat = {k: (np.concatenate(v) if v else np.array([])) for k, v in ev.items()}
-    exc = {k: (np.concatenate(v) if v else np.array([])) for k, v in ex.items()}
-    return Simulated(reg_start, exit_month, exit_frac, died, treat_iv, treat_month, treat_day,
-                     go_live, cat, exc)
+def _month(setup: _Setup, st: _State, start_m: np.datetime64, t: int) -> _Month:
+    """Month t: its first day and length, everybody's age ``age_0 + t / 12``, and who is active
+    (registration started by t and no exit before t)."""
+    cal = pd.Timestamp(start_m + np.timedelta64(t, "M"))
+    return _Month(t=t, cal=cal, days=cal.days_in_month, age=setup.p["age"] + t / 12,
+                  active=(st.reg_start <= t) & (st.exit_month >= t))
+
+
+def _simulate_month(rng: np.random.Generator, setup: _Setup, st: _State, mo: _Month,
+                    ev: dict[str, list[np.ndarray]], ex: dict[str, list[np.ndarray]]) -> None:
+    """One month for everybody, in the order that fixes the random stream: uptake at the start of
+    the month (from use before it), deaths and deregistrations (with the crisis state at the
+    start), the crisis state moves on, then each outcome's counts and their events in turn."""
+    _uptake(rng, setup, st, mo)
+    _exits(rng, setup, st, mo)
+    exposure = _exposure(st, mo)
+    st.h = _next_crisis(rng, st.h)
+    ti, ks = _treated_person_months(st, mo, exposure, ex)
+    for k, name in enumerate(RATE_OUTCOMES):
+        mu0 = _untreated_rate(setup, k, mo, st.h)
+        mult = _treatment_multiplier(setup, st, k, ti, ks)
+        _record_expected(ex, name, mu0, mult, exposure, ti)
+        counts = rng.poisson(mu0 * mult * exposure)
+        _remember_use(st, name, counts, mo.t)
+        _record_events(rng, st, mo, k, counts, ev)
+
+
+def _uptake(rng: np.random.Generator, setup: _Setup, st: _State, mo: _Month) -> None:
+    """Who receives an intervention at the start of month t.
+
+    Eligible: active adults, untreated, not exited. Person i's monthly hazard of intervention j is
+    ``h_ij = base_j * exp(lh_ij) * [their PCN is live for j]`` (``lh`` from :func:`_log_hazards`);
+    they receive one with probability ``1 - exp(-sum_j h_ij)``, intervention j with probability
+    ``h_ij / sum_j h_ij``, on a day of the month drawn uniformly.
+    """
+    idx = np.nonzero(mo.active & (st.exit_month > mo.t) & (st.treat_iv == 0) & (mo.age >= 18))[0]
+    if not len(idx):
+        return
+    lh = _eligible_log_hazards(setup, st, mo, idx)
+    haz = np.exp(lh + setup.log_base) * (setup.live_from[idx] <= mo.t)
+    got = rng.random(len(idx)) < -np.expm1(-haz.sum(axis=1))
+    if got.any():
+        who = idx[got]
+        st.treat_iv[who] = _choose_intervention(rng, haz[got]) + 1
+        st.treat_month[who] = mo.t
+        st.treat_day[who] = rng.integers(0, mo.days, len(who))
+
+
+def _eligible_log_hazards(setup: _Setup, st: _State, mo: _Month, idx: np.ndarray) -> np.ndarray:
+    """:func:`_log_hazards` of the eligible people ``idx`` in month t, from their admissions in the
+    last 12 months and admissions and A&E attendances in the last 2 (the ring buffers)."""
+    p, t = setup.p, mo.t
+    adm12 = st.adm_hist.sum(axis=0)
+    adm2 = st.adm_hist[(t - 1) % 12] + st.adm_hist[(t - 2) % 12]
+    ae2 = st.ae_hist[(t - 1) % 12] + st.ae_hist[(t - 2) % 12]
+    sub = {"cond": {c: a[idx] for c, a in p["cond"].items()}, "ltc": p["ltc"][idx], "fi": p["fi"][idx]}
+    return _log_hazards(sub, p["dep"][idx], mo.age[idx], adm12[idx], ae2[idx], adm2[idx],
+                        setup.inverse_care)
+
+
+def _choose_intervention(rng: np.random.Generator, hz: np.ndarray) -> np.ndarray:
+    """Index j of the intervention each person receives, drawn with probability ``h_ij / sum_j h_ij``
+    (one uniform draw against the cumulative shares)."""
+    cum = np.cumsum(hz, axis=1) / hz.sum(axis=1, keepdims=True)
+    return (rng.random(len(hz))[:, None] > cum).sum(axis=1)
+
+
+def _exits(rng: np.random.Generator, setup: _Setup, st: _State, mo: _Month) -> None:
+    """Deaths and deregistrations during month t among the active people not yet exited.
+
+    One uniform draw r per person: death if ``r < h_death``, else deregistration if
+    ``r < h_death + h_dereg`` (:func:`_exit_hazards`). The exit falls at a uniform share of the month.
+    """
+    ai = np.nonzero(mo.active & (st.exit_month == setup.months))[0]
+    h_death, h_dereg = _exit_hazards(setup.p, ai, mo.age[ai], st.h[ai])
+    r = rng.random(len(ai))
+    dies = r < h_death
+    leaves = ~dies & (r < h_death + h_dereg)
+    gone = ai[dies | leaves]
+    st.exit_month[gone] = mo.t
+    st.exit_frac[gone] = rng.random(len(gone))
+    st.died[ai[dies]] = True
+
+
+def _exit_hazards(p: dict, ai: np.ndarray, age: np.ndarray,
+                  h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Monthly hazards of death and deregistration of people ``ai``.
+
+    Death: ``min(q / 12, 0.5)`` with the annual ``q = exp(-10.6 + 0.09 age + 0.15 ltc + 2 fi
+    + log(1.3) dep + log(1.2) male + 0.4 h)``. Deregistration: 0.9% a month at ages 18-34, 0.2%
+    from 75, 0.4% otherwise.
+    """
+    q_death = np.exp(-10.6 + 0.09 * age + 0.15 * p["ltc"][ai] + 2.0 * p["fi"][ai]
+                     + np.log(1.3) * p["dep"][ai] + np.log(1.2) * ~p["female"][ai] + 0.4 * h)
+    h_death = np.minimum(q_death / 12, 0.5)
+    h_dereg = np.where((age >= 18) & (age < 35), 0.009, np.where(age >= 75, 0.002, 0.004))
+    return h_death, h_dereg
+
+
+def _exposure(st: _State, mo: _Month) -> np.ndarray:
+    """Share of month t each person is registered and alive: 0 if not active at its start, the exit
+    share in their exit month, otherwise 1."""
+    return np.where(mo.active, np.where(st.exit_month == mo.t, st.exit_frac, 1.0), 0.0)
+
+
+def _next_crisis(rng: np.random.Generator, h: np.ndarray) -> np.ndarray:
+    """One AR(1) step of the crisis state: ``h' = 0.75 h + e`` with ``e ~ N(0, 0.6^2 (1 - 0.75^2))``,
+    so its standard deviation stays 0.6."""
+    eps_sd = CRISIS_SD * np.sqrt(1 - CRISIS_RHO**2)
+    return CRISIS_RHO * h + rng.normal(0, eps_sd, len(h))
+
+
+def _treated_person_months(st: _State, mo: _Month, exposure: np.ndarray,
+                           ex: dict[str, list[np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """The treated people in month t (index month reached, some exposure), recorded with their
+    exposure in the expected table, and their months since index ``t - index month``."""
+    ks = mo.t - st.treat_month
+    ti = np.nonzero((st.treat_iv > 0) & (ks >= 0) & (exposure > 0))[0]
+    if len(ti):
+        ex["person"].append(ti)
+        ex["month"].append(np.full(len(ti), mo.t, dtype=np.int64))
+        ex["person_time"].append(exposure[ti])
+    return ti, ks[ti]
+
+
+def _untreated_rate(setup: _Setup, k: int, mo: _Month, h: np.ndarray) -> np.ndarray:
+    """``mu0`` of outcome k in month t for everybody (the module docstring's formula)::
+
+        exp(static + b_age * max(age - 40, 0) + b_u5 * [age < 5] + g * h - g**2 * s**2 / 2)
+            * season(month) * (1 + trend) ** (t / 12) * covid(month)
+    """
+    m = OUTCOME_MODELS[RATE_OUTCOMES[k]]
+    lin = setup.static[k] + m.age * np.maximum(mo.age - 40, 0) + m.under5 * (mo.age < 5) \
+        + m.load_h * h - (m.load_h * CRISIS_SD) ** 2 / 2
+    scale = _season(m.season, mo.cal.month) * (1 + m.trend) ** (mo.t / 12) \
+        * _covid(m.covid, mo.cal.year, mo.cal.month)
+    return np.exp(lin) * scale
+
+
+def _treatment_multiplier(setup: _Setup, st: _State, k: int, ti: np.ndarray,
+                          ks: np.ndarray) -> np.ndarray:
+    """``m`` in ``mu1 = mu0 * m`` for outcome k: 1, except for the treated people ``ti``, ``ks`` months
+    after index: ``1 + (rr[iv, k, quintile] - 1) * min(1, ks / ramp[iv, k])``."""
+    mult = np.ones(len(st.treat_iv))
+    if len(ti):
+        iv = st.treat_iv[ti]
+        ramp_share = np.minimum(1.0, ks / setup.ramp[iv, k])
+        mult[ti] = 1 + (setup.rr[iv, k, setup.quint[ti] - 1] - 1) * ramp_share
+    return mult
+
+
+def _record_expected(ex: dict[str, list[np.ndarray]], name: str, mu0: np.ndarray, mult: np.ndarray,
+                     exposure: np.ndarray, ti: np.ndarray) -> None:
+    """The treated people's expected counts of outcome ``name`` this month, without
+    (``mu0 * exposure``) and with (``mu0 * m * exposure``) the intervention."""
+    if len(ti):
+        ex[f"untreated_{name}"].append(mu0[ti] * exposure[ti])
+        ex[f"treated_{name}"].append(mu0[ti] * mult[ti] * exposure[ti])
+
+
+def _remember_use(st: _State, name: str, counts: np.ndarray, t: int) -> None:
+    """Keep month t's emergency admissions and A&E attendances (capped at 1,000) in the 12-month
+    ring buffers that drive uptake."""
+    if name == "emergency_admission":
+        st.adm_hist[t % 12] = np.minimum(counts, 1000)
+    elif name == "ae_attendance":
+        st.ae_hist[t % 12] = np.minimum(counts, 1000)
+
+
+def _record_events(rng: np.random.Generator, st: _State, mo: _Month, k: int, counts: np.ndarray,
+                   ev: dict[str, list[np.ndarray]]) -> None:
+    """One event of outcome k per count: person, month, day (:func:`_event_days`) and value (the
+    length of stay for emergency admissions, :func:`_stays`; otherwise missing)."""
+    who = np.nonzero(counts)[0]
+    pid = np.repeat(who, counts[who])
+    day = _event_days(rng, st, mo, pid)
+    if RATE_OUTCOMES[k] == "emergency_admission":
+        value = _stays(rng, mo.age[pid])
+    else:
+        value = np.full(len(pid), np.nan)
+    ev["person"].append(pid.astype(np.int32))
+    ev["month"].append(np.full(len(pid), mo.t, dtype=np.int16))
+    ev["day"].append(day.astype(np.int8))
+    ev["type"].append(np.full(len(pid), k, dtype=np.int8))
+    ev["value"].append(value.astype(np.float32))
+
+
+def _event_days(rng: np.random.Generator, st: _State, mo: _Month, pid: np.ndarray) -> np.ndarray:
+    """Day of month (0-based) of each event: ``floor(U * days)``, or ``floor(U * exit share * days)``
+    in the person's exit month, so no event falls after death or deregistration."""
+    last_day = np.where(st.exit_month[pid] == mo.t, st.exit_frac[pid], 1.0) * mo.days
+    return np.floor(rng.random(len(pid)) * last_day).astype(np.int64)
+
+
+def _stays(rng: np.random.Generator, age: np.ndarray) -> np.ndarray:
+    """Length of stay (days) of each emergency admission: 0 (same day) with probability 0.3,
+    otherwise ``ceil(Gamma(shape 1, scale 2 + 0.08 * max(age - 40, 0)))``."""
+    stay = np.ceil(rng.gamma(1.0, 2.0 + 0.08 * np.maximum(age - 40, 0)))
+    return np.where(rng.random(len(age)) < 0.3, 0.0, stay)
