@@ -167,3 +167,25 @@ def test_baseline_covariates_several_windows_match_the_direct_join(to_engine):
     pd.testing.assert_frame_equal(got[ref.columns], ref, check_dtype=False)
     single = baseline_covariates(cand, ev, lookback=12).sort_values(["person_id", "index_date"])
     assert single["prior_gp_appointment"].tolist() == ref["prior_gp_appointment_12m"].tolist()
+
+
+def test_progress_bar_shows_the_steps_and_switches_off(monkeypatch, capsys):
+    """A slow call shows a bar over its steps (here: the delay set to 0); progress=False shows none;
+    the result is the same either way."""
+    import pceval.cohort as cohort_module
+
+    monkeypatch.setattr(cohort_module, "_PROGRESS_DELAY", 0.0)
+    ppl = pd.DataFrame({"person_id": [1, 2, 3], "treated": [True, False, False],
+                        "index_date": pd.to_datetime(["2020-03-10", None, None])})
+    ev = pd.DataFrame({"person_id": [1, 2, 2], "date": pd.to_datetime(["2020-01-05", "2019-12-01", "2020-02-01"]),
+                       "type": ["emergency_admission", "gp_appointment", "emergency_admission"]})
+    capsys.readouterr()
+    cand = candidate_index_periods(ppl)
+    bc = baseline_covariates(cand, ev)
+    err = capsys.readouterr().err
+    assert "candidate_index_periods" in err and "baseline_covariates" in err and "collecting the result" in err
+    cand_quiet = candidate_index_periods(ppl, progress=False)
+    bc_quiet = baseline_covariates(cand_quiet, ev, progress=False)
+    assert capsys.readouterr().err == ""
+    pd.testing.assert_frame_equal(bc, bc_quiet)
+    assert bc["prior_emergency_admission"].tolist() == [1, 1, 0]

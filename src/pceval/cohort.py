@@ -20,7 +20,8 @@ back in the engine the input came from.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -266,7 +267,7 @@ def _period_start(p: int, period: str) -> pd.Timestamp:
 def candidate_index_periods(cohort: Any, unit: str = "person_id", index_date: str = "index_date",
                             treatment: str = "treated", period: str = "month",
                             start_date: str | None = None, end_date: str | None = None,
-                            controls: str = "never_treated") -> Any:
+                            controls: str = "never_treated", progress: bool = True) -> Any:
     """Rolling entry: treated rows at their own index date plus candidate rows for controls.
 
     Each eligible control gets one row per period in which any treated person has an index date,
@@ -278,9 +279,31 @@ def candidate_index_periods(cohort: Any, unit: str = "person_id", index_date: st
     ``treatment`` must be a flag (True/False or 1/0, no missing values; it comes back boolean) and
     every treated person needs an index date. Dates may be datetimes of any resolution, dates, or
     ISO date strings; candidate dates take the type of ``index_date``.
+
+    ``progress``: a progress bar over the steps (checks, candidate rows, collecting the result),
+    shown only when the call lasts more than a few seconds; ``progress=False`` switches it off.
     """
-    check_choice(period, "period", ("month", "quarter"))
-    check_choice(controls, "controls", ("never_treated", "not_yet_treated"))
+    with _progress("candidate_index_periods", ["checking the inputs", "candidate rows",
+                                               "collecting the result"], progress) as step:
+        step("checking the inputs")
+        check_choice(period, "period", ("month", "quarter"))
+        check_choice(controls, "controls", ("never_treated", "not_yet_treated"))
+        lf = _candidate_input(cohort, unit, index_date, treatment, start_date, end_date)
+        starts = _treated_period_starts(lf, index_date, treatment, period)
+        step("candidate rows")
+        cand = _control_rows(lf, starts, index_date=index_date, treatment=treatment, period=period,
+                             start_date=start_date, end_date=end_date, controls=controls)
+        tr = lf.filter(nw.col(treatment)).with_columns(nw.lit(False).alias("candidate"))
+        out = nw.concat([tr, cand.select(*columns(tr))], how="vertical")
+        out = out.with_columns(_label(index_date, period).alias("index_period"))
+        step("collecting the result")
+        return back(out, cohort)
+
+
+def _candidate_input(cohort: Any, unit: str, index_date: str, treatment: str, start_date: str | None,
+                     end_date: str | None) -> nw.LazyFrame:
+    """The cohort checked for :func:`candidate_index_periods`: columns present and not yet added,
+    dates parsed, the treatment flag boolean, an index date for every treated person."""
     lf = lazy(cohort, "cohort")
     require_columns(columns(lf), "cohort", [unit, index_date, treatment]
                     + [c for c in (start_date, end_date) if c])
@@ -292,12 +315,24 @@ def candidate_index_periods(cohort: Any, unit: str = "person_id", index_date: st
     lf = lazy_flag(lf, "cohort", treatment)
     lazy_no_missing(lf.filter(nw.col(treatment)), "cohort", index_date, unit,
                     f" among treated people ({treatment} = True): a treated person needs an index date")
+    return lf
+
+
+def _treated_period_starts(lf: nw.LazyFrame, index_date: str, treatment: str, period: str) -> list[pd.Timestamp]:
+    """The first day of every period in which a treated person has their index date, in order."""
     p, _, _ = period_parts(nw.col(index_date), period)
     periods = collect_pandas(lf.filter(nw.col(treatment)).select(p.alias("_p")).unique())["_p"]
     periods = sorted(int(v) for v in periods.dropna())
     if not periods:
         raise InputError("`cohort` has no treated people with an index date")
-    starts = [_period_start(v, period) for v in periods]
+    return [_period_start(v, period) for v in periods]
+
+
+def _control_rows(lf: nw.LazyFrame, starts: list[pd.Timestamp], *, index_date: str, treatment: str,
+                  period: str, start_date: str | None, end_date: str | None, controls: str) -> nw.LazyFrame:
+    """One row per eligible control and period start (its candidate index date): controls crossed
+    with the period starts, kept while followed up and (``not_yet_treated``) before their own
+    treatment period; ``treatment`` False and ``candidate`` True."""
     dtype = lf.collect_schema()[index_date]
     one = lf.select(nw.lit(0).alias("_one")).head(1)
     grid = nw.concat([one.select(nw.lit(s.to_pydatetime()).cast(dtype).alias("_cand")) for s in starts],
@@ -308,18 +343,43 @@ def candidate_index_periods(cohort: Any, unit: str = "person_id", index_date: st
         ctrl = lf.filter(~nw.col(treatment) | (nw.col(index_date) > nw.lit(starts[0].to_pydatetime())))
     cand = ctrl.join(grid, how="cross")
     if controls == "not_yet_treated":
+        p, _, _ = period_parts(nw.col(index_date), period)
         cp, _, _ = period_parts(nw.col("_cand"), period)
         cand = cand.filter(~nw.col(treatment) | (p > cp))
     if start_date:
         cand = cand.filter(nw.col(start_date).is_null() | (nw.col(start_date) <= nw.col("_cand")))
     if end_date:
         cand = cand.filter(nw.col(end_date).is_null() | (nw.col(end_date) >= nw.col("_cand")))
-    cand = cand.with_columns(nw.col("_cand").alias(index_date), nw.lit(False).alias(treatment),
+    return cand.with_columns(nw.col("_cand").alias(index_date), nw.lit(False).alias(treatment),
                              nw.lit(True).alias("candidate")).drop("_cand")
-    tr = lf.filter(nw.col(treatment)).with_columns(nw.lit(False).alias("candidate"))
-    out = nw.concat([tr, cand.select(*columns(tr))], how="vertical")
-    out = out.with_columns(_label(index_date, period).alias("index_period"))
-    return back(out, cohort)
+
+
+_PROGRESS_DELAY = 2.0  # seconds before a data step's progress bar appears
+
+
+@contextmanager
+def _progress(desc: str, steps: Sequence[str], progress: bool) -> Iterator[Callable[[str], None]]:
+    """A tqdm bar over the named steps of one call, shown only when the call lasts longer than
+    ``_PROGRESS_DELAY`` seconds (``progress=False`` switches it off). Yields ``step(name)``, called
+    as each step starts. On lazy engines the work runs when the result is collected, so most of the
+    time falls in the last step (or after the call, for a lazy result)."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(steps), desc=desc, unit="step", disable=not progress, delay=_PROGRESS_DELAY,
+               leave=False)
+    started = [False]
+
+    def step(name: str) -> None:
+        if started[0]:
+            bar.update()
+        started[0] = True
+        bar.set_postfix_str(name)
+
+    try:
+        yield step
+        bar.update()
+    finally:
+        bar.close()
 
 
 def _label(col: str, period: str) -> nw.Expr:
@@ -334,7 +394,7 @@ _ROW = "_pceval_row"
 def baseline_covariates(index: Any, events: Any, unit: str = "person_id", date: str = "date",
                         kind: str = "type", index_date: str = "index_date", lookback: int | Sequence[int] = 12,
                         kinds: Sequence[str] | None = None, date_of_birth: str | None = "date_of_birth",
-                        emergency: str | None = "emergency_admission") -> Any:
+                        emergency: str | None = "emergency_admission", progress: bool = True) -> Any:
     """Add baseline covariates as at each row's index date (rows may repeat a person: rolling entry).
 
     * ``age_at_index`` -- whole years from ``date_of_birth`` (if that column is present).
@@ -354,21 +414,29 @@ def baseline_covariates(index: Any, events: Any, unit: str = "person_id", date: 
     Memory: the counts come from cumulative monthly counts per person, looked up as of each row's
     index month (an as-of join), so rolling-entry candidates (person x candidate month) are never
     multiplied by each person's events; Spark uses a direct join instead.
+
+    ``progress``: a progress bar over the steps (checks, prior counts, collecting the result), shown
+    only when the call lasts more than a few seconds; ``progress=False`` switches it off.
     """
-    native, keep_order = _numbered_rows(index)
-    s = _baseline_spec(native, events, unit=unit, date=date, kind=kind, index_date=index_date,
-                       lookback=lookback, kinds=kinds, date_of_birth=date_of_birth, emergency=emergency)
-    p0, _, _ = period_parts(nw.col(index_date), "month")
-    keys = s.ix.select(nw.col(unit), nw.col(index_date), p0.alias("_p0")).unique()
-    prior = _prior_exploded if s.ev.implementation.is_spark_like() else _prior_cumulative
-    summ = prior(keys, s.ev, unit, date, kind, index_date, s.names, s.windows, emergency)
-    out = s.ix.join(summ, on=[unit, index_date], how="left").with_columns(
-        *[nw.col(c).fill_null(0).cast(nw.Int64) for c in s.count_cols])
-    if emergency is not None:
-        out = out.with_columns((~nw.col("months_since_emergency").is_null()).alias("any_prior_emergency"))
-    if s.with_dob:
-        out = out.with_columns(_age(nw.col(date_of_birth), nw.col(index_date)).alias("age_at_index"))
-    return _in_index_order(out, index, keep_order)
+    with _progress("baseline_covariates", ["checking the inputs", "counting prior events",
+                                           "collecting the result"], progress) as step:
+        step("checking the inputs")
+        native, keep_order = _numbered_rows(index)
+        s = _baseline_spec(native, events, unit=unit, date=date, kind=kind, index_date=index_date,
+                           lookback=lookback, kinds=kinds, date_of_birth=date_of_birth, emergency=emergency)
+        step("counting prior events")
+        p0, _, _ = period_parts(nw.col(index_date), "month")
+        keys = s.ix.select(nw.col(unit), nw.col(index_date), p0.alias("_p0")).unique()
+        prior = _prior_exploded if s.ev.implementation.is_spark_like() else _prior_cumulative
+        summ = prior(keys, s.ev, unit, date, kind, index_date, s.names, s.windows, emergency)
+        out = s.ix.join(summ, on=[unit, index_date], how="left").with_columns(
+            *[nw.col(c).fill_null(0).cast(nw.Int64) for c in s.count_cols])
+        if emergency is not None:
+            out = out.with_columns((~nw.col("months_since_emergency").is_null()).alias("any_prior_emergency"))
+        if s.with_dob:
+            out = out.with_columns(_age(nw.col(date_of_birth), nw.col(index_date)).alias("age_at_index"))
+        step("collecting the result")
+        return _in_index_order(out, index, keep_order)
 
 
 def _numbered_rows(index: Any) -> tuple[Any, bool]:
