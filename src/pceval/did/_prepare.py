@@ -2,6 +2,13 @@
 
 Every exclusion is counted in an ordered ``exclusions`` dict (reason -> rows or units) and
 announced with a :class:`~pceval.errors.PcevalWarning`; nothing is dropped silently.
+
+Units are put in a canonical order that depends only on the text of their ids (see
+:func:`_factorize_ids`): ids that are integers come first, by value, then the others by their
+text. The order does not depend on the row order of the data, and an id stored as a number or
+as text (``17`` or ``"17"``) takes the same place, so every sum over units, and with it every
+estimate, standard error and bootstrap band, is the same bit for bit. Two different ids with
+the same text (``17`` beside ``"17"``) are refused.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import pandas as pd
 
 from pceval._checks import _show, check_frame
 from pceval._engines import to_pandas
+from pceval.did._inference import canonical_texts
 from pceval.errors import InputError, PcevalWarning
 
 
@@ -23,7 +31,7 @@ from pceval.errors import InputError, PcevalWarning
 class WidePanel:
     """A panel as arrays: ``y[i, j]`` is unit ``i``'s outcome in period ``times[j]`` (NaN if unobserved)."""
 
-    units: np.ndarray            # unit ids, sorted
+    units: np.ndarray            # unit ids, in the canonical order (_factorize_ids)
     times: np.ndarray            # sorted periods
     y: np.ndarray                # n_units x n_times
     group: np.ndarray            # first treated period per unit, 0 = never
@@ -32,6 +40,7 @@ class WidePanel:
     weights: np.ndarray          # unit weights (1 if none given)
     clusters: np.ndarray | None  # cluster codes 0..G-1 per unit
     exclusions: dict[str, int] = field(default_factory=dict)
+    cluster_ids: np.ndarray | None = None  # the cluster of each code
 
     @property
     def n(self) -> int:
@@ -194,8 +203,9 @@ def _pivot(df: pd.DataFrame, outcome: str, unit: str, time: str, group: str,
            times: np.ndarray) -> tuple:
     """Pivot to a unit x period outcome array (NaN where unobserved) and unit-level arrays,
     read from one row of each unit (they are constant within unit): ``(units, y, group,
-    covariates, weights, cluster codes or None)``, units sorted."""
-    uid, units = pd.factorize(df[unit], sort=True)
+    covariates, weights, cluster codes or None, cluster ids or None)``, units in the
+    canonical order."""
+    uid, units = _factorize_ids(df[unit], unit)
     tid = np.searchsorted(times, df[time].to_numpy())
     n_units, n_times = len(units), len(times)
     y = np.full((n_units, n_times), np.nan)
@@ -205,15 +215,20 @@ def _pivot(df: pd.DataFrame, outcome: str, unit: str, time: str, group: str,
     gr = df[group].to_numpy(float)[first]
     Xc = df[covariates].to_numpy(float)[first] if covariates else np.empty((n_units, 0))
     w = df[weights].to_numpy(float)[first] if weights else np.ones(n_units)
-    cl = pd.factorize(df[cluster].to_numpy()[first])[0] if cluster else None
-    return units, y, gr, Xc, w, cl
+    cl, cl_ids = None, None
+    if cluster:
+        cl, cl_ids = pd.factorize(df[cluster].to_numpy()[first])
+        cl_ids = np.asarray(cl_ids)
+        if cl_ids.dtype.kind not in "iufb":
+            _check_distinct_texts(canonical_texts(cl_ids), cl_ids, cluster)
+    return units, y, gr, Xc, w, cl, cl_ids
 
 
 def _balance(arrays: tuple, times: np.ndarray, covariates: list[str], unbalanced: str,
              time: str, exclusions: dict[str, int]) -> WidePanel:
     """Apply the unbalanced-panel policy to the pivoted arrays (drop incomplete units, counted,
     or refuse them) and build the panel, with an intercept column leading ``X``."""
-    units, y, gr, Xc, w, cl = arrays
+    units, y, gr, Xc, w, cl, cl_ids = arrays
     observed = np.isfinite(y)
     if not observed.all():
         incomplete = ~observed.all(axis=1)
@@ -228,11 +243,82 @@ def _balance(arrays: tuple, times: np.ndarray, covariates: list[str], unbalanced
             keep = ~incomplete
             units, y, gr, Xc, w = units[keep], y[keep], gr[keep], Xc[keep], w[keep]
             if cl is not None:
-                cl = pd.factorize(cl[keep])[0]
+                cl, kept = pd.factorize(cl[keep])
+                cl_ids = cl_ids[np.asarray(kept)]
     if len(units) == 0:
         raise InputError("no units are left after the exclusions: " + repr(exclusions))
     X = np.column_stack([np.ones(len(units)), Xc])
     return WidePanel(
         units=np.asarray(units), times=times, y=y, group=gr, X=X, covariate_names=covariates,
-        weights=w, clusters=cl, exclusions=exclusions,
+        weights=w, clusters=cl, exclusions=exclusions, cluster_ids=cl_ids,
     )
+
+
+_INT_DIGITS = 18  # integer ids up to 18 digits are ordered by value (int64 holds them all)
+
+
+def _factorize_ids(ids: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """Codes ``0..k-1`` for the rows' ids and the ids by code, in the canonical order: ids
+    whose canonical text (:func:`pceval.did._inference.canonical_texts`) is an integer of at
+    most 18 digits (no sign other than ``-``, no leading zeros) first, by value; then the others
+    by their text (code points). For integer ids this is the sorted order."""
+    codes, uniques = pd.factorize(ids, sort=True)
+    u = np.asarray(uniques)
+    order = _canonical_order(u, column)
+    if np.array_equal(order, np.arange(len(order))):
+        return codes, u
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[codes], u[order]
+
+
+def _canonical_order(u: np.ndarray, column: str) -> np.ndarray:
+    """The permutation putting distinct ids ``u`` in the canonical order (see
+    :func:`_factorize_ids`); two ids with the same text are refused."""
+    limit = 10.0**_INT_DIGITS
+    whole = u.dtype.kind in "iu" or (u.dtype.kind == "f" and bool(np.all(u == np.round(u))))
+    if whole and (len(u) == 0 or bool(np.all((u > -limit) & (u < limit)))):
+        return np.argsort(u, kind="stable")
+    texts = canonical_texts(u)
+    if u.dtype.kind == "O" and pd.api.types.infer_dtype(u, skipna=False) != "string":
+        _check_distinct_texts(texts, u, column)  # mixed types: 17 and "17" read the same
+    is_int = _integer_texts(texts)
+    ints, others = np.flatnonzero(is_int), np.flatnonzero(~is_int)
+    rest = texts[others]
+    if not bool(np.all(rest[1:] >= rest[:-1])):  # factorize(sort=True) usually sorted them
+        others = others[np.argsort(rest, kind="stable")]
+    return np.concatenate([ints[np.argsort(texts[ints].astype(np.int64), kind="stable")],
+                           others])
+
+
+def _integer_texts(texts: np.ndarray) -> np.ndarray:
+    """Which texts are integers as ``str(int)`` writes them, with at most 18 digits: an optional
+    ``-``, then ASCII digits without a leading zero (``"0"`` itself, but not ``"-0"``)."""
+    n = len(texts)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    width = texts.dtype.itemsize // 4
+    length = np.char.str_len(texts)
+    chars = texts.view(np.uint32).reshape(n, width)[:, :_INT_DIGITS + 1]
+    neg = chars[:, 0] == ord("-")
+    beyond = np.arange(chars.shape[1])[None, :] >= length[:, None]
+    ok = ((chars >= ord("0")) & (chars <= ord("9"))) | beyond
+    ok[:, 0] |= neg
+    lead = chars[np.arange(n), neg.astype(np.intp)] if chars.shape[1] > 1 else chars[:, 0]
+    digits = length - neg
+    return (ok.all(axis=1) & (digits >= 1) & (digits <= _INT_DIGITS)
+            & ((lead != ord("0")) | ((digits == 1) & ~neg)))
+
+
+def _check_distinct_texts(texts: np.ndarray, ids: np.ndarray, column: str) -> None:
+    """Refuse distinct ids that read the same (``17`` beside ``"17"``): they would be taken
+    as different units (or clusters) although they are almost surely one."""
+    order = np.argsort(texts, kind="stable")
+    same = np.flatnonzero(texts[order][1:] == texts[order][:-1])
+    if len(same):
+        pairs = [(ids[order[i]], ids[order[i + 1]]) for i in same]
+        raise InputError(
+            f"`{column}` holds {len(same):,} id(s) written both as a number and as text (or "
+            f"otherwise differently but reading the same), e.g. {_show(pairs)}; store "
+            f"`{column}` as one type"
+        )

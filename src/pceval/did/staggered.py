@@ -57,6 +57,10 @@ class AttGtResult(ResultProtocol):
         std_error, ci_lower, ci_upper, band_lower, band_upper, n_treated, n_comparison``.
     pretest : Wald test that every pre-treatment ATT(g,t) is 0: ``statistic, df, p_value``.
     exclusions : units or rows dropped before estimation, by reason.
+    influence : ``n_units x cells``; row ``i`` is unit ``unit_ids[i]`` (units in the canonical
+        order of :mod:`pceval.did._prepare`).
+    clusters, cluster_ids : each unit's cluster code and the cluster id of each code (None
+        without clustering).
     """
 
     table: pd.DataFrame
@@ -68,6 +72,17 @@ class AttGtResult(ResultProtocol):
     settings: dict
     exclusions: dict
     critical_value: float
+    unit_ids: np.ndarray | None = field(default=None, repr=False)
+    cluster_ids: np.ndarray | None = field(default=None, repr=False)
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def _bootstrap_keys(self) -> np.ndarray:
+        """The 64-bit keys of the bootstrap rows (:func:`pceval.did._inference.id_keys`): of the
+        clusters when SEs are clustered, else of the units. Computed once."""
+        if "keys" not in self._cache:
+            ids = self.cluster_ids if self.clusters is not None else self.unit_ids
+            self._cache["keys"] = inf_.id_keys(ids)
+        return self._cache["keys"]
 
     @cached_property
     def pretest(self) -> dict:
@@ -310,7 +325,11 @@ def _estimate(panel: WidePanel, control_group: str, method: str, anticipation: i
     plan = _plan_cells(panel, control_group, base_period, anticipation, rcs)
     fitted = _fit_cells(panel, plan, method)
     influence = _influence_matrix(panel, plan, fitted)
-    table, crit = _cell_table(panel, fitted, influence, n_boot, confidence, seed, anticipation)
+    keys = None
+    if n_boot:
+        keys = inf_.id_keys(panel.cluster_ids if panel.clusters is not None else panel.units)
+    table, crit = _cell_table(panel, fitted, influence, n_boot, confidence, seed, anticipation,
+                              keys)
     se_label = (f"analytic, clustered by {cluster}" if cluster else "analytic, robust (unit level)")
     settings = dict(control_group=control_group, method=method, anticipation=anticipation,
                     base_period=base_period, n_boot=n_boot, confidence=confidence, seed=seed,
@@ -319,7 +338,8 @@ def _estimate(panel: WidePanel, control_group: str, method: str, anticipation: i
     return AttGtResult(
         table=table, influence=influence, unit_group=panel.group, unit_weights=panel.weights,
         clusters=panel.clusters, n_units=panel.n, settings=settings,
-        exclusions=dict(panel.exclusions), critical_value=crit,
+        exclusions=dict(panel.exclusions), critical_value=crit, unit_ids=panel.units,
+        cluster_ids=panel.cluster_ids, _cache={} if keys is None else {"keys": keys},
     )
 
 
@@ -494,9 +514,10 @@ def _influence_matrix(panel: WidePanel, plan: _CellPlan, fitted: _FittedCells) -
 
 
 def _cell_table(panel: WidePanel, fitted: _FittedCells, influence: sp.csc_matrix, n_boot: int,
-                confidence: float, seed: int, anticipation: int) -> tuple[pd.DataFrame, float]:
+                confidence: float, seed: int, anticipation: int,
+                keys: np.ndarray | None) -> tuple[pd.DataFrame, float]:
     """Result: the table of cells with analytic SEs, pointwise intervals and the uniform band
-    (multiplier bootstrap); returns ``(table, critical_value)``."""
+    (multiplier bootstrap, ``keys`` those of its rows); returns ``(table, critical_value)``."""
     n = panel.n
     table = pd.DataFrame(fitted.rows)
     for c in ("group", "time", "base_period"):
@@ -516,7 +537,8 @@ def _cell_table(panel: WidePanel, fitted: _FittedCells, influence: sp.csc_matrix
     crit = float("nan")
     if n_boot:
         _, crit = inf_.multiplier_bootstrap(influence, n, n_boot=n_boot, seed=seed,
-                                            clusters=panel.clusters, alpha=1 - confidence)
+                                            clusters=panel.clusters, keys=keys,
+                                            alpha=1 - confidence)
     table["band_lower"] = est - crit * se
     table["band_upper"] = est + crit * se
     table["event_time"] = table["time"] - table["group"]
