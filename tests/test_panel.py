@@ -134,7 +134,7 @@ def test_index_dates_outside_data_window_and_negative_values():
         build_panel(events(), index(), data_end="2020-02-10")
     with pytest.raises(InputError, match="has dates before data_start"):
         build_panel(events(), index(), data_start="2020-02-16")
-    with pytest.raises(InputError, match="'value' must not be negative"):
+    with pytest.raises(InputError, match="'value' must be finite and not negative"):
         build_panel(events().assign(value=-1.0), index(), value="value")
 
 

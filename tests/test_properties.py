@@ -279,17 +279,7 @@ PROTECT_BAD = {
         "rate": ("events", "people", d.draw(st.sampled_from(BAD_NUMBERS)))}}),
     "negative rate multiplier": lambda df, kw, d: (df, {**kw, "rates": {"rate": ("events", "people", -1000.0)}}),
 }
-PROTECT_XFAIL = {
-    "rate multiplier as text": "protect(rates={'rate': ('events', 'people', '1000')}) raises a raw "
-                               "numpy UFuncTypeError (multiply float by str) instead of a "
-                               "PcevalError; minimal: one row area='area 0', people=0, events=0",
-    "rate multiplier not finite": "protect(rates={'rate': ('events', 'people', inf)}) returns the "
-                                  "table (rates inf/NaN) instead of refusing the multiplier; "
-                                  "minimal: one row people=0, events=0, multiplier inf",
-    "negative rate multiplier": "protect(rates={'rate': ('events', 'people', -1000.0)}) returns "
-                                "negative rates instead of refusing the multiplier; minimal: one "
-                                "row people=0, events=0",
-}
+PROTECT_XFAIL: dict[str, str] = {}  # every defect found here was fixed (issue 16)
 
 
 @pytest.mark.parametrize("how", _params(list(PROTECT_BAD), PROTECT_XFAIL))
@@ -313,21 +303,7 @@ REBUILD_BAD = {
                                                      "people", np.inf), kw),
     "not a table": lambda parts, raw, kw, d: (parts.to_dict("list"), kw),
 }
-REBUILD_XFAIL = {
-    "misspelt by column": "rebuild_totals(by='aera') with no column 'aera' returns the table with "
-                          "an unlabelled total row instead of refusing the misspelt column; "
-                          "minimal: one row area='area 0', people=0, events=0 (protected)",
-    "text counts": "rebuild_totals on protected counts held as text: people='10' raises a raw "
-                   "TypeError (cannot safely cast non-equivalent object to int64); people='<NA>' "
-                   "returns a table whose total is <NA> with no error. Minimal: one row "
-                   "area='area 0', people=8 (protected to 10) or 0 (protected to <NA>), events=0, "
-                   "then people.astype(str)",
-    "negative part": "rebuild_totals accepts a negative part: -10.0 passes check_published (a "
-                     "multiple of 5 outside the suppressed range) and is added into the total; "
-                     "minimal: one row people=-10.0, events=<NA>",
-    "not a table": "rebuild_totals(dict) raises AttributeError ('dict' object has no attribute "
-                   "'columns'); minimal: {'area': ['area 0'], 'people': [<NA>], 'events': [<NA>]}",
-}
+REBUILD_XFAIL: dict[str, str] = {}  # every defect found here was fixed (issue 16)
 
 
 @pytest.mark.parametrize("how", _params(list(REBUILD_BAD), REBUILD_XFAIL))
@@ -341,12 +317,7 @@ def test_rebuild_totals_refuses_bad_input(how, df, data):
 
 
 COUNT_BAD = [-1, -0.5, 2.5, np.inf, -np.inf, np.nan, "abc", None, [3], "twelve"]
-COUNT_XFAIL = {
-    "abc": "count('abc') raises a raw ValueError from float(); minimal: count('abc')",
-    "twelve": "count('twelve') raises a raw ValueError from float(); minimal: count('twelve')",
-    "None": "count(None) raises a raw TypeError from float(); minimal: count(None)",
-    "[3]": "count([3]) raises a raw TypeError from float(); minimal: count([3])",
-}
+COUNT_XFAIL: dict[str, str] = {}  # every defect found here was fixed (issue 16)
 
 
 @pytest.mark.parametrize("bad", [pytest.param(b, id=str(b), marks=(
@@ -704,11 +675,7 @@ SII_BAD = {
 }
 
 
-SII_XFAIL = {
-    "seed as text": "sii(seed='one') raises a raw TypeError from numpy.random.SeedSequence "
-                    "instead of a PcevalError naming `seed`; minimal: one group, quintiles 1-5, "
-                    "pop 50, value 1.0, lower 0.75, upper 1.25, n_boot=1000, seed='one'",
-}
+SII_XFAIL: dict[str, str] = {}  # every defect found here was fixed (issue 16)
 
 
 @pytest.mark.parametrize("how", _params(list(SII_BAD), SII_XFAIL))
@@ -813,15 +780,7 @@ def _counterfactual_mean(df: pd.DataFrame) -> float:
     return float(m[(1, 0)] + m[(0, 1)] - m[(0, 0)])
 
 
-DID_ZERO_REASON = (
-    "did2x2(model='linear') raises a raw ZeroDivisionError (two_by_two._fit_linear: "
-    "grad[3] = 1.0 / mu0) when the treated group's counterfactual post-period mean is exactly 0, "
-    "instead of a NaN ratio of means or a PcevalError. Minimal: 4 units (2 treated), one pre and "
-    "one post row each, every outcome 0.0"
-)
 
-
-@pytest.mark.xfail(strict=True, reason=DID_ZERO_REASON)
 @cases(10)
 @example(df=pd.DataFrame({"unit": [3, 3, 10, 10, 17, 17, 24, 24], "period": [0, 1] * 4,
                           "treated": [1, 1, 1, 1, 0, 0, 0, 0], "post": [0, 1] * 4, "y": 0.0}))
@@ -931,17 +890,7 @@ def test_att_gt_valid_with_bootstrap(df, seed, data):
     same_frame(again.to_frame(), frame)
 
 
-ATT_GT_ID_REASON = (
-    "att_gt's multiplier-bootstrap band depends on how unit ids are written (at commit 6dc0270): "
-    "ids as integers and as the same ids as strings sort the units differently, so each unit "
-    "gets another draw. Minimal: never-treated units 1-5 and unit 10 first treated in period 3, "
-    "periods 1-4, y 0 except unit 5 in period 4 (y=1), n_boot=99, seed=1: band_lower of "
-    "ATT(3,4) -0.522 (int ids) vs -1.165 (str ids). Being made id-invariant (per-id streams in "
-    "did/_inference.py); remove this mark when that lands"
-)
 
-
-@pytest.mark.xfail(strict=False, reason=ATT_GT_ID_REASON)
 @cases(30)
 @given(df=staggered_panels(), seed=st.integers(0, 2**31 - 1))
 def test_att_gt_bootstrap_band_does_not_depend_on_how_ids_are_written(df, seed):
@@ -978,9 +927,8 @@ DID_BAD = {
 
 
 def _not_a_table(f: str, example: str) -> dict[str, str]:
-    return {"not a table": f"{f}(data=<a dict of columns>) raises narwhals' raw TypeError "
-                           "('Unsupported dataframe type') from pceval.to_pandas instead of a "
-                           f"PcevalError naming `data`; minimal: {example}.to_dict('list')"}
+    """A dict of columns where a table goes was a raw narwhals TypeError (fixed: an InputError)."""
+    return {}
 
 
 DID_XFAIL = _not_a_table("did2x2", "4 units (2 treated), one pre and one post row each, y 0.0")
@@ -1428,13 +1376,7 @@ PANEL_BAD = {
 }
 
 
-PANEL_XFAIL = {
-    "infinite value": "build_panel(value='bed_days') refuses a negative value but accepts inf and "
-                      "returns a panel (an event in the window gives adm_bed_days = inf); minimal: "
-                      "one event (person 1, 2019-09-01, 'adm', bed_days=inf), index person 1 "
-                      "with index_date 2019-12-30 and no end_date, before=after=1 (with the "
-                      "event on 2019-12-05 the rel_period 0 row has adm_bed_days inf)",
-}
+PANEL_XFAIL: dict[str, str] = {}  # an infinite value was accepted (fixed, issue 16)
 
 
 @pytest.mark.parametrize("how", _params(list(PANEL_BAD), PANEL_XFAIL))

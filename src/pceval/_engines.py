@@ -50,7 +50,13 @@ def to_pandas(frame: Any) -> pd.DataFrame:
     """Collect any supported frame (pandas, polars, DuckDB, Spark) to a pandas DataFrame."""
     if isinstance(frame, pd.DataFrame):
         return frame
-    f = nw.from_native(frame)
+    try:
+        f = nw.from_native(frame)
+    except TypeError:
+        raise InputError(
+            f"`data` must be a table (pandas or polars DataFrame, DuckDB relation or Spark "
+            f"DataFrame), got {type(frame).__name__}; a dict of columns can be wrapped in "
+            "pandas.DataFrame(...)") from None
     if isinstance(f, nw.LazyFrame):
         f = f.collect(backend="pandas")
     return f.to_pandas()

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pceval._checks import check_choice, require_columns
+from pceval._checks import check_choice, check_number, require_columns
 from pceval._engines import to_pandas
 from pceval.errors import DisclosureError, InputError
 
@@ -150,6 +150,7 @@ def protect(
             log.add(table, col, p.name, len(x), int(suppressed.sum()), rounded)
     for rate_col, (num, den, mult) in (rates or {}).items():
         require_columns(df.columns, table, [num, den])
+        check_number(mult, f"rates['{rate_col}'] multiplier", low=0, low_open=True)
         n = pd.to_numeric(out[num], errors="coerce").astype(float)
         d = pd.to_numeric(out[den], errors="coerce").astype(float)
         out[rate_col] = (n / d.where(d > 0) * mult).to_numpy()
@@ -169,7 +170,15 @@ def rebuild_totals(data: pd.DataFrame, counts: Sequence[str], by: str | None = N
     lower bound, and a small one (0 included) is suppressed too.
     """
     p = get_preset(preset)
-    require_columns(data.columns, "data", list(counts))
+    if not isinstance(data, pd.DataFrame):
+        raise InputError(f"`data` must be a pandas DataFrame, got {type(data).__name__}")
+    require_columns(data.columns, "data", list(counts) + ([by] if by is not None else []))
+    for c in counts:
+        if not (pd.api.types.is_numeric_dtype(data[c]) or pd.api.types.is_bool_dtype(data[c])):
+            raise InputError(f"`data`: count column '{c}' must be numeric (as protect() returns "
+                             f"it), has dtype {data[c].dtype}")
+        if (pd.to_numeric(data[c], errors="coerce") < 0).any():
+            raise InputError(f"`data`: count column '{c}' has negative values; counts are >= 0")
     check_published(data, counts, p, table="data")
     sums = {c: float(pd.to_numeric(data[c], errors="coerce").fillna(0).sum()) for c in counts}
     protected, _ = p.apply(np.array([sums[c] for c in counts]))
@@ -224,8 +233,12 @@ __all__ = ["Preset", "PRESETS", "DEFAULT_PRESET", "DisclosureLog", "protect", "r
 
 def count(n: float, preset: str = DEFAULT_PRESET) -> str:
     """A count for prose, protected like a table cell: ``count(123) == '125'``, ``count(5) == '7 or fewer'``."""
-    x = float(n)
-    if not np.isfinite(x) or x < 0 or x != round(x):
+    try:
+        x = float(n)
+    except (TypeError, ValueError):
+        raise InputError(f"count(): a count must be a finite non-negative whole number, "
+                         f"got {n!r}") from None
+    if isinstance(n, (str, bytes)) or not np.isfinite(x) or x < 0 or x != round(x):
         raise InputError(f"count(): a count must be a finite non-negative whole number, got {n!r}")
     p = get_preset(preset)
     value, suppressed = p.apply(np.array([float(n)]))

@@ -400,10 +400,11 @@ def _check_values(ev: nw.LazyFrame, idx: nw.LazyFrame, unit: str, index_date: st
         if not ev.collect_schema()[value].is_numeric():
             raise InputError(f"`events`: column '{value}' must be numeric, has type "
                              f"{ev.collect_schema()[value]}")
-        neg = collect_pandas(ev.filter(nw.col(value) < 0).select(unit, value).head(5))
+        neg = collect_pandas(ev.filter((nw.col(value) < 0) | (nw.col(value) >= float("inf")))
+                             .select(unit, value).head(5))
         if len(neg):
-            raise InputError(f"`events`: column '{value}' must not be negative; offending values "
-                             f"{neg[value].tolist()}")
+            raise InputError(f"`events`: column '{value}' must be finite and not negative; "
+                             f"offending values {neg[value].tolist()}")
 
 
 def _check_types(ev: nw.LazyFrame, idx: nw.LazyFrame, unit: str, date: str, index_date: str,

@@ -271,13 +271,15 @@ def _fit_linear(spec: _Spec2x2) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     wt = w[spec.rows_tp]
     c = (spec.Xcf * wt[:, None]).sum(0) / wt.sum()
     mu0 = float(c @ beta)
-    ratio = (mu0 + att) / mu0
-    grad = np.zeros(len(beta))
-    grad[3] = 1.0 / mu0
-    grad = grad - att * c / mu0**2
-    # a ratio of means needs both means positive (not so for outcomes that can be < 0)
-    defined = mu0 > 0 and ratio > 0
-    se_log = np.sqrt(grad @ V @ grad) / ratio if defined else np.nan
+    # a ratio of means needs both means positive (not so for outcomes that can be <= 0)
+    defined = mu0 > 0 and (mu0 + att) > 0
+    ratio = (mu0 + att) / mu0 if defined else np.nan
+    se_log = np.nan
+    if defined:
+        grad = np.zeros(len(beta))
+        grad[3] = 1.0 / mu0
+        grad = grad - att * c / mu0**2
+        se_log = np.sqrt(grad @ V @ grad) / ratio
     rows = [
         difference_row("ATT", att, se, confidence, measure=f"difference in mean {spec.outcome}"),
         ratio_row("ATT", float(np.log(ratio)) if defined else np.nan, float(se_log),

@@ -722,6 +722,8 @@ def sii(data: pd.DataFrame, *, value: str | None = None, population: str, x: str
     spec = _sii_spec(quantile, population, value, x, se, lower, upper, value_type, transform,
                      multiplier, polarity, n_boot, confidence, cl_confidence, rii, rii_method,
                      most_deprived, imd_edition, by, ridit_population)
+    if seed is not None:
+        seed = check_int(seed, "seed", low=0)
     arrays = _sii_arrays(data, spec)
     fit = _sii_fit(spec, arrays)
     q_sii, q_rii, cross = _sii_simulate(spec, arrays, fit, seed, progress)
