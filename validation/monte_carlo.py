@@ -268,7 +268,8 @@ def _staggered(data, people, events, intervention: str, add) -> None:
     s = cs.aggregate("simple").to_frame().iloc[0]
     add("att_gt_rollout", "simple ATT per 1,000 PY", s["estimate"] * per, s["ci_lower"] * per,
         s["ci_upper"] * per, np.average(post["truth"], weights=post["w"]) * per)
-    dyn = cs.aggregate("dynamic", min_e=0, max_e=max(DYNAMIC_E)).to_frame().set_index("event_time")
+    dyn = (cs.aggregate("dynamic", min_e=0, max_e=max(DYNAMIC_E)).to_frame()
+           .dropna(subset=["event_time"]).set_index("event_time"))  # row 0 is the overall effect
     true_dyn = post.groupby("e").apply(lambda x: np.average(x["truth"], weights=x["w"]), include_groups=False)
     for e in DYNAMIC_E:
         if e not in dyn.index:  # no PCN went live early enough in this replication
