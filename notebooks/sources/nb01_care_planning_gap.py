@@ -235,7 +235,8 @@ errors clustered on matched pairs). Effects by quintile: `pceval.did.effects_by`
 `SyntheticData.true_effect` on the matched planned people.
 """, ["appendix"]),
     ("code", """
-report.show_table(bal.drop(columns=[c for c in bal.columns if c.endswith("_ok")], errors="ignore"),
+report.show_table(bal[["covariate", "sample", "smd", "var_ratio", "ecdf_mean", "ecdf_max", "ks", "mean_treated",
+                       "mean_control", "std_pair_dist", "balanced"]],
                   caption="Full balance table (MatchIt/cobalt definitions).", digits=3)
 """, ["appendix"]),
 ]

@@ -191,7 +191,8 @@ month (`pceval.baseline_covariates`, 12-month lookback) and a 3-month A&E count 
 naive before-after model is a Poisson regression on referred people only, clustered by person.
 """, ["appendix"]),
     ("code", """
-report.show_table(bal.drop(columns=[c for c in bal.columns if c.endswith("_ok")], errors="ignore"),
+report.show_table(bal[["covariate", "sample", "smd", "var_ratio", "ecdf_mean", "ecdf_max", "ks", "mean_treated",
+                       "mean_control", "std_pair_dist", "balanced"]],
                   caption="Balance before and after matching.", digits=3)
 """, ["appendix"]),
 ]
