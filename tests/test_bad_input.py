@@ -135,3 +135,11 @@ def test_arrow_backed_treatment_column_matches():
         warnings.simplefilter("ignore")
         m = pceval.match(df, "t", ["age"])
     assert m.n_matched["treated"] == int((df["t"] == 1).sum())
+
+
+def test_att_gt_refuses_calendar_labels_as_time():
+    # yyyyq labels: 20204 is followed by 20211, so time - group would count 7 "periods"
+    rows = [{"u": i, "q": q, "g": [0, 20203][i % 2], "y": float(i % 5)}
+            for i in range(40) for q in (20201, 20202, 20203, 20204, 20211, 20212)]
+    with pytest.raises(InputError, match="not equally spaced.*first_treated_period"):
+        did.att_gt(pd.DataFrame(rows), outcome="y", unit="u", time="q", group="g")

@@ -112,8 +112,9 @@ def prepare_panel(
 def _checked_rows(data: Any, outcome: str, unit: str, time: str, group: str,
                   covariates: list[str], weights: str | None, cluster: str | None,
                   exclusions: dict[str, int]) -> tuple[pd.DataFrame, np.ndarray]:
-    """The panel's columns as pandas, checked; rows with a missing (or infinite) outcome or
-    covariate dropped (counted); one row per unit and period; non-negative weights.
+    """The panel's columns as pandas, checked (an infinite value is an error); rows with a
+    missing outcome or covariate dropped (counted); one row per unit and period; non-negative
+    weights; equally spaced time codes.
     Returns the rows and their unit codes (in order of appearance)."""
     df = to_pandas(data)
     cols = [unit, time, group, outcome, *covariates]
@@ -146,7 +147,23 @@ def _checked_rows(data: Any, outcome: str, unit: str, time: str, group: str,
         )
     if weights is not None and (df[weights] < 0).any():
         raise InputError(f"`weights` column '{weights}' must be non-negative")
+    _check_spacing(df[time].to_numpy(float), time)
     return df, uid0
+
+
+def _check_spacing(t: np.ndarray, time: str) -> None:
+    """Event time ``t - g`` counts periods only if the time codes are equally spaced: labels
+    such as yyyyq (20204 is followed by 20211) or yyyymm would make 20211 - 20201 = 10 periods."""
+    times = np.unique(t)
+    gaps = np.unique(np.diff(times))
+    if len(gaps) > 1:
+        shown = ", ".join(f"{g:g}" for g in gaps[:6])
+        raise InputError(
+            f"`time` column '{time}' is not equally spaced (gaps between its values: {shown}), so "
+            "`time - group` would not count periods. Calendar labels such as yyyyq or yyyymm "
+            "need converting to consecutive period numbers: use calendar_panel's `period` and "
+            "`first_treated_period` columns, or number the periods yourself (e.g. year * 4 + "
+            "quarter for quarters) and code `group` on the same scale")
 
 
 def _check_unit_constants(df: pd.DataFrame, uid0: np.ndarray, unit: str, group: str,
