@@ -282,6 +282,9 @@ def candidate_index_periods(cohort: Any, unit: str = "person_id", index_date: st
 
     ``progress``: a progress bar over the steps (checks, candidate rows, collecting the result),
     shown only when the call lasts more than a few seconds; ``progress=False`` switches it off.
+
+    A pandas cohort with datetime64 dates takes a numpy path with the same result (one copy of the
+    wide table instead of a cross join and filters).
     """
     with _progress("candidate_index_periods", ["checking the inputs", "candidate rows",
                                                "collecting the result"], progress) as step:
@@ -291,6 +294,13 @@ def candidate_index_periods(cohort: Any, unit: str = "person_id", index_date: st
         lf = _candidate_input(cohort, unit, index_date, treatment, start_date, end_date)
         starts = _treated_period_starts(lf, index_date, treatment, period)
         step("candidate rows")
+        native = lf.to_native()
+        if (isinstance(cohort, pd.DataFrame) and _plain_dates(native, [index_date, start_date, end_date])
+                and native[treatment].dtype == np.dtype(bool)):
+            out = _candidates_pandas(native, starts, index_date=index_date, treatment=treatment,
+                                     period=period, start_date=start_date, end_date=end_date, controls=controls)
+            step("collecting the result")
+            return out
         cand = _control_rows(lf, starts, index_date=index_date, treatment=treatment, period=period,
                              start_date=start_date, end_date=end_date, controls=controls)
         tr = lf.filter(nw.col(treatment)).with_columns(nw.lit(False).alias("candidate"))
@@ -326,6 +336,77 @@ def _treated_period_starts(lf: nw.LazyFrame, index_date: str, treatment: str, pe
     if not periods:
         raise InputError("`cohort` has no treated people with an index date")
     return [_period_start(v, period) for v in periods]
+
+
+def _plain_dates(df: Any, cols: Sequence[str | None]) -> bool:
+    """Whether a pandas frame's date columns are all numpy datetime64 (the pandas fast paths' input)."""
+    return isinstance(df, pd.DataFrame) and all(
+        isinstance(df[c].dtype, np.dtype) and df[c].dtype.kind == "M" for c in cols if c)
+
+
+def _month_number(values: np.ndarray) -> np.ndarray:
+    """year * 12 + month - 1 of numpy datetime64 values (as ``period_parts(..., "month")``)."""
+    m = values.astype("datetime64[M]").astype(np.int64)  # months since 1970-01
+    return m + 1970 * 12
+
+
+def _period_number(values: np.ndarray, period: str) -> np.ndarray:
+    m = _month_number(values)
+    return m if period == "month" else (m // 12) * 4 + (m % 12) // 3
+
+
+def _period_label(p: np.ndarray, period: str) -> np.ndarray:
+    if period == "month":
+        return (p // 12) * 100 + (p % 12) + 1
+    return (p // 4) * 10 + (p % 4) + 1
+
+
+def _candidates_pandas(df: pd.DataFrame, starts: list[pd.Timestamp], *, index_date: str, treatment: str,
+                       period: str, start_date: str | None, end_date: str | None, controls: str) -> pd.DataFrame:
+    """The rows of :func:`candidate_index_periods` for a pandas cohort with datetime64 dates, built
+    with one take of the wide table (the narwhals path crosses every control with every period and
+    filters, copying the wide table three times). Same rows, order and types as that path: treated
+    rows first, then each control's periods in order; a control's eligible periods are a contiguous
+    run of the period starts, found by binary search."""
+    idx = df[index_date].to_numpy()
+    grid = np.array([s.to_datetime64() for s in starts]).astype(idx.dtype)
+    treat = df[treatment].to_numpy(dtype=bool)
+    if controls == "never_treated":
+        ctrl = ~treat
+    else:
+        ctrl = ~treat | (idx > grid[0])
+    pos = np.flatnonzero(ctrl)
+    n, k = len(pos), len(grid)
+    lo = np.zeros(n, dtype=np.int64)
+    hi = np.full(n, k, dtype=np.int64)
+    if start_date:
+        v = df[start_date].to_numpy()[pos]
+        at = np.searchsorted(grid.astype(v.dtype), v, side="left")
+        lo = np.where(np.isnat(v), 0, at)
+    if end_date:
+        v = df[end_date].to_numpy()[pos]
+        at = np.searchsorted(grid.astype(v.dtype), v, side="right")
+        hi = np.where(np.isnat(v), k, at)
+    if controls == "not_yet_treated":
+        gp = _period_number(grid, period)
+        t = treat[pos]
+        own = np.searchsorted(gp, _period_number(idx[pos[t]], period), side="left")
+        hi[t] = np.minimum(hi[t], own)
+    count = np.maximum(hi - lo, 0)
+    rows = np.repeat(pos, count)
+    first = np.repeat(lo - (np.cumsum(count) - count), count)
+    which = first + np.arange(len(rows), dtype=np.int64)
+    tpos = np.flatnonzero(treat)
+    out = df.take(np.concatenate([tpos, rows])).reset_index(drop=True)
+    out[index_date] = np.concatenate([idx[tpos], grid[which]])
+    flag = np.zeros(len(out), dtype=bool)
+    flag[:len(tpos)] = True
+    out[treatment] = flag
+    out["candidate"] = ~flag
+    labels = _period_label(_period_number(grid, period), period)
+    out["index_period"] = np.concatenate([_period_label(_period_number(idx[tpos], period), period),
+                                          labels[which]]).astype(np.int64)
+    return out
 
 
 def _control_rows(lf: nw.LazyFrame, starts: list[pd.Timestamp], *, index_date: str, treatment: str,
@@ -413,7 +494,10 @@ def baseline_covariates(index: Any, events: Any, unit: str = "person_id", date: 
 
     Memory: the counts come from cumulative monthly counts per person, looked up as of each row's
     index month (an as-of join), so rolling-entry candidates (person x candidate month) are never
-    multiplied by each person's events; Spark uses a direct join instead.
+    multiplied by each person's events; Spark uses a direct join instead. A pandas ``index`` with
+    pandas ``events`` (integer ids, datetime64 dates, text event types) takes a numpy path with the
+    same results: binary search on (person, month) keys, no merges, and the new columns added to the
+    index table without copying it.
 
     ``progress``: a progress bar over the steps (checks, prior counts, collecting the result), shown
     only when the call lasts more than a few seconds; ``progress=False`` switches it off.
@@ -421,6 +505,13 @@ def baseline_covariates(index: Any, events: Any, unit: str = "person_id", date: 
     with _progress("baseline_covariates", ["checking the inputs", "counting prior events",
                                            "collecting the result"], progress) as step:
         step("checking the inputs")
+        if isinstance(index, pd.DataFrame) and isinstance(events, pd.DataFrame) and _ROW not in index.columns:
+            s = _baseline_spec(index, events, unit=unit, date=date, kind=kind, index_date=index_date,
+                               lookback=lookback, kinds=kinds, date_of_birth=date_of_birth, emergency=emergency)
+            if _pandas_ready(s, unit, date, kind, index_date, date_of_birth):
+                step("counting prior events")
+                return _baseline_pandas(s, index, unit=unit, date=date, kind=kind, index_date=index_date,
+                                        date_of_birth=date_of_birth, emergency=emergency)
         native, keep_order = _numbered_rows(index)
         s = _baseline_spec(native, events, unit=unit, date=date, kind=kind, index_date=index_date,
                            lookback=lookback, kinds=kinds, date_of_birth=date_of_birth, emergency=emergency)
@@ -437,6 +528,88 @@ def baseline_covariates(index: Any, events: Any, unit: str = "person_id", date: 
             out = out.with_columns(_age(nw.col(date_of_birth), nw.col(index_date)).alias("age_at_index"))
         step("collecting the result")
         return _in_index_order(out, index, keep_order)
+
+
+def _pandas_ready(s: _BaselineSpec, unit: str, date: str, kind: str, index_date: str,
+                  date_of_birth: str | None) -> bool:
+    """Whether :func:`_baseline_pandas` applies: both tables pandas, integer ids, datetime64 dates
+    (no missing birth dates) and text event types; anything else takes the narwhals path."""
+    ix, ev = s.ix.to_native(), s.ev.to_native()
+    if not (isinstance(ix, pd.DataFrame) and isinstance(ev, pd.DataFrame)):
+        return False
+    if not all(isinstance(f[unit].dtype, np.dtype) and f[unit].dtype.kind in "iu" for f in (ix, ev)):
+        return False
+    if not (_plain_dates(ix, [index_date] + ([date_of_birth] if s.with_dob else [])) and _plain_dates(ev, [date])):
+        return False
+    if s.with_dob and ix[date_of_birth].isna().any():
+        return False
+    kd = ev[kind].dtype
+    if isinstance(kd, pd.CategoricalDtype):
+        return pd.api.types.is_string_dtype(kd.categories.dtype) or kd.categories.dtype == object
+    return pd.api.types.is_string_dtype(kd)
+
+
+def _baseline_pandas(s: _BaselineSpec, index: pd.DataFrame, *, unit: str, date: str, kind: str, index_date: str,
+                     date_of_birth: str | None, emergency: str | None) -> pd.DataFrame:
+    """:func:`baseline_covariates` for pandas, in numpy: the same cumulative monthly counts as
+    :func:`_prior_cumulative`, looked up by binary search on (person, month) keys instead of as-of
+    joins and merges, so the wide index table is never sorted, merged or copied (columns are
+    added to it; pandas copy-on-write shares the rest). Same values, types and order as that path."""
+    ix, ev = s.ix.to_native(), s.ev.to_native()
+    p0 = _month_number(ix[index_date].to_numpy())
+    evd = ev[date].to_numpy()
+    ok = ~np.isnat(evd)
+    codes, _ = pd.factorize(np.concatenate([ev[unit].to_numpy(), ix[unit].to_numpy()]))
+    ev_code, pkey = codes[:len(ev)][ok], codes[len(ev):]
+    del codes
+    m = _month_number(evd[ok])
+    del evd
+    kinds = ev[kind].astype(object).to_numpy()[ok]
+    # key = person * span + (month - base): one sorted int64 array; base and span leave room for
+    # every looked-up month (p0 - 1 - window >= base + 1), so a lookup never reaches another person
+    lo_m = min(int(m.min()) if len(m) else 0, int(p0.min()) if len(p0) else 0)
+    hi_m = max(int(m.max()) if len(m) else 0, int(p0.max()) if len(p0) else 0)
+    base = lo_m - max(s.windows) - 2
+    span = hi_m - base + 2
+    key = ev_code.astype(np.int64) * span + (m - base)
+    del ev_code, m
+    order = np.argsort(key, kind="stable")
+    key, kinds = key[order], kinds[order]
+    del order
+    pkey = pkey.astype(np.int64) * span  # the person's first possible key
+    at0 = pkey + (p0 - base)  # key of (person, index month)
+
+    def upto(offset: int) -> np.ndarray:  # number of sorted events at or before month p0 - offset
+        return np.searchsorted(key, at0 - offset, side="right")
+
+    new: dict[str, pd.Series] = {}
+    col = lambda v: pd.Series(v, index=ix.index, copy=False)  # noqa: E731 (adds without a copy)
+    cum = {k: np.concatenate([[0], np.cumsum(kinds == str(k), dtype=np.int64)]) for k in s.names}
+    end = upto(1)
+    for w in s.windows:
+        lo = upto(1 + w)
+        for k, n in s.names.items():
+            new[_prior_name(n, w, s.windows)] = col(cum[k][end] - cum[k][lo])
+        del lo
+    del cum, end
+    if emergency is not None:
+        em = key[kinds == str(emergency)]
+        j = np.searchsorted(em, at0 - 1, side="right") - 1
+        if len(em):
+            jj = np.maximum(j, 0)
+            has = (j >= 0) & (em[jj] >= pkey)
+            since = np.where(has, (at0 - em[jj]).astype(np.float64), np.nan)
+        else:
+            has, since = np.zeros(len(p0), dtype=bool), np.full(len(p0), np.nan)
+        new["months_since_emergency"] = col(since)
+        new["any_prior_emergency"] = col(has)
+    if s.with_dob:
+        on, birth = ix[index_date].dt, ix[date_of_birth].dt
+        before = (on.month < birth.month) | ((on.month == birth.month) & (on.day < birth.day))
+        new["age_at_index"] = col((on.year - birth.year - before.astype(np.int64)).to_numpy(dtype=np.int64))
+    out = ix.assign(**new)
+    out.index = index.index
+    return out
 
 
 def _numbered_rows(index: Any) -> tuple[Any, bool]:
