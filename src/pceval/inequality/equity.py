@@ -75,12 +75,32 @@ from pceval.inequality.slope_index import regression_weights, ridits
 _CELLS = 4_000_000
 
 
+class _EquityResult(ResultProtocol):
+    """What the two equity results share: a headline row chosen by its term, and the verdict
+    paragraphs (``verdicts["text"]``) per group."""
+
+    _headline_term: str = ""
+
+    @property
+    def headline(self) -> pd.Series:
+        """The row of :meth:`to_frame` named ``_headline_term`` (the first group's)."""
+        frame = self.to_frame()
+        return frame.loc[frame["term"] == self._headline_term].iloc[0]
+
+    @property
+    def verdict_text(self) -> str | dict[tuple, str]:
+        """The verdict in a paragraph (one group), or ``{group key: text}``."""
+        if not self.by:
+            return str(self.verdicts["text"].iloc[0])
+        return {tuple(r[list(self.by)]): r["text"] for _, r in self.verdicts.iterrows()}
+
+
 # ---------------------------------------------------------------------------------------------
 # equity of effect
 # ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class EquityOfEffect(ResultProtocol):
+class EquityOfEffect(_EquityResult):
     """Result of :func:`equity_of_effect` (immutable).
 
     Attributes
@@ -146,18 +166,7 @@ class EquityOfEffect(ResultProtocol):
         out["method"] = self.settings["method"]
         return protocol_frame(out, confidence=self.settings["confidence"])
 
-    @property
-    def headline(self) -> pd.Series:
-        """The change in the slope index of inequality (first group): the row the verdict reads."""
-        frame = self.to_frame()
-        return frame.loc[frame["term"] == "SII change"].iloc[0]
-
-    @property
-    def verdict_text(self) -> str | dict[tuple, str]:
-        """The verdict in a paragraph (one group), or ``{group key: text}``."""
-        if not self.by:
-            return str(self.verdicts["text"].iloc[0])
-        return {tuple(r[list(self.by)]): r["text"] for _, r in self.verdicts.iterrows()}
+    _headline_term = "SII change"  # the row the verdict reads (first group)
 
     def summary(self) -> str:
         """Readable text: settings, effects by quintile, contrasts and the verdict."""
@@ -730,7 +739,7 @@ def _verdict_text(verdict: str, sims: dict[str, np.ndarray], i: int, conf: float
 # ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class UptakeEquity(ResultProtocol):
+class UptakeEquity(_EquityResult):
     """Result of :func:`uptake_equity` (immutable).
 
     Attributes
@@ -776,18 +785,7 @@ class UptakeEquity(ResultProtocol):
         return protocol_frame(out, design={"confidence": self.settings["confidence"]})[
             [*PROTOCOL_COLUMNS, *g, *[c for c in out.columns if c not in (*PROTOCOL_COLUMNS, *g)]]]
 
-    @property
-    def headline(self) -> pd.Series:
-        """The relative gap in uptake, most vs least deprived quintile (first group)."""
-        frame = self.to_frame()
-        return frame.loc[frame["term"] == "relative gap"].iloc[0]
-
-    @property
-    def verdict_text(self) -> str | dict[tuple, str]:
-        """The verdict in a paragraph (one group), or ``{group key: text}``."""
-        if not self.by:
-            return str(self.verdicts["text"].iloc[0])
-        return {tuple(r[list(self.by)]): r["text"] for _, r in self.verdicts.iterrows()}
+    _headline_term = "relative gap"  # most vs least deprived quintile (first group)
 
     def summary(self) -> str:
         lines = ["Uptake equity (pceval.inequality.uptake_equity): the inverse care law check",
