@@ -267,6 +267,7 @@ def test_effects_by_quintile_recovers_gradient():
     res = effects_by(df, "imd_quintile", did2x2, outcome="y", treatment="treated", post="post", unit="person")
     tab = res.to_frame().query("row == 'subgroup'")
     assert list(tab["subgroup"]) == [1, 2, 3, 4, 5]
+    assert pd.api.types.is_integer_dtype(tab["subgroup"])  # quintiles stay 1..5, not 1.0..5.0
     assert ((tab["ci_lower"] <= [2.0, 1.6, 1.2, 0.8, 0.4]) & ([2.0, 1.6, 1.2, 0.8, 0.4] <= tab["ci_upper"])).all()
     assert res.test["p_value"] < 1e-6
     assert res.difference["ci_lower"] <= 1.6 <= res.difference["ci_upper"]

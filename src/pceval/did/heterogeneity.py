@@ -66,6 +66,9 @@ class SubgroupEffects(ResultProtocol):
             {**self.trend, "term": f"trend per step of {self.by}", "row": "trend"},
         ])
         out = pd.concat([levels, extra], ignore_index=True)
+        if pd.api.types.is_integer_dtype(self.table["subgroup"]):
+            # integer levels (IMD quintiles) stay integers beside the rows that have none
+            out["subgroup"] = out["subgroup"].astype("Int64")
         out["scale"] = self.scale
         out["by"] = self.by
         q = self.test
