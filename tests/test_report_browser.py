@@ -1,6 +1,7 @@
 """Rendered reports in a real headless browser (Debian chromium)."""
 
 import re
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -75,6 +76,102 @@ SHIPPED = sorted((Path(__file__).resolve().parents[1] / "reports").glob("*.html"
 @pytest.mark.parametrize("html_path", SHIPPED, ids=[p.stem for p in SHIPPED])
 def test_shipped_reports_in_browser(html_path):
     check_report(html_path)
+
+
+# ------------------------------------------------------------------ layout: phone, desktop and paper
+# Headless Chromium will not make a window narrower than 500 px, so the report is measured inside an
+# iframe of the exact width: the iframe is the report's viewport (its media queries see 390 px), and
+# the report's own self-check script writes its page width and its count of tables wider than their
+# box onto its <body>, which the host page copies out for --dump-dom.
+A4_CSS_PX = round((210 - 2 * 12) / 25.4 * 96)  # A4 width less the 12 mm side margins of @page, in CSS px
+_HOST = """<!DOCTYPE html><html><body style="margin:0">
+<iframe id="r" src="{src}" style="border:0;width:{width}px;height:{height}px"></iframe>
+<script>
+document.getElementById('r').addEventListener('load', function () {{
+  setTimeout(function () {{
+    var b = document.getElementById('r').contentDocument.body;
+    var out = document.createElement('pre'); out.id = 'layout';
+    out.textContent = ['page-width', 'window-width', 'tables-scrolling', 'broken-figures'].map(function (k) {{
+      return k + '=' + b.getAttribute('data-pceval-' + k); }}).join(';');
+    document.body.appendChild(out);
+  }}, 500);
+}});
+</script></body></html>"""
+
+
+def layout(html_path: Path, width: int, tmp: Path, height: int = 900) -> dict[str, int]:
+    """The report's page width, window width and number of tables wider than their box, at ``width`` px."""
+    host = tmp / f"host-{html_path.stem}-{width}.html"
+    host.write_text(_HOST.format(src=html_path.resolve().as_uri(), width=width, height=height))
+    with tempfile.TemporaryDirectory() as profile:
+        dom = subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--allow-file-access-from-files",
+                              "--virtual-time-budget=15000", "--dump-dom", host.resolve().as_uri()],
+                             capture_output=True, text=True, timeout=180).stdout
+    found = re.search(r'<pre id="layout">([^<]*)</pre>', dom)
+    assert found, f"the layout probe did not run for {html_path.name}"
+    return {k: int(v) for k, v in (kv.split("=") for kv in found.group(1).split(";"))}
+
+
+def as_printed(html_path: Path, tmp: Path) -> Path:
+    """A copy of the report whose print rules apply on screen (``@media print`` -> ``@media all``)."""
+    text = html_path.read_text(encoding="utf-8")
+    assert "@media print" in text, "the stylesheet has no print rules"
+    out = tmp / f"{html_path.stem}-as-printed.html"
+    out.write_text(text.replace("@media print", "@media all"), encoding="utf-8")
+    return out
+
+
+def screenshot(html_path: Path, shot: Path, width: int, height: int) -> None:
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--hide-scrollbars",
+                        f"--window-size={width},{height}", f"--screenshot={shot}", html_path.resolve().as_uri()],
+                       capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+@pytest.mark.parametrize("html_path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_no_sideways_scroll(html_path, width, tmp_path):
+    """No page-level sideways scroll on a laptop or a phone: wide tables scroll inside their own box."""
+    got = layout(html_path, width, tmp_path)
+    assert got["window-width"] == width
+    assert got["page-width"] <= got["window-width"], got
+    assert got["broken-figures"] == 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / f"{html_path.stem}-{width}px.png"
+    screenshot(html_path, shot, width, 844 if width == 390 else 900)
+    assert shot.exists() and shot.stat().st_size > 5_000
+
+
+@pytest.mark.parametrize("html_path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_printed_tables_fit_the_page(html_path, tmp_path):
+    """On A4 (print rules applied, page width less margins) no table is wider than the page; then the
+    real PDF is printed and its first pages kept as PNG artifacts."""
+    got = layout(as_printed(html_path, tmp_path), A4_CSS_PX, tmp_path, height=1100)
+    assert got["tables-scrolling"] == 0, f"{got['tables-scrolling']} table(s) wider than an A4 page"
+    assert got["page-width"] <= A4_CSS_PX, got
+    from pceval.report import html_to_pdf
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    pdf = html_to_pdf(html_path, ARTIFACTS / f"{html_path.stem}.pdf")
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    gs = shutil.which("gs")
+    if gs:  # ghostscript renders the first two pages for a human to look at
+        subprocess.run([gs, "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=png16m", "-r60", "-dFirstPage=1",
+                        "-dLastPage=2", f"-sOutputFile={ARTIFACTS / (html_path.stem + '-print-p%d.png')}", str(pdf)],
+                       capture_output=True, timeout=120)
+
+
+def test_layout_probe_catches_a_wide_page(tmp_path):
+    """The probe itself: a page with a 900 px block scrolls sideways at 390 px, and a table wider than
+    its box is counted."""
+    from pceval.report import _SELF_CHECK
+
+    page = tmp_path / "wide.html"
+    page.write_text('<html><head><meta name="viewport" content="width=device-width"></head><body>'
+                    '<div style="width:900px">wide</div><div class="pceval-table-wrap" style="overflow-x:auto">'
+                    f'<table><tr><td style="min-width:2000px">x</td></tr></table></div>{_SELF_CHECK}</body></html>')
+    got = layout(page, 390, tmp_path)
+    assert got["page-width"] > 390 and got["tables-scrolling"] == 1
 
 
 def test_pdf_beside_html(tmp_path):

@@ -6,26 +6,9 @@ CELLS = [
     ("md", """
 # Does personalised care and support planning narrow the health gap?
 
-**The question.** People with long-term conditions who receive a personalised care and support plan (PCSP)
-should need fewer emergency admissions. Did they, how large was the effect, and did the plans narrow the gap
-in emergency admissions between the most and least deprived areas?
-
-**The design.** A matched cohort with difference-in-differences, following the Improvement Analytics Unit's
-approach:
-
-1. **Cohort**: adults with at least one long-term condition. People planned in the first or last year of
-   the data are excluded, so everyone has a year before and a year after.
-2. **Matched controls with rolling entry**: each planned person is matched to a never-planned person from
-   the same IMD quintile who was registered in the same quarter. Matching uses characteristics *as at that
-   quarter*: age, sex, conditions, frailty and hospital and GP use in the previous 12 months.
-3. **Difference-in-differences**: emergency admissions in the 12 months after the index date against the
-   12 months before, planned against matched controls. A Poisson model uses each person's time at risk and
-   reports the rate ratio and the difference per 1,000 person-years, with standard errors clustered on the
-   matched pair.
-4. **For whom**: the same analysis in each IMD quintile. **Equity**: how the plans changed the slope index
-   of inequality (SII) in emergency admissions, given who received them.
-
-The data are synthetic, so every estimate is shown beside the **true effect**.
+**For commissioners deciding whether to keep funding personalised care and support planning (PCSP).**
+Did planned people need fewer emergency admissions, for whom, and did the plans narrow the gap between the
+most and least deprived areas? The answer comes first; how it was worked out follows it.
 """, None),
     ("code", """
 import os
@@ -37,15 +20,37 @@ import numpy as np
 import pandas as pd
 
 from pceval import (Cohort, baseline_covariates, build_panel, candidate_index_periods, did, index_dates,
-                    inequality, report, synthetic)
+                    inequality, report, synthetic, verdict)
 from pceval.matching import match
+from pceval.plots import plot_estimates_with_truth
 
-warnings.simplefilter("ignore")
+# third-party deprecation notices are not findings; pceval's own warnings are shown in the appendix
+warnings.filterwarnings("ignore", category=FutureWarning)
+warnings.filterwarnings("ignore", category=DeprecationWarning)
 DATA = Path(os.environ.get("PCEVAL_DATA", "../synthetic_data"))
 data = synthetic.load(DATA)
 people, events, interventions = data.people, data.events, data.interventions
 start, end = pd.Timestamp(data.data_start), pd.Timestamp(data.data_end)
 """, ["remove"]),
+    ("md", """
+## How this was worked out
+
+A matched cohort with difference-in-differences, following the Improvement Analytics Unit's approach:
+
+1. **Cohort**: adults with at least one long-term condition. People planned in the first or last year of
+   the data are excluded, so everyone has a year before and a year after.
+2. **Matched controls with rolling entry**: each planned person is matched to a never-planned person from
+   the same IMD quintile who was registered in the same quarter. Matching uses characteristics *as at that
+   quarter*: age, sex, conditions, frailty and hospital and GP use in the previous 12 months.
+3. **Difference-in-differences**: emergency admissions in the 12 months after the index date against the
+   12 months before, planned against matched controls. A Poisson model uses each person's time at risk and
+   reports the rate ratio and the difference per 1,000 person-years (1,000 people followed for a year),
+   with standard errors clustered on the matched pair.
+4. **For whom**: the same analysis in each IMD quintile. **Equity**: how the plans changed the slope index
+   of inequality (SII) in emergency admissions, given who received them.
+
+The data are synthetic, so every estimate is shown beside the **true effect**.
+""", None),
     ("md", "## 1. Cohort", None),
     ("code", """
 ix = index_dates(people, interventions, which="pcsp")
@@ -57,7 +62,7 @@ cohort = (Cohort(ix, unit="person_id", treatment="treated")
                    nw.col("index_date") < (start + pd.DateOffset(months=12)).to_pydatetime())
           .exclude("Planned in the last year (no follow-up year)",
                    nw.col("index_date") > (end - pd.DateOffset(months=12)).to_pydatetime()))
-report.show_figure(cohort.flow_plot(), alt="Cohort flow diagram")
+report.show_flow(cohort, caption="Cohort flow: people remaining after each step (planned and not planned)")
 coh = cohort.to_pandas()
 """, None),
     ("md", """
@@ -81,7 +86,9 @@ n_treated_all = int(coh["treated"].sum())
 n_matched = int(matched["treated"].sum())
 bal = m.balance().to_frame()
 worst_smd = float(bal.loc[bal["sample"] == "matched", "smd"].abs().max())
-report.show_figure(m.love_plot(), alt="Love plot of standardised mean differences before and after matching")
+n_unbalanced = int((bal.loc[(bal["sample"] == "matched") & (bal["covariate"] != "distance"), "smd"].abs() > 0.1).sum())
+report.show_figure(m.love_plot(), alt=f"Love plot: after matching the largest standardised difference is "
+                   f"{worst_smd:.2f}; {n_unbalanced} covariate(s) above 0.1")
 """, None),
     ("code", """
 bt = bal[bal["covariate"] != "distance"].pivot(index="covariate", columns="sample", values="smd").reset_index()
@@ -122,9 +129,9 @@ report.show_table(rates[["group", "period", "admissions", "person_years"]].assig
 """, None),
     ("code", """
 effect_table = pd.DataFrame([
-    {"scale": "rate ratio", "estimate": res.loc["relative", "estimate"], "ci_lower": res.loc["relative", "ci_lower"],
+    {"measure": "rate ratio", "estimate": res.loc["relative", "estimate"], "ci_lower": res.loc["relative", "ci_lower"],
      "ci_upper": res.loc["relative", "ci_upper"], "true effect": truth["relative"]},
-    {"scale": "difference per 1,000 person-years", "estimate": res.loc["absolute", "estimate"],
+    {"measure": "difference per 1,000 person-years", "estimate": res.loc["absolute", "estimate"],
      "ci_lower": res.loc["absolute", "ci_lower"], "ci_upper": res.loc["absolute", "ci_upper"],
      "true effect": truth["absolute"]},
 ])
@@ -146,9 +153,22 @@ truth_q = data.true_effect("pcsp", "emergency_admission", window=(0, 11),
 q_levels = by_q.to_frame().query("row == 'subgroup'")  # one row per quintile
 q_table = q_levels.rename(columns={"subgroup": "imd_quintile"}).merge(
     truth_q[["imd_quintile", "absolute"]].rename(columns={"absolute": "true effect"}), on="imd_quintile")
-report.show_table(q_table[["imd_quintile", "estimate", "ci_lower", "ci_upper", "true effect"]], caption="Difference in emergency admissions per 1,000 "
-                  "person-years by IMD quintile (95% CI), and the true effect.", digits=1)
-report.show_figure(by_q.plot(), alt="Effect by IMD quintile")
+q_table["verdict"] = [verdict(r) for _, r in q_table.iterrows()]
+q_table["MDE"] = [report.minimum_detectable_effect(se) for se in q_table["std_error"]]
+report.show_table(q_table[["imd_quintile", "estimate", "ci_lower", "ci_upper", "true effect", "verdict", "MDE"]]
+                  .rename(columns={"MDE": "smallest detectable (80% power)"}),
+                  caption="Difference in emergency admissions per 1,000 person-years by IMD quintile (95% CI), "
+                  "the true effect, the verdict read from the interval, and the smallest effect each quintile's "
+                  "analysis could detect.", digits=1)
+q_plot = q_table.assign(quintile=[report.quintile_label(q) for q in q_table["imd_quintile"]])
+q_lower = [report.quintile_label(q) for q, v in zip(q_table["imd_quintile"], q_table["verdict"], strict=True)
+           if v == "lower"]
+report.show_figure(
+    plot_estimates_with_truth(q_plot, x="quintile", truth="true effect", xlab="IMD quintile",
+                              ylab="Change in emergency admissions\\nper 1,000 people a year",
+                              title="Effect of care planning by deprivation"),
+    alt=(f"Effect by IMD quintile with 95% intervals and the true effect: the interval lies wholly below "
+         f"zero in {', '.join(q_lower) if q_lower else 'no quintile'}; in the others it includes zero."))
 """, None),
     ("md", """
 ## 5. Did it narrow the gap?
@@ -181,12 +201,15 @@ contr = equity.contrasts.set_index("term")
 true_contr = true_equity.contrasts.set_index("term")
 shown_contr = equity.contrasts[~equity.contrasts["term"].str.startswith("heterogeneity")]
 report.show_table(shown_contr.assign(**{"true value": shown_contr["term"].map(true_contr["estimate"])})
-                  .drop(columns=["p_value"], errors="ignore"),
+                  [["term", "estimate", "ci_lower", "ci_upper", "true value"]],
                   caption="Equity of effect: the Q1-Q5 difference in effects, the gradient across deprivation and "
                           "the change in the SII of emergency admissions per 1,000 person-years (95% CI), "
                           "with the true values.", digits=2)
-verdict = equity.verdicts["text"].iloc[0]
-true_verdict = true_equity.verdicts["verdict"].iloc[0]
+sii_change = equity.headline  # the "SII change" row; its verdict is read from its own interval
+gap_verdict = verdict(sii_change)
+true_gap_verdict = verdict(true_equity.headline)
+GAP_WORDS = {"lower": "narrowed", "higher": "widened", "no evidence either way": "no evidence either way",
+             "too few to tell": "too few to tell"}
 """, None),
     ("md", """
 ## 6. Assumptions, checks and limitations
@@ -203,25 +226,78 @@ true_verdict = true_equity.verdicts["verdict"].iloc[0]
 - The data are synthetic: the report shows how the methods work, not how well care and support planning works.
 """, None),
     ("code", """
-rr, rr_lo, rr_hi = (res.loc["relative", k] for k in ("estimate", "ci_lower", "ci_upper"))
-ad, ad_lo, ad_hi = (res.loc["absolute", k] for k in ("estimate", "ci_lower", "ci_upper"))
-change = "fewer" if ad < 0 else "more"
-report.summary_box(
-    f\"\"\"
-**Planned people had {abs(ad):.0f} {change} emergency admissions per 1,000 person-years in the year after their
-care and support plan** than matched people without a plan (95% CI {ad_lo:.0f} to {ad_hi:.0f}), a rate ratio of
-{rr:.2f} ({rr_lo:.2f} to {rr_hi:.2f}). The true effect in these synthetic data is {truth['absolute']:.0f} per
-1,000 person-years (rate ratio {truth['relative']:.2f}).
-
-- {report.count(n_matched)} of {report.count(n_treated_all)} planned people were matched to a similar person
-  without a plan. The largest remaining standardised difference is {worst_smd:.2f}.
-- **For whom:** the estimated effect in the most deprived quintile is {q_levels['estimate'].iloc[0]:.0f}
-  and in the least deprived {q_levels['estimate'].iloc[-1]:.0f} per 1,000 person-years. Test of equal
-  effects: p = {by_q.test['p_value']:.2f}.
-- **The gap:** {verdict} The true verdict in these synthetic data is "{true_verdict}".
-\"\"\",
-    headline_numbers={"Change in admissions per 1,000 person-years": round(ad, 1), "Rate ratio": round(rr, 2),
-                      "True effect": round(float(truth["absolute"]), 1), "Planned people matched": n_matched},
+frame = fit.to_frame()
+abs_row = frame[frame["scale"] == "absolute"].iloc[0]  # the difference per 1,000 person-years
+rel_row = frame[frame["scale"] == "relative"].iloc[0]
+ad, ad_lo, ad_hi = (float(abs_row[k]) for k in ("estimate", "ci_lower", "ci_upper"))
+rr, rr_lo, rr_hi = (float(rel_row[k]) for k in ("estimate", "ci_lower", "ci_upper"))
+effect_verdict = verdict(abs_row)
+mde = report.minimum_detectable_effect(float(abs_row["std_error"]))
+UNITS = "emergency admissions per 1,000 people a year"
+worked = {"lower": f"**Yes.** Planned people had {abs(ad):.0f} fewer {UNITS} in the year after their plan than "
+                   f"similar people without one (rate ratio {rr:.2f}, 95% CI {rr_lo:.2f} to {rr_hi:.2f}).",
+          "higher": f"**No: admissions rose.** Planned people had {ad:.0f} more {UNITS} than similar people "
+                    f"without a plan (rate ratio {rr:.2f}, 95% CI {rr_lo:.2f} to {rr_hi:.2f}).",
+          "no evidence either way": f"**Not shown.** The estimate is {ad:+.0f} {UNITS} (rate ratio {rr:.2f}, "
+                                    f"95% CI {rr_lo:.2f} to {rr_hi:.2f}); the interval includes no change.",
+          "too few to tell": "**Too few people to tell.**"}[effect_verdict]
+q_rows = q_table.set_index("imd_quintile")
+q1, q5 = q_rows.iloc[0], q_rows.iloc[-1]
+other = [report.quintile_label(q) for q, v in q_rows["verdict"].items() if v != "lower"]
+het_p = float(by_q.test["p_value"])
+for_whom = (
+    (f"Fewer admissions are clear on their own in {', '.join(q_lower)}. " if q_lower else
+     "No single quintile shows a clear change on its own. ")
+    + (f"In {', '.join(other)} the interval includes no change; each quintile's analysis could only detect "
+       f"{q_rows.loc[q_rows['verdict'] != 'lower', 'MDE'].min():.0f} to "
+       f"{q_rows.loc[q_rows['verdict'] != 'lower', 'MDE'].max():.0f} per 1,000 people a year. " if other else "")
+    + f"Most deprived: {q1['estimate']:+.0f} (95% CI {q1['ci_lower']:.0f} to {q1['ci_upper']:.0f}); least "
+      f"deprived: {q5['estimate']:+.0f} ({q5['ci_lower']:.0f} to {q5['ci_upper']:.0f}). "
+    + (f"A test of equal effects in all quintiles gives p = {het_p:.2f}: the data cannot say that the effect "
+       "differs by deprivation." if het_p >= 0.05 else
+       f"A test of equal effects in all quintiles gives p = {het_p:.2g}: the effect differs by deprivation."))
+sii_before, sii_after = contr.loc["SII before", "estimate"], contr.loc["SII after", "estimate"]
+chg, chg_lo, chg_hi = (float(sii_change[k]) for k in ("estimate", "ci_lower", "ci_upper"))
+gap = {"lower": f"**Yes, narrowed.** Given who received plans, the slope index of inequality in emergency "
+                f"admissions (the modelled gap between the most and least deprived ends; positive = worse for "
+                f"the most deprived) went from {sii_before:.0f} to {sii_after:.0f} per 1,000 people a year, a "
+                f"change of {chg:.1f} (95% CI {chg_lo:.1f} to {chg_hi:.1f}).",
+       "higher": f"**No, widened.** The slope index of inequality went from {sii_before:.0f} to {sii_after:.0f} "
+                 f"per 1,000 people a year, a change of {chg:+.1f} (95% CI {chg_lo:.1f} to {chg_hi:.1f}).",
+       "no evidence either way": f"**The data cannot tell.** The change in the slope index of inequality is "
+                                 f"{chg:+.1f} per 1,000 people a year (95% CI {chg_lo:.1f} to {chg_hi:.1f}).",
+       "too few to tell": "**Too few people to tell.**"}[gap_verdict]
+answer = {"lower": "Care and support planning reduced emergency admissions",
+          "higher": "Care and support planning was followed by more emergency admissions",
+          "no evidence either way": "These data cannot show whether care and support planning changed emergency "
+                                    "admissions",
+          "too few to tell": "Too few people to tell whether care and support planning changed admissions"}[
+              effect_verdict]
+answer += {"lower": ", and it narrowed the deprivation gap slightly.", "higher": ", and it widened the gap.",
+           "no evidence either way": "; whether it narrowed the gap cannot be told.",
+           "too few to tell": "."}[gap_verdict]
+report.bottom_line_box(
+    f"**{answer}**",
+    questions={
+        "Did it work?": worked,
+        "For whom?": for_whom,
+        "Did the gap narrow?": gap,
+        "How sure?": report.how_sure(abs_row, units="per 1,000 people a year", mde=mde),
+        "What it supports": report.decision_words(
+            effect_verdict, benefit="lower", action="keep funding care and support planning",
+            mde_text=f"this analysis could detect a change of {mde:.0f} per 1,000 people a year"),
+        "Who was compared": f"{report.count(n_matched)} of {report.count(n_treated_all)} planned people, each "
+                            f"matched to a similar person without a plan (largest remaining standardised "
+                            f"difference {worst_smd:.2f}).",
+    },
+    headline_numbers={"Change in emergency admissions per 1,000 people a year": (round(ad, 1), ad_lo, ad_hi),
+                      "Rate ratio": (round(rr, 2), rr_lo, rr_hi),
+                      "Change in the deprivation gap (SII) per 1,000 a year": (round(chg, 1), chg_lo, chg_hi),
+                      "Planned people matched": n_matched},
+    truth=(f"Synthetic data, so the truth is known: the true effect is {truth['absolute']:.0f} per 1,000 "
+           f"person-years (rate ratio {truth['relative']:.2f}), which the interval "
+           f"{'covers' if ad_lo <= truth['absolute'] <= ad_hi else 'does not cover'}; the true gap verdict is "
+           f"'{GAP_WORDS[true_gap_verdict]}'."),
 )
 """, ["summary"]),
     ("md", """
@@ -238,6 +314,25 @@ errors clustered on matched pairs). Effects by quintile: `pceval.did.effects_by`
 report.show_table(bal[["covariate", "sample", "smd", "var_ratio", "ecdf_mean", "ecdf_max", "ks", "mean_treated",
                        "mean_control", "std_pair_dist", "balanced"]],
                   caption="Full balance table (MatchIt/cobalt definitions).", digits=3)
+""", ["appendix"]),
+    ("md", """
+### Power: the smallest effect this design could detect
+
+The minimum detectable effect (MDE) is the true effect the analysis would find (95% interval excluding no
+change) with 80% probability: MDE = (1.96 + 0.84) x standard error (Bloom 1995). Below: power for the
+overall effect at a few true effects, with the MDE in the last row, then the same for each quintile.
+""", ["appendix"]),
+    ("code", """
+report.show_table(report.power_table(float(abs_row["std_error"]), effects=[10, 25, 50, 100]),
+                  caption="Power of the overall analysis (emergency admissions per 1,000 person-years).", digits=2)
+report.show_table(q_table[["imd_quintile", "std_error", "MDE"]].rename(
+                      columns={"MDE": "minimum detectable effect (80% power)"}),
+                  caption="Minimum detectable effect in each IMD quintile (per 1,000 person-years).", digits=1)
+""", ["appendix"]),
+    ("md", "### Data, software and warnings", ["appendix"]),
+    ("code", """
+report.show_provenance(data, period="each planned person's 12 months before and after their plan, "
+                       f"plans made {start + pd.DateOffset(months=12):%B %Y} to {end - pd.DateOffset(months=12):%B %Y}")
 """, ["appendix"]),
 ]
 

@@ -6,14 +6,9 @@ CELLS = [
     ("md", """
 # Social prescribing and regression to the mean
 
-**The question.** Did social prescribing reduce A&E attendances?
-
-**Why this is a trap.** People are often referred to a social prescribing link worker *after* a crisis: a run of
-A&E visits, a difficult few months. Crises pass. Their A&E use would have fallen anyway, which is *regression to
-the mean*. A before-and-after comparison of referred people therefore shows a large "reduction" even if social
-prescribing does nothing. This report shows how big that illusion is, and how a matched comparison group with
-difference-in-differences removes it. In these synthetic data the true effect of social prescribing on A&E
-attendances is **zero**.
+**For commissioners deciding whether to keep funding social prescribing.** Did referral to a social
+prescribing link worker reduce A&E attendances, for whom, and what does a before-and-after comparison get
+wrong? The answer comes first; how it was worked out follows it.
 """, None),
     ("code", """
 import os
@@ -26,17 +21,29 @@ import pandas as pd
 import statsmodels.api as sm
 from plotnine import aes, geom_line, geom_vline, ggplot, labs, scale_colour_manual
 
-from pceval import (Cohort, baseline_covariates, build_panel, candidate_index_periods, did, index_dates, report,
-                    synthetic)
+from pceval import (Cohort, baseline_covariates, build_panel, candidate_index_periods, did, index_dates,
+                    inequality, report, synthetic, verdict)
 from pceval.matching import match
-from pceval.plots import NHS_COLOURS, theme_nhs
+from pceval.plots import NHS_COLOURS, plot_estimates_with_truth, theme_nhs
 
-warnings.simplefilter("ignore")
+# third-party deprecation notices are not findings; pceval's own warnings are shown in the appendix
+warnings.filterwarnings("ignore", category=FutureWarning)
+warnings.filterwarnings("ignore", category=DeprecationWarning)
 DATA = Path(os.environ.get("PCEVAL_DATA", "../synthetic_data"))
 data = synthetic.load(DATA)
 people, events, interventions = data.people, data.events, data.interventions
 start, end = pd.Timestamp(data.data_start), pd.Timestamp(data.data_end)
 """, ["remove"]),
+    ("md", """
+## Why a before-and-after comparison misleads here
+
+People are often referred to a social prescribing link worker *after* a crisis: a run of A&E visits, a
+difficult few months. Crises pass. Their A&E use would have fallen anyway, which is *regression to the
+mean*. A before-and-after comparison of referred people therefore shows a large "reduction" even if social
+prescribing does nothing. This report shows how big that illusion is, and how a matched comparison group with
+difference-in-differences removes it. In these synthetic data the true effect of social prescribing on A&E
+attendances is **zero**.
+""", None),
     ("md", "## 1. Cohort", None),
     ("code", """
 ix = index_dates(people, interventions, which="social_prescribing")
@@ -47,7 +54,7 @@ cohort = (Cohort(ix, unit="person_id", treatment="treated")
                    nw.col("index_date") < (start + pd.DateOffset(months=12)).to_pydatetime())
           .exclude("Referred in the last year (no follow-up year)",
                    nw.col("index_date") > (end - pd.DateOffset(months=12)).to_pydatetime()))
-report.show_figure(cohort.flow_plot(), alt="Cohort flow diagram")
+report.show_flow(cohort, caption="Cohort flow: people remaining after each step (referred and not referred)")
 coh = cohort.to_pandas()
 """, None),
     ("md", """
@@ -106,13 +113,15 @@ n_referred = int(coh["treated"].sum())
 n_matched = int(matched["treated"].sum())
 bal = m.balance().to_frame()
 worst_smd = float(bal.loc[bal["sample"] == "matched", "smd"].abs().max())
-report.show_figure(m.love_plot(), alt="Love plot before and after matching")
+report.show_figure(m.love_plot(), alt=f"Love plot: after matching the largest standardised difference is "
+                   f"{worst_smd:.2f}")
 """, None),
     ("code", """
-index_rows = matched[["person_id", "index_date", "end_date", "registration_start", "treated", "weights", "subclass"]]
+index_rows = matched[["person_id", "index_date", "end_date", "registration_start", "treated", "weights", "subclass",
+                      "imd_quintile"]]
 panel = build_panel(events, index_rows, before=12, after=12, kinds=["ae_attendance"],
                     start_date="registration_start", end_date="end_date")
-panel = panel.merge(index_rows[["person_id", "treated", "weights", "subclass"]], on="person_id")
+panel = panel.merge(index_rows[["person_id", "treated", "weights", "subclass", "imd_quintile"]], on="person_id")
 monthly = (panel.assign(w_ae=panel["ae_attendance"] * panel["weights"], w_pt=panel["person_time"] * panel["weights"])
            .groupby(["treated", "rel_period"], as_index=False)[["w_ae", "w_pt"]].sum())
 monthly["rate"] = monthly["w_ae"] / monthly["w_pt"] * 12_000
@@ -124,13 +133,15 @@ report.show_figure(
     + labs(x="Months since the index month (referral, or the control's matched month)",
            y="A&E attendances per 1,000 person-years", colour="",
            title="The crisis before referral, and what follows it in both groups")
-    + theme_nhs(), alt="Monthly A&E attendance rates around the index month")
+    + theme_nhs(), alt="Monthly A&E attendance rates: both referred people and their matched controls peak "
+                       "just before the index month and fall back afterwards in the same way")
 """, None),
     ("code", """
 panel["post"] = (panel["rel_period"] >= 0).astype(int)
 prepost = (panel.groupby(["person_id", "post"], as_index=False)
            .agg(ae=("ae_attendance", "sum"), months=("person_time", "sum"), treated=("treated", "first"),
-                weights=("weights", "first"), subclass=("subclass", "first")))
+                weights=("weights", "first"), subclass=("subclass", "first"),
+                imd_quintile=("imd_quintile", "first")))
 prepost = prepost[prepost["months"] > 0].assign(treated=lambda d: d["treated"].astype(int))
 fit = did.did2x2(prepost, "ae", "treated", "person_id", "post", model="poisson", exposure="months",
                  exposure_unit="month", weights="weights", cluster="subclass")
@@ -147,7 +158,56 @@ report.show_table(comparison, caption="A&E attendances in the year after referra
                   "happened without it: two analyses (95% CI) and the truth.", digits=2)
 """, None),
     ("md", """
-## 4. Limitations
+## 4. For whom, and the gap
+
+The same matched analysis within each IMD quintile (1 = most deprived), and how referral changed the slope
+index of inequality (SII) in A&E attendances given who was referred in each quintile.
+""", None),
+    ("code", """
+by_q = did.effects_by(prepost, "imd_quintile", did.did2x2, outcome="ae", treatment="treated", post="post",
+                      unit="person_id", model="poisson", exposure="months", exposure_unit="month",
+                      weights="weights", cluster="subclass")
+truth_q = data.true_effect("social_prescribing", "ae_attendance", window=(0, 11),
+                           persons=matched.loc[matched["treated"] == 1, "person_id"], by="imd_quintile")
+q_table = by_q.to_frame().query("row == 'subgroup'").rename(columns={"subgroup": "imd_quintile"}).merge(
+    truth_q[["imd_quintile", "absolute"]].rename(columns={"absolute": "true effect"}), on="imd_quintile")
+q_table["verdict"] = [verdict(r) for _, r in q_table.iterrows()]
+q_table["MDE"] = [report.minimum_detectable_effect(se) for se in q_table["std_error"]]
+report.show_table(q_table[["imd_quintile", "estimate", "ci_lower", "ci_upper", "true effect", "verdict", "MDE"]]
+                  .rename(columns={"MDE": "smallest detectable (80% power)"}),
+                  caption="Difference in A&E attendances per 1,000 person-years by IMD quintile (95% CI), the true "
+                  "effect, the verdict read from the interval and the smallest effect each analysis could detect.",
+                  digits=1)
+q_clear = [report.quintile_label(q) for q, v in zip(q_table["imd_quintile"], q_table["verdict"], strict=True)
+           if v != "no evidence either way"]
+report.show_figure(
+    plot_estimates_with_truth(q_table.assign(quintile=[report.quintile_label(q) for q in q_table["imd_quintile"]]),
+                              x="quintile", truth="true effect", xlab="IMD quintile",
+                              ylab="Change in A&E attendances\\nper 1,000 people a year",
+                              title="Effect of social prescribing by deprivation"),
+    alt=("Effect on A&E attendances by IMD quintile with 95% intervals and the true effect (zero): "
+         + (f"the interval excludes zero in {', '.join(q_clear)}." if q_clear else
+            "every quintile's interval includes zero.")))
+base = (panel[panel["post"] == 0].groupby("imd_quintile")
+        .agg(attendances=("ae_attendance", "sum"), months=("person_time", "sum")).reset_index())
+pop = coh.groupby("imd_quintile").agg(population=("person_id", "size"), treated=("treated", "sum")).reset_index()
+eq_in = q_table[["imd_quintile", "estimate", "std_error"]].merge(pop, on="imd_quintile").merge(base, on="imd_quintile")
+eq_in["baseline"] = eq_in["attendances"] / eq_in["months"] * 12_000
+eq_in["baseline_se"] = np.sqrt(eq_in["attendances"]) / eq_in["months"] * 12_000
+equity = inequality.equity_of_effect(eq_in, estimate="estimate", std_error="std_error", uptake=None,
+                                     n_treated="treated", population="population", baseline="baseline",
+                                     baseline_se="baseline_se", outcome="A&E attendances",
+                                     units="per 1,000 person-years", seed=1)
+sii_change = equity.headline
+gap_verdict = verdict(sii_change)
+contr = equity.contrasts.set_index("term")
+shown_contr = equity.contrasts[~equity.contrasts["term"].str.startswith("heterogeneity")]
+report.show_table(shown_contr[["term", "estimate", "ci_lower", "ci_upper"]],
+                  caption="Equity of effect on A&E attendances per 1,000 person-years: the Q1-Q5 difference in "
+                  "effects, the gradient and the change in the SII (95% CI).", digits=2)
+""", None),
+    ("md", """
+## 5. Limitations
 
 - Matching can only balance what is recorded. Here the recent A&E visits capture the crisis that drives referral.
   In real data, referral may also follow crises that leave no trace in hospital records, such as a bereavement or
@@ -160,25 +220,72 @@ report.show_table(comparison, caption="A&E attendances in the year after referra
 """, None),
     ("code", """
 drop = (1 - naive_rr) * 100
-rr, lo, hi = (res.loc["relative", k] for k in ("estimate", "ci_lower", "ci_upper"))
+frame = fit.to_frame()
+abs_row = frame[frame["scale"] == "absolute"].iloc[0]
+rel_row = frame[frame["scale"] == "relative"].iloc[0]
+rr, lo, hi = (float(rel_row[k]) for k in ("estimate", "ci_lower", "ci_upper"))
+ad = float(abs_row["estimate"])
+effect_verdict = verdict(abs_row)
+mde = report.minimum_detectable_effect(float(abs_row["std_error"]))
 covers = lo <= truth["relative"] <= hi
-evidence = ("no evidence of an effect" if lo <= 1 <= hi else
-            "evidence of fewer attendances" if hi < 1 else "evidence of more attendances")
-report.summary_box(
-    f\"\"\"
-**A before-and-after comparison would credit social prescribing with cutting A&E attendances by {drop:.0f}%**
-(rate ratio {naive_rr:.2f}, 95% CI {naive_lo:.2f} to {naive_hi:.2f}). **That fall is regression to the mean.**
-People are referred after a spell of heavy A&E use, and such spells pass. Matched people with the same recent
-A&E use, who were not referred, saw their attendances fall in the same way.
-
-- Matched difference-in-differences: rate ratio **{rr:.2f}** (95% CI {lo:.2f} to {hi:.2f}): {evidence}. The true rate ratio in these synthetic data is {truth['relative']:.2f}, which the interval
-  {'covers' if covers else 'does not cover'}.
-- {report.count(n_matched)} of {report.count(n_referred)} referred people were matched. The largest remaining
-  standardised difference is {worst_smd:.2f}.
-- Lesson for evaluators: never judge an intervention that follows a crisis by before-and-after comparisons alone.
-\"\"\",
-    headline_numbers={"Before-after 'reduction' (%)": round(drop, 0), "Matched DiD rate ratio": round(rr, 2),
-                      "True rate ratio": round(float(truth["relative"]), 2)},
+het_p = float(by_q.test["p_value"])
+worked = {"lower": f"**Yes.** Referred people had {abs(ad):.0f} fewer A&E attendances per 1,000 people a year "
+                   f"than matched people who were not referred (rate ratio {rr:.2f}, 95% CI {lo:.2f} to {hi:.2f}).",
+          "higher": f"**No: attendances rose.** Referred people had {ad:.0f} more A&E attendances per 1,000 people "
+                    f"a year than matched people (rate ratio {rr:.2f}, 95% CI {lo:.2f} to {hi:.2f}).",
+          "no evidence either way": f"**Not shown.** Against matched people who were not referred, the rate ratio "
+                                    f"is {rr:.2f} (95% CI {lo:.2f} to {hi:.2f}): no evidence of a change in A&E "
+                                    "attendances.",
+          "too few to tell": "**Too few people to tell.**"}[effect_verdict]
+answer = {"lower": "Social prescribing reduced A&E attendances",
+          "higher": "Social prescribing was followed by more A&E attendances",
+          "no evidence either way": "There is no evidence that social prescribing reduced A&E attendances",
+          "too few to tell": "Too few people to tell whether social prescribing changed A&E attendances"}[
+              effect_verdict]
+answer += (f". The {drop:.0f}% fall a before-and-after comparison shows is regression to the mean: matched "
+           "people who were not referred fell just as much.")
+q_named = ", ".join(f"{report.quintile_label(q)}: {v}" for q, v in zip(q_table["imd_quintile"], q_table["verdict"],
+                                                                     strict=True) if v != "no evidence either way")
+for_whom = ((f"Quintiles with a clear change: {q_named}. " if q_named else
+             "No quintile shows a clear change on its own: every interval includes no change. ")
+            + f"Each quintile could only detect {q_table['MDE'].min():.0f} to {q_table['MDE'].max():.0f} A&E "
+              "attendances per 1,000 people a year. "
+            + f"A test of equal effects gives p = {het_p:.2f}.")
+chg, chg_lo, chg_hi = (float(sii_change[k]) for k in ("estimate", "ci_lower", "ci_upper"))
+gap = {"lower": f"**Narrowed**: the slope index of inequality in A&E attendances changed by {chg:+.1f} per 1,000 "
+                f"people a year (95% CI {chg_lo:.1f} to {chg_hi:.1f}).",
+       "higher": f"**Widened**: the slope index of inequality in A&E attendances changed by {chg:+.1f} per 1,000 "
+                 f"people a year (95% CI {chg_lo:.1f} to {chg_hi:.1f}).",
+       "no evidence either way": f"**The data cannot tell.** The change in the slope index of inequality in A&E "
+                                 f"attendances is {chg:+.1f} per 1,000 people a year (95% CI {chg_lo:.1f} to "
+                                 f"{chg_hi:.1f}).",
+       "too few to tell": "**Too few people to tell.**"}[gap_verdict]
+report.bottom_line_box(
+    f"**{answer}**",
+    questions={
+        "Did it work?": worked,
+        "For whom?": for_whom,
+        "Did the gap narrow?": gap,
+        "How sure?": report.how_sure(abs_row, units="A&E attendances per 1,000 people a year", mde=mde),
+        "What it supports": report.decision_words(
+            effect_verdict, benefit="lower", action="fund social prescribing to reduce A&E attendances",
+            mde_text=f"this analysis could detect a change of {mde:.0f} per 1,000 people a year")
+        + " Social prescribing aims at wellbeing too; this report says nothing about that.",
+        "Why not before-and-after?": f"Comparing referred people with themselves shows a {drop:.0f}% fall (rate "
+                                     f"ratio {naive_rr:.2f}, 95% CI {naive_lo:.2f} to {naive_hi:.2f}). People are "
+                                     "referred after a spell of heavy A&E use, and such spells pass. Never judge an "
+                                     "intervention that follows a crisis by before-and-after comparisons alone.",
+        "Who was compared": f"{report.count(n_matched)} of {report.count(n_referred)} referred people, each matched "
+                            f"to a similar person who was not referred (largest remaining standardised difference "
+                            f"{worst_smd:.2f}).",
+    },
+    headline_numbers={"Matched rate ratio (1 = no change)": (round(rr, 2), lo, hi),
+                      "Change in A&E attendances per 1,000 people a year":
+                          (round(ad, 1), float(abs_row["ci_lower"]), float(abs_row["ci_upper"])),
+                      "Referred people matched": n_matched},
+    truth=(f"Synthetic data, so the truth is known: the true rate ratio is {truth['relative']:.2f}, which the "
+           f"interval {'covers' if covers else 'does not cover'}. The before-after 'reduction' of {drop:.0f}% "
+           "is biased (a teaching contrast, not a result)."),
 )
 """, ["summary"]),
     ("md", """
@@ -194,6 +301,20 @@ naive before-after model is a Poisson regression on referred people only, cluste
 report.show_table(bal[["covariate", "sample", "smd", "var_ratio", "ecdf_mean", "ecdf_max", "ks", "mean_treated",
                        "mean_control", "std_pair_dist", "balanced"]],
                   caption="Balance before and after matching.", digits=3)
+""", ["appendix"]),
+    ("md", """
+### Power: the smallest effect this design could detect
+
+The minimum detectable effect (MDE) is the true effect the analysis would find (95% interval excluding no
+change) with 80% probability: MDE = (1.96 + 0.84) x standard error (Bloom 1995).
+""", ["appendix"]),
+    ("code", """
+report.show_table(report.power_table(float(abs_row["std_error"]), effects=[25, 50, 100, 200]),
+                  caption="Power of the matched analysis (A&E attendances per 1,000 person-years).", digits=2)
+""", ["appendix"]),
+    ("md", "### Data, software and warnings", ["appendix"]),
+    ("code", """
+report.show_provenance(data, period="each referred person's 12 months before and after referral")
 """, ["appendix"]),
 ]
 

@@ -2,7 +2,11 @@
 
 Colours follow the NHS identity guidelines' palette (NHS Blue #005EB8 and friends). IMD quintiles use an
 ordered palette from dark (1 = most deprived) to light (5 = least deprived), so that deprivation reads the
-same way in every chart.
+same way in every chart. The quintile colours are five points of viridis (0 to 0.58 of the scale), which is
+ordered in lightness and readable by people with red-green colour blindness, and each has at least WCAG's
+3:1 contrast for graphics against the white background (checked in tests/test_plots.py). Adjacent
+quintiles differ in lightness by less than 3:1 (five colours cannot all differ by 3:1 from each other and
+from white), so every quintile also has its own marker shape and line type: colour is never the only cue.
 
 >>> from plotnine import ggplot, aes, geom_col
 >>> import pandas as pd
@@ -19,6 +23,8 @@ from plotnine import (
     element_text,
     scale_colour_manual,
     scale_fill_manual,
+    scale_linetype_manual,
+    scale_shape_manual,
     theme,
     theme_minimal,
 )
@@ -35,10 +41,18 @@ NHS_COLOURS: dict[str, str] = {
     "warm_yellow": "#FFB81C",
     "orange": "#ED8B00",
     "dark_red": "#8A1538",
+    "dark_orange": "#B35C00",  # orange dark enough for 3:1 on white (truth markers)
     "green": "#009639",
 }
 
-IMD_QUINTILE_COLOURS: tuple[str, ...] = ("#003087", "#005EB8", "#0072CE", "#41B6E6", "#A7D8F0")
+IMD_QUINTILE_COLOURS: tuple[str, ...] = ("#440154", "#443A83", "#31678E", "#24868E", "#20A386")
+#: Marker shapes and line types per quintile (1..5), so that colour is never the only cue.
+IMD_QUINTILE_SHAPES: tuple[str, ...] = ("o", "s", "^", "D", "v")
+IMD_QUINTILE_LINETYPES: tuple[str, ...] = ("solid", "dashed", "dotted", "dashdot", (0, (5, 1, 1, 1, 1, 1)))
+#: An ordered sequence for years or other ordered categories (viridis 0 to 0.6), all at least 3:1
+#: on white; "never" or "missing" categories take :data:`NEVER_COLOUR`.
+ORDERED_COLOURS: tuple[str, ...] = ("#440154", "#472A7A", "#3C4F8A", "#2E6F8E", "#228B8D", "#20A386")
+NEVER_COLOUR = "#BFC5C9"
 IMD_QUINTILE_LABELS: tuple[str, ...] = (
     "1 (most deprived)", "2", "3", "4", "5 (least deprived)",
 )
@@ -56,7 +70,7 @@ def theme_nhs(base_size: float = 11) -> theme:
         legend_position="right",
         plot_background=element_rect(fill="white", colour="white"),
         figure_size=(7.5, 4.2),
-        dpi=110,
+        dpi=96,
     )
 
 
@@ -66,10 +80,46 @@ def _imd_values(n: int = 5) -> dict[str, str]:
     return values
 
 
+def _imd_by_level(values: tuple) -> dict[str, object]:
+    out = {str(i + 1): values[i] for i in range(5)}
+    out.update({IMD_QUINTILE_LABELS[i]: values[i] for i in range(5)})
+    return out
+
+
 def scale_colour_imd(**kwargs) -> scale_colour_manual:
     """Ordered colours for IMD quintiles '1'..'5' (1 = most deprived = darkest)."""
     return scale_colour_manual(values=_imd_values(), breaks=[str(i) for i in range(1, 6)],
                                labels=list(IMD_QUINTILE_LABELS), **kwargs)
+
+
+def scale_shape_imd(**kwargs) -> scale_shape_manual:
+    """One marker shape per IMD quintile '1'..'5' (use with :func:`scale_colour_imd`, same name)."""
+    return scale_shape_manual(values=_imd_by_level(IMD_QUINTILE_SHAPES), breaks=[str(i) for i in range(1, 6)],
+                              labels=list(IMD_QUINTILE_LABELS), **kwargs)
+
+
+def scale_linetype_imd(**kwargs) -> scale_linetype_manual:
+    """One line type per IMD quintile '1'..'5' (use with :func:`scale_colour_imd`, same name)."""
+    return scale_linetype_manual(values=_imd_by_level(IMD_QUINTILE_LINETYPES),
+                                 breaks=[str(i) for i in range(1, 6)], labels=list(IMD_QUINTILE_LABELS), **kwargs)
+
+
+def contrast_ratio(colour: str, background: str = "#FFFFFF") -> float:
+    """WCAG 2.x contrast ratio ``(L1 + 0.05) / (L2 + 0.05)`` of two colours (relative luminance L).
+
+    >>> round(contrast_ratio("#000000"), 1)
+    21.0
+    """
+    import numpy as np
+    from matplotlib.colors import to_rgb
+
+    def lum(c: str) -> float:
+        x = np.asarray(to_rgb(c))
+        x = np.where(x <= 0.03928, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+        return float(0.2126 * x[0] + 0.7152 * x[1] + 0.0722 * x[2])
+
+    a, b = sorted((lum(colour), lum(background)))
+    return (b + 0.05) / (a + 0.05)
 
 
 def scale_fill_imd(**kwargs) -> scale_fill_manual:
@@ -97,5 +147,48 @@ def plot_estimates(frame, title: str = "", label: str = "term"):
             + theme_nhs())
 
 
-__all__ = ["plot_estimates", "NHS_COLOURS", "IMD_QUINTILE_COLOURS", "IMD_QUINTILE_LABELS", "theme_nhs",
-           "scale_colour_imd", "scale_fill_imd"]
+def plot_estimates_with_truth(frame, x: str, truth: str, title: str = "", xlab: str = "",
+                              ylab: str = "effect per 1,000 people a year", estimate_label: str = "estimate (95% CI)",
+                              truth_label: str = "true effect (synthetic data)"):
+    """Estimates with their intervals beside the synthetic truth, one x position per row of ``frame``.
+
+    ``frame`` has ``estimate, ci_lower, ci_upper``, the ``x`` column (shown as text, in its order)
+    and the ``truth`` column. The no-effect line is at 0. Estimates are blue circles with bars;
+    the truth is an orange diamond, so the two differ in shape as well as colour.
+    """
+    import pandas as pd
+    from plotnine import (
+        aes,
+        geom_hline,
+        geom_point,
+        geom_pointrange,
+        ggplot,
+        labs,
+        position_nudge,
+        scale_colour_manual,
+        scale_shape_manual,
+    )
+
+    df = frame.copy()
+    order = list(dict.fromkeys(df[x].astype(str)))
+    df["_x"] = pd.Categorical(df[x].astype(str), order)
+    df["_est"] = estimate_label
+    df["_truth"] = truth_label
+    colours = {estimate_label: NHS_COLOURS["blue"], truth_label: NHS_COLOURS["dark_orange"]}
+    shapes = {estimate_label: "o", truth_label: "D"}
+    return (ggplot(df, aes(x="_x"))
+            + geom_hline(yintercept=0, linetype="dashed", colour=NHS_COLOURS["mid_grey"])
+            + geom_pointrange(aes(y="estimate", ymin="ci_lower", ymax="ci_upper", colour="_est", shape="_est"),
+                              size=0.6)
+            + geom_point(aes(y=truth, colour="_truth", shape="_truth"), size=3.2,
+                         position=position_nudge(x=0.22))
+            + scale_colour_manual(values=colours, name="")
+            + scale_shape_manual(values=shapes, name="")
+            + labs(x=xlab, y=ylab, title=title)
+            + theme_nhs() + theme(legend_position="bottom"))
+
+
+__all__ = ["plot_estimates", "plot_estimates_with_truth", "NHS_COLOURS", "IMD_QUINTILE_COLOURS",
+           "IMD_QUINTILE_LABELS", "IMD_QUINTILE_SHAPES", "IMD_QUINTILE_LINETYPES", "ORDERED_COLOURS",
+           "NEVER_COLOUR", "theme_nhs", "scale_colour_imd", "scale_fill_imd", "scale_shape_imd",
+           "scale_linetype_imd", "contrast_ratio"]

@@ -94,20 +94,59 @@ def _format_cell(v: Any, is_count: bool, digits: int) -> tuple[str, bool]:
     if isinstance(v, (int, np.integer)):
         return f"{int(v):,}", True
     if isinstance(v, (float, np.floating)):
-        return (f"{v:,.{digits}f}" if abs(v) >= 1e-3 or v == 0 else f"{v:.2e}"), True
+        if not np.isfinite(v):
+            return "", True
+        if abs(v) >= 10 ** -digits or v == 0:
+            return f"{v:,.{digits}f}", True
+        # a small number keeps three significant digits, written out (never e-notation)
+        return np.format_float_positional(float(v), precision=3, fractional=False, trim="-"), True
     return html.escape(str(v)), False
+
+
+#: Words for the column names that results and tables share (``ci_lower`` -> "CI lower" ...).
+HEADER_WORDS: dict[str, str] = {
+    "estimate": "estimate", "std_error": "standard error", "statistic": "test statistic", "p_value": "p-value",
+    "ci_lower": "CI lower", "ci_upper": "CI upper", "scale": "scale", "imd_quintile": "IMD quintile",
+    "imd_decile": "IMD decile", "person_years": "person-years", "n_treated": "treated (people)",
+    "n_comparison": "comparison (people)", "smd": "standardised difference", "var_ratio": "variance ratio",
+    "ecdf_mean": "eCDF mean difference", "ecdf_max": "eCDF max difference", "ks": "Kolmogorov-Smirnov",
+    "mean_treated": "mean, treated", "mean_control": "mean, controls", "std_pair_dist": "pair distance (SD)",
+    "age_band": "age band", "event_time": "quarters since going live", "per_1000": "per 1,000",
+    "n_before": "people before", "n_removed": "people removed", "n_after": "people after",
+}
+
+
+def header_words(column: Any) -> str:
+    """A column name as a reader would write it: :data:`HEADER_WORDS`, else underscores to spaces."""
+    name = str(column)
+    return HEADER_WORDS.get(name, name.replace("_", " "))
+
+
+def quintile_label(q: Any, n: int = 5) -> str:
+    """``1`` -> ``"1 (most deprived)"``, ``n`` -> ``"n (least deprived)"``, others as they are."""
+    try:
+        k = int(q)
+    except (TypeError, ValueError):
+        return str(q)
+    if k != q:
+        return str(q)
+    return f"{k} (most deprived)" if k == 1 else f"{k} (least deprived)" if k == n else str(k)
 
 
 def table_html(data: pd.DataFrame, caption: str = "", counts: Sequence[str] = (), preset: str = DEFAULT_PRESET,
                note: str | None = None, digits: int = 2) -> str:
     """HTML for an already-protected table, marked with the preset that protected it."""
     p = get_preset(preset)
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in data.columns)
+    head = "".join(f'<th scope="col">{html.escape(header_words(c))}</th>' for c in data.columns)
     body = []
     count_set = set(counts)
+    quintile_cols = {c for c in data.columns if str(c) == "imd_quintile" and c not in count_set}
     for row in data.itertuples(index=False):
         cells = []
         for col, v in zip(data.columns, row, strict=True):
+            if col in quintile_cols:
+                cells.append(f"<td>{html.escape(quintile_label(v))}</td>")
+                continue
             text, numeric = _format_cell(v, col in count_set, digits)
             cells.append(f'<td class="num">{text}</td>' if numeric else f"<td>{text}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
@@ -120,9 +159,13 @@ def table_html(data: pd.DataFrame, caption: str = "", counts: Sequence[str] = ()
     if note:
         notes.append(html.escape(note))
     note_html = f'<div class="pceval-note">{" ".join(notes)}</div>' if notes else ""
-    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    return (f'<table class="pceval-table" {PROTECTED_ATTR}="{p.name}">{cap}<thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(body)}</tbody></table>{note_html}')
+    # the caption sits above the scrolling box (a <caption> would scroll away with a wide table on a phone)
+    cap = f'<div class="pceval-caption">{html.escape(caption)}</div>' if caption else ""
+    label = html.escape(caption or "table", quote=True)
+    return (f'<div class="pceval-table-block">{cap}'
+            f'<div class="pceval-table-wrap" role="region" tabindex="0" aria-label="{label}">'
+            f'<table class="pceval-table" {PROTECTED_ATTR}="{p.name}"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div>{note_html}</div>')
 
 
 def show_table(data: pd.DataFrame, caption: str = "", counts: Sequence[str] | None = None,
@@ -143,23 +186,88 @@ def show_table(data: pd.DataFrame, caption: str = "", counts: Sequence[str] | No
     _display_html(table_html(protected, caption, counts, preset, note, digits))
 
 
-def figure_html(plot: Any, alt: str = "", dpi: int = 110) -> str:
-    """HTML ``<figure>`` with the plotnine (or matplotlib) figure embedded as a base64 PNG."""
+#: Width and height (inches) of the phone version of every plotnine figure: about 400 CSS pixels,
+#: so that its text keeps nearly its full size on a 390-pixel screen.
+PHONE_FIGURE_SIZE: tuple[float, float] = (4.2, 4.4)
+#: Pixel density of embedded figures: 2 image pixels per CSS pixel (sharp on phones and in print).
+FIGURE_SCALE = 2
+_CSS_DPI = 96
+
+
+def _png(plot: Any, dpi: float) -> tuple[bytes, int]:
+    """PNG bytes of a plotnine/matplotlib figure and its width in CSS pixels."""
     buf = io.BytesIO()
     if hasattr(plot, "save"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            plot.save(buf, format="png", dpi=dpi, verbose=False)
+        plot.save(buf, format="png", dpi=dpi, verbose=False)
     elif hasattr(plot, "savefig"):
         plot.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     else:
         raise InputError(f"`plot` must be a plotnine ggplot or matplotlib figure, got {type(plot).__name__}")
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    data = buf.getvalue()
+    width_px = int.from_bytes(data[16:20], "big")  # the PNG IHDR width
+    return data, round(width_px * _CSS_DPI / dpi)
+
+
+def _wrap_labels(plot: Any, width: int) -> Any:
+    """The plot with its title and axis titles wrapped to ``width`` characters (phone version)."""
+    import textwrap
+
+    from plotnine import labs
+
+    wrapped = {}
+    for key in ("title", "subtitle", "x", "y", "caption"):
+        text = None
+        with contextlib.suppress(Exception):
+            text = getattr(plot.labels, key, None)
+        if text is None:
+            with contextlib.suppress(Exception):
+                text = plot.labels.get(key)
+        if isinstance(text, str) and len(text) > width:
+            wrapped[key] = textwrap.fill(text, width)
+    return plot + labs(**wrapped) if wrapped else plot
+
+
+def _phone_version(plot: Any) -> Any | None:
+    """A narrower copy of a plotnine figure for phone screens (legend below), or None."""
+    try:
+        from plotnine import ggplot, theme
+    except ImportError:  # pragma: no cover - plotnine is a dependency
+        return None
+    if not isinstance(plot, ggplot):
+        return None
+    w, h = PHONE_FIGURE_SIZE
+    with contextlib.suppress(Exception):
+        fw, fh = plot.theme.getp("figure_size")
+        h = max(3.2, min(h * 1.25, fh * w / fw * 1.6))
+    return _wrap_labels(plot, 38) + theme(figure_size=(w, h), legend_position="bottom", legend_box="vertical")
+
+
+def figure_html(plot: Any, alt: str = "", dpi: int | None = None, phone: bool = True) -> str:
+    """HTML ``<figure>`` with the plotnine (or matplotlib) figure embedded as PNG at twice the CSS
+    pixel density, plus (for plotnine, ``phone=True``) a narrower version shown on screens up to
+    600 pixels wide, so that the text stays legible on a phone.
+
+    ``alt`` should state the finding the figure shows ("Admissions fell most in quintile 1"),
+    not only what it is; without it the plot title is used.
+    """
+    import warnings
+
+    dpi = dpi or _CSS_DPI * FIGURE_SCALE
+    with warnings.catch_warnings():
+        # plotnine's own messages about figure saving (file size, dpi) are not findings
+        warnings.filterwarnings("ignore", module="plotnine")
+        data, width = _png(plot, dpi)
+        small = _phone_version(plot) if phone else None
+        phone_png = _png(small, dpi)[0] if small is not None else None
     title = alt or _plot_title(plot)
-    return (f'<figure class="pceval-figure"><img alt="{html.escape(title)}" '
-            f'src="data:image/png;base64,{data}"/></figure>')
+    src = base64.b64encode(data).decode("ascii")
+    img = (f'<img alt="{html.escape(title)}" width="{width}" '
+           f'src="data:image/png;base64,{src}"/>')
+    if phone_png is not None:
+        small_src = base64.b64encode(phone_png).decode("ascii")
+        img = (f'<picture><source media="screen and (max-width: 600px)" '
+               f'srcset="data:image/png;base64,{small_src}"/>{img}</picture>')
+    return f'<figure class="pceval-figure">{img}</figure>'
 
 
 def _plot_title(plot: Any) -> str:
@@ -170,9 +278,261 @@ def _plot_title(plot: Any) -> str:
     return ""
 
 
-def show_figure(plot: Any, alt: str = "") -> None:
-    """Show a figure so that it is embedded in the rendered report."""
-    _display_html(figure_html(plot, alt))
+def show_figure(plot: Any, alt: str = "", phone: bool = True) -> None:
+    """Show a figure so that it is embedded in the rendered report (see :func:`figure_html`)."""
+    _display_html(figure_html(plot, alt, phone=phone))
+
+
+# --------------------------------------------------------------------------------------- the bottom line
+def minimum_detectable_effect(std_error: float, confidence: float = 0.95, power: float = 0.8) -> float:
+    """The smallest true effect a design detects with probability ``power`` (two-sided test).
+
+    ``MDE = (z_{(1+confidence)/2} + z_{power}) * SE``, with ``SE`` the standard error of the
+    estimate on its own (absolute) scale (Bloom 1995, "Minimum detectable effects", Evaluation
+    Review 19:547). With a 95% test and 80% power the multiplier is 1.96 + 0.84 = 2.80.
+
+    >>> round(minimum_detectable_effect(10.0), 1)
+    28.0
+    """
+    from scipy import stats
+
+    if not (np.isfinite(std_error) and std_error > 0):
+        raise InputError(f"`std_error` must be a positive number, got {std_error!r}")
+    if not (0 < confidence < 1 and 0 < power < 1):
+        raise InputError(f"`confidence` and `power` must lie between 0 and 1, got {confidence!r}, {power!r}")
+    return float((stats.norm.ppf(0.5 + confidence / 2) + stats.norm.ppf(power)) * std_error)
+
+
+def power_table(std_error: float, effects: Sequence[float], confidence: float = 0.95,
+                power: float = 0.8) -> pd.DataFrame:
+    """The power calculation behind :func:`minimum_detectable_effect`, for the appendix.
+
+    Power to detect a true effect ``d`` with a two-sided Wald test at level ``1 - confidence``:
+    ``Phi(|d|/SE - z) + Phi(-|d|/SE - z)``, ``z = z_{(1+confidence)/2}``. The last row is the MDE.
+    """
+    from scipy import stats
+
+    mde = minimum_detectable_effect(std_error, confidence, power)
+    d = np.abs(np.asarray([*effects, mde], dtype=float))
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    pw = stats.norm.cdf(d / std_error - z) + stats.norm.cdf(-d / std_error - z)
+    return pd.DataFrame({"true effect (size)": d, "standard error": std_error, "power": pw,
+                         "note": [""] * (len(d) - 1) + [f"minimum detectable effect ({power:.0%} power)"]})
+
+
+def _num(x: float, digits: int = 0) -> str:
+    return f"{abs(x):,.{digits}f}"
+
+
+def how_sure(row: Mapping[str, Any] | pd.Series, *, units: str, fewer: str = "fewer", more: str = "more",
+             mde: float | None = None, digits: int = 0, n: float | None = None, min_n: float = 0) -> str:
+    """How sure, in plain words, from the interval of ``row`` (an absolute-scale result row).
+
+    The words come from :func:`pceval.verdict` of the same row, so they cannot contradict it:
+    "between 1 and 90 fewer per 1,000 people a year; it could be almost none" (whole interval on
+    one side of 0, one end near 0), "anywhere from 40 fewer to 20 more ...: the data cannot tell
+    a change from none" (interval across 0), or "too few people to tell" with the minimum
+    detectable effect ``mde``.
+    """
+    from pceval._results import verdict
+
+    v = verdict(row, n=n, min_n=min_n)
+    lo, hi, est = float(row["ci_lower"]), float(row["ci_upper"]), float(row["estimate"])
+    conf = row.get("confidence", 0.95) if hasattr(row, "get") else 0.95
+    level = f"{float(conf):.0%} confidence interval" if pd.notna(conf) else "confidence interval"
+    detect = (f" With {_num(mde, digits)} {units} or more, this design would have found a change "
+              f"with 80% power." if mde is not None else "")
+    if v == "too few to tell":
+        return ("Too few people to tell." + (f" The smallest change this design could have detected is "
+                                              f"{_num(mde, digits)} {units} (80% power, 5% significance; "
+                                              "the calculation is in the appendix)." if mde is not None else ""))
+    if v == "no evidence either way":
+        return (f"Anywhere from {_num(lo, digits)} {fewer} to {_num(hi, digits)} {more} {units} ({level}): "
+                f"the data cannot tell a change from none.{detect}")
+    near, far = (hi, lo) if v == "lower" else (lo, hi)
+    word = fewer if v == "lower" else more
+    small = abs(near) < 0.25 * abs(est)
+    tail = ("it could be almost none." if small else
+            f"it could be as small as {_num(near, digits)}.")
+    return f"Between {_num(near, digits)} and {_num(far, digits)} {word} {units} ({level}); {tail}"
+
+
+def decision_words(verdict: str, *, benefit: str, action: str, mde_text: str = "") -> str:
+    """The decision a verdict supports, in words, for an ``action`` such as "keep funding care planning".
+
+    ``benefit`` is the verdict that means the intervention helps ("lower" for admissions, "higher"
+    for wellbeing). Evidence of benefit supports the action; evidence of harm argues against it;
+    no evidence either way (or too few to tell) supports neither, and says what would settle it.
+    """
+    if benefit not in ("lower", "higher"):
+        raise InputError(f"`benefit` must be 'lower' or 'higher', got {benefit!r}")
+    harm = "higher" if benefit == "lower" else "lower"
+    if verdict == benefit:
+        return f"The evidence supports the decision to {action}."
+    if verdict == harm:
+        return f"The evidence argues against the decision to {action}: the effect went the wrong way."
+    return (f"The evidence neither supports nor rules out the decision to {action}. Decide on other grounds "
+            f"(cost, what people say about it) or collect more data{(': ' + mde_text) if mde_text else ''}.")
+
+
+def bottom_line_box(answer: str, *, questions: Mapping[str, str], headline_numbers: Mapping[str, Any] | None = None,
+                    consequences: Any = None, truth: str | None = None, preset: str = DEFAULT_PRESET) -> None:
+    """Show the bottom line first: one answer, headline tiles, then the questions a commissioner asks.
+
+    ``answer``: one sentence (markdown) built from the verdicts. ``questions``: ``{"Did it work?":
+    text, "For whom?": ..., "Did the gap narrow?": ..., "Admissions and money": ..., "How sure?": ...,
+    "What it supports": ...}``, each text built from computed values (see :func:`how_sure`,
+    :func:`decision_words` and :func:`pceval.verdict`). ``consequences``: a
+    :class:`pceval.costs` result; its ``bottom_line()`` sentences are added under "Admissions and
+    money" (and the unit-cost table's citation). ``headline_numbers`` as in :func:`summary_box`; a
+    value may be ``(estimate, lower, upper)`` to show the interval under the number. ``truth``:
+    the synthetic truth, in a note at the end.
+    """
+    q = dict(questions)
+    if consequences is not None:
+        lines = consequences.bottom_line()
+        lines = [lines] if isinstance(lines, str) else list(lines)
+        money = " ".join(lines)
+        key = "Admissions and money"
+        q[key] = (q.get(key, "") + " " + money).strip()
+    tiles = _tiles(headline_numbers, preset)
+    rows = "".join(f"<dt>{html.escape(k)}</dt><dd>{_markdown(v)}</dd>" for k, v in q.items() if v)
+    truth_html = f'<div class="pceval-truth">{_markdown(truth)}</div>' if truth else ""
+    markup = (f'<div class="pceval-summary pceval-bottom-line" id="pceval-summary"><h2>The bottom line</h2>'
+              f'<div class="pceval-answer">{_markdown(answer)}</div>'
+              f'<div class="pceval-headlines">{"".join(tiles)}</div><dl class="pceval-qa">{rows}</dl>'
+              f'{truth_html}</div>')
+    _display_html(markup)
+
+
+def _tiles(headline_numbers: Mapping[str, Any] | None, preset: str) -> list[str]:
+    tiles = []
+    for label, value in (headline_numbers or {}).items():
+        ci = ""
+        if isinstance(value, tuple) and len(value) == 3:
+            value, lo, hi = value
+            d = _decimals(value)
+            ci = f'<div class="ci">95% CI {float(lo):,.{d}f} to {float(hi):,.{d}f}</div>'
+        if isinstance(value, (bool, np.bool_)):
+            shown = "yes" if value else "no"
+        elif isinstance(value, (int, np.integer)):
+            shown = count(value, preset)
+        elif isinstance(value, (float, np.floating)):
+            shown = _short(value)
+        else:
+            shown = str(value)
+        tiles.append(f'<div class="pceval-headline"><div class="value">{html.escape(shown)}</div>{ci}'
+                     f'<div class="label">{html.escape(str(label))}</div></div>')
+    return tiles
+
+
+def _decimals(value: Any) -> int:
+    """Decimal places of a number as the notebook rounded it (``round(x, 1)`` -> 1), at most 3."""
+    text = repr(float(value))
+    return 0 if "e" in text or "." not in text or text.endswith(".0") else min(3, len(text.split(".")[1]))
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    v = float(value)
+    return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+
+
+def show_flow(cohort: Any, caption: str = "Cohort flow: people remaining after each step",
+              preset: str = DEFAULT_PRESET, alt: str = "") -> None:
+    """The cohort flow diagram and, beside it, the same counts as a table (protected counts)."""
+    from pceval.disclosure import protect_flow
+
+    fl = cohort.flow()
+    cols = [c for c in ("n_before", "n_removed", "n_after") if c in fl]
+    shown = protect_flow(fl, preset, columns=cols, log=_LOG)
+    out = shown[["label", *cols]].rename(columns={"label": "step"})
+    if not alt:
+        start, end = count(int(fl["n_after"].iloc[0]), preset), count(int(fl["n_after"].iloc[-1]), preset)
+        alt = f"Cohort flow diagram: {start} people at the start, {end} after {len(fl) - 1} steps (table below)"
+    _display_html(figure_html(cohort.flow_plot(preset), alt, phone=False)
+                  + table_html(out, caption, cols, preset))
+
+
+def data_quality(data: Any) -> pd.DataFrame:
+    """Counts of the data-quality problems of a synthetic (or similarly shaped) extract.
+
+    ``data`` has ``events`` (person_id, date) and ``people`` (person_id, registration_start,
+    registration_end). Returns one row per problem with the number of events and how pceval's
+    person-time steps treat it.
+    """
+    ev = data.events[["person_id", "date"]]
+    reg = data.people.set_index("person_id")[["registration_start", "registration_end"]]
+    start = ev["person_id"].map(reg["registration_start"])
+    stop = ev["person_id"].map(reg["registration_end"])
+    rows = [
+        ("Events without a date", int(ev["date"].isna().sum()),
+         "Not counted: an event without a date cannot be placed in a period."),
+        ("Events after the person left the practice (deregistration or death)", int((ev["date"] > stop).sum()),
+         "Not counted: follow-up ends at deregistration or death, so they fall outside the time at risk."),
+        ("Events before the person registered", int((ev["date"] < start).sum()),
+         "Not counted: they fall before the time at risk starts."),
+    ]
+    return pd.DataFrame(rows, columns=["problem", "events", "how it was handled"])
+
+
+def software_versions(packages: Sequence[str] = ("pceval", "numpy", "pandas", "scipy", "statsmodels",
+                                                 "narwhals", "plotnine", "matplotlib")) -> pd.DataFrame:
+    """Python and package versions, and the git commit of the pceval source (if it is a checkout)."""
+    import platform
+    from importlib import metadata
+
+    rows = [("Python", platform.python_version())]
+    for name in packages:
+        try:
+            rows.append((name, metadata.version(name)))
+        except metadata.PackageNotFoundError:
+            rows.append((name, "not installed"))
+    rows.append(("pceval source commit", _git_commit()))
+    return pd.DataFrame(rows, columns=["software", "version"])
+
+
+def _git_commit() -> str:
+    here = Path(__file__).resolve().parent
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=here, capture_output=True,
+                             text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, timeout=20).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "not a git checkout"
+    return sha + (" (with uncommitted changes)" if dirty else "")
+
+
+def show_provenance(data: Any, period: str | None = None, validation: str | None = None,
+                    preset: str = DEFAULT_PRESET) -> None:
+    """The appendix tables every report ends with: the data set, its data-quality problems and how
+    they were handled, and the software (versions and commit) that produced the report.
+
+    ``period``: the analysis period in words (default: the data window). ``validation``: a note on
+    the size of the simulated ICBs behind any coverage the report quotes.
+    """
+    params = getattr(data, "params", {}) or {}
+    start, end = getattr(data, "data_start", None), getattr(data, "data_end", None)
+    window = f"{start:%d %B %Y} to {end:%d %B %Y}" if start is not None else "unknown"
+    rows = [("Name", "pceval synthetic ICB (synthetic_data/; nobody in it is real)"),
+            ("People", count(int(params.get("n_people", len(data.people))), preset)),
+            ("Primary care networks", str(params.get("n_pcns", data.people["pcn_id"].nunique()))),
+            ("Seed", str(params.get("seed", "unknown"))),
+            ("Scenario", str(params.get("scenario", "unknown"))),
+            ("Data window", window),
+            ("Analysis period", period or window),
+            ("IMD edition", str(params.get("imd_edition", "2019")))]
+    if validation:
+        rows.append(("Validation ICBs", validation))
+    ds = pd.DataFrame(rows, columns=["data set", "value"])
+    dq = protect(data_quality(data), ["events"], preset, table="data quality", log=_LOG)
+    sw = software_versions()
+    _display_html(table_html(ds, "The data set", (), preset)
+                  + table_html(dq, "Data-quality problems in the extract and how they were handled",
+                               ["events"], preset)
+                  + table_html(sw, "Software that produced this report", (), preset))
 
 
 # --------------------------------------------------------------------------------------- rendering
@@ -183,6 +543,15 @@ window.addEventListener('load', function () {
   imgs.forEach(function (img) { if (!img.complete || img.naturalWidth === 0) { broken += 1; } });
   document.body.setAttribute('data-pceval-figures', String(imgs.length));
   document.body.setAttribute('data-pceval-broken-figures', String(broken));
+  // layout measures read by the browser tests: page width against the window, tables wider than their box
+  var doc = document.documentElement;
+  var scrolling = 0;
+  document.querySelectorAll('.pceval-table-wrap').forEach(function (w) {
+    if (w.scrollWidth > w.clientWidth + 1) { scrolling += 1; }
+  });
+  document.body.setAttribute('data-pceval-page-width', String(doc.scrollWidth));
+  document.body.setAttribute('data-pceval-window-width', String(window.innerWidth));
+  document.body.setAttribute('data-pceval-tables-scrolling', String(scrolling));
   if (broken > 0) { console.error('pceval: ' + broken + ' figure(s) failed to load'); }
 });
 </script>"""
@@ -196,7 +565,7 @@ def _output_html(out: Any, where: str) -> str:
     kind = out.get("output_type")
     if kind == "stream":
         if out.get("name") == "stderr":
-            return ""
+            return ""  # warnings are collected for the appendix by _warnings_of
         return f"<pre>{html.escape(out.get('text', ''))}</pre>"
     if kind == "error":
         raise DisclosureError(f"{where}: the notebook raised {out.get('ename')}: {out.get('evalue')}")
@@ -221,6 +590,39 @@ def _output_html(out: Any, where: str) -> str:
             return ""  # the repr of a figure object that was shown another way
         return f"<pre>{html.escape(text)}</pre>"
     return ""
+
+
+_WARNING_LINE = re.compile(r"^\S.*?:\d+: (\w*Warning): (.*)$")
+
+
+def _warnings_of(nb: Any) -> list[tuple[str, str]]:
+    """(category, message) of every warning the notebook printed, once each, in order."""
+    seen: dict[tuple[str, str], None] = {}
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                text = out.get("text", "")
+                for line in ("".join(text) if isinstance(text, list) else text).splitlines():
+                    m = _WARNING_LINE.match(line)
+                    if m:
+                        seen[(m.group(1), m.group(2).strip())] = None
+    return list(seen)
+
+
+def _contents(parts: list[str]) -> tuple[list[str], str]:
+    """Give every ``<h2>`` in ``parts`` an id; return the parts and a contents list (3+ headings)."""
+    entries: list[tuple[str, str]] = []
+
+    def number(m: re.Match[str]) -> str:
+        anchor = f"section-{len(entries) + 1}"
+        entries.append((anchor, re.sub(r"<[^>]+>", "", m.group(2))))
+        return f'<h2{m.group(1)} id="{anchor}">{m.group(2)}</h2>'
+
+    out = [re.sub(r"<h2((?:\s+(?!id=)[^>]*)?)>(.*?)</h2>", number, p, flags=re.S) for p in parts]
+    if len(entries) < 3:
+        return out, ""
+    items = "".join(f'<li><a href="#{a}">{t}</a></li>' for a, t in entries)
+    return out, f'<nav class="pceval-contents" aria-label="Contents"><h2>Contents</h2><ol>{items}</ol></nav>'
 
 
 def notebook_to_html(nb: Any, name: str = "report") -> str:
@@ -258,10 +660,16 @@ def notebook_to_html(nb: Any, name: str = "report") -> str:
     css = resources.files("pceval").joinpath("report_assets/nhs.css").read_text()
     presets = sorted(set(re.findall(PROTECTED_ATTR + r'="([^"]+)"', "".join(summary + body + appendix))))
     stamp = _dt.datetime.now().strftime("%d %B %Y")
+    warned = _warnings_of(nb)
+    if warned:
+        items = "".join(f"<li><strong>{html.escape(c)}</strong>: {html.escape(m)}</li>" for c, m in warned)
+        appendix.append("<h3>Warnings raised while the report ran</h3>"
+                        f'<ul class="pceval-warnings">{items}</ul>')
     appendix_html = ""
     if appendix:
         appendix_html = ('<section class="pceval-appendix"><h2>Technical appendix</h2>'
                          + "".join(appendix) + "</section>")
+    (body_html, appendix_html), contents = _contents(["".join(body), appendix_html])
     return f"""<!DOCTYPE html>
 <html lang="en-GB">
 <head>
@@ -275,7 +683,8 @@ def notebook_to_html(nb: Any, name: str = "report") -> str:
 <main>
 {"".join(intro)}
 {"".join(summary)}
-{"".join(body)}
+{contents}
+{body_html}
 {appendix_html}
 </main>
 <footer>Generated by pceval {__version__} on {stamp} from <code>{html.escape(name)}</code>.
@@ -370,6 +779,8 @@ def render_reports(notebooks: Sequence[Path] | None = None, data_dir: Path = Pat
     return written
 
 
-__all__ = ["summary_box", "show_table", "show_figure", "count", "table_html", "figure_html",
+__all__ = ["summary_box", "bottom_line_box", "how_sure", "decision_words", "minimum_detectable_effect",
+           "power_table", "show_flow", "show_provenance", "data_quality", "software_versions", "header_words",
+           "quintile_label", "show_table", "show_figure", "count", "table_html", "figure_html",
            "disclosure_log", "notebook_to_html", "execute_notebook", "render_reports", "html_to_pdf",
            "chromium_path", "CHROMIUM_FLAGS"]

@@ -1,0 +1,94 @@
+"""The report's building blocks: the bottom-line words, the power calculation, table formatting, palette."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from pceval import verdict
+from pceval.errors import InputError
+from pceval.plots import IMD_QUINTILE_COLOURS, ORDERED_COLOURS, contrast_ratio
+from pceval.report import (decision_words, header_words, how_sure, minimum_detectable_effect, power_table,
+                           quintile_label, table_html)
+
+
+def test_mde_closed_form():
+    # (z_0.975 + z_0.8) * SE = (1.959964 + 0.841621) * SE
+    assert minimum_detectable_effect(10.0) == pytest.approx(28.01585, abs=1e-4)
+    assert minimum_detectable_effect(1.0, confidence=0.9, power=0.9) == pytest.approx(1.644854 + 1.281552, abs=1e-5)
+    with pytest.raises(InputError, match="std_error"):
+        minimum_detectable_effect(0.0)
+
+
+def test_power_at_the_mde_is_the_power_asked_for():
+    tab = power_table(5.0, effects=[0.0, 5.0])
+    assert tab["power"].iloc[-1] == pytest.approx(0.8, abs=1e-3)  # the far tail adds ~1e-6
+    assert tab["power"].iloc[0] == pytest.approx(0.05)  # no effect: the test's size
+    # by simulation: the share of Wald tests that reject when the true effect is the MDE
+    rng = np.random.default_rng(1)
+    est = rng.normal(tab["true effect (size)"].iloc[-1], 5.0, 200_000)
+    assert np.mean(np.abs(est / 5.0) > stats.norm.ppf(0.975)) == pytest.approx(0.8, abs=0.005)
+
+
+ROWS = {
+    "clear benefit, one end near none": {"estimate": -45.3, "ci_lower": -90.0, "ci_upper": -1.0},
+    "clear benefit": {"estimate": -45.0, "ci_lower": -60.0, "ci_upper": -30.0},
+    "no evidence": {"estimate": -10.0, "ci_lower": -40.0, "ci_upper": 20.0},
+    "harm": {"estimate": 12.0, "ci_lower": 4.0, "ci_upper": 20.0},
+    "not estimable": {"estimate": np.nan, "ci_lower": np.nan, "ci_upper": np.nan},
+}
+
+
+@pytest.mark.parametrize("name", ROWS)
+def test_how_sure_agrees_with_the_verdict_of_its_row(name):
+    row = pd.Series({**ROWS[name], "scale": "absolute", "confidence": 0.95})
+    text = how_sure(row, units="per 1,000 people a year", mde=28.0)
+    v = verdict(row)
+    if v == "lower":
+        assert text.startswith("Between") and "fewer" in text and "more" not in text
+    elif v == "higher":
+        assert text.startswith("Between") and "more" in text and "fewer" not in text
+    elif v == "no evidence either way":
+        assert text.startswith("Anywhere from 40 fewer to 20 more") and "cannot tell" in text and "28" in text
+    else:
+        assert text.startswith("Too few people to tell") and "28" in text
+    if name == "clear benefit, one end near none":
+        assert text == ("Between 1 and 90 fewer per 1,000 people a year (95% confidence interval); "
+                        "it could be almost none.")
+
+
+def test_decision_follows_the_verdict():
+    assert "supports the decision" in decision_words("lower", benefit="lower", action="keep funding it")
+    assert "argues against" in decision_words("higher", benefit="lower", action="keep funding it")
+    assert "neither supports nor rules out" in decision_words("no evidence either way", benefit="lower",
+                                                              action="keep funding it")
+    assert "supports the decision" in decision_words("higher", benefit="higher", action="fund it")
+    with pytest.raises(InputError, match="benefit"):
+        decision_words("lower", benefit="fewer", action="x")
+
+
+def test_tables_speak_words_not_column_names_or_e_notation():
+    df = pd.DataFrame({"imd_quintile": [1, 3, 5], "ci_lower": [-6.95e-05, 0.5, 1234.5], "std_pair_dist": [0.1, 0.2, 0.3]})
+    out = table_html(df, "t")
+    assert "e-05" not in out and "-0.0000695" in out
+    for raw in ("ci_lower", "std_pair_dist", "imd_quintile"):
+        assert f">{raw}<" not in out
+    assert "CI lower" in out and "IMD quintile" in out
+    assert "1 (most deprived)" in out and "5 (least deprived)" in out and "<td>3</td>" in out
+    assert '<div class="pceval-table-wrap"' in out  # wide tables scroll in their own box
+    assert header_words("person_years") == "person-years" and header_words("some_new_column") == "some new column"
+    assert quintile_label(1) == "1 (most deprived)" and quintile_label("Q2") == "Q2"
+
+
+def test_palette_meets_wcag_graphics_contrast_and_is_ordered():
+    from matplotlib.colors import to_rgb
+
+    for c in (*IMD_QUINTILE_COLOURS, *ORDERED_COLOURS):
+        assert contrast_ratio(c) >= 3.0, c
+    # ordered: each quintile lighter than the one before (so it stays ordered without hue, e.g. in
+    # grey print or for colour-blind readers)
+    lum = [contrast_ratio(c, "#000000") for c in IMD_QUINTILE_COLOURS]
+    assert all(a < b for a, b in zip(lum, lum[1:], strict=False))
+    assert contrast_ratio("#000000") == pytest.approx(21.0)
+    assert contrast_ratio("#A7D8F0") == pytest.approx(1.53, abs=0.01)  # the old Q5 colour the issue measured
+    assert len({to_rgb(c) for c in IMD_QUINTILE_COLOURS}) == 5
