@@ -8,8 +8,15 @@ from scipy import stats
 from pceval import verdict
 from pceval.errors import InputError
 from pceval.plots import IMD_QUINTILE_COLOURS, ORDERED_COLOURS, contrast_ratio
-from pceval.report import (decision_words, header_words, how_sure, minimum_detectable_effect, power_table,
-                           quintile_label, table_html)
+from pceval.report import (
+    decision_words,
+    header_words,
+    how_sure,
+    minimum_detectable_effect,
+    power_table,
+    quintile_label,
+    table_html,
+)
 
 
 def test_mde_closed_form():
@@ -92,3 +99,23 @@ def test_palette_meets_wcag_graphics_contrast_and_is_ordered():
     assert contrast_ratio("#000000") == pytest.approx(21.0)
     assert contrast_ratio("#A7D8F0") == pytest.approx(1.53, abs=0.01)  # the old Q5 colour the issue measured
     assert len({to_rgb(c) for c in IMD_QUINTILE_COLOURS}) == 5
+
+
+def test_warnings_reach_the_appendix_with_their_counts_protected():
+    import nbformat
+
+    from pceval.report import notebook_to_html
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# T"),
+                nbformat.v4.new_code_cell("x", metadata={"tags": ["summary"]})]
+    nb.cells[1].outputs = [
+        nbformat.v4.new_output("display_data", data={"text/html": "<div>box</div>"}),
+        nbformat.v4.new_output("stream", name="stderr", text=(
+            "/x/panel.py:10: PcevalWarning: excluded events (missing date: 19, outside follow-up: 3) of 1,234 "
+            "people on 2019-01-01\n  warnings.warn(\n"
+            "/y/tqdm.py:5: TqdmWarning: IProgress not found. See https://example.org\n"))]
+    out = notebook_to_html(nb, "t.ipynb")
+    assert "Warnings raised while the report ran" in out
+    assert "missing date: 20, outside follow-up: 7 or fewer) of 1,235 people on 2019-01-01" in out
+    assert "TqdmWarning" not in out and "https://" not in out

@@ -200,6 +200,12 @@ equity = inequality.equity_of_effect(eq_in, estimate="estimate", std_error="std_
                                      units="per 1,000 person-years", seed=1)
 sii_change = equity.headline
 gap_verdict = verdict(sii_change)
+true_in = eq_in.drop(columns=["estimate", "std_error"]).merge(
+    truth_q[["imd_quintile", "absolute"]].rename(columns={"absolute": "estimate"}), on="imd_quintile")
+true_in["std_error"] = 1e-9
+true_equity = inequality.equity_of_effect(true_in, uptake=None, n_treated="treated", population="population",
+                                          baseline="baseline", outcome="A&E attendances", seed=1)
+true_chg = float(true_equity.headline["estimate"])
 contr = equity.contrasts.set_index("term")
 shown_contr = equity.contrasts[~equity.contrasts["term"].str.startswith("heterogeneity")]
 report.show_table(shown_contr[["term", "estimate", "ci_lower", "ci_upper"]],
@@ -244,13 +250,21 @@ answer = {"lower": "Social prescribing reduced A&E attendances",
               effect_verdict]
 answer += (f". The {drop:.0f}% fall a before-and-after comparison shows is regression to the mean: matched "
            "people who were not referred fell just as much.")
-q_named = ", ".join(f"{report.quintile_label(q)}: {v}" for q, v in zip(q_table["imd_quintile"], q_table["verdict"],
-                                                                     strict=True) if v != "no evidence either way")
-for_whom = ((f"Quintiles with a clear change: {q_named}. " if q_named else
+WORD = {"lower": "fewer", "higher": "more"}
+q_clear_rows = q_table[q_table["verdict"].isin(["lower", "higher"])]
+q_named = "; ".join(f"{WORD[r['verdict']]} attendances in quintile {report.quintile_label(r['imd_quintile'])} "
+                    f"({r['estimate']:+.0f}, 95% CI {r['ci_lower']:.0f} to {r['ci_upper']:.0f})"
+                    for _, r in q_clear_rows.iterrows())
+for_whom = ((f"On its own, one analysis shows a clear change: {q_named}. " if len(q_clear_rows) == 1 else
+             f"On their own, some quintiles show a clear change: {q_named}. " if len(q_clear_rows) else
              "No quintile shows a clear change on its own: every interval includes no change. ")
             + f"Each quintile could only detect {q_table['MDE'].min():.0f} to {q_table['MDE'].max():.0f} A&E "
               "attendances per 1,000 people a year. "
-            + f"A test of equal effects gives p = {het_p:.2f}.")
+            + (f"A test of equal effects in all quintiles gives p = {het_p:.2f}: the data do not show that the "
+               "effect differs by deprivation" + (" (with five quintiles, one clear result can arise by chance)."
+                                                  if len(q_clear_rows) else ".")
+               if het_p >= 0.05 else
+               f"A test of equal effects in all quintiles gives p = {het_p:.2g}: the effect differs by deprivation."))
 chg, chg_lo, chg_hi = (float(sii_change[k]) for k in ("estimate", "ci_lower", "ci_upper"))
 gap = {"lower": f"**Narrowed**: the slope index of inequality in A&E attendances changed by {chg:+.1f} per 1,000 "
                 f"people a year (95% CI {chg_lo:.1f} to {chg_hi:.1f}).",
@@ -284,8 +298,9 @@ report.bottom_line_box(
                           (round(ad, 1), float(abs_row["ci_lower"]), float(abs_row["ci_upper"])),
                       "Referred people matched": n_matched},
     truth=(f"Synthetic data, so the truth is known: the true rate ratio is {truth['relative']:.2f}, which the "
-           f"interval {'covers' if covers else 'does not cover'}. The before-after 'reduction' of {drop:.0f}% "
-           "is biased (a teaching contrast, not a result)."),
+           f"interval {'covers' if covers else 'does not cover'}; the true change in the SII is {true_chg:+.1f}, "
+           f"which its interval {'covers' if chg_lo <= true_chg <= chg_hi else 'does not cover'}. The before-after "
+           f"'reduction' of {drop:.0f}% is biased (a teaching contrast, not a result)."),
 )
 """, ["summary"]),
     ("md", """

@@ -6,41 +6,56 @@ CELLS = [
     ("md", """
 # Staggered roll-out: did offering care and support planning reduce emergency admissions?
 
-**The question.** Primary care networks (PCNs) started offering personalised care and support planning
-(PCSP) in different quarters. Did going live reduce emergency admissions among the people the service is
-for, and how did the effect develop over the quarters that followed?
-
-The roll-out is the design because the *timing of going live* was set by the PCNs, not by patients' health.
-The timing of an individual's own plan is not like that: plans follow spells of poor health. Section 5 shows
-how far that misleads.
-
-**Why this needs care.** When people start treatment at different times, the familiar two-way fixed-effects
-(TWFE) regression compares later-treated people with people treated earlier. If the effect changes with
-time since treatment, those comparisons subtract part of the effect and can bias the answer, even flip its sign
-(Goodman-Bacon 2021). The Callaway & Sant'Anna (2021) estimator compares each group only with people
-not yet treated, then averages those clean comparisons. This report does both and checks them against the
-true effect, which is known because the data are synthetic.
+**For commissioners deciding whether to keep offering personalised care and support planning (PCSP)
+across the ICB.** Primary care networks (PCNs) went live in different quarters. Did going live reduce
+emergency admissions among the people the service is for, for whom, and how did the effect develop? The
+answer comes first; how it was worked out follows it.
 """, None),
     ("code", """
 import os
 import warnings
 from pathlib import Path
 
+import importlib.util
+import inspect
+
+import narwhals as nw
 import numpy as np
 import pandas as pd
-import narwhals as nw
-from plotnine import aes, geom_line, geom_point, labs
+from plotnine import (aes, element_blank, geom_hline, geom_line, geom_linerange, geom_point, geom_pointrange,
+                      ggplot, labs, position_dodge, scale_colour_manual, scale_shape_manual, theme)
 
-from pceval import Cohort, did, report, synthetic
+from pceval import Cohort, did, report, synthetic, verdict
 from pceval.panel import calendar_panel
 from pceval.plots import NHS_COLOURS, theme_nhs
 
-warnings.simplefilter("ignore")
+# third-party deprecation notices are not findings; pceval's own warnings are shown in the appendix
+warnings.filterwarnings("ignore", category=FutureWarning)
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+VALIDATION = Path("..") / "validation"
+SUMMARY_CSV = VALIDATION / "results" / "summary.csv"
+_spec = importlib.util.spec_from_file_location("monte_carlo", VALIDATION / "monte_carlo.py")
+monte_carlo = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(monte_carlo)
+mc_people = inspect.signature(monte_carlo.one_rep).parameters["n_people"].default  # size of each simulated ICB
 DATA = Path(os.environ.get("PCEVAL_DATA", "../synthetic_data"))
 data = synthetic.load(DATA)
 people, events, interventions = data.people, data.events, data.interventions
 """, ["remove"]),
     ("md", """
+## Why this needs care
+
+When people start treatment at different times, the familiar two-way fixed-effects (TWFE) regression
+compares later-treated people with people treated earlier. If the effect changes with time since treatment,
+those comparisons subtract part of the effect and can bias the answer, even flip its sign (Goodman-Bacon
+2021). The Callaway & Sant'Anna (2021) estimator compares each group only with people not yet treated, then
+averages those clean comparisons. This report does both and checks them against the true effect, which is
+known because the data are synthetic.
+
+The roll-out is the design because the *timing of going live* was set by the PCNs, not by patients' health.
+The timing of an individual's own plan is not like that: plans follow spells of poor health. Section 5 shows
+how far that misleads.
+
 ## 1. Design
 
 - **Who**: adults (18+) with at least one long-term condition, registered in the synthetic ICB: the people
@@ -65,7 +80,7 @@ ppl = (people.assign(go_live=people["pcn_id"].map(go_live))
 cohort = (Cohort(ppl, unit="person_id", treatment="treated")
           .include("Adults (18+ at the data start)", nw.col("age") >= 18)
           .include("At least one long-term condition", nw.col("ltc_count") >= 1))
-report.show_figure(cohort.flow_plot(), alt="Cohort flow diagram")
+report.show_flow(cohort, caption="Cohort flow: people remaining after each step")
 coh = cohort.to_pandas()
 """, None),
     ("code", """
@@ -82,25 +97,32 @@ by_group = (panel.drop_duplicates("person_id").query("group > 0")
             .assign(pcn_id=lambda d: d["person_id"].map(coh.set_index("person_id")["pcn_id"])).groupby("group")
             .agg(pcns=("pcn_id", "nunique"), people=("person_id", "size")).reset_index())
 label_of = {v: f"{k // 10} Q{k % 10}" for k, v in quarter_index.items()}
-report.show_table(by_group.assign(quarter=lambda d: d["group"].map(label_of))[["quarter", "pcns", "people"]],
+pcns_min, pcns_max = int(by_group["pcns"].min()), int(by_group["pcns"].max())
+report.show_table(by_group.assign(quarter=lambda d: d["group"].map(label_of))[["quarter", "pcns", "people"]]
+                  .rename(columns={"pcns": "PCNs going live"}),
                   caption="PCNs and eligible people by the quarter their PCN went live.",
-                  counts=["people"])
+                  counts=["people"],
+                  note="PCN counts are not rounded or suppressed: a PCN is an organisation whose go-live date is "
+                       "public, not a person, so counting PCNs discloses nothing about anyone. The counts of "
+                       "people are protected.")
 """, None),
     ("md", """
-## 2. Callaway & Sant'Anna: effects by time since the plan
+## 2. Callaway & Sant'Anna: effects by time since going live
 
 Each person whose PCN went live in quarter *g* is compared with eligible people in PCNs not yet live, from
 the quarter before *g* to each later quarter. These group-time effects are averaged by the number of quarters
 since going live (an *event study*). People who died or left part-way contribute to the comparisons of the quarters they were
-present for (`unbalanced="pairwise"`). The thick bars are 95% confidence intervals; the thin bars are a 95%
-uniform band, which covers all the quarters together.
+present for (`unbalanced="pairwise"`). The event-study chart in section 3 shows them beside the true effect:
+the thick bars are 95% confidence intervals; the thin bars are a 95%
+uniform band, which covers all the quarters together. Effects are per 1,000 eligible people a year
+(the per person-quarter estimate times 4,000).
 """, None),
     ("code", """
 cs = did.att_gt(panel, outcome="emergency_admission", unit="person_id", time="quarter", group="group",
                 control_group="not_yet_treated", unbalanced="pairwise", n_boot=999, seed=2019)
 dyn = cs.aggregate("dynamic", min_e=-8, max_e=8)
 simple = cs.aggregate("simple")
-report.show_figure(dyn.plot(), alt="Event study of emergency admissions around the PCN going live")
+per_1000 = 4000  # per person-quarter -> per 1,000 person-years (1,000 people followed for a year)
 """, None),
     ("md", """
 ## 3. The true effect, and what each method says
@@ -145,28 +167,65 @@ compare = dyn.to_frame().query("event_time >= 0")[["event_time", "estimate", "ci
 compare["truth"] = compare["event_time"].map(true_dyn)
 compare["TWFE event study"] = compare["event_time"].map(es.to_frame().set_index("event_time")["estimate"])
 compare["covered"] = (compare["ci_lower"] <= compare["truth"]) & (compare["truth"] <= compare["ci_upper"])
-per_1000 = 4000  # per person-quarter -> per 1,000 person-years
 shown = compare.assign(**{c: compare[c] * per_1000 for c in ["estimate", "ci_lower", "ci_upper", "truth",
                                                              "TWFE event study"]})
+dyn_plot = dyn.to_frame().assign(**{c: lambda d, c=c: d[c] * per_1000 for c in
+                                      ["estimate", "ci_lower", "ci_upper", "band_lower", "band_upper"]})
+dyn_plot["truth"] = dyn_plot["event_time"].map(true_dyn).where(dyn_plot["event_time"] >= 0) * per_1000
+post_clear = dyn_plot.query("event_time >= 0 and ci_upper < 0")["event_time"].tolist()
+EST, TRU = "estimate (95% CI; thin bars: uniform band)", "true effect (synthetic data)"
+dyn_long = pd.concat([dyn_plot.assign(what=EST, value=dyn_plot["estimate"]),
+                      dyn_plot.dropna(subset=["truth"]).assign(what=TRU, value=lambda d: d["truth"],
+                                                               ci_lower=np.nan, ci_upper=np.nan)])
+report.show_figure(
+    ggplot(dyn_long, aes("event_time", "value", colour="what", shape="what"))
+    + geom_hline(yintercept=0, linetype="dashed", colour=NHS_COLOURS["mid_grey"])
+    + geom_linerange(dyn_plot, aes("event_time", ymin="band_lower", ymax="band_upper"), inherit_aes=False,
+                     colour=NHS_COLOURS["light_blue"], size=0.6)
+    + geom_pointrange(dyn_long[dyn_long["what"] == EST], aes(ymin="ci_lower", ymax="ci_upper"), size=0.5)
+    + geom_point(dyn_long[dyn_long["what"] == TRU], size=3)
+    + scale_colour_manual(values={EST: NHS_COLOURS["blue"], TRU: NHS_COLOURS["dark_orange"]})
+    + scale_shape_manual(values={EST: "o", TRU: "D"})
+    + labs(x="Quarters since the PCN went live (negative: before)",
+           y="Change in emergency admissions\\nper 1,000 eligible people a year",
+           title="Event study: before and after going live")
+    + theme_nhs() + theme(legend_position="bottom", legend_title=element_blank()),
+    alt=("Event study per 1,000 eligible people a year: before going live the estimates scatter around zero; "
+         + (f"after it, the 95% interval lies below zero at quarter(s) {', '.join(map(str, post_clear))}"
+            if post_clear else "after it, every quarter's 95% interval includes zero")
+         + "; the true effects are marked beside the estimates."))
 report.show_table(shown.rename(columns={"event_time": "quarters since going live", "estimate": "Callaway-Sant'Anna"}),
                   caption="Effect on emergency admissions per 1,000 person-years, by quarters since going live: "
                           "the Callaway-Sant'Anna estimate with its 95% CI, the true effect, and the TWFE event study.",
                   digits=1)
 """, None),
     ("code", """
+es_frame = es.to_frame().set_index("event_time")
 long = pd.concat([
-    compare.assign(method="Callaway-Sant'Anna", value=compare["estimate"] * per_1000),
-    compare.assign(method="TWFE event study", value=compare["TWFE event study"] * per_1000),
-    compare.assign(method="True effect", value=compare["truth"] * per_1000),
+    compare.assign(method="Callaway-Sant'Anna (95% CI)", value=compare["estimate"] * per_1000,
+                   lo=compare["ci_lower"] * per_1000, hi=compare["ci_upper"] * per_1000),
+    compare.assign(method="TWFE event study (95% CI)", value=compare["TWFE event study"] * per_1000,
+                   lo=compare["event_time"].map(es_frame["ci_lower"]) * per_1000,
+                   hi=compare["event_time"].map(es_frame["ci_upper"]) * per_1000),
 ])
-from plotnine import ggplot, scale_colour_manual
+truth_pts = compare.assign(method="True effect", value=compare["truth"] * per_1000)
+dodge = position_dodge(width=0.5)
 report.show_figure(
-    ggplot(long, aes("event_time", "value", colour="method")) + geom_line(size=1) + geom_point(size=2)
-    + scale_colour_manual(values=[NHS_COLOURS["blue"], NHS_COLOURS["dark_grey"], NHS_COLOURS["orange"]])
-    + labs(x="Quarters since the PCN went live", y="Change in admissions per 1,000 person-years",
-           colour="", title="Estimates against the true effect")
-    + theme_nhs(),
-    alt="Estimated and true effects by quarter since going live")
+    ggplot(long, aes("event_time", "value", colour="method", shape="method"))
+    + geom_hline(yintercept=0, linetype="dashed", colour=NHS_COLOURS["mid_grey"])
+    + geom_pointrange(aes(ymin="lo", ymax="hi"), position=dodge, size=0.5)
+    + geom_line(truth_pts, aes("event_time", "value"), colour=NHS_COLOURS["dark_orange"], inherit_aes=False)
+    + geom_point(truth_pts, size=3.2)
+    + scale_colour_manual(values={"Callaway-Sant'Anna (95% CI)": NHS_COLOURS["blue"],
+                                  "TWFE event study (95% CI)": NHS_COLOURS["dark_grey"],
+                                  "True effect": NHS_COLOURS["dark_orange"]}, name="")
+    + scale_shape_manual(values={"Callaway-Sant'Anna (95% CI)": "o", "TWFE event study (95% CI)": "s",
+                                 "True effect": "D"}, name="")
+    + labs(x="Quarters since the PCN went live", y="Change in emergency admissions\\nper 1,000 eligible people a year",
+           title="Estimates against the true effect")
+    + theme_nhs() + theme(legend_position="bottom", legend_title=element_blank()),
+    alt=(f"Estimates and true effects by quarter since going live: Callaway-Sant'Anna's intervals cover the "
+         f"truth in {int(compare['covered'].sum())} of {len(compare)} quarters"))
 """, None),
     ("md", """
 ## 4. What TWFE gets wrong, and when
@@ -219,7 +278,8 @@ sim_table = pd.DataFrame([
 ]).assign(**{"true effect": truth_sim})
 report.show_table(sim_table, caption=f"Controlled example (simulated): average effect after treatment. "
                   f"{forbidden_s:.0%} of TWFE's weight is on comparisons with units already treated.", digits=2)
-report.show_figure(bacon_s.plot(), alt="Goodman-Bacon decomposition of the simulated TWFE estimate")
+report.show_figure(bacon_s.plot(), alt=f"Goodman-Bacon decomposition of the simulated TWFE estimate: "
+                   f"{forbidden_s:.0%} of the weight is on comparisons with units already treated")
 """, None),
     ("code", """
 pre = cs.pretest
@@ -244,9 +304,8 @@ It is tempting to use each person's own plan date as their start of treatment, c
 in one quarter with people not yet planned. That estimates the effect on planned people directly, a bigger
 number. But people receive plans after a run of admissions, and such runs pass on their own (regression to
 the mean). The quarter before the plan is then an unusually bad baseline, and the estimate credits the plan
-with a fall that would have happened anyway. In the checks reported in `docs/validation.md`, this design
-estimated a fall 2 to 3 times the true one in 5 of 6 synthetic ICBs of 100,000 people. The roll-out design
-above covered its truth in 93.6-94.6% of 500 simulated ICBs per scenario (report 5).
+with a fall that would have happened anyway. The table below shows this design on these data, beside the
+true effect on the planned people.
 """, None),
     ("code", """
 own = people.merge(pcsp, on="person_id", how="left")
@@ -285,26 +344,35 @@ report.show_table(pd.DataFrame([{
   pre-treatment quarters check this, but they cannot prove it.
 - Standard errors treat people as independent, so they do not allow for shocks shared by a PCN (staff
   leaving, a service opening). Clustering by PCN (`cluster="pcn_id"`) would, but with about 20 PCNs and
-  one to three in each go-live quarter its standard errors are too small: on synthetic roll-outs like this
-  one its 95% intervals covered the truth only 87-91% of the time (docs/did.md, "Few clusters").
+  few in each go-live quarter (see the table in section 1) its standard errors are too small: on synthetic
+  roll-outs like this one its 95% intervals covered the truth too rarely (docs/did.md, "Few clusters").
 - Quarters cut short by death or leaving count fewer admissions. These partial quarters are few and affect
   both groups alike.
 - The data are synthetic: they show how the methods behave, not how well care and support planning
   works.
 """, None),
     ("code", """
-cs_est, cs_lo, cs_hi = (simple.overall[k] * per_1000 for k in ("estimate", "ci_lower", "ci_upper"))
+main_row = pd.Series({k: simple.overall[k] * per_1000 for k in ("estimate", "std_error", "ci_lower", "ci_upper")}
+                     | {"scale": "absolute", "confidence": 0.95})
+cs_est, cs_lo, cs_hi = (float(main_row[k]) for k in ("estimate", "ci_lower", "ci_upper"))
+effect_verdict = verdict(main_row)
+mde = report.minimum_detectable_effect(float(main_row["std_error"]))
 tw_est = tw["estimate"] * per_1000
 truth_1000 = true_simple * per_1000
 covered = cs_lo <= truth_1000 <= cs_hi
-if cs_hi < 0:
-    finding = f"**Going live with care and support planning reduced emergency admissions by {abs(cs_est):.0f} per 1,000"
-    finding += " eligible person-years**"
-elif cs_lo > 0:
-    finding = f"**Going live was followed by {cs_est:.0f} more emergency admissions per 1,000 eligible person-years**"
-else:
-    finding = ("**The roll-out of care and support planning gave no clear evidence of a change in emergency "
-               f"admissions across the eligible population** (estimate {cs_est:+.0f} per 1,000 person-years)")
+UNITS = "per 1,000 eligible people a year"
+worked = {"lower": f"**Yes.** Going live reduced emergency admissions by {abs(cs_est):.0f} {UNITS} (95% CI "
+                   f"{abs(cs_hi):.0f} to {abs(cs_lo):.0f} fewer), averaged over everyone eligible, planned or not.",
+          "higher": f"**No: admissions rose** by {cs_est:.0f} {UNITS} (95% CI {cs_lo:.0f} to {cs_hi:.0f}).",
+          "no evidence either way": f"**Not shown.** The change is {cs_est:+.0f} {UNITS} (95% CI {cs_lo:.0f} to "
+                                    f"{cs_hi:.0f}): the interval includes no change.",
+          "too few to tell": "**Too few people to tell.**"}[effect_verdict]
+answer = {"lower": "Going live with care and support planning reduced emergency admissions across the eligible "
+                   "population",
+          "higher": "Going live with care and support planning was followed by more emergency admissions",
+          "no evidence either way": "These data cannot show whether going live with care and support planning "
+                                    "changed emergency admissions across the eligible population",
+          "too few to tell": "Too few people to tell whether going live changed emergency admissions"}[effect_verdict]
 pre_dyn = dyn.to_frame().query("event_time < 0")
 pre_cover = float(((pre_dyn["band_lower"] <= 0) & (0 <= pre_dyn["band_upper"])).mean())
 if pre["p_value"] >= 0.05:
@@ -314,29 +382,45 @@ else:
                          f"trends (p = {pre['p_value']:.3f}). Averaged by quarters before going live, "
                          f"{pre_cover:.0%} of the pre-treatment estimates are consistent with zero (uniform band). "
                          "Read the estimate with this caution.")
+post_dyn = dyn_plot.query("event_time >= 0")
+last = post_dyn.iloc[-1]
 own_est = own_simple["estimate"] * per_1000
-report.summary_box(
-    f\"\"\"
-{finding} (95% CI {cs_lo:.0f} to {cs_hi:.0f}). This is the Callaway & Sant'Anna staggered-adoption
-estimate. It compares {report.count(n_live)} eligible people in {n_pcns_live} PCNs that went live with people in
-PCNs not yet live. It averages over everyone eligible, planned or not.
-
-- The true effect of the roll-out in these synthetic data is {truth_1000:.0f} per 1,000 person-years, which the
-  interval {'covers' if covered else 'does not cover'}. In the validation study, this design's intervals
-  covered the truth in 93.6-94.6% of 500 simulated ICBs per scenario.
-- {pretrend_sentence}
-- Do not group people by the date of their own plan: plans follow runs of admissions that pass anyway. That
-  design gives {own_est:.0f} per 1,000 person-years against a true {true_own * per_1000:.0f} here, but its own
-  pre-trend test {'rejects' if own_pre['p_value'] < 0.05 else 'does not reject'} parallel trends
-  (p = {own_pre['p_value']:.2g}). In 5 of 6 synthetic ICBs checked, it estimated a fall 2 to 3 times the true
-  one.
-- Two-way fixed effects (TWFE) gives {tw_est:.0f} here; {forbidden_weight:.0%} of its weight rests on
-  comparisons with PCNs already live. When every unit is eventually treated and effects grow, TWFE can be
-  far off. In the controlled example it gives {tw_s['estimate']:.2f} against a true {truth_sim:.2f}, while
-  Callaway-Sant'Anna gives {cs_s['estimate']:.2f}.
-\"\"\",
-    headline_numbers={"Change in admissions per 1,000 eligible person-years": round(cs_est, 1),
-                      "True effect": round(truth_1000, 1), "TWFE estimate": round(tw_est, 1)},
+cov_lo = report.quoted_figure(SUMMARY_CSV, "coverage", "min", "{:.1%}", design="att_gt_rollout",
+                              estimand="simple ATT per 1,000 PY")
+cov_hi = report.quoted_figure(SUMMARY_CSV, "coverage", "max", "{:.1%}", design="att_gt_rollout",
+                              estimand="simple ATT per 1,000 PY")
+cov_reps = report.quoted_figure(SUMMARY_CSV, "reps", "max", "{:,}", design="att_gt_rollout")
+report.bottom_line_box(
+    f"**{answer}.**",
+    questions={
+        "Did it work?": worked,
+        "For whom?": ("This design estimates the average effect of going live on everyone eligible; most of them "
+                      "did not receive a plan, so the effect on a person who did is larger (divide by the share "
+                      "planned). It is not broken down by deprivation here: report 1 does that for planned people."),
+        "How did it develop?": (f"By {int(last['event_time'])} quarters after going live the estimate is "
+                                f"{last['estimate']:+.0f} {UNITS} (95% CI {last['ci_lower']:.0f} to "
+                                f"{last['ci_upper']:.0f}). {pretrend_sentence}"),
+        "How sure?": report.how_sure(main_row, units=UNITS, mde=mde),
+        "What it supports": report.decision_words(
+            effect_verdict, benefit="lower", action="keep offering care and support planning across the ICB",
+            mde_text=f"this roll-out could detect a change of {mde:.0f} {UNITS}"),
+        "Can the method be trusted?": (f"In the validation study (report 5), this design's 95% intervals covered the "
+                                       f"truth in {cov_lo} to {cov_hi} of {cov_reps} simulated ICBs of "
+                                       f"{mc_people:,} people per scenario ({monte_carlo.PEOPLE_PER_PCN:,} per PCN; "
+                                       f"this ICB has {report.count(len(people))} people)."),
+        "What not to do": (f"Do not group people by the date of their own plan: plans follow runs of admissions "
+                           f"that pass anyway. That design gives {own_est:.0f} per 1,000 person-years against a "
+                           f"true {true_own * per_1000:.0f} here. Two-way fixed effects (TWFE) gives {tw_est:.0f}, "
+                           f"with {forbidden_weight:.0%} of its weight on comparisons with PCNs already live; it is "
+                           "shown in section 4 as a warning, not as a result."),
+    },
+    headline_numbers={f"Change in emergency admissions {UNITS}": (round(cs_est, 1), cs_lo, cs_hi),
+                      "Eligible people in PCNs that went live": n_live,
+                      "PCNs that went live": str(n_pcns_live)},
+    truth=(f"Synthetic data, so the truth is known: the true effect of the roll-out is {truth_1000:.0f} {UNITS}, "
+           f"which the interval {'covers' if covered else 'does not cover'}. In the controlled example of "
+           f"section 4, TWFE gives {tw_s['estimate']:.2f} against a true {truth_sim:.2f}, while "
+           f"Callaway-Sant'Anna gives {cs_s['estimate']:.2f}."),
 )
 """, ["summary"]),
     ("md", """
@@ -350,10 +434,29 @@ draws. TWFE: `pceval.did.twfe` and `event_study` (leads and lags binned at ±8 q
 with CR1 standard errors clustered by person.
 """, ["appendix"]),
     ("code", """
-report.show_table(cs.to_frame().query("event_time >= -4 and event_time <= 8")
-                  [["group", "time", "estimate", "std_error", "n_treated", "n_comparison"]].head(40),
-                  caption="A sample of the group-time effects (per person-quarter) with the numbers of people used.",
-                  counts=["n_treated", "n_comparison"], digits=4)
+gt_tab = cs.to_frame().query("event_time >= -4 and event_time <= 8")[
+    ["group", "time", "estimate", "std_error", "n_treated", "n_comparison"]].head(40)
+gt_tab = gt_tab.assign(estimate=gt_tab["estimate"] * per_1000, std_error=gt_tab["std_error"] * per_1000)
+report.show_table(gt_tab.rename(columns={"group": "go-live quarter", "time": "quarter"}),
+                  caption="A sample of the group-time effects (per 1,000 person-years) with the numbers of people "
+                          "used.", counts=["n_treated", "n_comparison"], digits=1)
+""", ["appendix"]),
+    ("md", """
+### Power: the smallest effect this roll-out could detect
+
+The minimum detectable effect (MDE) is the true effect the analysis would find (95% interval excluding no
+change) with 80% probability: MDE = (1.96 + 0.84) x standard error (Bloom 1995).
+""", ["appendix"]),
+    ("code", """
+report.show_table(report.power_table(float(main_row["std_error"]), effects=[5, 10, 20, 40]),
+                  caption="Power of the roll-out analysis (emergency admissions per 1,000 eligible person-years).",
+                  digits=2)
+""", ["appendix"]),
+    ("md", "### Data, software and warnings", ["appendix"]),
+    ("code", """
+report.show_provenance(data, period="every quarter of the data window",
+                       validation=f"{mc_people:,} people each ({monte_carlo.PEOPLE_PER_PCN:,} per PCN); "
+                                  f"coverage quoted from validation/results/summary.csv")
 """, ["appendix"]),
 ]
 

@@ -6,11 +6,36 @@ CELLS = [
     ("md", """
 # Measuring inequality by deprivation
 
-**The questions.** How unequal are emergency admissions across the Index of Multiple Deprivation (IMD 2019)
-in this integrated care board, by the measures the NHS uses? And do personal health budgets (PHBs) reach the
-most deprived people?
+**For commissioners deciding where to target personalised care.** How unequal are emergency admissions
+across the Index of Multiple Deprivation (IMD 2019) in this integrated care board, by the measures the NHS
+uses, and do personal health budgets (PHBs) reach the most deprived people? The answer comes first; the
+measures follow it.
+""", None),
+    ("code", """
+import os
+import warnings
+from pathlib import Path
 
-**The measures** are those of the Office for Health Improvement and Disparities (OHID, formerly PHE), as
+import numpy as np
+import pandas as pd
+
+from pceval import inequality as ineq
+from pceval import report, synthetic, verdict
+from pceval.disclosure import protect
+from pceval.panel import stratified_counts
+
+# third-party deprecation notices are not findings; pceval's own warnings are shown in the appendix
+warnings.filterwarnings("ignore", category=FutureWarning)
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+DATA = Path(os.environ.get("PCEVAL_DATA", "../synthetic_data"))
+data = synthetic.load(DATA)
+people, events, interventions = data.people, data.events, data.interventions
+start, end = pd.Timestamp(data.data_start), pd.Timestamp(data.data_end)
+""", ["remove"]),
+    ("md", """
+## The measures
+
+The measures are those of the Office for Health Improvement and Disparities (OHID, formerly PHE), as
 implemented in PHEindicatormethods. pceval reproduces PHEindicatormethods' own test results (see
 `docs/inequality.md`):
 
@@ -25,27 +50,7 @@ implemented in PHEindicatormethods. pceval reproduces PHEindicatormethods' own t
 - for PHBs, **uptake equity**: who received one, compared with who needed one (the inverse care law check).
 
 IMD quintile 1 = the most deprived fifth of England. A positive SII means worse for the most deprived.
-""", None),
-    ("code", """
-import os
-import warnings
-from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
-from pceval import inequality as ineq
-from pceval import report, synthetic
-from pceval.disclosure import protect
-from pceval.panel import stratified_counts
-
-warnings.simplefilter("ignore")
-DATA = Path(os.environ.get("PCEVAL_DATA", "../synthetic_data"))
-data = synthetic.load(DATA)
-people, events, interventions = data.people, data.events, data.interventions
-start, end = pd.Timestamp(data.data_start), pd.Timestamp(data.data_end)
-""", ["remove"]),
-    ("md", """
 ## 1. Emergency admissions by IMD quintile, crude and age-standardised
 
 Admissions and person-years at risk over the whole data window, by IMD quintile and by the ESP 2013 five-year
@@ -84,24 +89,29 @@ sii_res = ineq.sii(sii_in, quantile="imd_quintile", value="value", population="p
                    upper="upper", value_type="rate", transform=True, n_boot=100_000, seed=1,
                    polarity="higher_is_worse")
 s = sii_res.iloc[0]
-report.show_table(sii_res[[c for c in ["sii", "sii_lower", "sii_upper", "rii", "rii_lower", "rii_upper"]
-                           if c in sii_res.columns]],
+SII_WORDS = {"sii": "SII", "sii_lower": "SII lower", "sii_upper": "SII upper", "rii": "RII",
+             "rii_lower": "RII lower", "rii_upper": "RII upper"}
+report.show_table(sii_res[[c for c in SII_WORDS if c in sii_res.columns]].rename(columns=SII_WORDS),
                   caption="Slope index of inequality (per 1,000 person-years; positive = more admissions in "
                           "the most deprived) and relative index of inequality, age-standardised, with 95% CIs.",
                   digits=2)
 report.show_figure(ineq.plot_sii(sii_in, quantile="imd_quintile", value="value", population="person_years",
                                  lower="lower", upper="upper", value_type="rate", transform=True,
                                  title="Age-standardised emergency admissions by IMD quintile",
-                                 ylab="per 1,000 person-years"),
-                   alt="Rates by quintile with the fitted SII line")
+                                 ylab="Emergency admissions per 1,000 people a year"),
+                   alt=f"Age-standardised admission rates fall from the most to the least deprived quintile; the "
+                       f"fitted line's gap between the two ends (the SII) is {s['sii']:.0f} per 1,000 people a year")
 """, None),
     ("md", """
 ## 3. The concentration index
 
 The concentration index ranks every person from most to least deprived, using their LSOA's IMD decile, and
-asks how far admissions are concentrated at the deprived end. It runs from −1 (all admissions among the most
-deprived) through 0 (equal) to +1. The Erreygers version rescales the index for bounded or count outcomes so
-that groups can be compared.
+asks how far admissions are concentrated at the deprived end. Picture the people lined up from most to least
+deprived, and a curve of the share of all admissions held by the first 10%, 20%, ... of them (the
+*concentration curve*). If admissions were spread in proportion to people, the curve would be the diagonal
+and the index 0. The index is twice the area between the diagonal and the curve: it runs from −1 (all
+admissions among the most deprived) through 0 (equal) to +1 (all among the least deprived). The Erreygers
+version rescales the index for bounded or count outcomes so that groups can be compared.
 """, None),
     ("code", """
 adm = events[(events["type"] == "emergency_admission") & events["date"].notna()].groupby("person_id").size()
@@ -109,10 +119,20 @@ ind = people[["person_id", "imd_decile"]].assign(admissions=people["person_id"].
 ci_std = ineq.concentration_index(ind, outcome="admissions", quantile="imd_decile", kind="standard")
 ci_err = ineq.concentration_index(ind, outcome="admissions", quantile="imd_decile", kind="erreygers")
 ci_table = pd.concat([ci_std, ci_err], ignore_index=True)
-report.show_table(ci_table[["kind", "index", "lower", "upper", "ranked_by"]],
+report.show_table(ci_table[["kind", "index", "lower", "upper", "ranked_by"]].rename(
+                      columns={"kind": "version", "index": "concentration index", "lower": "CI lower",
+                               "upper": "CI upper", "ranked_by": "people ranked by"}),
                   caption="Concentration index of emergency admissions over IMD (people ranked most deprived first; "
                           "negative = concentrated among the more deprived), with 95% CIs.", digits=4)
 ci_value = float(ci_std["index"].iloc[0])
+ci_row = pd.Series({"estimate": ci_value, "ci_lower": float(ci_std["lower"].iloc[0]),
+                    "ci_upper": float(ci_std["upper"].iloc[0]), "scale": "absolute"})
+ci_words = {"lower": "concentrated among the more deprived", "higher": "concentrated among the less deprived",
+            "no evidence either way": "not clearly concentrated at either end",
+            "too few to tell": "too few to tell"}[verdict(ci_row)]
+report.show_table(pd.DataFrame([{"what the index says": f"Emergency admissions are {ci_words}: index {ci_value:.3f} "
+                                 f"(95% CI {ci_row['ci_lower']:.3f} to {ci_row['ci_upper']:.3f})."}]),
+                  caption="In words")
 """, None),
     ("md", """
 ## 4. Do personal health budgets reach the most deprived?
@@ -144,9 +164,17 @@ emergency admissions). Negative values mean concentrated among the more deprived
 over all eligible people, so they are not rounded.
 """, None),
     ("code", """
-report.show_table(ci_uptake[["measure", "kind", "index", "lower", "upper"]],
+report.show_table(ci_uptake[["measure", "kind", "index", "lower", "upper"]].rename(
+                      columns={"kind": "version", "index": "concentration index", "lower": "CI lower",
+                               "upper": "CI upper"}),
                   caption="Concentration index of PHB uptake and of need over IMD (95% CI).", digits=3)
-uptake_verdict = up.verdicts["verdict"].iloc[0]
+# every verdict is read by pceval.verdict from the interval of the row it describes
+gap_row = up.headline  # relative gap: uptake in the most deprived quintile / least deprived
+gap_verdict = verdict(gap_row)
+cu = ci_uptake[(ci_uptake["measure"] == "uptake") & (ci_uptake["kind"] == "standard")].iloc[0]
+cu_row = pd.Series({"estimate": cu["index"], "ci_lower": cu["lower"], "ci_upper": cu["upper"], "scale": "absolute"})
+cu_verdict = verdict(cu_row)
+cn = ci_uptake[ci_uptake["measure"] == "need"].iloc[0]
 """, None),
     ("md", """
 ## 5. Limitations
@@ -162,21 +190,60 @@ uptake_verdict = up.verdicts["verdict"].iloc[0]
     ("code", """
 q1 = table.set_index("imd_quintile").loc[table["imd_quintile"].min()]
 q5 = table.set_index("imd_quintile").loc[table["imd_quintile"].max()]
-report.summary_box(
-    f\"\"\"
-**Emergency admissions are strongly patterned by deprivation.** After age standardisation, the most deprived
-fifth had {q1['DSR']:.0f} admissions per 1,000 person-years and the least deprived {q5['DSR']:.0f}.
-
-- Slope index of inequality: **{s['sii']:.0f} per 1,000 person-years** (95% CI {s['sii_lower']:.0f} to
-  {s['sii_upper']:.0f}). This is the modelled gap between the most and least deprived ends of the population.
-  Relative index: {s['rii']:.2f} ({s['rii_lower']:.2f} to {s['rii_upper']:.2f}).
-- Concentration index of admissions: {ci_value:.3f} (negative = concentrated among the more deprived).
-- **Personal health budgets:** per 1,000 eligible adults, {safe['per_1000'].iloc[0]:.0f} in the most deprived
-  quintile and {safe['per_1000'].iloc[-1]:.0f} in the least deprived (rates from rounded counts). Verdict on
-  uptake by deprivation: {uptake_verdict}.
-\"\"\",
-    headline_numbers={"SII per 1,000 person-years": round(float(s["sii"]), 1), "RII": round(float(s["rii"]), 2),
-                      "Concentration index": round(ci_value, 3)},
+sii_row = pd.Series({"estimate": s["sii"], "ci_lower": s["sii_lower"], "ci_upper": s["sii_upper"], "scale": "absolute"})
+sii_words = {"higher": "**Yes.** Admissions are higher in more deprived areas",
+             "lower": "**Yes, reversed.** Admissions are lower in more deprived areas",
+             "no evidence either way": "**Not clearly.** The gap between the ends includes zero",
+             "too few to tell": "**Too few to tell.**"}[verdict(sii_row)]
+up_q1, up_q5 = safe["per_1000"].iloc[0], safe["per_1000"].iloc[-1]
+reach = {"lower": "**No: lower uptake in the most deprived.**",
+         "higher": "**Yes: higher uptake in the most deprived.**",
+         "no evidence either way": "**The quintile comparison alone cannot tell.**",
+         "too few to tell": "**Too few PHBs to tell.**"}[gap_verdict]
+reach += (f" Per 1,000 eligible adults, {up_q1:.0f} in the most deprived quintile and {up_q5:.0f} in the least "
+          f"deprived received a PHB (rates from rounded counts): a ratio of {gap_row['estimate']:.2f} (95% CI "
+          f"{gap_row['ci_lower']:.2f} to {gap_row['ci_upper']:.2f}). ")
+reach += {"higher": (f"Across all five quintiles, uptake is concentrated among the less deprived (concentration "
+                     f"index {cu['index']:.3f}, 95% CI {cu['lower']:.3f} to {cu['upper']:.3f}) while need "
+                     f"(admissions) is concentrated among the more deprived (index {cn['index']:.3f}): the inverse "
+                     "care law. Using every quintile, this is the more sensitive test."),
+          "lower": (f"Across all five quintiles, uptake is concentrated among the more deprived (concentration index "
+                    f"{cu['index']:.3f}, 95% CI {cu['lower']:.3f} to {cu['upper']:.3f})."),
+          "no evidence either way": (f"Across all five quintiles, uptake is not clearly concentrated at either end "
+                                     f"(concentration index {cu['index']:.3f}, 95% CI {cu['lower']:.3f} to "
+                                     f"{cu['upper']:.3f})."),
+          "too few to tell": ""}[cu_verdict]
+answer = ("Emergency admissions rise with deprivation"
+          if verdict(sii_row) == "higher" else "Emergency admissions are not clearly patterned by deprivation")
+answer += {"higher": ", and personal health budgets go disproportionately to the less deprived.",
+           "lower": ", and personal health budgets reach the more deprived.",
+           "no evidence either way": "; personal health budgets are not clearly skewed either way.",
+           "too few to tell": "."}[cu_verdict]
+decision = ("Target personal health budgets at the most deprived areas, where need is highest and uptake lowest, "
+            "and track uptake by quintile." if cu_verdict == "higher" else
+            "Keep tracking uptake by quintile against need.")
+report.bottom_line_box(
+    f"**{answer}**",
+    questions={
+        "Is there a gap?": (f"{sii_words}. After age standardisation the most deprived fifth had {q1['DSR']:.0f} "
+                            f"admissions per 1,000 people a year and the least deprived {q5['DSR']:.0f}. The slope "
+                            f"index of inequality, the modelled gap between the two ends of the population, is "
+                            f"{s['sii']:.0f} per 1,000 people a year (95% CI {s['sii_lower']:.0f} to "
+                            f"{s['sii_upper']:.0f}); the most deprived end has {s['rii']:.2f} times the rate of the "
+                            f"least deprived (relative index, {s['rii_lower']:.2f} to {s['rii_upper']:.2f})."),
+        "Do PHBs reach the most deprived?": reach,
+        "Concentration of admissions": (f"Admissions are {ci_words} (concentration index {ci_value:.3f}, 95% CI "
+                                        f"{ci_row['ci_lower']:.3f} to {ci_row['ci_upper']:.3f}; 0 = spread in "
+                                        "proportion to people, negative = among the more deprived; see section 3)."),
+        "What it supports": decision,
+    },
+    headline_numbers={"Gap in emergency admissions per 1,000 people a year (SII)":
+                          (round(float(s["sii"]), 1), s["sii_lower"], s["sii_upper"]),
+                      "Most vs least deprived (RII)": (round(float(s["rii"]), 2), s["rii_lower"], s["rii_upper"]),
+                      "PHB uptake concentration index (+ = less deprived)":
+                          (round(float(cu["index"]), 3), cu["lower"], cu["upper"])},
+    truth="Synthetic data: the deprivation gradients and the PHB offer were set to resemble published English "
+          "patterns (see report 0), so these figures test the measures, not the ICB.",
 )
 """, ["summary"]),
     ("md", """
@@ -190,9 +257,16 @@ Counts and person-years come from `pceval.panel.stratified_counts` (time at risk
 deregistration).
 """, ["appendix"]),
     ("code", """
-report.show_table(strata.rename(columns={"emergency_admission": "admissions"}).head(40),
-                  caption="The first strata of the input table (IMD quintile x age band).",
+age_order = {lab: i for i, lab in enumerate(labels)}
+strata_sorted = strata.sort_values(["imd_quintile", "age_band"], key=lambda c: c.map(age_order) if c.name == "age_band"
+                                   else c)
+report.show_table(strata_sorted.rename(columns={"emergency_admission": "admissions"}).head(40),
+                  caption="The first strata of the input table (IMD quintile x age band, in age order).",
                   counts=["admissions"], digits=1)
+""", ["appendix"]),
+    ("md", "### Data, software and warnings", ["appendix"]),
+    ("code", """
+report.show_provenance(data, period=f"the whole data window, {start:%B %Y} to {end:%B %Y}")
 """, ["appendix"]),
 ]
 

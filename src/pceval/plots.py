@@ -152,10 +152,13 @@ def plot_estimates_with_truth(frame, x: str, truth: str, title: str = "", xlab: 
                               truth_label: str = "true effect (synthetic data)"):
     """Estimates with their intervals beside the synthetic truth, one x position per row of ``frame``.
 
-    ``frame`` has ``estimate, ci_lower, ci_upper``, the ``x`` column (shown as text, in its order)
-    and the ``truth`` column. The no-effect line is at 0. Estimates are blue circles with bars;
-    the truth is an orange diamond, so the two differ in shape as well as colour.
+    ``frame`` has ``estimate, ci_lower, ci_upper``, the ``x`` column (shown as text, in its order,
+    wrapped to short lines so that it fits a phone) and the ``truth`` column. The no-effect line is
+    at 0. Estimates are blue circles with bars; the truth is an orange diamond beside each, so the
+    two differ in shape as well as colour.
     """
+    import textwrap
+
     import pandas as pd
     from plotnine import (
         aes,
@@ -170,22 +173,21 @@ def plot_estimates_with_truth(frame, x: str, truth: str, title: str = "", xlab: 
     )
 
     df = frame.copy()
-    order = list(dict.fromkeys(df[x].astype(str)))
-    df["_x"] = pd.Categorical(df[x].astype(str), order)
-    df["_est"] = estimate_label
-    df["_truth"] = truth_label
+    text = [textwrap.fill(str(v), 10) for v in df[x]]
+    order = list(dict.fromkeys(text))
+    df["_x"] = pd.Categorical(text, order)
+    est = df.assign(what=estimate_label)
+    tru = df.assign(what=truth_label, estimate=df[truth])
     colours = {estimate_label: NHS_COLOURS["blue"], truth_label: NHS_COLOURS["dark_orange"]}
     shapes = {estimate_label: "o", truth_label: "D"}
-    return (ggplot(df, aes(x="_x"))
+    return (ggplot(est, aes(x="_x", colour="what", shape="what"))
             + geom_hline(yintercept=0, linetype="dashed", colour=NHS_COLOURS["mid_grey"])
-            + geom_pointrange(aes(y="estimate", ymin="ci_lower", ymax="ci_upper", colour="_est", shape="_est"),
-                              size=0.6)
-            + geom_point(aes(y=truth, colour="_truth", shape="_truth"), size=3.2,
-                         position=position_nudge(x=0.22))
-            + scale_colour_manual(values=colours, name="")
-            + scale_shape_manual(values=shapes, name="")
+            + geom_pointrange(aes(y="estimate", ymin="ci_lower", ymax="ci_upper"), size=0.6)
+            + geom_point(tru, aes(y="estimate"), size=3.2, position=position_nudge(x=0.25))
+            + scale_colour_manual(values=colours, breaks=[estimate_label, truth_label])
+            + scale_shape_manual(values=shapes, breaks=[estimate_label, truth_label])
             + labs(x=xlab, y=ylab, title=title)
-            + theme_nhs() + theme(legend_position="bottom"))
+            + theme_nhs() + theme(legend_position="bottom", legend_title=element_blank()))
 
 
 __all__ = ["plot_estimates", "plot_estimates_with_truth", "NHS_COLOURS", "IMD_QUINTILE_COLOURS",

@@ -96,9 +96,9 @@ def _format_cell(v: Any, is_count: bool, digits: int) -> tuple[str, bool]:
     if isinstance(v, (float, np.floating)):
         if not np.isfinite(v):
             return "", True
-        if abs(v) >= 10 ** -digits or v == 0:
+        if abs(v) >= 0.5 * 10 ** -digits or v == 0:
             return f"{v:,.{digits}f}", True
-        # a small number keeps three significant digits, written out (never e-notation)
+        # a number that would show as 0 keeps three significant digits, written out (never e-notation)
         return np.format_float_positional(float(v), precision=3, fractional=False, trim="-"), True
     return html.escape(str(v)), False
 
@@ -111,7 +111,7 @@ HEADER_WORDS: dict[str, str] = {
     "n_comparison": "comparison (people)", "smd": "standardised difference", "var_ratio": "variance ratio",
     "ecdf_mean": "eCDF mean difference", "ecdf_max": "eCDF max difference", "ks": "Kolmogorov-Smirnov",
     "mean_treated": "mean, treated", "mean_control": "mean, controls", "std_pair_dist": "pair distance (SD)",
-    "age_band": "age band", "event_time": "quarters since going live", "per_1000": "per 1,000",
+    "age_band": "age band", "event_time": "event time", "per_1000": "per 1,000",
     "n_before": "people before", "n_removed": "people removed", "n_after": "people after",
 }
 
@@ -239,7 +239,8 @@ def _phone_version(plot: Any) -> Any | None:
     with contextlib.suppress(Exception):
         fw, fh = plot.theme.getp("figure_size")
         h = max(3.2, min(h * 1.25, fh * w / fw * 1.6))
-    return _wrap_labels(plot, 38) + theme(figure_size=(w, h), legend_position="bottom", legend_box="vertical")
+    return _wrap_labels(plot, 32) + theme(figure_size=(w, h), legend_position="bottom", legend_box="vertical",
+                                          legend_direction="vertical")
 
 
 def figure_html(plot: Any, alt: str = "", dpi: int | None = None, phone: bool = True) -> str:
@@ -535,6 +536,46 @@ def show_provenance(data: Any, period: str | None = None, validation: str | None
                   + table_html(sw, "Software that produced this report", (), preset))
 
 
+# --------------------------------------------------------------------------------------- quoted figures
+SOURCE_ATTR = "data-pceval-source"
+_AGGREGATES = ("min", "max", "first", "sum", "mean")
+
+
+def quoted_figure(results: str | Path, column: str, agg: str = "first", fmt: str = "{:.1%}",
+                  **where: Any) -> str:
+    """A number quoted in prose from a results CSV, tagged with where it came from.
+
+    Reads ``results`` (e.g. ``validation/results/summary.csv``), keeps the rows whose columns equal
+    ``where`` (``design="att_gt_rollout"``), takes ``agg`` of ``column`` and formats it with ``fmt``.
+    The text is wrapped in ``<span data-pceval-source="...">``, which records the file, filter,
+    column, aggregate and format, so that a test can recompute every quoted figure of a rendered
+    report from the file (tests/test_report_figures.py): no number is typed by hand.
+    """
+    import json
+
+    path = Path(results)
+    if agg not in _AGGREGATES:
+        raise InputError(f"`agg` must be one of {_AGGREGATES}, got {agg!r}")
+    value = _quoted_value(path, column, agg, where)
+    spec = json.dumps({"file": path.name, "column": column, "agg": agg, "fmt": fmt, "where": where},
+                      sort_keys=True)
+    return f'<span {SOURCE_ATTR}="{html.escape(spec, quote=True)}">{html.escape(fmt.format(value))}</span>'
+
+
+def _quoted_value(path: Path, column: str, agg: str, where: Mapping[str, Any]) -> Any:
+    frame = pd.read_csv(path, keep_default_na=False, na_values=[""], low_memory=False)
+    for col, val in where.items():
+        if col not in frame:
+            raise InputError(f"`{col}` is not a column of {path.name}: {list(frame.columns)}")
+        frame = frame[frame[col].astype(str) == str(val)]
+    if column not in frame:
+        raise InputError(f"`column` {column!r} is not a column of {path.name}: {list(frame.columns)}")
+    if frame.empty:
+        raise InputError(f"no rows of {path.name} match {dict(where)}")
+    values = frame[column]
+    return values.iloc[0] if agg == "first" else getattr(values, agg)()
+
+
 # --------------------------------------------------------------------------------------- rendering
 _SELF_CHECK = """<script>
 window.addEventListener('load', function () {
@@ -595,8 +636,21 @@ def _output_html(out: Any, where: str) -> str:
 _WARNING_LINE = re.compile(r"^\S.*?:\d+: (\w*Warning): (.*)$")
 
 
+_INTEGER = re.compile(r"(?<![\w.,-])\d{1,3}(?:,\d{3})+(?![\w.,-]\d)|(?<![\w.,-])\d+(?![\w.-]|,\d)")
+
+
+def _protect_numbers(text: str, preset: str = DEFAULT_PRESET) -> str:
+    """Every whole number in a message passed through :func:`count` (counts of people or events in
+    a warning are counts a reader sees); decimals are left alone."""
+    return _INTEGER.sub(lambda m: count(int(m.group(0).replace(",", "")), preset), text)
+
+
 def _warnings_of(nb: Any) -> list[tuple[str, str]]:
-    """(category, message) of every warning the notebook printed, once each, in order."""
+    """(category, message) of every pceval warning the notebook printed, once each, in order.
+
+    Only pceval's own warnings (``PcevalWarning``) are kept: they say what the analysis did to the
+    data (exclusions, unmatched people). Whole numbers in them are protected like any other count.
+    """
     seen: dict[tuple[str, str], None] = {}
     for cell in nb.cells:
         for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
@@ -604,8 +658,8 @@ def _warnings_of(nb: Any) -> list[tuple[str, str]]:
                 text = out.get("text", "")
                 for line in ("".join(text) if isinstance(text, list) else text).splitlines():
                     m = _WARNING_LINE.match(line)
-                    if m:
-                        seen[(m.group(1), m.group(2).strip())] = None
+                    if m and m.group(1) == "PcevalWarning":
+                        seen[(m.group(1), _protect_numbers(m.group(2).strip()))] = None
     return list(seen)
 
 
@@ -780,7 +834,7 @@ def render_reports(notebooks: Sequence[Path] | None = None, data_dir: Path = Pat
 
 
 __all__ = ["summary_box", "bottom_line_box", "how_sure", "decision_words", "minimum_detectable_effect",
-           "power_table", "show_flow", "show_provenance", "data_quality", "software_versions", "header_words",
+           "power_table", "quoted_figure", "show_flow", "show_provenance", "data_quality", "software_versions", "header_words",
            "quintile_label", "show_table", "show_figure", "count", "table_html", "figure_html",
            "disclosure_log", "notebook_to_html", "execute_notebook", "render_reports", "html_to_pdf",
            "chromium_path", "CHROMIUM_FLAGS"]
