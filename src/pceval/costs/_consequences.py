@@ -242,17 +242,19 @@ def consequences(
     a_hat = np.array([_a_estimate(e) for e in inputs])
     a_se = np.array([_a_se(e) for e in inputs])
     draws = _a_draws(inputs, n_draws, seed) if method == "draws" else None
-    units = [(e.label, people[i], a_hat[i], a_se[i], None if draws is None else draws[:, i])
-             for i, e in enumerate(inputs)]
-    if by is not None:
+    labels: list[Any] = [e.label for e in inputs]
+    if by is None:
+        labels = ["overall"]
+    else:  # the overall rows add the subgroups up (independent estimates)
         w = people / people.sum()
-        units.append(("overall", float(people.sum()), float(w @ a_hat), float(np.sqrt(np.sum((w * a_se) ** 2))),
-                      None if draws is None else draws @ w))
-    else:
-        units = [("overall", *units[0][1:])]
-    ctx = dict(y=years, u=u, c=cost, los=los, confidence=confidence, method=method)
-    frames = [_terms(label, n, a, se, d, ctx) for label, n, a, se, d in units]
-    table = pd.concat(frames, ignore_index=True)
+        labels.append("overall")
+        people = np.append(people, people.sum())
+        a_hat = np.append(a_hat, w @ a_hat)
+        a_se = np.append(a_se, np.sqrt(np.sum((w * a_se) ** 2)))
+        if draws is not None:
+            draws = np.column_stack([draws, draws @ w])
+    ctx = dict(y=years, u=u, c=cost, los=los, confidence=confidence)
+    table = _terms(labels, people, a_hat, a_se, draws, ctx)
     method_text = ("delta method" if method == "delta" else
                    f"{n_draws:,} draws from the effect's sampling distribution (seed {seed})")
     words = activity_words(activity)
@@ -272,8 +274,8 @@ def consequences(
     table["length_of_stay"] = np.nan if los is None else los
     table["confidence"] = confidence
     eff_measure = {str(e.label): e.source for e in inputs}
-    table["effect_measure"] = [eff_measure.get(str(s), "; ".join(dict.fromkeys(eff_measure.values())))
-                               for s in table["subgroup"]]
+    all_measures = "; ".join(dict.fromkeys(eff_measure.values()))
+    table["effect_measure"] = [eff_measure.get(str(s), all_measures) for s in table["subgroup"]]
     rest = [c for c in table.columns if c not in PROTOCOL_COLUMNS]
     table = table[[*PROTOCOL_COLUMNS, *rest]]
     settings = dict(by=by, method=method, method_text=method_text, n_draws=n_draws, seed=seed,
@@ -351,80 +353,93 @@ def _a_draws(inputs: list[EffectInput], n: int, seed: int) -> np.ndarray:
 # the terms
 # ----------------------------------------------------------------------------------------------
 
-def _linear(a: float, se: float, draws: np.ndarray | None, alpha: float, beta: float,
-            q: float, confidence: float) -> dict[str, float]:
-    """Estimate, SE, statistic, p-value and interval of ``alpha + beta a``."""
+def _nan(k: int) -> dict[str, np.ndarray]:
+    return {c: np.full(k, np.nan) for c in ("estimate", "std_error", "statistic", "p_value",
+                                            "ci_lower", "ci_upper")}
+
+
+def _linear(a: np.ndarray, se: np.ndarray, draws: np.ndarray | None, alpha: float, beta: np.ndarray | float,
+            q: float, confidence: float) -> dict[str, np.ndarray]:
+    """Estimate, SE, statistic, p-value and interval of ``alpha + beta a`` for every subgroup:
+    ``|beta| se`` and a Wald interval (delta), or from the draws (percentiles; p-value = twice the
+    smaller share of draws on either side of 0)."""
+    from scipy import stats
+
     est = alpha + beta * a
     if draws is None:
-        s = abs(beta) * se
-        stat = est / s if s > 0 else np.nan
-        from scipy import stats
-
-        p = float(2 * stats.norm.sf(abs(stat))) if np.isfinite(stat) else np.nan
-        lo, hi = (est - q * s, est + q * s) if s > 0 else (np.nan, np.nan)
-        return dict(estimate=est, std_error=s, statistic=stat, p_value=p, ci_lower=lo, ci_upper=hi)
-    v = alpha + beta * draws
-    s = float(np.std(v, ddof=1))
-    tail = (1 - confidence) / 2
-    lo, hi = np.quantile(v, [tail, 1 - tail])
-    p = float(min(1.0, 2 * min(np.mean(v <= 0), np.mean(v >= 0))))
-    return dict(estimate=est, std_error=s, statistic=est / s if s > 0 else np.nan, p_value=p,
-                ci_lower=float(lo), ci_upper=float(hi))
-
-
-def _fixed(value: float) -> dict[str, float]:
-    return dict(estimate=value, std_error=0.0, statistic=np.nan, p_value=np.nan, ci_lower=value,
-                ci_upper=value)
+        s = np.abs(beta) * se
+        lo, hi = est - q * s, est + q * s
+    else:
+        v = alpha + np.asarray(beta) * draws
+        s = np.std(v, axis=0, ddof=1)
+        tail = (1 - confidence) / 2
+        lo, hi = np.quantile(v, [tail, 1 - tail], axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = np.where(s > 0, est / s, np.nan)
+    if draws is None:
+        p = np.where(np.isfinite(stat), 2 * stats.norm.sf(np.abs(stat)), np.nan)
+    else:
+        p = np.minimum(1.0, 2 * np.minimum(np.mean(v <= 0, axis=0), np.mean(v >= 0, axis=0)))
+    return dict(estimate=est, std_error=s, statistic=stat, p_value=p, ci_lower=lo, ci_upper=hi)
 
 
-def _nnt(a: float, se: float, a_row: dict[str, float], y: float) -> dict[str, Any]:
-    """People treated (for ``y`` years) per event avoided, with Altman's (1998) interval."""
+def _fixed(value: float, k: int) -> dict[str, np.ndarray]:
+    v = np.full(k, value)
+    return dict(estimate=v, std_error=np.zeros(k), statistic=np.full(k, np.nan),
+                p_value=np.full(k, np.nan), ci_lower=v, ci_upper=v)
+
+
+def _nnt(a: np.ndarray, se: np.ndarray, a_row: dict[str, np.ndarray], y: float) -> dict[str, Any]:
+    """People treated (for ``y`` years) per event avoided, with Altman's (1998) interval: the
+    interval of ``a`` inverted when it excludes 0, else NNTB to infinity to NNTH (``-inf, inf``)."""
     lo, hi = a_row["ci_lower"], a_row["ci_upper"]
-    est = 1000.0 / (a * y) if a != 0 else np.inf
-    s = 1000.0 * se / (y * a * a) if a != 0 else np.nan
-    row: dict[str, Any] = dict(estimate=est, std_error=s, statistic=a_row["statistic"],
-                               p_value=a_row["p_value"])
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        return {**row, "ci_lower": np.nan, "ci_upper": np.nan, "interval": ""}
-    if lo > 0 or hi < 0:  # the interval of a excludes 0: invert and exchange its limits
-        b1, b2 = sorted((1000.0 / (hi * y), 1000.0 / (lo * y)))
-        kind = "NNTB" if lo > 0 else "NNTH"
-        text = f"{kind} {abs(b1):,.1f} to {abs(b2):,.1f}"
-        return {**row, "ci_lower": b1, "ci_upper": b2, "interval": text}
-    nntb = 1000.0 / (hi * y) if hi > 0 else np.inf
-    nnth = 1000.0 / (-lo * y) if lo < 0 else np.inf
-    text = f"NNTB {nntb:,.1f} to infinity to NNTH {nnth:,.1f} (Altman 1998)"
-    return {**row, "ci_lower": -np.inf, "ci_upper": np.inf, "interval": text}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        est = np.where(a != 0, 1000.0 / (a * y), np.inf)
+        s = np.where(a != 0, 1000.0 * se / (y * a * a), np.nan)
+        b1, b2 = 1000.0 / (hi * y), 1000.0 / (lo * y)
+    excludes = (lo > 0) | (hi < 0)
+    through = ~excludes & np.isfinite(lo) & np.isfinite(hi)
+    c_lo = np.where(excludes, np.minimum(b1, b2), np.where(through, -np.inf, np.nan))
+    c_hi = np.where(excludes, np.maximum(b1, b2), np.where(through, np.inf, np.nan))
+    text = [(f"{'NNTB' if lo_ > 0 else 'NNTH'} {min(abs(x1), abs(x2)):,.1f} to "
+             f"{max(abs(x1), abs(x2)):,.1f}" if ex else
+             f"NNTB {x1 if hi_ > 0 else np.inf:,.1f} to infinity to NNTH "
+             f"{-x2 if lo_ < 0 else np.inf:,.1f} (Altman 1998)" if th else "")
+            for lo_, hi_, x1, x2, ex, th in zip(lo, hi, b1, b2, excludes, through, strict=True)]
+    return dict(estimate=est, std_error=s, statistic=a_row["statistic"], p_value=a_row["p_value"],
+                ci_lower=c_lo, ci_upper=c_hi, interval=text)
 
 
-def _terms(label: Any, n: float, a: float, se: float, draws: np.ndarray | None, ctx: dict) -> pd.DataFrame:
-    """Every term for one subgroup (or overall): ``n`` people, ``a`` events avoided per 1,000."""
+def _terms(labels: list[Any], n: np.ndarray, a: np.ndarray, se: np.ndarray, draws: np.ndarray | None,
+           ctx: dict) -> pd.DataFrame:
+    """Every term for every subgroup (``n`` people, ``a`` events avoided per 1,000 a year); the
+    rows are grouped by subgroup, in the order of :data:`TERMS`."""
     y, u, c, los, conf = ctx["y"], ctx["u"], ctx["c"], ctx["los"], ctx["confidence"]
     q = critical_value(conf)
+    k = len(labels)
 
-    def lin(alpha: float, beta: float) -> dict[str, float]:
+    def lin(alpha: float, beta: np.ndarray | float) -> dict[str, np.ndarray]:
         return _linear(a, se, draws, alpha, beta, q, conf)
 
     rows: dict[str, dict[str, Any]] = {}
     rows["events_avoided_per_1000_per_year"] = lin(0.0, 1.0)
     rows["events_avoided_per_year"] = lin(0.0, n / 1000.0)
     rows["people_treated_per_event_avoided"] = _nnt(a, se, rows["events_avoided_per_1000_per_year"], y)
-    rows["bed_days_avoided"] = (lin(0.0, n * los / 1000.0) if los is not None else
-                                dict(estimate=np.nan, std_error=np.nan, statistic=np.nan,
-                                     p_value=np.nan, ci_lower=np.nan, ci_upper=np.nan))
+    rows["bed_days_avoided"] = lin(0.0, n * los / 1000.0) if los is not None else _nan(k)
     rows["cost_of_events_avoided"] = lin(0.0, n * u / 1000.0)
-    rows["intervention_cost_per_person"] = _fixed(c)
+    rows["intervention_cost_per_person"] = _fixed(c, k)
     rows["net_cost_per_person"] = lin(c, -y * u / 1000.0)
-    rows["break_even_effect_per_1000"] = _fixed(1000.0 * c / (y * u))
-    rows["roi"] = (lin(-1.0, y * u / (1000.0 * c)) if c > 0 else
-                   dict(estimate=np.nan, std_error=np.nan, statistic=np.nan, p_value=np.nan,
-                        ci_lower=np.nan, ci_upper=np.nan))
-    out = pd.DataFrame([{"term": t, **rows[t]} for t in TERMS])
-    out["scale"] = "absolute"
-    out["subgroup"] = label
-    out["population"] = n
-    out["intervention_cost"] = c
-    out["interval"] = [rows[t].get("interval", "") for t in TERMS]
+    rows["break_even_effect_per_1000"] = _fixed(1000.0 * c / (y * u), k)
+    rows["roi"] = lin(-1.0, y * u / (1000.0 * c)) if c > 0 else _nan(k)
+    T = len(TERMS)
+    cols = {col: np.column_stack([np.asarray(rows[t][col], dtype=float) for t in TERMS]).ravel()
+            for col in ("estimate", "std_error", "statistic", "p_value", "ci_lower", "ci_upper")}
+    interval = np.column_stack([np.asarray(rows[t].get("interval", [""] * k), dtype=object)
+                                for t in TERMS]).ravel()
+    out = pd.DataFrame({"term": np.tile(TERMS, k), **cols, "scale": "absolute",
+                        "subgroup": pd.Series(np.repeat(np.array(labels, dtype=object), T), dtype=object),
+                        "population": np.repeat(n, T), "intervention_cost": c,
+                        "interval": interval})
     return out
 
 

@@ -74,6 +74,7 @@ def read_effect(effect: Any, *, effect_unit: str | None, baseline_rate: Any, bas
         items, by = list(effect.items()), "subgroup"
     else:
         items, by = [(None, effect)], None
+    baseline_rate, baseline_se = _by_text(baseline_rate), _by_text(baseline_se)
     out = []
     for label, res in items:
         base = _per_level(baseline_rate, label, "baseline_rate")
@@ -83,6 +84,13 @@ def read_effect(effect: Any, *, effect_unit: str | None, baseline_rate: Any, bas
     return out, by
 
 
+def _by_text(value: Any) -> Any:
+    """A mapping or Series keyed by the text of its keys (levels match as text); others unchanged."""
+    if isinstance(value, (Mapping, pd.Series)):
+        return {str(k): v for k, v in dict(value).items()}
+    return value
+
+
 def _per_level(value: Any, label: Any, name: str) -> float | None:
     """A scalar argument, or its value for subgroup ``label`` when it is a mapping/Series."""
     if value is None:
@@ -90,9 +98,9 @@ def _per_level(value: Any, label: Any, name: str) -> float | None:
     if isinstance(value, (Mapping, pd.Series)):
         if label is None:
             raise InputError(f"`{name}` is given by subgroup, but `effect` is a single effect")
-        keys = {str(k): v for k, v in dict(value).items()}
+        keys = value
         if str(label) not in keys:
-            raise InputError(f"`{name}` has no value for subgroup {label!r}; it has {list(keys)}")
+            raise InputError(f"`{name}` has no value for subgroup {label!r}; it has {list(keys)[:10]}")
         value = keys[str(label)]
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
             or not np.isfinite(value) or value < 0:
