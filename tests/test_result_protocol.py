@@ -15,7 +15,7 @@ import pytest
 from plotnine import ggplot
 
 import pceval
-from pceval import did
+from pceval import costs, did
 from pceval import inequality as ineq
 from pceval._results import PROTOCOL_COLUMNS, SCALES, VERDICTS, verdict
 
@@ -85,6 +85,17 @@ def _results():
         "BalanceResult": pceval.balance_table(people, "treat", ["x1", "x2"]),
         "EquityOfEffect": ineq.equity_of_effect(eq_in, n_boot=2000),
         "UptakeEquity": ineq.uptake_equity(up_in, eligible="eligible"),
+        "Consequences": costs.consequences(
+            did.did2x2(p, "events", "treated", "unit", "post", model="poisson", exposure="years",
+                       exposure_unit="year"),
+            population=5000, activity="emergency_admission", unit_costs=costs.example_unit_costs(),
+            intervention_cost=150),
+        "Consequences (by quintile, draws)": costs.consequences(
+            did.effects_by(p, "imd_quintile", did.did2x2, outcome="events", treatment="treated",
+                           post="post", unit="unit", model="poisson", exposure="years",
+                           exposure_unit="year"),
+            population={q: 1000 for q in range(1, 6)}, activity="emergency_admission",
+            unit_costs=costs.example_unit_costs(), intervention_cost=150, method="draws"),
     }
 
 

@@ -21,6 +21,7 @@ from pceval._version import __version__
 # public submodules, loaded on first use
 _SUBMODULES: tuple[str, ...] = (
     "cohort",
+    "costs",
     "covariate_balance",
     "did",
     "disclosure",
@@ -82,6 +83,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what editors and type checkers see; not run
     from pceval import (
         cohort,
+        costs,
         covariate_balance,
         did,
         disclosure,

@@ -1,0 +1,281 @@
+"""Unit costs: a versioned table of what one unit of NHS activity costs, with its price year and source.
+
+A :class:`UnitCosts` table has one row per activity and the columns
+
+* ``activity``: the name :func:`pceval.costs.consequences` looks up (e.g. ``"emergency_admission"``,
+  the event types of the synthetic data);
+* ``unit_cost``: the cost of one unit (e.g. one admission), in pounds;
+* ``currency_year``: the financial year whose prices the cost is in (``"2023/24"``); a cost without
+  its price year cannot be compared with an intervention's cost, so a table without it is refused;
+* ``source``: where the figure comes from (publication, table and year);
+
+and optionally ``unit`` (what one unit is, e.g. ``"per admission"``), ``mean_length_of_stay`` (bed days
+per admission, for the bed days avoided) with its ``length_of_stay_source``, and ``notes``.
+
+The table travels with a ``version`` and a ``citation`` so that every report can state which table and
+which year it used (``uc.citation``). :meth:`UnitCosts.inflate` moves every cost to another price year
+with a :class:`CostIndex`, which must itself carry a citation:
+
+``cost_in_year_t = cost_in_year_s x index_t / index_s``
+
+(the PSSRU *Unit Costs of Health and Social Care* manuals publish the NHS cost inflation index,
+NHSCII, for this purpose; Jones et al., PSSRU, University of Kent).
+
+**pceval ships no NHS unit costs.** National averages (NHS England's National Cost Collection, the
+National Schedule of NHS Costs) change every year and must be quoted with their publication, table and
+year; rather than ship a figure that could not be verified, :func:`default_unit_costs` raises an error
+that explains how to build a table. :func:`example_unit_costs` is an *illustrative* table, labelled as
+such in every output, for the documentation and tests only.
+
+Example
+-------
+>>> import pandas as pd
+>>> from pceval.costs import UnitCosts
+>>> uc = UnitCosts(pd.DataFrame({"activity": ["emergency_admission"], "unit_cost": [2000.0],
+...                              "currency_year": ["2023/24"], "source": ["my ICB's finance team, 2024"]}),
+...                version="ICB costs v1")
+>>> uc.cost("emergency_admission")
+2000.0
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pceval._checks import check_frame, did_you_mean
+from pceval.errors import InputError
+
+REQUIRED = ("activity", "unit_cost", "currency_year", "source")
+OPTIONAL = ("unit", "mean_length_of_stay", "length_of_stay_source", "notes")
+ILLUSTRATIVE = "illustrative, not NHS figures"
+
+_FY = re.compile(r"^\s*(?:FY\s*)?(\d{4})\s*[/-]\s*(\d{2}|\d{4})\s*$", re.I)
+
+
+def financial_year(value: Any, name: str = "currency_year") -> str:
+    """``value`` as a financial year ``"YYYY/YY"`` (accepts ``2023/24``, ``2023-24``, ``2023/2024``).
+
+    A bare calendar year (``2023``) is refused: NHS costs are priced by financial year, and 2023 could
+    mean 2022/23 or 2023/24.
+    """
+    m = _FY.match(str(value))
+    if m is None or isinstance(value, (bool, int, float, np.integer, np.floating)):
+        raise InputError(f"`{name}` must be a financial year such as '2023/24', got {value!r}"
+                         + (" (a calendar year is ambiguous: 2023 could be 2022/23 or 2023/24)"
+                            if re.fullmatch(r"\s*\d{4}(\.0)?\s*", str(value)) else ""))
+    start, end = int(m.group(1)), m.group(2)
+    end_full = int(end) if len(end) == 4 else (start // 100) * 100 + int(end)
+    if end_full != start + 1:
+        raise InputError(f"`{name}` {value!r} is not a financial year: the second year must follow "
+                         f"the first (e.g. '{start}/{(start + 1) % 100:02d}')")
+    return f"{start}/{(start + 1) % 100:02d}"
+
+
+@dataclass(frozen=True)
+class CostIndex:
+    """A price index by financial year, with its citation (needed to inflate a cost).
+
+    ``values`` maps a financial year (``"2022/23"``) to the index level (any base); ``name`` says what
+    index it is (e.g. "NHS cost inflation index, pay and prices") and ``citation`` where its figures
+    were published (publication, table, year). An index without a citation is refused.
+    """
+
+    values: Mapping[str, float]
+    name: str
+    citation: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.citation, str) or not self.citation.strip():
+            raise InputError("`citation`: a cost index must say where its figures were published "
+                             "(publication, table and year), e.g. the PSSRU Unit Costs of Health and "
+                             "Social Care manual's NHS cost inflation index")
+        if not isinstance(self.values, Mapping) or not self.values:
+            raise InputError("`values` must be a non-empty mapping {financial year: index level}")
+        clean: dict[str, float] = {}
+        for k, v in self.values.items():
+            year = financial_year(k, "values")
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) \
+                    or not np.isfinite(v) or v <= 0:
+                raise InputError(f"`values`: the index for {year} must be a positive number, got {v!r}")
+            clean[year] = float(v)
+        object.__setattr__(self, "values", dict(sorted(clean.items())))
+
+    def factor(self, from_year: str, to_year: str) -> float:
+        """``index[to_year] / index[from_year]``: what one pound in ``from_year`` prices costs in
+        ``to_year`` prices."""
+        a, b = financial_year(from_year, "from_year"), financial_year(to_year, "to_year")
+        for y in (a, b):
+            if y not in self.values:
+                raise InputError(f"the cost index '{self.name}' has no value for {y}; it covers "
+                                 f"{list(self.values)}")
+        return self.values[b] / self.values[a]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per financial year: ``currency_year, index``, with ``name`` and ``citation``."""
+        return pd.DataFrame({"currency_year": list(self.values), "index": list(self.values.values()),
+                             "name": self.name, "citation": self.citation})
+
+
+@dataclass(frozen=True)
+class UnitCosts:
+    """A versioned table of unit costs (see the module docstring for its columns).
+
+    Parameters
+    ----------
+    table : DataFrame with ``activity, unit_cost, currency_year, source`` (and optionally ``unit``,
+        ``mean_length_of_stay``, ``length_of_stay_source``, ``notes``). It is copied, never changed.
+    version : a name for this version of the table (e.g. ``"ICB finance 2024-06"``).
+    citation : the sentence every report quotes; default: built from the version and the sources.
+    label : ``"user-supplied"`` (default), ``"indicative"`` for national averages, or the example's
+        ``"illustrative, not NHS figures"``.
+    """
+
+    table: pd.DataFrame
+    version: str
+    citation: str = ""
+    label: str = "user-supplied"
+    inflated_with: str | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.version, str) or not self.version.strip():
+            raise InputError("`version` must name this version of the cost table, e.g. 'ICB costs 2024-06'")
+        tab = _checked_table(self.table)
+        object.__setattr__(self, "table", tab)
+        if not self.citation:
+            sources = "; ".join(dict.fromkeys(tab["source"]))
+            years = ", ".join(dict.fromkeys(tab["currency_year"]))
+            text = f"Unit costs: {self.version} ({self.label}; prices of {years}). Sources: {sources}."
+            object.__setattr__(self, "citation", text)
+
+    @property
+    def activities(self) -> list[str]:
+        """The activity names in the table."""
+        return list(self.table["activity"])
+
+    def row(self, activity: str) -> pd.Series:
+        """The table's row for ``activity``; an unknown name is an error that suggests the nearest."""
+        if activity not in self.activities:
+            raise InputError(f"`activity` {activity!r} is not in the unit cost table "
+                             f"'{self.version}'{did_you_mean(activity, self.activities)}; its activities "
+                             f"are {self.activities}")
+        return self.table.loc[self.table["activity"] == activity].iloc[0]
+
+    def cost(self, activity: str) -> float:
+        """The unit cost of ``activity`` (pounds, in the row's ``currency_year`` prices)."""
+        return float(self.row(activity)["unit_cost"])
+
+    def to_frame(self) -> pd.DataFrame:
+        """The table (a copy), with ``version`` and ``label`` columns."""
+        return self.table.assign(version=self.version, label=self.label)
+
+    def inflate(self, to_year: str, index: CostIndex | None = None) -> UnitCosts:
+        """Every cost in ``to_year`` prices: ``cost x index[to_year] / index[currency_year]``.
+
+        ``index`` is a :class:`CostIndex` with its citation (e.g. the NHS cost inflation index from the
+        PSSRU Unit Costs of Health and Social Care manual). The new table's citation names the index.
+        """
+        if index is None:
+            raise InputError("`index`: inflating costs needs a cited price index; build one with "
+                             "pceval.costs.CostIndex({'2022/23': ..., '2023/24': ...}, name=..., "
+                             "citation='publication, table, year')")
+        if not isinstance(index, CostIndex):
+            raise InputError(f"`index` must be a pceval.costs.CostIndex, got {type(index).__name__}")
+        to_year = financial_year(to_year, "to_year")
+        factors = np.array([index.factor(y, to_year) for y in self.table["currency_year"]])
+        tab = self.table.assign(unit_cost=self.table["unit_cost"].to_numpy(float) * factors,
+                                currency_year=to_year)
+        note = f"inflated to {to_year} prices with {index.name} ({index.citation})"
+        return UnitCosts(tab, version=self.version, citation=f"{self.citation} Costs {note}.",
+                         label=self.label, inflated_with=note)
+
+    def summary(self) -> str:
+        """The table as text, with its citation."""
+        cols = [c for c in ("activity", "unit_cost", "currency_year", "unit", "mean_length_of_stay")
+                if c in self.table]
+        return self.citation + "\n" + self.table[cols].to_string(index=False)
+
+
+def _checked_table(table: Any) -> pd.DataFrame:
+    """The cost table checked and normalised: required columns present and complete, costs
+    non-negative numbers, one row per activity, currency years as ``"YYYY/YY"``."""
+    if isinstance(table, pd.DataFrame) and "currency_year" not in table.columns:
+        raise InputError(
+            "`table` has no 'currency_year' column: every unit cost must state the financial year of "
+            "its prices (e.g. '2023/24'), or costs from different years would be mixed silently. "
+            f"Its columns are {list(table.columns)}")
+    df = check_frame(table, "table", required=list(REQUIRED), numeric=["unit_cost"],
+                     not_null=list(REQUIRED), unique=["activity"],
+                     ranges={"unit_cost": (0, None)})
+    keep = list(REQUIRED) + [c for c in OPTIONAL if c in df.columns]
+    out = df[keep].copy()
+    out["activity"] = out["activity"].astype(str)
+    out["unit_cost"] = out["unit_cost"].astype(float)
+    out["currency_year"] = [financial_year(v, "table['currency_year']") for v in out["currency_year"]]
+    out["source"] = out["source"].astype(str)
+    blank = out["source"].str.strip() == ""
+    if blank.any():
+        raise InputError(f"`table`: column 'source' is empty for {list(out.loc[blank, 'activity'])}; "
+                         "say where each cost comes from (publication, table and year)")
+    if "mean_length_of_stay" in out:
+        los = pd.to_numeric(out["mean_length_of_stay"], errors="coerce")
+        if (los < 0).any():
+            raise InputError("`table`: column 'mean_length_of_stay' must be non-negative")
+        out["mean_length_of_stay"] = los
+    return out.reset_index(drop=True)
+
+
+def _read_csv(name: str) -> pd.DataFrame:
+    with resources.files("pceval").joinpath(f"data/{name}").open("r", encoding="utf-8") as fh:
+        return pd.read_csv(fh)
+
+
+def example_unit_costs() -> UnitCosts:
+    """An **illustrative** cost table for the documentation and tests: round numbers, *not NHS
+    figures* (its label and citation say so in every output). Activities: the event types of the
+    synthetic data (``emergency_admission`` with a mean length of stay, ``ae_attendance``,
+    ``gp_appointment``, ``outpatient_attendance``), in 2023/24 prices."""
+    return UnitCosts(_read_csv("unit_costs_example.csv"), version="pceval example table",
+                     citation=("Unit costs: the pceval example table (illustrative, not NHS figures; "
+                               "2023/24 prices). Replace it with cited NHS costs before using the results."),
+                     label=ILLUSTRATIVE)
+
+
+def example_cost_index() -> CostIndex:
+    """An **illustrative** price index (2020/21 = 100) for the documentation and tests; not the NHSCII."""
+    tab = _read_csv("unit_costs_example_index.csv")
+    return CostIndex(dict(zip(tab["currency_year"], tab["index"].astype(float), strict=True)),
+                     name="pceval example index (illustrative, not the NHS cost inflation index)",
+                     citation="pceval example index: illustrative figures, not published")
+
+
+def default_unit_costs() -> UnitCosts:
+    """National average NHS unit costs, if pceval could ship them with a verified citation.
+
+    It cannot yet: no figure from the National Cost Collection (National Schedule of NHS Costs) could be
+    verified against its publication, table and year when this version was written, and pceval does not
+    ship unverified costs. This function therefore raises :class:`~pceval.errors.InputError` explaining
+    how to build a table.
+    """
+    raise InputError(
+        "pceval ships no NHS unit costs: build a table from a cited source and pass it as "
+        "`unit_costs=`, e.g.\n"
+        "    uc = pceval.costs.UnitCosts(pd.DataFrame({\n"
+        "        'activity': ['emergency_admission'], 'unit_cost': [<cost per admission>],\n"
+        "        'currency_year': ['2023/24'], 'mean_length_of_stay': [<bed days per admission>],\n"
+        "        'source': ['National Schedule of NHS Costs 2023/24, <table/HRG>, NHS England <year>']}),\n"
+        "        version='<name of this table>', label='indicative')\n"
+        "National averages are in NHS England's National Cost Collection (National Schedule of NHS "
+        "Costs); inflate to another year with pceval.costs.CostIndex and the NHS cost inflation index "
+        "of the PSSRU Unit Costs of Health and Social Care manual. For the documentation's worked "
+        "example only, pceval.costs.example_unit_costs() is an illustrative table (not NHS figures).")
+
+
+__all__ = ["UnitCosts", "CostIndex", "default_unit_costs", "example_unit_costs", "example_cost_index",
+           "financial_year", "ILLUSTRATIVE"]

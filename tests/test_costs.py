@@ -1,0 +1,301 @@
+"""pceval.costs: hand-computed consequences, Altman's NNT interval, units, refusals and inflation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import pceval
+from pceval import did
+from pceval.costs import (
+    TERMS,
+    Consequences,
+    CostIndex,
+    UnitCosts,
+    consequences,
+    default_unit_costs,
+    example_cost_index,
+    example_unit_costs,
+)
+from pceval.errors import InputError
+
+Z = 1.959963984540054
+
+
+def _row(estimate=-50.0, se=20.0, measure="difference in rate per 1,000 person-years"):
+    """One absolute protocol row: a change of `estimate` admissions per 1,000 person-years."""
+    return pd.Series({"term": "ATT", "estimate": estimate, "std_error": se, "statistic": estimate / se,
+                      "p_value": np.nan, "ci_lower": estimate - Z * se, "ci_upper": estimate + Z * se,
+                      "scale": "absolute", "measure": measure})
+
+
+def _cons(effect=None, **kw):
+    args = dict(population=10_000, activity="emergency_admission", unit_costs=example_unit_costs(),
+                intervention_cost=150.0)
+    args.update(kw)
+    return consequences(_row() if effect is None else effect, **args)
+
+
+def test_hand_computed_consequences():
+    # a = 50 avoided per 1,000 a year (se 20); N = 10,000; u = £2,000; c = £150; y = 1; L = 4 days
+    t = _cons().to_frame().set_index("term")
+    assert list(t.index) == list(TERMS)
+    expected = {
+        "events_avoided_per_1000_per_year": (50.0, 20.0),
+        "events_avoided_per_year": (500.0, 200.0),                  # 50 x 10,000 / 1,000
+        "bed_days_avoided": (2000.0, 800.0),                         # x 4 days
+        "cost_of_events_avoided": (1_000_000.0, 400_000.0),          # x £2,000
+        "intervention_cost_per_person": (150.0, 0.0),
+        "net_cost_per_person": (150.0 - 100.0, 40.0),                # 150 - 50 x 2,000 / 1,000
+        "break_even_effect_per_1000": (75.0, 0.0),                   # 1,000 x 150 / 2,000
+        "roi": ((100.0 - 150.0) / 150.0, 40.0 / 150.0),
+    }
+    for term, (est, se) in expected.items():
+        assert t.loc[term, "estimate"] == pytest.approx(est, rel=1e-12), term
+        assert t.loc[term, "std_error"] == pytest.approx(se, rel=1e-12, abs=1e-12), term
+        if se > 0:
+            assert t.loc[term, "ci_lower"] == pytest.approx(est - Z * se, rel=1e-9), term
+            assert t.loc[term, "ci_upper"] == pytest.approx(est + Z * se, rel=1e-9), term
+    # NNT: 1,000 / 50 = 20 people; interval inverts the interval of a (Altman 1998)
+    lo, hi = 50 - Z * 20, 50 + Z * 20
+    assert t.loc["people_treated_per_event_avoided", "estimate"] == pytest.approx(20.0)
+    assert t.loc["people_treated_per_event_avoided", "ci_lower"] == pytest.approx(1000 / hi)
+    assert t.loc["people_treated_per_event_avoided", "ci_upper"] == pytest.approx(1000 / lo)
+    assert t.loc["people_treated_per_event_avoided", "interval"].startswith("NNTB")
+    # the interval of every linear term is the effect's own interval mapped through the formula
+    assert t.loc["events_avoided_per_1000_per_year", "ci_lower"] == pytest.approx(-_row()["ci_upper"])
+
+
+def test_years_scale_the_cost_side_only():
+    # a cost of £300 per person buys 2 years of effect: net = 300 - 2 x 50 x 2 = 100; break-even 75
+    t = _cons(intervention_cost=300.0, years=2.0).to_frame().set_index("term")
+    assert t.loc["net_cost_per_person", "estimate"] == pytest.approx(100.0)
+    assert t.loc["break_even_effect_per_1000", "estimate"] == pytest.approx(75.0)
+    assert t.loc["people_treated_per_event_avoided", "estimate"] == pytest.approx(10.0)
+    assert t.loc["events_avoided_per_year", "estimate"] == pytest.approx(500.0)
+
+
+def test_nnt_interval_through_infinity_when_the_effect_interval_includes_zero():
+    t = _cons(_row(-50.0, 40.0)).to_frame().set_index("term")
+    nnt = t.loc["people_treated_per_event_avoided"]
+    lo, hi = 50 - Z * 40, 50 + Z * 40                     # -28.4 to 128.4 avoided per 1,000
+    assert nnt["ci_lower"] == -np.inf and nnt["ci_upper"] == np.inf
+    assert nnt["interval"] == f"NNTB {1000 / hi:,.1f} to infinity to NNTH {1000 / -lo:,.1f} (Altman 1998)"
+    assert nnt["p_value"] == pytest.approx(t.loc["events_avoided_per_1000_per_year", "p_value"])
+
+
+def test_harm_gives_a_negative_nnt_the_nnth():
+    t = _cons(_row(50.0, 20.0)).to_frame().set_index("term")
+    nnt = t.loc["people_treated_per_event_avoided"]
+    assert nnt["estimate"] == pytest.approx(-20.0)
+    assert nnt["ci_upper"] < 0 and nnt["interval"].startswith("NNTH")
+
+
+def test_rate_ratio_times_baseline_with_delta_method():
+    rel = pd.Series({"term": "ATT", "estimate": 0.8, "std_error": 0.8 * 0.1, "scale": "relative",
+                     "measure": "rate ratio"})
+    t = _cons(rel, baseline_rate=300.0, baseline_se=15.0).to_frame().set_index("term")
+    a = t.loc["events_avoided_per_1000_per_year"]
+    assert a["estimate"] == pytest.approx(300 * 0.2)
+    assert a["std_error"] == pytest.approx(np.hypot(300 * 0.8 * 0.1, 0.2 * 15.0))
+    with pytest.raises(InputError, match="relative"):
+        _cons(_row(), baseline_rate=300.0)  # an absolute row cannot be multiplied by a baseline
+
+
+def test_did2x2_poisson_result_is_read_with_its_unit():
+    rng = np.random.default_rng(4)
+    n = 1500
+    tr = np.repeat(rng.random(n) < 0.5, 2).astype(int)
+    post = np.tile([0, 1], n)
+    years = np.full(2 * n, 0.5)
+    y = rng.poisson(years * 0.4 * np.exp(0.1 * post + 0.2 * tr - 0.3 * tr * post))
+    p = pd.DataFrame({"unit": np.repeat(np.arange(n), 2), "post": post, "treated": tr, "y": y, "years": years})
+    fit = did.did2x2(p, "y", "treated", "unit", "post", model="poisson", exposure="years", exposure_unit="year")
+    ab = fit.to_frame().set_index("scale").loc["absolute"]
+    t = _cons(fit).to_frame().set_index("term")
+    assert t.loc["events_avoided_per_1000_per_year", "estimate"] == pytest.approx(-ab["estimate"])
+    assert t.loc["events_avoided_per_1000_per_year", "std_error"] == pytest.approx(ab["std_error"])
+    assert "per 1,000 person-years" in t.loc["events_avoided_per_1000_per_year", "effect_measure"]
+
+
+def test_effect_unit_stated_for_a_linear_count_per_person_quarter():
+    # -0.02 admissions per person-quarter = 80 fewer per 1,000 person-years
+    row = _row(-0.02, 0.005, measure="difference in mean admissions")
+    with pytest.raises(InputError, match="cannot tell the unit"):
+        _cons(row)
+    t = _cons(row, effect_unit="per person-quarter").to_frame().set_index("term")
+    assert t.loc["events_avoided_per_1000_per_year", "estimate"] == pytest.approx(80.0)
+    assert t.loc["events_avoided_per_1000_per_year", "std_error"] == pytest.approx(20.0)
+
+
+def test_person_time_without_a_unit_is_refused_and_contradictions_too():
+    row = _row(-50.0, 20.0, measure="rate difference per 1,000 person-time")
+    with pytest.raises(InputError, match="person-time in what unit"):
+        _cons(row)
+    t = _cons(row, effect_unit="per 1,000 person-months").to_frame().set_index("term")
+    assert t.loc["events_avoided_per_1000_per_year", "estimate"] == pytest.approx(50.0 * 12)
+    with pytest.raises(InputError, match="contradicts"):
+        _cons(_row(), effect_unit="per 1,000 person-months")
+    with pytest.raises(InputError, match="not a unit"):
+        _cons(row, effect_unit="per 1,000 people")
+
+
+def test_a_result_without_usable_uncertainty_is_refused():
+    with pytest.raises(InputError, match="standard error"):
+        _cons(_row(-50.0, np.nan))
+    with pytest.raises(InputError, match="pceval result"):
+        _cons(effect=-50.0)
+
+
+def test_subgroups_overall_adds_up_the_levels():
+    rows = {q: _row(-10.0 * q, 5.0 + q) for q in range(1, 6)}
+    pop = pd.Series([1000.0, 2000, 3000, 2000, 1000], index=range(1, 6))
+    t = _cons(rows, population=pop).to_frame()
+    assert set(t["subgroup"].astype(str)) == {"1", "2", "3", "4", "5", "overall"}
+    a = t.query("term == 'events_avoided_per_1000_per_year'").set_index("subgroup")
+    w = pop / pop.sum()
+    assert a.loc["overall", "estimate"] == pytest.approx(float((w * 10.0 * pop.index).sum()))
+    assert a.loc["overall", "std_error"] == pytest.approx(
+        float(np.sqrt(((w * (5.0 + pop.index)) ** 2).sum())))
+    e = t.query("term == 'events_avoided_per_year'").set_index("subgroup")
+    assert e.loc["overall", "estimate"] == pytest.approx(e.drop("overall")["estimate"].sum())
+    with pytest.raises(InputError, match="missing"):
+        _cons(rows, population=pop.iloc[:4])
+    with pytest.raises(InputError, match="by subgroup"):
+        _cons(_row(), population=pop)
+
+
+def test_effects_by_result_gives_rows_per_quintile():
+    rng = np.random.default_rng(8)
+    n = 3000
+    q = np.repeat(rng.integers(1, 6, n), 2)
+    tr = np.repeat(rng.random(n) < 0.5, 2).astype(int)
+    post = np.tile([0, 1], n)
+    y = rng.poisson(0.5 * np.exp(0.1 * post + 0.2 * tr - 0.3 * tr * post))
+    p = pd.DataFrame({"unit": np.repeat(np.arange(n), 2), "post": post, "treated": tr, "y": y,
+                      "years": 1.0, "imd_quintile": q})
+    byq = did.effects_by(p, "imd_quintile", did.did2x2, outcome="y", treatment="treated", post="post",
+                         unit="unit", model="poisson", exposure="years", exposure_unit="year")
+    pop = p.drop_duplicates("unit").groupby("imd_quintile").size()
+    cons = _cons(byq, population=pop)
+    a = cons.to_frame().query("term == 'events_avoided_per_1000_per_year'")
+    assert list(a["subgroup"].astype(str)) == ["1", "2", "3", "4", "5", "overall"]
+    assert (a["by"] == "imd_quintile").all()
+    assert "In imd_quintile 1" in cons.bottom_line(subgroup=1)
+
+
+def test_draws_agree_with_the_delta_method_for_a_difference():
+    d, m = _cons(), _cons(method="draws", n_draws=200_000, seed=3)
+    fd, fm = d.to_frame().set_index("term"), m.to_frame().set_index("term")
+    for term in ("events_avoided_per_1000_per_year", "net_cost_per_person", "roi"):
+        assert fm.loc[term, "ci_lower"] == pytest.approx(fd.loc[term, "ci_lower"], abs=0.02 * fd.loc[term, "std_error"])
+        assert fm.loc[term, "ci_upper"] == pytest.approx(fd.loc[term, "ci_upper"], abs=0.02 * fd.loc[term, "std_error"])
+    assert fm.loc["roi", "method"].startswith("200,000 draws")
+    assert fd.loc["roi", "method"] == "delta method"
+    assert fd.loc["break_even_effect_per_1000", "method"] == "fixed input"
+
+
+def test_draws_are_reproducible_with_the_seed():
+    a = _cons(method="draws", n_draws=1000, seed=5).to_frame()
+    b = _cons(method="draws", n_draws=1000, seed=5).to_frame()
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_bottom_line_words_follow_the_interval():
+    sure = _cons(_row(-50.0, 10.0)).bottom_line()
+    assert sure.startswith("Between 30 and 70 fewer emergency admissions per 1,000 people a year")
+    assert "pays for itself if it avoids at least 75 emergency admissions" in sure
+    assert "illustrative, not NHS figures" in sure
+    almost_none = _cons(_row(-45.0, 22.0)).bottom_line()
+    assert "it could be almost none" in almost_none.splitlines()[0]
+    unsure = _cons(_row(-50.0, 40.0)).bottom_line()
+    assert unsure.startswith("Anywhere from 128 fewer to 28 more emergency admissions")
+    assert "may or may not pay for itself" in unsure
+    harm = _cons(_row(50.0, 10.0)).bottom_line()
+    assert harm.startswith("Between 30 and 70 more emergency admissions")
+    assert "costs more than it saves" in harm
+
+
+def test_result_protocol_and_verdict():
+    cons = _cons()
+    assert isinstance(cons, Consequences)
+    assert cons.headline["term"] == "events_avoided_per_1000_per_year"
+    assert cons.verdict() == "higher"                      # events avoided: the interval is above 0
+    assert _cons(_row(-50.0, 40.0)).verdict() == "no evidence either way"
+    assert "Costs and consequences" in cons.summary()
+
+
+# --- the unit cost table ---------------------------------------------------------------------------
+
+def _table(**drop):
+    tab = pd.DataFrame({"activity": ["emergency_admission", "gp_appointment"], "unit_cost": [2500.0, 45.0],
+                        "currency_year": ["2022/23", "2022-23"], "source": ["finance team, 2023"] * 2})
+    return tab.drop(columns=list(drop))
+
+
+def test_a_cost_table_without_currency_year_is_refused():
+    with pytest.raises(InputError, match="currency_year"):
+        UnitCosts(_table(currency_year=True), version="v1")
+    bad = _table().assign(currency_year=["2022/23", None])
+    with pytest.raises(InputError, match="missing"):
+        UnitCosts(bad, version="v1")
+    with pytest.raises(InputError, match="calendar year is ambiguous"):
+        UnitCosts(_table().assign(currency_year=[2023, 2023]), version="v1")
+    with pytest.raises(InputError, match="source"):
+        UnitCosts(_table(source=True), version="v1")
+
+
+def test_cost_table_is_normalised_and_cited():
+    tab = _table()
+    uc = UnitCosts(tab, version="ICB 2023")
+    assert list(uc.table["currency_year"]) == ["2022/23", "2022/23"]
+    assert list(tab["currency_year"]) == ["2022/23", "2022-23"]        # the caller's frame is unchanged
+    assert "ICB 2023" in uc.citation and "finance team, 2023" in uc.citation
+    assert uc.to_frame()["version"].eq("ICB 2023").all()
+
+
+def test_unknown_activity_suggests_the_nearest_name():
+    uc = UnitCosts(_table(), version="v1")
+    with pytest.raises(InputError, match="did you mean 'emergency_admission'"):
+        uc.row("emergency_admissions")
+    with pytest.raises(InputError, match="did you mean 'gp_appointment'"):
+        _cons(activity="GP appointment", unit_costs=uc)
+
+
+def test_inflation_uses_the_cited_index():
+    idx = CostIndex({"2022/23": 109.0, "2023/24": 114.0}, name="test index", citation="a test, table 1, 2024")
+    uc = UnitCosts(_table(), version="v1").inflate("2023/24", index=idx)
+    assert uc.cost("emergency_admission") == pytest.approx(2500.0 * 114.0 / 109.0)
+    assert set(uc.table["currency_year"]) == {"2023/24"}
+    assert "test index" in uc.citation and "a test, table 1, 2024" in uc.citation
+    with pytest.raises(InputError, match="citation"):
+        CostIndex({"2022/23": 1.0}, name="x", citation="")
+    with pytest.raises(InputError, match="cited price index"):
+        UnitCosts(_table(), version="v1").inflate("2023/24")
+    with pytest.raises(InputError, match="no value for 2019/20"):
+        UnitCosts(_table(), version="v1").inflate("2019/20", index=idx)
+    ex = example_unit_costs().inflate("2024/25", index=example_cost_index())
+    assert ex.cost("emergency_admission") == pytest.approx(2000.0 * 118 / 114)
+
+
+def test_intervention_cost_in_another_price_year_is_refused():
+    with pytest.raises(InputError, match="inflate"):
+        _cons(currency_year="2021/22")
+    _cons(currency_year="2023-24")  # the table's own year, in another spelling
+
+
+def test_no_default_nhs_costs_without_a_verified_citation():
+    with pytest.raises(InputError, match="ships no NHS unit costs"):
+        default_unit_costs()
+    with pytest.raises(InputError, match="ships no NHS unit costs"):
+        _cons(unit_costs=None)
+    ex = example_unit_costs()
+    assert ex.label == "illustrative, not NHS figures"
+    assert "illustrative, not NHS figures" in ex.citation
+    assert (ex.table["source"].str.contains("illustrative")).all()
+
+
+def test_costs_is_a_lazy_public_submodule():
+    assert "costs" in pceval.__all__
+    assert pceval.costs.consequences is consequences
