@@ -119,3 +119,17 @@ def test_warnings_reach_the_appendix_with_their_counts_protected():
     assert "Warnings raised while the report ran" in out
     assert "missing date: 20, outside follow-up: 7 or fewer) of 1,235 people on 2019-01-01" in out
     assert "TqdmWarning" not in out and "https://" not in out
+
+
+def test_docs_reports_code_blocks_run():
+    import re
+    import textwrap
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "reports.md"
+    blocks = [textwrap.dedent(b) for b in re.findall(r"^ *```python\n(.*?)^ *```", doc.read_text(),
+                                                      flags=re.S | re.M)]
+    ns: dict = {}
+    exec(compile(blocks[1], str(doc), "exec"), ns)  # noqa: S102 (block 0 is a sketch with placeholders)
+    assert round(ns["mde"], 1) == 63.3
+    assert ns["sure"].startswith("Between 1 and 90 fewer") and "supports the decision" in ns["decision"]

@@ -21,6 +21,8 @@ import pandas as pd
 
 from pceval import (Cohort, baseline_covariates, build_panel, candidate_index_periods, did, index_dates,
                     inequality, report, synthetic, verdict)
+from pceval.costs import consequences, default_unit_costs, example_unit_costs
+from pceval.errors import InputError
 from pceval.matching import match
 from pceval.plots import plot_estimates_with_truth
 
@@ -31,6 +33,13 @@ DATA = Path(os.environ.get("PCEVAL_DATA", "../synthetic_data"))
 data = synthetic.load(DATA)
 people, events, interventions = data.people, data.events, data.interventions
 start, end = pd.Timestamp(data.data_start), pd.Timestamp(data.data_end)
+try:  # NHS unit costs when pceval can ship cited ones; otherwise its illustrative table, labelled as such
+    unit_costs = default_unit_costs()
+except InputError:
+    unit_costs = example_unit_costs()
+# ASSUMPTION (an input, not a finding): the cost of one care and support plan per person. pceval has no
+# published figure to cite; replace it with the local cost. The report states it wherever it is used.
+PLAN_COST = 100.0  # pounds per planned person, in the unit-cost table's price year
 """, ["remove"]),
     ("md", """
 ## How this was worked out
@@ -93,6 +102,14 @@ report.show_figure(m.love_plot(), alt=f"Love plot: after matching the largest st
     ("code", """
 bt = bal[bal["covariate"] != "distance"].pivot(index="covariate", columns="sample", values="smd").reset_index()
 bt = bt.rename(columns={"all": "SMD before matching", "matched": "SMD after matching"})
+COVARIATE_WORDS = {"age_at_index": "age", "sexF": "sex: female", "sexM": "sex: male",
+                   "ltc_count": "long-term conditions", "frailty_index": "frailty index",
+                   "prior_emergency_admission": "emergency admissions, previous 12 months",
+                   "prior_ae_attendance": "A&E attendances, previous 12 months",
+                   "prior_gp_appointment": "GP appointments, previous 12 months",
+                   "any_prior_emergency": "any emergency admission, previous 12 months",
+                   "imd_quintile": "IMD quintile"}
+bt["covariate"] = bt["covariate"].map(lambda c: COVARIATE_WORDS.get(c, c.replace("_", " ")))
 report.show_table(bt, caption="Standardised mean differences (planned minus controls, in SDs of the planned "
                   "group); below 0.1 in absolute value is usually taken as balanced.", digits=3)
 """, None),
@@ -212,7 +229,43 @@ GAP_WORDS = {"lower": "narrowed", "higher": "widened", "no evidence either way":
              "too few to tell": "too few to tell"}
 """, None),
     ("md", """
-## 6. Assumptions, checks and limitations
+## 6. What it means in admissions and money
+
+The effect on planned people, turned into emergency admissions avoided a year among the planned people
+evaluated, people planned per admission avoided, bed days and their cost (`pceval.costs.consequences`).
+The intervals come from the effect's own uncertainty (delta method). The unit costs, the length of stay and
+the cost of a plan are taken as known: their table and price year are stated under each table.
+""", None),
+    ("code", """
+pop_rounded = int(round(n_matched / 5) * 5)  # people are counted after disclosure rounding
+cons = consequences(fit, population=pop_rounded, activity="emergency_admission", unit_costs=unit_costs,
+                    intervention_cost=PLAN_COST)
+ct = cons.to_frame()
+report.show_table(ct[["measure", "estimate", "ci_lower", "ci_upper", "unit"]],
+                  caption=f"Consequences for the {pop_rounded:,} planned people evaluated (95% CI). "
+                          f"{unit_costs.citation}",
+                  note=f"The cost of a plan (£{PLAN_COST:,.0f} per person) is an illustrative assumption, not a "
+                       "published figure. Population rounded to the nearest 5.", digits=1)
+pop_q = (matched[matched["treated"] == 1].groupby("imd_quintile").size() / 5).round().mul(5).astype(int)
+cons_q = consequences(by_q, population=pop_q, activity="emergency_admission", unit_costs=unit_costs,
+                      intervention_cost=PLAN_COST)
+cq = cons_q.to_frame()
+cq = cq[cq["term"].isin(["events_avoided_per_year", "cost_of_events_avoided"])]
+cq_wide = cq.pivot_table(index="subgroup", columns="term", values=["estimate", "ci_lower", "ci_upper"],
+                         aggfunc="first", sort=False)
+cq_tab = pd.DataFrame({
+    "IMD quintile": [report.quintile_label(q) if q != "overall" else "all" for q in cq_wide.index],
+    "admissions avoided a year": cq_wide[("estimate", "events_avoided_per_year")].to_numpy(),
+    "CI lower": cq_wide[("ci_lower", "events_avoided_per_year")].to_numpy(),
+    "CI upper": cq_wide[("ci_upper", "events_avoided_per_year")].to_numpy(),
+    "cost avoided a year (£)": cq_wide[("estimate", "cost_of_events_avoided")].to_numpy(),
+    "£ CI lower": cq_wide[("ci_lower", "cost_of_events_avoided")].to_numpy(),
+    "£ CI upper": cq_wide[("ci_upper", "cost_of_events_avoided")].to_numpy()})
+report.show_table(cq_tab, caption="Emergency admissions avoided a year and their cost, by IMD quintile (95% CI; "
+                  "negative = admissions added). The quintile rows add up to the 'all' row.", digits=0)
+""", None),
+    ("md", """
+## 7. Assumptions, checks and limitations
 
 - **No unmeasured confounding of the change.** Difference-in-differences removes stable differences between
   planned people and controls. It assumes their admissions would have changed alike without the plans.
@@ -273,7 +326,9 @@ answer = {"lower": "Care and support planning reduced emergency admissions",
                                     "admissions",
           "too few to tell": "Too few people to tell whether care and support planning changed admissions"}[
               effect_verdict]
-answer += {"lower": ", and it narrowed the deprivation gap slightly.", "higher": ", and it widened the gap.",
+gap_pct = abs(float(contr.loc["SII change (%)", "estimate"]))
+answer += {"lower": f", and it narrowed the deprivation gap by {gap_pct:.0f}%.",
+           "higher": f", and it widened the deprivation gap by {gap_pct:.0f}%.",
            "no evidence either way": "; whether it narrowed the gap cannot be told.",
            "too few to tell": "."}[gap_verdict]
 report.bottom_line_box(
@@ -282,6 +337,8 @@ report.bottom_line_box(
         "Did it work?": worked,
         "For whom?": for_whom,
         "Did the gap narrow?": gap,
+        "Admissions and money": (f"At an assumed £{PLAN_COST:,.0f} per plan (illustrative; replace with the local "
+                                 "cost):"),
         "How sure?": report.how_sure(abs_row, units="per 1,000 people a year", mde=mde),
         "What it supports": report.decision_words(
             effect_verdict, benefit="lower", action="keep funding care and support planning",
@@ -290,8 +347,14 @@ report.bottom_line_box(
                             f"matched to a similar person without a plan (largest remaining standardised "
                             f"difference {worst_smd:.2f}).",
     },
+    consequences=cons,
     headline_numbers={"Change in emergency admissions per 1,000 people a year": (round(ad, 1), ad_lo, ad_hi),
-                      "Rate ratio": (round(rr, 2), rr_lo, rr_hi),
+                      "Emergency admissions avoided a year among the planned people evaluated":
+                          tuple(round(float(cons.row("events_avoided_per_year")[k]), 0)
+                                for k in ("estimate", "ci_lower", "ci_upper")),
+                      f"Cost of admissions avoided a year (£, {unit_costs.label})":
+                          tuple(round(float(cons.row("cost_of_events_avoided")[k]), -2)
+                                for k in ("estimate", "ci_lower", "ci_upper")),
                       "Change in the deprivation gap (SII) per 1,000 a year": (round(chg, 1), chg_lo, chg_hi),
                       "Planned people matched": n_matched},
     truth=(f"Synthetic data, so the truth is known: the true effect is {truth['absolute']:.0f} per 1,000 "

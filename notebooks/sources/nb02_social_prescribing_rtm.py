@@ -23,6 +23,8 @@ from plotnine import aes, geom_line, geom_vline, ggplot, labs, scale_colour_manu
 
 from pceval import (Cohort, baseline_covariates, build_panel, candidate_index_periods, did, index_dates,
                     inequality, report, synthetic, verdict)
+from pceval.costs import consequences, default_unit_costs, example_unit_costs
+from pceval.errors import InputError
 from pceval.matching import match
 from pceval.plots import NHS_COLOURS, plot_estimates_with_truth, theme_nhs
 
@@ -33,6 +35,13 @@ DATA = Path(os.environ.get("PCEVAL_DATA", "../synthetic_data"))
 data = synthetic.load(DATA)
 people, events, interventions = data.people, data.events, data.interventions
 start, end = pd.Timestamp(data.data_start), pd.Timestamp(data.data_end)
+try:  # NHS unit costs when pceval can ship cited ones; otherwise its illustrative table, labelled as such
+    unit_costs = default_unit_costs()
+except InputError:
+    unit_costs = example_unit_costs()
+# ASSUMPTION (an input, not a finding): the cost of one social prescribing referral per person. pceval has
+# no published figure to cite; replace it with the local cost. The report states it wherever it is used.
+REFERRAL_COST = 100.0  # pounds per referred person, in the unit-cost table's price year
 """, ["remove"]),
     ("md", """
 ## Why a before-and-after comparison misleads here
@@ -213,7 +222,24 @@ report.show_table(shown_contr[["term", "estimate", "ci_lower", "ci_upper"]],
                   "effects, the gradient and the change in the SII (95% CI).", digits=2)
 """, None),
     ("md", """
-## 5. Limitations
+## 5. What it means in A&E attendances and money
+
+The matched effect turned into A&E attendances avoided a year among the referred people evaluated, and
+their cost (`pceval.costs.consequences`, delta-method intervals from the effect's own uncertainty).
+""", None),
+    ("code", """
+pop_rounded = int(round(n_matched / 5) * 5)  # people are counted after disclosure rounding
+cons = consequences(fit, population=pop_rounded, activity="ae_attendance", unit_costs=unit_costs,
+                    intervention_cost=REFERRAL_COST)
+ct = cons.to_frame()
+report.show_table(ct[["measure", "estimate", "ci_lower", "ci_upper", "unit"]],
+                  caption=f"Consequences for the {pop_rounded:,} referred people evaluated (95% CI). "
+                          f"{unit_costs.citation}",
+                  note=f"The cost of a referral (£{REFERRAL_COST:,.0f} per person) is an illustrative assumption, "
+                       "not a published figure. Population rounded to the nearest 5.", digits=1)
+""", None),
+    ("md", """
+## 6. Limitations
 
 - Matching can only balance what is recorded. Here the recent A&E visits capture the crisis that drives referral.
   In real data, referral may also follow crises that leave no trace in hospital records, such as a bereavement or
@@ -280,6 +306,8 @@ report.bottom_line_box(
         "Did it work?": worked,
         "For whom?": for_whom,
         "Did the gap narrow?": gap,
+        "A&E attendances and money": (f"At an assumed £{REFERRAL_COST:,.0f} per referral (illustrative; replace "
+                                      "with the local cost):"),
         "How sure?": report.how_sure(abs_row, units="A&E attendances per 1,000 people a year", mde=mde),
         "What it supports": report.decision_words(
             effect_verdict, benefit="lower", action="fund social prescribing to reduce A&E attendances",
@@ -293,9 +321,13 @@ report.bottom_line_box(
                             f"to a similar person who was not referred (largest remaining standardised difference "
                             f"{worst_smd:.2f}).",
     },
+    consequences=cons, consequences_key="A&E attendances and money",
     headline_numbers={"Matched rate ratio (1 = no change)": (round(rr, 2), lo, hi),
                       "Change in A&E attendances per 1,000 people a year":
                           (round(ad, 1), float(abs_row["ci_lower"]), float(abs_row["ci_upper"])),
+                      f"Cost of A&E attendances avoided a year (£, {unit_costs.label})":
+                          tuple(round(float(cons.row("cost_of_events_avoided")[k]), -2)
+                                for k in ("estimate", "ci_lower", "ci_upper")),
                       "Referred people matched": n_matched},
     truth=(f"Synthetic data, so the truth is known: the true rate ratio is {truth['relative']:.2f}, which the "
            f"interval {'covers' if covers else 'does not cover'}; the true change in the SII is {true_chg:+.1f}, "

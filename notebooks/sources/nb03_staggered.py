@@ -26,6 +26,8 @@ from plotnine import (aes, element_blank, geom_hline, geom_line, geom_linerange,
                       ggplot, labs, position_dodge, scale_colour_manual, scale_shape_manual, theme)
 
 from pceval import Cohort, did, report, synthetic, verdict
+from pceval.costs import consequences, default_unit_costs, example_unit_costs
+from pceval.errors import InputError
 from pceval.panel import calendar_panel
 from pceval.plots import NHS_COLOURS, theme_nhs
 
@@ -41,6 +43,13 @@ mc_people = inspect.signature(monte_carlo.one_rep).parameters["n_people"].defaul
 DATA = Path(os.environ.get("PCEVAL_DATA", "../synthetic_data"))
 data = synthetic.load(DATA)
 people, events, interventions = data.people, data.events, data.interventions
+try:  # NHS unit costs when pceval can ship cited ones; otherwise its illustrative table, labelled as such
+    unit_costs = default_unit_costs()
+except InputError:
+    unit_costs = example_unit_costs()
+# ASSUMPTION (an input, not a finding): what offering care and support planning costs per eligible person a
+# year. pceval has no published figure to cite; replace it with the local cost.
+OFFER_COST = 20.0  # pounds per eligible person a year, in the unit-cost table's price year
 """, ["remove"]),
     ("md", """
 ## Why this needs care
@@ -194,7 +203,8 @@ report.show_figure(
          + (f"after it, the 95% interval lies below zero at quarter(s) {', '.join(map(str, post_clear))}"
             if post_clear else "after it, every quarter's 95% interval includes zero")
          + "; the true effects are marked beside the estimates."))
-report.show_table(shown.rename(columns={"event_time": "quarters since going live", "estimate": "Callaway-Sant'Anna"}),
+report.show_table(shown.assign(event_time=shown["event_time"].astype(int))
+                  .rename(columns={"event_time": "quarters since going live", "estimate": "Callaway-Sant'Anna"}),
                   caption="Effect on emergency admissions per 1,000 person-years, by quarters since going live: "
                           "the Callaway-Sant'Anna estimate with its 95% CI, the true effect, and the TWFE event study.",
                   digits=1)
@@ -335,7 +345,28 @@ report.show_table(pd.DataFrame([{
     digits=3)
 """, None),
     ("md", """
-## 6. Limitations
+## 6. What it means in admissions and money
+
+The roll-out effect turned into emergency admissions avoided a year among the eligible people in PCNs that
+went live, and their cost (`pceval.costs.consequences`, delta-method intervals from the effect's own
+uncertainty).
+""", None),
+    ("code", """
+main_row = pd.Series({k: simple.overall[k] * per_1000 for k in ("estimate", "std_error", "ci_lower", "ci_upper")}
+                     | {"term": "simple ATT", "scale": "absolute", "confidence": 0.95,
+                        "measure": "difference in admissions per 1,000 person-years"})
+pop_rounded = int(round(n_live / 5) * 5)  # people are counted after disclosure rounding
+cons = consequences(main_row, population=pop_rounded, activity="emergency_admission", unit_costs=unit_costs,
+                    intervention_cost=OFFER_COST)
+ct = cons.to_frame()
+report.show_table(ct[["measure", "estimate", "ci_lower", "ci_upper", "unit"]],
+                  caption=f"Consequences for the {pop_rounded:,} eligible people in PCNs that went live (95% CI). "
+                          f"{unit_costs.citation}",
+                  note=f"The cost of the offer (£{OFFER_COST:,.0f} per eligible person a year) is an illustrative "
+                       "assumption, not a published figure. Population rounded to the nearest 5.", digits=1)
+""", None),
+    ("md", """
+## 7. Limitations
 
 - The roll-out estimate is an average over everyone eligible, most of whom were not planned. To express it
   per person planned, divide by the share planned. That is only valid if going live affects admissions
@@ -352,8 +383,6 @@ report.show_table(pd.DataFrame([{
   works.
 """, None),
     ("code", """
-main_row = pd.Series({k: simple.overall[k] * per_1000 for k in ("estimate", "std_error", "ci_lower", "ci_upper")}
-                     | {"scale": "absolute", "confidence": 0.95})
 cs_est, cs_lo, cs_hi = (float(main_row[k]) for k in ("estimate", "ci_lower", "ci_upper"))
 effect_verdict = verdict(main_row)
 mde = report.minimum_detectable_effect(float(main_row["std_error"]))
@@ -400,6 +429,8 @@ report.bottom_line_box(
         "How did it develop?": (f"By {int(last['event_time'])} quarters after going live the estimate is "
                                 f"{last['estimate']:+.0f} {UNITS} (95% CI {last['ci_lower']:.0f} to "
                                 f"{last['ci_upper']:.0f}). {pretrend_sentence}"),
+        "Admissions and money": (f"At an assumed £{OFFER_COST:,.0f} per eligible person a year (illustrative; "
+                                 "replace with the local cost):"),
         "How sure?": report.how_sure(main_row, units=UNITS, mde=mde),
         "What it supports": report.decision_words(
             effect_verdict, benefit="lower", action="keep offering care and support planning across the ICB",
@@ -414,7 +445,11 @@ report.bottom_line_box(
                            f"with {forbidden_weight:.0%} of its weight on comparisons with PCNs already live; it is "
                            "shown in section 4 as a warning, not as a result."),
     },
+    consequences=cons,
     headline_numbers={f"Change in emergency admissions {UNITS}": (round(cs_est, 1), cs_lo, cs_hi),
+                      "Emergency admissions avoided a year in PCNs that went live":
+                          tuple(round(float(cons.row("events_avoided_per_year")[k]), 0)
+                                for k in ("estimate", "ci_lower", "ci_upper")),
                       "Eligible people in PCNs that went live": n_live,
                       "PCNs that went live": str(n_pcns_live)},
     truth=(f"Synthetic data, so the truth is known: the true effect of the roll-out is {truth_1000:.0f} {UNITS}, "

@@ -21,6 +21,8 @@ import pandas as pd
 
 from pceval import inequality as ineq
 from pceval import report, synthetic, verdict
+from pceval.costs import consequences, default_unit_costs, example_unit_costs
+from pceval.errors import InputError
 from pceval.disclosure import protect
 from pceval.panel import stratified_counts
 
@@ -31,6 +33,10 @@ DATA = Path(os.environ.get("PCEVAL_DATA", "../synthetic_data"))
 data = synthetic.load(DATA)
 people, events, interventions = data.people, data.events, data.interventions
 start, end = pd.Timestamp(data.data_start), pd.Timestamp(data.data_end)
+try:  # NHS unit costs when pceval can ship cited ones; otherwise its illustrative table, labelled as such
+    unit_costs = default_unit_costs()
+except InputError:
+    unit_costs = example_unit_costs()
 """, ["remove"]),
     ("md", """
 ## The measures
@@ -177,7 +183,38 @@ cu_verdict = verdict(cu_row)
 cn = ci_uptake[ci_uptake["measure"] == "need"].iloc[0]
 """, None),
     ("md", """
-## 5. Limitations
+## 5. What the gap means in admissions and money
+
+If the most deprived fifth had the age-standardised admission rate of the least deprived fifth, how many
+emergency admissions a year would its people avoid, and what would they cost? The gap is the difference
+of the two DSRs, with its standard error from their Dobson intervals (independent quintiles), turned into
+admissions and money by `pceval.costs.consequences`. This is the size of the prize, not the effect of any
+intervention.
+""", None),
+    ("code", """
+z = 1.959964
+q1_row = table.set_index("imd_quintile").iloc[0]
+q5_row = table.set_index("imd_quintile").iloc[-1]
+# standard errors from the width of the Dobson intervals (approximately symmetric at these counts)
+se_q1 = (q1_row["DSR upper"] - q1_row["DSR lower"]) / (2 * z)
+se_q5 = (q5_row["DSR upper"] - q5_row["DSR lower"]) / (2 * z)
+gap_effect = pd.Series({"term": "Q1 at the Q5 rate", "estimate": q5_row["DSR"] - q1_row["DSR"],
+                        "std_error": float(np.hypot(se_q1, se_q5)), "scale": "absolute",
+                        "measure": "difference in rate per 1,000 person-years"})
+gap_effect["ci_lower"] = gap_effect["estimate"] - z * gap_effect["std_error"]
+gap_effect["ci_upper"] = gap_effect["estimate"] + z * gap_effect["std_error"]
+q1_people = int(round(people.loc[people["imd_quintile"] == people["imd_quintile"].min()].shape[0] / 5) * 5)
+gap_cons = consequences(gap_effect, population=q1_people, activity="emergency_admission", unit_costs=unit_costs)
+gt = gap_cons.to_frame()
+gt = gt[gt["term"].isin(["events_avoided_per_1000_per_year", "events_avoided_per_year", "bed_days_avoided",
+                         "cost_of_events_avoided"])]
+report.show_table(gt[["measure", "estimate", "ci_lower", "ci_upper", "unit"]],
+                  caption=f"The gap for the {q1_people:,} people in the most deprived quintile, in admissions and "
+                          f"money a year (95% CI). {unit_costs.citation}",
+                  note="Population rounded to the nearest 5.", digits=0)
+""", None),
+    ("md", """
+## 6. Limitations
 
 - IMD is an area measure: not everyone in a deprived LSOA is deprived. Person-level concentration indices
   inherit this.
@@ -231,6 +268,16 @@ report.bottom_line_box(
                             f"{s['sii']:.0f} per 1,000 people a year (95% CI {s['sii_lower']:.0f} to "
                             f"{s['sii_upper']:.0f}); the most deprived end has {s['rii']:.2f} times the rate of the "
                             f"least deprived (relative index, {s['rii_lower']:.2f} to {s['rii_upper']:.2f})."),
+        "Admissions and money": (f"If the most deprived fifth ({q1_people:,} people) had the least deprived fifth's "
+                                 f"age-standardised rate, it would have about "
+                                 f"{gap_cons.row('events_avoided_per_year')['estimate']:,.0f} fewer emergency "
+                                 f"admissions a year (95% CI {gap_cons.row('events_avoided_per_year')['ci_lower']:,.0f}"
+                                 f" to {gap_cons.row('events_avoided_per_year')['ci_upper']:,.0f}), worth about "
+                                 f"£{round(gap_cons.row('cost_of_events_avoided')['estimate'], -3):,.0f} a year "
+                                 f"(£{round(gap_cons.row('cost_of_events_avoided')['ci_lower'], -3):,.0f} to "
+                                 f"£{round(gap_cons.row('cost_of_events_avoided')['ci_upper'], -3):,.0f}) at the "
+                                 f"{unit_costs.label} unit cost. {unit_costs.citation} This is the size of the "
+                                 "prize, not the effect of any intervention."),
         "Do PHBs reach the most deprived?": reach,
         "Concentration of admissions": (f"Admissions are {ci_words} (concentration index {ci_value:.3f}, 95% CI "
                                         f"{ci_row['ci_lower']:.3f} to {ci_row['ci_upper']:.3f}; 0 = spread in "

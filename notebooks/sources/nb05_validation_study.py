@@ -9,17 +9,7 @@ CELLS = [
 **The question.** When pceval reports an effect with a 95% confidence interval, does that interval contain the
 true effect 95% of the time? And are the estimates centred on the truth?
 
-**How we checked.** On real data nobody knows the true effect. The synthetic data that ship with pceval record
-it exactly: for every treated person, the expected admissions with and without the intervention. So we
-generated a new synthetic integrated care board (ICB) hundreds of times, ran each analysis an evaluator would
-run, and compared every estimate and interval with the truth for the same people. This was done for three
-worlds: care planning that **reduces** emergency admissions (most in deprived areas), that has **no effect**,
-and that **increases** them.
-
-This report reads the results of `make validate` (`validation/monte_carlo.py`). Nothing in it is typed by
-hand: every number comes from `validation/results/` and the settings of `validation/monte_carlo.py`. The
-side-by-side comparison with the reference packages (R `did`, MatchIt, PHEindicatormethods) is in
-`docs/validation.md`.
+The answer comes first; how it was checked follows it.
 """, None),
     ("code", """
 import importlib.util
@@ -114,6 +104,21 @@ report.bottom_line_box(
                                                           f"{100 * main['coverage'].max():.1f}"},
 )
 """, ["summary"]),
+    ("md", """
+## How it was checked
+
+On real data nobody knows the true effect. The synthetic data that ship with pceval record
+it exactly: for every treated person, the expected admissions with and without the intervention. So we
+generated a new synthetic integrated care board (ICB) hundreds of times, ran each analysis an evaluator would
+run, and compared every estimate and interval with the truth for the same people. This was done for three
+worlds: care planning that **reduces** emergency admissions (most in deprived areas), that has **no effect**,
+and that **increases** them.
+
+This report reads the results of `make validate` (`validation/monte_carlo.py`). Nothing in it is typed by
+hand: every number comes from `validation/results/` and the settings of `validation/monte_carlo.py`. The
+side-by-side comparison with the reference packages (R `did`, MatchIt, PHEindicatormethods) is in
+`docs/validation.md`.
+""", None),
     ("md", """
 ## 1. Coverage of every headline interval
 

@@ -128,7 +128,7 @@ def quintile_label(q: Any, n: int = 5) -> str:
         k = int(q)
     except (TypeError, ValueError):
         return str(q)
-    if k != q:
+    if str(k) != str(q).strip() and k != q:
         return str(q)
     return f"{k} (most deprived)" if k == 1 else f"{k} (least deprived)" if k == n else str(k)
 
@@ -377,7 +377,8 @@ def decision_words(verdict: str, *, benefit: str, action: str, mde_text: str = "
 
 
 def bottom_line_box(answer: str, *, questions: Mapping[str, str], headline_numbers: Mapping[str, Any] | None = None,
-                    consequences: Any = None, truth: str | None = None, preset: str = DEFAULT_PRESET) -> None:
+                    consequences: Any = None, consequences_key: str = "Admissions and money",
+                    truth: str | None = None, preset: str = DEFAULT_PRESET) -> None:
     """Show the bottom line first: one answer, headline tiles, then the questions a commissioner asks.
 
     ``answer``: one sentence (markdown) built from the verdicts. ``questions``: ``{"Did it work?":
@@ -385,7 +386,7 @@ def bottom_line_box(answer: str, *, questions: Mapping[str, str], headline_numbe
     "What it supports": ...}``, each text built from computed values (see :func:`how_sure`,
     :func:`decision_words` and :func:`pceval.verdict`). ``consequences``: a
     :class:`pceval.costs` result; its ``bottom_line()`` sentences are added under "Admissions and
-    money" (and the unit-cost table's citation). ``headline_numbers`` as in :func:`summary_box`; a
+    money" (or ``consequences_key``), with the unit-cost table's citation. ``headline_numbers`` as in :func:`summary_box`; a
     value may be ``(estimate, lower, upper)`` to show the interval under the number. ``truth``:
     the synthetic truth, in a note at the end.
     """
@@ -393,9 +394,8 @@ def bottom_line_box(answer: str, *, questions: Mapping[str, str], headline_numbe
     if consequences is not None:
         lines = consequences.bottom_line()
         lines = [lines] if isinstance(lines, str) else list(lines)
-        money = " ".join(lines)
-        key = "Admissions and money"
-        q[key] = (q.get(key, "") + " " + money).strip()
+        money = " ".join(line.strip() for line in lines)
+        q[consequences_key] = (q.get(consequences_key, "") + " " + money).strip()
     tiles = _tiles(headline_numbers, preset)
     rows = "".join(f"<dt>{html.escape(k)}</dt><dd>{_markdown(v)}</dd>" for k, v in q.items() if v)
     truth_html = f'<div class="pceval-truth">{_markdown(truth)}</div>' if truth else ""
