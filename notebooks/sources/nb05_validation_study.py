@@ -138,7 +138,8 @@ fig = (ggplot(plot_df, aes(x="label", y="coverage", ymin="cov_lo", ymax="cov_hi"
        + facet_wrap("~scenario_label", ncol=3) + coord_flip()
        + scale_y_continuous(breaks=[0.9, 0.95, 1.0], labels=["90%", "95%", "100%"])
        + labs(x="", y="Coverage of the 95% confidence interval") + theme_nhs(base_size=8))
-report.show_figure(fig, alt="Coverage of each headline 95% interval by scenario, with the 93-97% band")
+report.show_figure(fig, alt=f"Coverage of each headline 95% interval by scenario: {int(inside.sum())} of "
+                        f"{len(headline)} lie in the 93-97% band")
 """, None),
     ("md", """
 ## 2. Bias, precision and coverage, design by design
@@ -204,6 +205,7 @@ display(Markdown(
     f"seed=..., people_per_pcn={monte_carlo.PEOPLE_PER_PCN:_})`: {mc_people // monte_carlo.PEOPLE_PER_PCN} PCNs with "
     f"care planning going live in random quarters. Seeds {seeds_all['min']}-{seeds_all['max']} run every design; "
     f"the roll-out design uses seeds {seeds_roll['min']}-{seeds_roll['max']}. Every scenario uses the same seeds."))
+report.show_table(report.software_versions(), caption="Software that produced this report")
 """, ["appendix"]),
     ("md", """
 - **Matched designs**: adults with a long-term condition; rolling-entry 1:1 propensity-score matching by

@@ -68,18 +68,7 @@ def summary_box(text: str, headline_numbers: Mapping[str, Any] | None = None,
     Integer headline numbers are treated as counts and protected with :func:`count`; other numbers
     (rates, ratios) are shown as given. Compute every number in the notebook; never type one.
     """
-    tiles = []
-    for label, value in (headline_numbers or {}).items():
-        if isinstance(value, (bool, np.bool_)):
-            shown = "yes" if value else "no"
-        elif isinstance(value, (int, np.integer)):
-            shown = count(value, preset)
-        elif isinstance(value, (float, np.floating)):
-            shown = f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
-        else:
-            shown = str(value)
-        tiles.append(f'<div class="pceval-headline"><div class="value">{html.escape(shown)}</div>'
-                     f'<div class="label">{html.escape(str(label))}</div></div>')
+    tiles = _tiles(headline_numbers, preset)
     markup = (f'<div class="pceval-summary" id="pceval-summary"><h2>Summary</h2>'
               f'<div class="pceval-headlines">{"".join(tiles)}</div>{_markdown(text)}</div>')
     _display_html(markup)
