@@ -299,9 +299,11 @@ q1, q5 = q_rows.iloc[0], q_rows.iloc[-1]
 other = [report.quintile_label(q) for q, v in q_rows["verdict"].items() if v != "lower"]
 het_p = float(by_q.test["p_value"])
 for_whom = (
-    (f"Fewer admissions are clear on their own in {', '.join(q_lower)}. " if q_lower else
+    (f"Fewer admissions are clear on their own in quintile{'s' if len(q_lower) > 1 else ''} "
+     f"{', '.join(q_lower)}. " if q_lower else
      "No single quintile shows a clear change on its own. ")
-    + (f"In {', '.join(other)} the interval includes no change; each quintile's analysis could only detect "
+    + (f"In quintile{'s' if len(other) > 1 else ''} {', '.join(other)} the interval includes no change; each "
+       "quintile's analysis could only detect "
        f"{q_rows.loc[q_rows['verdict'] != 'lower', 'MDE'].min():.0f} to "
        f"{q_rows.loc[q_rows['verdict'] != 'lower', 'MDE'].max():.0f} per 1,000 people a year. " if other else "")
     + f"Most deprived: {q1['estimate']:+.0f} (95% CI {q1['ci_lower']:.0f} to {q1['ci_upper']:.0f}); least "
