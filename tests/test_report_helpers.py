@@ -133,3 +133,16 @@ def test_docs_reports_code_blocks_run():
     exec(compile(blocks[1], str(doc), "exec"), ns)  # noqa: S102 (block 0 is a sketch with placeholders)
     assert round(ns["mde"], 1) == 63.3
     assert ns["sure"].startswith("Between 1 and 90 fewer") and "supports the decision" in ns["decision"]
+
+
+def test_data_quality_counts_equal_the_generators_own_record(tmp_path):
+    from pceval import synthetic
+    from pceval.report import data_quality, software_versions
+
+    data = synthetic.generate(n_people=3_000, months=24, seed=5)
+    got = data_quality(data).set_index("problem")["events"].tolist()
+    q = data.params["quirks"]
+    assert got == [q["events_missing_date"], q["events_after_registration_end"],
+                   q["events_before_registration_start"]]
+    sw = software_versions().set_index("software")["version"]
+    assert {"Python", "pceval", "numpy", "pceval source commit"} <= set(sw.index)
