@@ -146,3 +146,21 @@ def test_data_quality_counts_equal_the_generators_own_record(tmp_path):
                    q["events_before_registration_start"]]
     sw = software_versions().set_index("software")["version"]
     assert {"Python", "pceval", "numpy", "pceval source commit"} <= set(sw.index)
+
+
+def test_phone_version_is_narrow_and_keeps_a_hidden_legend_hidden():
+    from plotnine import aes, geom_col, ggplot, labs, theme
+
+    from pceval.plots import theme_nhs
+    from pceval.report import PHONE_FIGURE_SIZE, _phone_version, figure_html
+
+    df = pd.DataFrame({"q": ["1", "2"], "n": [1, 2]})
+    base = ggplot(df, aes("q", "n", fill="q")) + geom_col() + theme_nhs()
+    long_title = "A title far too long to fit on the narrow screen of a phone in one line"
+    small = _phone_version(base + labs(title=long_title))
+    assert small.theme.getp("figure_size")[0] == PHONE_FIGURE_SIZE[0]
+    assert small.theme.getp("legend_position") == "bottom"
+    assert _phone_version(base + theme(legend_position="none")).theme.getp("legend_position") == "none"
+    out = figure_html(base, alt="finding")
+    assert out.count("data:image/png;base64,") == 2 and 'media="screen and (max-width: 600px)"' in out
+    assert 'width="720"' in out  # 7.5 in x 96 CSS px, drawn at twice that many pixels

@@ -164,7 +164,7 @@ report.show_figure(
     ggplot(rates, aes("age_band", "rate", colour="imd_quintile", group="imd_quintile", linetype="imd_quintile",
                       shape="imd_quintile"))
     + geom_line(size=0.9) + geom_point(size=2) + scale_colour_imd() + scale_linetype_imd() + scale_shape_imd()
-    + labs(x="Age band (years)", y="Emergency admissions\\\\nper 1,000 people a year", colour="IMD quintile",
+    + labs(x="Age band (years)", y="Emergency admissions\\nper 1,000 people a year", colour="IMD quintile",
            linetype="IMD quintile", shape="IMD quintile", title="Emergency admissions by age and deprivation")
     + theme_nhs(),
     alt="Emergency admissions rise with age and, within each age band, are highest in the most deprived quintile")
@@ -242,7 +242,7 @@ peak = curve.loc[curve["per_1000"].idxmax()]
 report.show_figure(
     ggplot(curve, aes("rel_month", "per_1000")) + geom_line(colour=NHS_COLOURS["blue"], size=1) + geom_point()
     + geom_vline(xintercept=0, colour="grey") + labs(
-        x="Months since referral to social prescribing", y="A&E attendances\\\\nper 1,000 referred people a month",
+        x="Months since referral to social prescribing", y="A&E attendances\\nper 1,000 referred people a month",
         title="A crisis, then regression to the mean") + theme_nhs(),
     alt=f"A&E attendances of referred people peak at {peak['per_1000']:.0f} per 1,000 a month "
         f"{abs(int(peak['rel_month']))} month(s) before referral, then fall back")
@@ -269,7 +269,7 @@ byq = truth.query("breakdown == 'imd_quintile' and intervention == 'pcsp' and ou
 report.show_figure(
     ggplot(byq, aes("level", "absolute", fill="level")) + geom_col() + scale_fill_imd()
     + geom_hline(yintercept=0) + labs(
-        x="IMD quintile (1 = most deprived)", y="Change in emergency admissions\\\\nper 1,000 people a year",
+        x="IMD quintile (1 = most deprived)", y="Change in emergency admissions\\nper 1,000 people a year",
         title="Care planning: true effect by deprivation (first year)") + theme_nhs()
     + theme(legend_position="none"),
     alt=f"True effect of care planning by quintile: {byq['absolute'].iloc[0]:.0f} per 1,000 people a year in the "

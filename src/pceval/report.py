@@ -225,10 +225,14 @@ def _phone_version(plot: Any) -> Any | None:
     if not isinstance(plot, ggplot):
         return None
     w, h = PHONE_FIGURE_SIZE
+    legend = "bottom"
     with contextlib.suppress(Exception):
         fw, fh = plot.theme.getp("figure_size")
         h = max(3.2, min(h * 1.25, fh * w / fw * 1.6))
-    return _wrap_labels(plot, 32) + theme(figure_size=(w, h), legend_position="bottom", legend_box="vertical",
+    with contextlib.suppress(Exception):
+        if plot.theme.getp("legend_position") == "none":  # a plot without a legend keeps none
+            legend = "none"
+    return _wrap_labels(plot, 32) + theme(figure_size=(w, h), legend_position=legend, legend_box="vertical",
                                           legend_direction="vertical")
 
 
