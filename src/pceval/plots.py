@@ -111,10 +111,12 @@ def contrast_ratio(colour: str, background: str = "#FFFFFF") -> float:
     21.0
     """
     import numpy as np
-    from matplotlib.colors import to_rgb
 
     def lum(c: str) -> float:
-        x = np.asarray(to_rgb(c))
+        h = c.lstrip("#")
+        if len(h) != 6:
+            raise ValueError(f"colours are '#RRGGBB' hex strings, got {c!r}")
+        x = np.array([int(h[i:i + 2], 16) for i in (0, 2, 4)]) / 255
         x = np.where(x <= 0.03928, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
         return float(0.2126 * x[0] + 0.7152 * x[1] + 0.0722 * x[2])
 
