@@ -299,3 +299,84 @@ def test_no_default_nhs_costs_without_a_verified_citation():
 def test_costs_is_a_lazy_public_submodule():
     assert "costs" in pceval.__all__
     assert pceval.costs.consequences is consequences
+
+
+# --- the mistakes people make -------------------------------------------------------------------
+
+def test_results_that_are_not_effects_are_refused():
+    from pceval import inequality as ineq
+
+    eq_in = pd.DataFrame({"imd_quintile": [1, 2, 3, 4, 5], "estimate": [-30.0, -25, -20, -15, -10],
+                          "std_error": [3.0] * 5, "uptake": [0.12, 0.10, 0.09, 0.08, 0.06],
+                          "population": [9000.0, 10000, 11000, 10500, 9500],
+                          "baseline": [310.0, 270, 230, 200, 160]})
+    eq = ineq.equity_of_effect(eq_in, n_boot=200)
+    with pytest.raises(InputError, match="EquityOfEffect"):
+        _cons(eq, effect_unit="per 1,000 person-years")
+    # the Q1 - Q5 difference of effects_by is a contrast: its "consequences" are nobody's
+    diff = _row().copy()
+    diff["term"] = "imd_quintile 1 - 5"
+    with pytest.raises(InputError, match="contrast"):
+        _cons(diff)
+
+
+def test_estimate_effect_with_person_time_needs_its_unit():
+    rng = np.random.default_rng(3)
+    n = 4000
+    t = (rng.random(n) < 0.5).astype(int)
+    months = rng.uniform(6, 12, n)
+    y = rng.poisson(months / 12 * 0.3 * np.exp(-0.3 * t))
+    df = pd.DataFrame({"t": t, "y": y, "months": months, "x": rng.normal(size=n)})
+    eff = pceval.estimate_effect(df, "y", treatment="t", covariates=["x"], model="poisson",
+                                 exposure="months", weights=None, cluster=None)
+    with pytest.raises(InputError, match="effect_unit"):
+        _cons(eff)
+    ab = eff.to_frame().set_index("scale").loc["absolute"]
+    t_ = _cons(eff, effect_unit="per 1,000 person-months").to_frame().set_index("term")
+    assert t_.loc["events_avoided_per_1000_per_year", "estimate"] == pytest.approx(-12 * ab["estimate"])
+    assert t_.loc["events_avoided_per_1000_per_year", "std_error"] == pytest.approx(12 * ab["std_error"])
+
+
+def test_a_staggered_did_on_mean_counts_needs_its_unit():
+    rng = np.random.default_rng(5)
+    n = 400
+    g = rng.choice([0, 3, 4], n)
+    rows = [pd.DataFrame({"unit": np.arange(n), "t": t, "g": g,
+                          "y": rng.poisson(0.1 * np.where((g > 0) & (t >= g), 0.7, 1.0))})
+            for t in range(1, 6)]
+    res = did.att_gt(pd.concat(rows, ignore_index=True), outcome="y", unit="unit", time="t", group="g",
+                     n_boot=0)
+    agg = res.aggregate("simple")
+    with pytest.raises(InputError, match="cannot tell the unit"):
+        _cons(agg)
+    t_ = _cons(agg, effect_unit="per person-quarter").to_frame().set_index("term")
+    assert t_.loc["events_avoided_per_1000_per_year", "estimate"] == pytest.approx(
+        -4000 * agg.headline["estimate"])
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"population": 0}, "population"), ({"population": -5}, "population"),
+    ({"population": "10000"}, "population"), ({"method": "bootstrap"}, "method"),
+    ({"n_draws": 10}, "n_draws"), ({"years": 0}, "years"), ({"intervention_cost": -1}, "intervention_cost"),
+    ({"confidence": 95}, "confidence"), ({"unit_costs": pd.DataFrame()}, "UnitCosts"),
+    ({"length_of_stay": -1}, "length_of_stay"), ({"baseline_se": 5.0}, "baseline_se"),
+])
+def test_bad_arguments_name_themselves(kw, match):
+    with pytest.raises(InputError, match=match):
+        _cons(**kw)
+
+
+def test_bed_days_are_missing_not_zero_without_a_length_of_stay():
+    uc = UnitCosts(_table(), version="v1")                      # no mean_length_of_stay column
+    t = _cons(unit_costs=uc, currency_year="2022/23").to_frame().set_index("term")
+    assert np.isnan(t.loc["bed_days_avoided", "estimate"])
+    assert "not available" in t.loc["bed_days_avoided", "measure"]
+    t2 = _cons(unit_costs=uc, length_of_stay=5.0).to_frame().set_index("term")
+    assert t2.loc["bed_days_avoided", "estimate"] == pytest.approx(500.0 * 5)
+
+
+def test_the_callers_effect_row_is_not_changed():
+    row = _row()
+    before = row.copy()
+    _cons(row)
+    pd.testing.assert_series_equal(row, before)
