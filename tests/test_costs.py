@@ -380,3 +380,17 @@ def test_the_callers_effect_row_is_not_changed():
     before = row.copy()
     _cons(row)
     pd.testing.assert_series_equal(row, before)
+
+
+def test_plot_labels_imd_quintiles_and_shows_the_truth():
+    from plotnine import ggplot
+
+    rows = {q: _row(-10.0 * q, 5.0 + q) for q in range(1, 6)}
+    cons = _cons(rows, population={q: 1000 for q in range(1, 6)})
+    object.__setattr__(cons, "settings", {**cons.settings, "by": "imd_quintile"})
+    p = cons.plot(truth={1: 10.0, "overall": 30.0})
+    assert isinstance(p, ggplot)
+    labels = list(p.data["label"].cat.categories)
+    assert "1 (most deprived)" in labels and "5 (least deprived)" in labels and "overall" in labels
+    assert "per 1,000 people a year" in str(p.labels.y)
+    p.draw()  # renders without error

@@ -136,28 +136,54 @@ class Consequences(ResultProtocol):
         body = self.table[cols].to_string(index=False, float_format=lambda v: f"{v:,.4g}")
         return "\n".join([head, body, "", self.bottom_line()])
 
-    def plot(self):
+    def plot(self, truth: Mapping[Any, float] | float | None = None):
         """Events avoided per 1,000 people a year (overall and by subgroup) with their intervals,
-        beside no effect (0) and the break-even effect (dashed)."""
-        from plotnine import aes, coord_flip, geom_hline, geom_pointrange, ggplot, labs
+        beside no effect (solid line at 0) and the break-even effect (dashed).
 
-        from pceval.plots import NHS_COLOURS, theme_nhs
+        ``truth``: the true events avoided per 1,000 a year (a number, or ``{subgroup: value}``
+        with ``"overall"``), drawn as open diamonds, e.g. from the synthetic data's truth table.
+        IMD quintiles are labelled "1 (most deprived)" ... "5 (least deprived)".
+        """
+        from plotnine import (
+            aes,
+            annotate,
+            coord_flip,
+            geom_hline,
+            geom_point,
+            geom_pointrange,
+            ggplot,
+            labs,
+        )
+
+        from pceval.plots import IMD_QUINTILE_LABELS, NHS_COLOURS, theme_nhs
 
         t = self.table
         df = t.loc[t["term"] == HEADLINE_TERM].copy()
-        df["label"] = pd.Categorical(df["subgroup"].astype(str),
-                                     categories=list(dict.fromkeys(df["subgroup"].astype(str)))[::-1])
+        by = self.settings["by"]
+        names = {str(q): IMD_QUINTILE_LABELS[q - 1] for q in range(1, 6)} \
+            if by is not None and "imd" in str(by).lower() else {}
+        df["label"] = [names.get(str(v), str(v)) for v in df["subgroup"]]
+        df["label"] = pd.Categorical(df["label"], categories=list(dict.fromkeys(df["label"]))[::-1])
         be = float(self.row("break_even_effect_per_1000")["estimate"])
         words = activity_words(self.activity)
         p = (ggplot(df, aes(x="label", y="estimate", ymin="ci_lower", ymax="ci_upper"))
              + geom_hline(yintercept=0, colour=NHS_COLOURS["mid_grey"])
              + geom_pointrange(colour=NHS_COLOURS["blue"]))
-        if np.isfinite(be):
-            p = p + geom_hline(yintercept=be, linetype="dashed", colour=NHS_COLOURS["dark_grey"])
+        if np.isfinite(be) and be > 0:
+            p = (p + geom_hline(yintercept=be, linetype="dashed", colour=NHS_COLOURS["dark_grey"])
+                 + annotate("text", x=len(df) + 0.45, y=be, label=f" break-even {be:,.0f}", ha="left",
+                            size=8, colour=NHS_COLOURS["dark_grey"]))
+        if truth is not None:
+            tv = truth if isinstance(truth, Mapping) else {"overall": truth}
+            tv = {str(k): float(v) for k, v in tv.items()}
+            df["truth"] = [tv.get(str(v), np.nan) for v in df["subgroup"]]
+            p = p + geom_point(aes(y="truth"), data=df.dropna(subset=["truth"]), shape="D",
+                               fill="none", colour=NHS_COLOURS["dark_grey"], size=3)
         return (p + coord_flip()
-                + labs(x="" if self.settings["by"] is None else self.settings["by"],
+                + labs(x="" if by is None else ("IMD quintile" if names else str(by)),
                        y=f"{words} avoided per 1,000 people a year",
-                       title=f"{words.capitalize()} avoided (dashed: break-even)")
+                       title=f"{words[0].upper() + words[1:]} avoided"
+                             + (" (diamonds: the true value)" if truth is not None else ""))
                 + theme_nhs())
 
 
