@@ -394,3 +394,16 @@ def test_plot_labels_imd_quintiles_and_shows_the_truth():
     assert "1 (most deprived)" in labels and "5 (least deprived)" in labels and "overall" in labels
     assert "per 1,000 people a year" in str(p.labels.y)
     p.draw()  # renders without error
+
+
+def test_table_for_report_is_readable():
+    tab = _cons(_row(-50.0, 40.0), population=2_000_000).table_for_report()
+    assert list(tab.columns) == ["what", "estimate", "interval", "unit"]
+    text = tab.to_string()
+    assert "e+" not in text and "e-" not in text
+    nnt = tab.set_index("what").loc["People treated per one avoided (NNT)"]
+    assert "infinity" in nnt["interval"]
+    cost = tab.set_index("what").loc["Cost of the emergency admissions avoided a year"]
+    assert cost["estimate"] == "£200,000,000"
+    with pytest.raises(InputError, match="subgroup"):
+        _cons().table_for_report(subgroup=3)

@@ -70,7 +70,7 @@ import pandas as pd
 from pceval._checks import check_choice, check_confidence, check_int, check_number
 from pceval._results import PROTOCOL_COLUMNS, ResultProtocol, critical_value, verdict
 from pceval.costs._effect import EffectInput, read_effect
-from pceval.costs._words import activity_words, bottom_line_text
+from pceval.costs._words import activity_words, bottom_line_text, short_labels
 from pceval.costs.unit_costs import UnitCosts, default_unit_costs, financial_year
 from pceval.errors import InputError
 
@@ -132,9 +132,40 @@ class Consequences(ResultProtocol):
         s = self.settings
         head = (f"Costs and consequences: {activity_words(self.activity)}; {s['method_text']}; "
                 f"{s['confidence']:.0%} intervals")
-        cols = ["term", "subgroup", "estimate", "ci_lower", "ci_upper", "unit"]
-        body = self.table[cols].to_string(index=False, float_format=lambda v: f"{v:,.4g}")
-        return "\n".join([head, body, "", self.bottom_line()])
+        parts = [head]
+        for sub in dict.fromkeys(self.table["subgroup"]):
+            if s["by"] is not None:
+                name = "overall" if str(sub) == "overall" else f"{s['by']} = {sub}"
+                parts.append(f"\n{name}:")
+            parts.append(self.table_for_report(sub).to_string(index=False))
+        return "\n".join([*parts, "", self.bottom_line()])
+
+    def table_for_report(self, subgroup: Any = "overall") -> pd.DataFrame:
+        """The terms of one subgroup as text a reader can use: columns ``what``, ``estimate``,
+        ``interval`` (the confidence interval in words: "30 to 70"; the NNT's through infinity) and
+        ``unit``, with thousands separators and pounds, no e-notation and no column names of code."""
+        from pceval.costs._words import gbp, num
+
+        t = self.table
+        rows = t.loc[t["subgroup"].astype(str) == str(subgroup)]
+        if rows.empty:
+            raise InputError(f"`subgroup` {subgroup!r} is not in the result; it has "
+                             f"{list(dict.fromkeys(t['subgroup']))}")
+        money = {"cost_of_events_avoided", "intervention_cost_per_person", "net_cost_per_person"}
+        short = short_labels(self.activity, float(rows["years"].iloc[0]))
+        out = []
+        for r in rows.itertuples(index=False):  # nine terms: a readable table, not arithmetic
+            fmt = gbp if r.term in money else (lambda v: f"{v:.2f}") if r.term == "roi" else num
+            if not np.isfinite(r.estimate):
+                est, ci = "not available", ""
+            elif r.term == "people_treated_per_event_avoided" and r.interval:
+                est, ci = num(r.estimate), r.interval
+            elif r.std_error == 0:
+                est, ci = fmt(r.estimate), "fixed input"
+            else:
+                est, ci = fmt(r.estimate), f"{fmt(r.ci_lower)} to {fmt(r.ci_upper)}"
+            out.append({"what": short[r.term], "estimate": est, "interval": ci, "unit": r.unit})
+        return pd.DataFrame(out)
 
     def plot(self, truth: Mapping[Any, float] | float | None = None):
         """Events avoided per 1,000 people a year (overall and by subgroup) with their intervals,

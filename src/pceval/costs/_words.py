@@ -27,6 +27,24 @@ def activity_words(activity: str) -> str:
     return text if text.endswith("s") else text + "s"
 
 
+def short_labels(activity: str, years: float) -> dict[str, str]:
+    """Short row labels for a report table (the ``measure`` column has the long ones)."""
+    w = activity_words(activity)
+    cap = w[0].upper() + w[1:]
+    per = "a year" if years == 1 else f"over {years:g} years"
+    return {
+        "events_avoided_per_1000_per_year": f"{cap} avoided per 1,000 people a year",
+        "events_avoided_per_year": f"{cap} avoided a year, this population",
+        "people_treated_per_event_avoided": "People treated per one avoided (NNT)",
+        "bed_days_avoided": "Bed days avoided a year",
+        "cost_of_events_avoided": f"Cost of the {w} avoided a year",
+        "intervention_cost_per_person": f"Intervention cost per person {per}",
+        "net_cost_per_person": f"Net cost per person {per} (negative = saving)",
+        "break_even_effect_per_1000": "Break-even: avoided per 1,000 people a year",
+        "roi": "Return on investment (0 = break-even)",
+    }
+
+
 def num(x: float) -> str:
     """A count for prose: thousands separated, whole numbers from 10, one decimal below."""
     if not np.isfinite(x):
@@ -116,4 +134,4 @@ def bottom_line_text(cons: Any, subgroup: Any = "overall") -> str:
     return "\n".join(lines)
 
 
-__all__ = ["activity_words", "bottom_line_text", "num", "gbp"]
+__all__ = ["activity_words", "bottom_line_text", "short_labels", "num", "gbp"]
