@@ -407,3 +407,9 @@ def test_table_for_report_is_readable():
     assert cost["estimate"] == "£200,000,000"
     with pytest.raises(InputError, match="subgroup"):
         _cons().table_for_report(subgroup=3)
+
+
+def test_bottom_line_protects_the_count_of_people():
+    text = _cons(population=2282).bottom_line()
+    assert "For the 2,280 people evaluated" in text
+    assert "For the 7 or fewer people" in _cons(population=5).bottom_line()

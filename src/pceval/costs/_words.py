@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from pceval.disclosure import count
+
 _WORDS = {
     "emergency_admission": "emergency admissions",
     "ae_attendance": "A&E attendances",
@@ -94,7 +96,8 @@ def bottom_line_text(cons: Any, subgroup: Any = "overall") -> str:
     first = _direction(a["estimate"], a["ci_lower"], a["ci_upper"], words, " per 1,000 people a year")
     lines = [(who + " " if who else "") + first[0].upper() + first[1:] + "."]
     n = float(a["population"])
-    lines.append(f"For the {n:,.0f} people evaluated that is "
+    people = count(n) if n == round(n) else f"{n:,.0f}"  # a count of people: protected like a cell
+    lines.append(f"For the {people} people evaluated that is "
                  + _direction(e["estimate"], e["ci_lower"], e["ci_upper"], words, " a year") + ".")
     extra = []
     if np.isfinite(beds["estimate"]):
