@@ -413,3 +413,14 @@ def test_bottom_line_protects_the_count_of_people():
     text = _cons(population=2282).bottom_line()
     assert "For the 2,280 people evaluated" in text
     assert "For the 7 or fewer people" in _cons(population=5).bottom_line()
+
+
+def test_without_an_intervention_cost_the_cost_side_is_missing_not_free():
+    cons = _cons(intervention_cost=None)
+    t = cons.to_frame().set_index("term")
+    for term in ("intervention_cost_per_person", "net_cost_per_person", "break_even_effect_per_1000", "roi"):
+        assert np.isnan(t.loc[term, "estimate"]), term
+    assert t.loc["cost_of_events_avoided", "estimate"] == pytest.approx(1_000_000.0)
+    assert "No intervention cost was given" in cons.bottom_line()
+    cons.plot()
+    assert "not available" in cons.table_for_report().to_string()

@@ -223,7 +223,7 @@ def consequences(
     population: float | Mapping[Any, float] | pd.Series,
     activity: str,
     unit_costs: UnitCosts | None = None,
-    intervention_cost: float = 0.0,
+    intervention_cost: float | None = None,
     *,
     years: float = 1.0,
     length_of_stay: float | None = None,
@@ -249,7 +249,8 @@ def consequences(
     unit_costs : a :class:`UnitCosts` table (default: :func:`default_unit_costs`, which explains
         how to build one: pceval ships no NHS costs).
     intervention_cost : the intervention's cost per person, in the activity's price year, covering
-        ``years`` years of effect.
+        ``years`` years of effect. Without it (``None``) the cost-side rows (intervention cost, net
+        cost, break-even, ROI) are missing (NaN), never computed as if it were free.
     years : how many years of effect the cost per person buys (default 1: a cost per person a year).
     length_of_stay : mean bed days per event; default the table's ``mean_length_of_stay``.
     effect_unit : the effect's unit when its result does not say it, e.g. ``"per 1,000
@@ -274,7 +275,8 @@ def consequences(
     n_draws = check_int(n_draws, "n_draws", low=100)
     seed = check_int(seed, "seed", low=0)
     years = check_number(years, "years", low=0, low_open=True)
-    cost = check_number(intervention_cost, "intervention_cost", low=0)
+    cost = None if intervention_cost is None else check_number(intervention_cost, "intervention_cost",
+                                                                 low=0)
     if unit_costs is None:
         unit_costs = default_unit_costs()
     if not isinstance(unit_costs, UnitCosts):
@@ -484,10 +486,15 @@ def _terms(labels: list[Any], n: np.ndarray, a: np.ndarray, se: np.ndarray, draw
     rows["people_treated_per_event_avoided"] = _nnt(a, se, rows["events_avoided_per_1000_per_year"], y)
     rows["bed_days_avoided"] = lin(0.0, n * los / 1000.0) if los is not None else _nan(k)
     rows["cost_of_events_avoided"] = lin(0.0, n * u / 1000.0)
-    rows["intervention_cost_per_person"] = _fixed(c, k)
-    rows["net_cost_per_person"] = lin(c, -y * u / 1000.0)
-    rows["break_even_effect_per_1000"] = _fixed(1000.0 * c / (y * u), k)
-    rows["roi"] = lin(-1.0, y * u / (1000.0 * c)) if c > 0 else _nan(k)
+    if c is None:  # no intervention cost given: the cost side is unknown, not zero
+        for term in ("intervention_cost_per_person", "net_cost_per_person",
+                     "break_even_effect_per_1000", "roi"):
+            rows[term] = _nan(k)
+    else:
+        rows["intervention_cost_per_person"] = _fixed(c, k)
+        rows["net_cost_per_person"] = lin(c, -y * u / 1000.0)
+        rows["break_even_effect_per_1000"] = _fixed(1000.0 * c / (y * u), k)
+        rows["roi"] = lin(-1.0, y * u / (1000.0 * c)) if c > 0 else _nan(k)
     T = len(TERMS)
     cols = {col: np.column_stack([np.asarray(rows[t][col], dtype=float) for t in TERMS]).ravel()
             for col in ("estimate", "std_error", "statistic", "p_value", "ci_lower", "ci_upper")}
@@ -495,7 +502,8 @@ def _terms(labels: list[Any], n: np.ndarray, a: np.ndarray, se: np.ndarray, draw
                                 for t in TERMS]).ravel()
     out = pd.DataFrame({"term": np.tile(TERMS, k), **cols, "scale": "absolute",
                         "subgroup": pd.Series(np.repeat(np.array(labels, dtype=object), T), dtype=object),
-                        "population": np.repeat(n, T), "intervention_cost": c,
+                        "population": np.repeat(n, T),
+                        "intervention_cost": np.nan if c is None else c,
                         "interval": interval})
     return out
 

@@ -89,7 +89,7 @@ def bottom_line_text(cons: Any, subgroup: Any = "overall") -> str:
     money = cons.row("cost_of_events_avoided", subgroup)
     net = cons.row("net_cost_per_person", subgroup)
     be = cons.row("break_even_effect_per_1000", subgroup)
-    c = float(cons.row("intervention_cost_per_person", subgroup)["estimate"])
+    c = float(cons.row("intervention_cost_per_person", subgroup)["estimate"])  # NaN: not given
     s = cons.settings
     who = "" if str(subgroup) == "overall" else f" In {s['by']} {subgroup}:"
     year = a["currency_year"]
@@ -111,7 +111,7 @@ def bottom_line_text(cons: Any, subgroup: Any = "overall") -> str:
                      f"({nnt['interval']}).")
     elif nnt["interval"]:
         lines.append(f"People treated per one of the {words} avoided: {nnt['interval']}.")
-    if c > 0:
+    if np.isfinite(c) and c > 0:
         b = float(be["estimate"])
         lines.append(f"At {gbp(c)} per person it pays for itself if it avoids at least {num(b)} "
                      f"{words} per 1,000 people a year.")
@@ -130,8 +130,10 @@ def bottom_line_text(cons: Any, subgroup: Any = "overall") -> str:
                          f"{money_words}.")
         else:
             lines.append(f"The interval includes that, so it may or may not pay for itself: {money_words}.")
+    elif np.isfinite(c):
+        lines.append("The intervention was given a cost of £0, so it has no break-even point.")
     else:
-        lines.append("No intervention cost was given, so there is no break-even point.")
+        lines.append("No intervention cost was given, so net cost and break-even are not known.")
     lines.append(f"{s['confidence']:.0%} intervals from the effect's own uncertainty "
                  f"({s['method_text']}). {cons.unit_costs.citation}")
     return "\n".join(lines)
