@@ -424,3 +424,22 @@ def test_without_an_intervention_cost_the_cost_side_is_missing_not_free():
     assert "No intervention cost was given" in cons.bottom_line()
     cons.plot()
     assert "not available" in cons.table_for_report().to_string()
+
+
+@pytest.mark.parametrize("method", ["delta", "draws"])
+def test_intervention_cost_by_subgroup(method):
+    rows = {q: _row(-50.0, 20.0) for q in (1, 2)}
+    pop = {1: 1000.0, 2: 3000.0}
+    cons = _cons(rows, population=pop, intervention_cost={1: 200.0, 2: 0.0}, method=method, n_draws=2000)
+    t = cons.to_frame()
+    net = t.query("term == 'net_cost_per_person'").set_index(t.query("term == 'net_cost_per_person'")["subgroup"].astype(str))
+    assert net.loc["1", "estimate"] == pytest.approx(200.0 - 100.0)
+    assert net.loc["2", "estimate"] == pytest.approx(0.0 - 100.0)
+    assert net.loc["overall", "estimate"] == pytest.approx((1000 * 100.0 + 3000 * -100.0) / 4000)
+    roi = t.query("term == 'roi'").set_index(t.query("term == 'roi'")["subgroup"].astype(str))
+    assert np.isnan(roi.loc["2", "estimate"]) and np.isnan(roi.loc["2", "p_value"])  # free: no ROI
+    assert roi.loc["overall", "estimate"] == pytest.approx((100.0 * 4000 - 200_000) / 200_000)
+    with pytest.raises(InputError, match="intervention_cost"):
+        _cons(rows, population=pop, intervention_cost={1: 200.0})
+    with pytest.raises(InputError, match="single effect"):
+        _cons(intervention_cost={1: 200.0})

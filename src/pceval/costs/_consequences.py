@@ -249,7 +249,7 @@ def consequences(
     unit_costs : a :class:`UnitCosts` table (default: :func:`default_unit_costs`, which explains
         how to build one: pceval ships no NHS costs).
     intervention_cost : the intervention's cost per person, in the activity's price year, covering
-        ``years`` years of effect. Without it (``None``) the cost-side rows (intervention cost, net
+        ``years`` years of effect; one number, or per subgroup (a mapping/Series like ``population``). Without it (``None``) the cost-side rows (intervention cost, net
         cost, break-even, ROI) are missing (NaN), never computed as if it were free.
     years : how many years of effect the cost per person buys (default 1: a cost per person a year).
     length_of_stay : mean bed days per event; default the table's ``mean_length_of_stay``.
@@ -275,8 +275,6 @@ def consequences(
     n_draws = check_int(n_draws, "n_draws", low=100)
     seed = check_int(seed, "seed", low=0)
     years = check_number(years, "years", low=0, low_open=True)
-    cost = None if intervention_cost is None else check_number(intervention_cost, "intervention_cost",
-                                                                 low=0)
     if unit_costs is None:
         unit_costs = default_unit_costs()
     if not isinstance(unit_costs, UnitCosts):
@@ -297,6 +295,7 @@ def consequences(
     inputs, by = read_effect(effect, effect_unit=effect_unit, baseline_rate=baseline_rate,
                              baseline_se=baseline_se)
     people = _population(population, inputs, by)
+    cost = _intervention_cost(intervention_cost, inputs, by)
     # a (events avoided per 1,000 person-years) for each level: estimate, SE and draws
     a_hat = np.array([_a_estimate(e) for e in inputs])
     a_se = np.array([_a_se(e) for e in inputs])
@@ -308,11 +307,14 @@ def consequences(
         w = people / people.sum()
         labels.append("overall")
         people = np.append(people, people.sum())
+        if cost is not None:
+            cost = np.append(cost, w @ cost)
         a_hat = np.append(a_hat, w @ a_hat)
         a_se = np.append(a_se, np.sqrt(np.sum((w * a_se) ** 2)))
         if draws is not None:
             draws = np.column_stack([draws, draws @ w])
-    ctx = dict(y=years, u=u, c=cost, los=los, confidence=confidence)
+    ctx = dict(y=years, u=u, c=None if cost is None else np.broadcast_to(cost, a_hat.shape), los=los,
+               confidence=confidence)
     table = _terms(labels, people, a_hat, a_se, draws, ctx)
     method_text = ("delta method" if method == "delta" else
                    f"{n_draws:,} draws from the effect's sampling distribution (seed {seed})")
@@ -364,14 +366,31 @@ def _population(population: Any, inputs: list[EffectInput], by: str | None) -> n
     if not isinstance(population, (Mapping, pd.Series)):
         raise InputError(f"`effect` has subgroups of {by}: `population` must give the people in each "
                          f"({[e.label for e in inputs]}), e.g. a Series indexed by {by}")
-    pop = {str(k): v for k, v in dict(population).items()}
+    return _by_level(population, inputs, by, "population", low_open=True)
+
+
+def _intervention_cost(value: Any, inputs: list[EffectInput], by: str | None) -> np.ndarray | None:
+    """The cost per person: ``None`` (not given), one number, or one per subgroup."""
+    if value is None:
+        return None
+    if isinstance(value, (Mapping, pd.Series)):
+        if by is None:
+            raise InputError("`intervention_cost` is given by subgroup, but `effect` is a single effect")
+        return _by_level(value, inputs, by, "intervention_cost", low_open=False)
+    return np.full(len(inputs), check_number(value, "intervention_cost", low=0))
+
+
+def _by_level(values: Any, inputs: list[EffectInput], by: str, name: str, low_open: bool) -> np.ndarray:
+    """``values`` (a mapping or Series by subgroup) in the order of ``inputs``; the levels must be
+    exactly those of the effect (matched as text, so 1 and "1" are the same quintile)."""
+    given = {str(k): v for k, v in dict(values).items()}
     labels = [str(e.label) for e in inputs]
-    missing = [lab for lab in labels if lab not in pop]
-    extra = [k for k in pop if k not in labels]
+    missing = [lab for lab in labels if lab not in given]
+    extra = [k for k in given if k not in labels]
     if missing or extra:
-        raise InputError(f"`population` must have exactly the levels of {by} in `effect` "
+        raise InputError(f"`{name}` must have exactly the levels of {by} in `effect` "
                          f"{labels}; missing {missing}, not in the effect {extra}")
-    return np.array([check_number(pop[lab], f"population[{lab}]", low=0, low_open=True)
+    return np.array([check_number(given[lab], f"{name}[{lab}]", low=0, low_open=low_open)
                      for lab in labels])
 
 
@@ -417,7 +436,8 @@ def _nan(k: int) -> dict[str, np.ndarray]:
                                             "ci_lower", "ci_upper")}
 
 
-def _linear(a: np.ndarray, se: np.ndarray, draws: np.ndarray | None, alpha: float, beta: np.ndarray | float,
+def _linear(a: np.ndarray, se: np.ndarray, draws: np.ndarray | None, alpha: np.ndarray | float,
+            beta: np.ndarray | float,
             q: float, confidence: float) -> dict[str, np.ndarray]:
     """Estimate, SE, statistic, p-value and interval of ``alpha + beta a`` for every subgroup:
     ``|beta| se`` and a Wald interval (delta), or from the draws (percentiles; p-value = twice the
@@ -439,11 +459,14 @@ def _linear(a: np.ndarray, se: np.ndarray, draws: np.ndarray | None, alpha: floa
         p = np.where(np.isfinite(stat), 2 * stats.norm.sf(np.abs(stat)), np.nan)
     else:
         p = np.minimum(1.0, 2 * np.minimum(np.mean(v <= 0, axis=0), np.mean(v >= 0, axis=0)))
+        p = np.where(np.isfinite(s), p, np.nan)
     return dict(estimate=est, std_error=s, statistic=stat, p_value=p, ci_lower=lo, ci_upper=hi)
 
 
-def _fixed(value: float, k: int) -> dict[str, np.ndarray]:
-    v = np.full(k, value)
+def _fixed(value: np.ndarray) -> dict[str, np.ndarray]:
+    """A fixed input (no uncertainty): SE 0, the interval is the value itself."""
+    v = np.asarray(value, dtype=float)
+    k = len(v)
     return dict(estimate=v, std_error=np.zeros(k), statistic=np.full(k, np.nan),
                 p_value=np.full(k, np.nan), ci_lower=v, ci_upper=v)
 
@@ -477,7 +500,7 @@ def _terms(labels: list[Any], n: np.ndarray, a: np.ndarray, se: np.ndarray, draw
     q = critical_value(conf)
     k = len(labels)
 
-    def lin(alpha: float, beta: np.ndarray | float) -> dict[str, np.ndarray]:
+    def lin(alpha: np.ndarray | float, beta: np.ndarray | float) -> dict[str, np.ndarray]:
         return _linear(a, se, draws, alpha, beta, q, conf)
 
     rows: dict[str, dict[str, Any]] = {}
@@ -491,10 +514,11 @@ def _terms(labels: list[Any], n: np.ndarray, a: np.ndarray, se: np.ndarray, draw
                      "break_even_effect_per_1000", "roi"):
             rows[term] = _nan(k)
     else:
-        rows["intervention_cost_per_person"] = _fixed(c, k)
+        rows["intervention_cost_per_person"] = _fixed(c)
         rows["net_cost_per_person"] = lin(c, -y * u / 1000.0)
-        rows["break_even_effect_per_1000"] = _fixed(1000.0 * c / (y * u), k)
-        rows["roi"] = lin(-1.0, y * u / (1000.0 * c)) if c > 0 else _nan(k)
+        rows["break_even_effect_per_1000"] = _fixed(1000.0 * c / (y * u))
+        with np.errstate(divide="ignore"):  # a free intervention has no return on investment
+            rows["roi"] = lin(-1.0, np.where(c > 0, y * u / (1000.0 * np.where(c > 0, c, 1.0)), np.nan))
     T = len(TERMS)
     cols = {col: np.column_stack([np.asarray(rows[t][col], dtype=float) for t in TERMS]).ravel()
             for col in ("estimate", "std_error", "statistic", "p_value", "ci_lower", "ci_upper")}
@@ -503,7 +527,7 @@ def _terms(labels: list[Any], n: np.ndarray, a: np.ndarray, se: np.ndarray, draw
     out = pd.DataFrame({"term": np.tile(TERMS, k), **cols, "scale": "absolute",
                         "subgroup": pd.Series(np.repeat(np.array(labels, dtype=object), T), dtype=object),
                         "population": np.repeat(n, T),
-                        "intervention_cost": np.nan if c is None else c,
+                        "intervention_cost": np.nan if c is None else np.repeat(c, T),
                         "interval": interval})
     return out
 
