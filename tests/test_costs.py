@@ -443,3 +443,12 @@ def test_intervention_cost_by_subgroup(method):
         _cons(rows, population=pop, intervention_cost={1: 200.0})
     with pytest.raises(InputError, match="single effect"):
         _cons(intervention_cost={1: 200.0})
+
+
+def test_length_of_stay_in_the_table_must_be_a_number():
+    with pytest.raises(InputError, match="mean_length_of_stay"):
+        UnitCosts(_table().assign(mean_length_of_stay=["4 days", None]), version="v1")
+    with pytest.raises(InputError, match="mean_length_of_stay"):
+        UnitCosts(_table().assign(mean_length_of_stay=[-1.0, None]), version="v1")
+    uc = UnitCosts(_table().assign(mean_length_of_stay=[4.5, None]), version="v1")
+    assert uc.row("emergency_admission")["mean_length_of_stay"] == 4.5
