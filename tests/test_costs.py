@@ -299,3 +299,156 @@ def test_no_default_nhs_costs_without_a_verified_citation():
 def test_costs_is_a_lazy_public_submodule():
     assert "costs" in pceval.__all__
     assert pceval.costs.consequences is consequences
+
+
+# --- the mistakes people make -------------------------------------------------------------------
+
+def test_results_that_are_not_effects_are_refused():
+    from pceval import inequality as ineq
+
+    eq_in = pd.DataFrame({"imd_quintile": [1, 2, 3, 4, 5], "estimate": [-30.0, -25, -20, -15, -10],
+                          "std_error": [3.0] * 5, "uptake": [0.12, 0.10, 0.09, 0.08, 0.06],
+                          "population": [9000.0, 10000, 11000, 10500, 9500],
+                          "baseline": [310.0, 270, 230, 200, 160]})
+    eq = ineq.equity_of_effect(eq_in, n_boot=200)
+    with pytest.raises(InputError, match="EquityOfEffect"):
+        _cons(eq, effect_unit="per 1,000 person-years")
+    # the Q1 - Q5 difference of effects_by is a contrast: its "consequences" are nobody's
+    diff = _row().copy()
+    diff["term"] = "imd_quintile 1 - 5"
+    with pytest.raises(InputError, match="contrast"):
+        _cons(diff)
+
+
+def test_estimate_effect_with_person_time_needs_its_unit():
+    rng = np.random.default_rng(3)
+    n = 4000
+    t = (rng.random(n) < 0.5).astype(int)
+    months = rng.uniform(6, 12, n)
+    y = rng.poisson(months / 12 * 0.3 * np.exp(-0.3 * t))
+    df = pd.DataFrame({"t": t, "y": y, "months": months, "x": rng.normal(size=n)})
+    eff = pceval.estimate_effect(df, "y", treatment="t", covariates=["x"], model="poisson",
+                                 exposure="months", weights=None, cluster=None)
+    with pytest.raises(InputError, match="effect_unit"):
+        _cons(eff)
+    ab = eff.to_frame().set_index("scale").loc["absolute"]
+    t_ = _cons(eff, effect_unit="per 1,000 person-months").to_frame().set_index("term")
+    assert t_.loc["events_avoided_per_1000_per_year", "estimate"] == pytest.approx(-12 * ab["estimate"])
+    assert t_.loc["events_avoided_per_1000_per_year", "std_error"] == pytest.approx(12 * ab["std_error"])
+
+
+def test_a_staggered_did_on_mean_counts_needs_its_unit():
+    rng = np.random.default_rng(5)
+    n = 400
+    g = rng.choice([0, 3, 4], n)
+    rows = [pd.DataFrame({"unit": np.arange(n), "t": t, "g": g,
+                          "y": rng.poisson(0.1 * np.where((g > 0) & (t >= g), 0.7, 1.0))})
+            for t in range(1, 6)]
+    res = did.att_gt(pd.concat(rows, ignore_index=True), outcome="y", unit="unit", time="t", group="g",
+                     n_boot=0)
+    agg = res.aggregate("simple")
+    with pytest.raises(InputError, match="cannot tell the unit"):
+        _cons(agg)
+    t_ = _cons(agg, effect_unit="per person-quarter").to_frame().set_index("term")
+    assert t_.loc["events_avoided_per_1000_per_year", "estimate"] == pytest.approx(
+        -4000 * agg.headline["estimate"])
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"population": 0}, "population"), ({"population": -5}, "population"),
+    ({"population": "10000"}, "population"), ({"method": "bootstrap"}, "method"),
+    ({"n_draws": 10}, "n_draws"), ({"years": 0}, "years"), ({"intervention_cost": -1}, "intervention_cost"),
+    ({"confidence": 95}, "confidence"), ({"unit_costs": pd.DataFrame()}, "UnitCosts"),
+    ({"length_of_stay": -1}, "length_of_stay"), ({"baseline_se": 5.0}, "baseline_se"),
+])
+def test_bad_arguments_name_themselves(kw, match):
+    with pytest.raises(InputError, match=match):
+        _cons(**kw)
+
+
+def test_bed_days_are_missing_not_zero_without_a_length_of_stay():
+    uc = UnitCosts(_table(), version="v1")                      # no mean_length_of_stay column
+    t = _cons(unit_costs=uc, currency_year="2022/23").to_frame().set_index("term")
+    assert np.isnan(t.loc["bed_days_avoided", "estimate"])
+    assert "not available" in t.loc["bed_days_avoided", "measure"]
+    t2 = _cons(unit_costs=uc, length_of_stay=5.0).to_frame().set_index("term")
+    assert t2.loc["bed_days_avoided", "estimate"] == pytest.approx(500.0 * 5)
+
+
+def test_the_callers_effect_row_is_not_changed():
+    row = _row()
+    before = row.copy()
+    _cons(row)
+    pd.testing.assert_series_equal(row, before)
+
+
+def test_plot_labels_imd_quintiles_and_shows_the_truth():
+    from plotnine import ggplot
+
+    rows = {q: _row(-10.0 * q, 5.0 + q) for q in range(1, 6)}
+    cons = _cons(rows, population={q: 1000 for q in range(1, 6)})
+    object.__setattr__(cons, "settings", {**cons.settings, "by": "imd_quintile"})
+    p = cons.plot(truth={1: 10.0, "overall": 30.0})
+    assert isinstance(p, ggplot)
+    labels = list(p.data["label"].cat.categories)
+    assert "1 (most deprived)" in labels and "5 (least deprived)" in labels and "overall" in labels
+    assert "per 1,000 people a year" in str(p.labels.y)
+    p.draw()  # renders without error
+
+
+def test_table_for_report_is_readable():
+    tab = _cons(_row(-50.0, 40.0), population=2_000_000).table_for_report()
+    assert list(tab.columns) == ["what", "estimate", "interval", "unit"]
+    text = tab.to_string()
+    assert "e+" not in text and "e-" not in text
+    nnt = tab.set_index("what").loc["People treated per one avoided (NNT)"]
+    assert "infinity" in nnt["interval"]
+    cost = tab.set_index("what").loc["Cost of the emergency admissions avoided a year"]
+    assert cost["estimate"] == "£200,000,000"
+    with pytest.raises(InputError, match="subgroup"):
+        _cons().table_for_report(subgroup=3)
+
+
+def test_bottom_line_protects_the_count_of_people():
+    text = _cons(population=2282).bottom_line()
+    assert "For the 2,280 people evaluated" in text
+    assert "For the 7 or fewer people" in _cons(population=5).bottom_line()
+
+
+def test_without_an_intervention_cost_the_cost_side_is_missing_not_free():
+    cons = _cons(intervention_cost=None)
+    t = cons.to_frame().set_index("term")
+    for term in ("intervention_cost_per_person", "net_cost_per_person", "break_even_effect_per_1000", "roi"):
+        assert np.isnan(t.loc[term, "estimate"]), term
+    assert t.loc["cost_of_events_avoided", "estimate"] == pytest.approx(1_000_000.0)
+    assert "No intervention cost was given" in cons.bottom_line()
+    cons.plot()
+    assert "not available" in cons.table_for_report().to_string()
+
+
+@pytest.mark.parametrize("method", ["delta", "draws"])
+def test_intervention_cost_by_subgroup(method):
+    rows = {q: _row(-50.0, 20.0) for q in (1, 2)}
+    pop = {1: 1000.0, 2: 3000.0}
+    cons = _cons(rows, population=pop, intervention_cost={1: 200.0, 2: 0.0}, method=method, n_draws=2000)
+    t = cons.to_frame()
+    net = t.query("term == 'net_cost_per_person'").set_index(t.query("term == 'net_cost_per_person'")["subgroup"].astype(str))
+    assert net.loc["1", "estimate"] == pytest.approx(200.0 - 100.0)
+    assert net.loc["2", "estimate"] == pytest.approx(0.0 - 100.0)
+    assert net.loc["overall", "estimate"] == pytest.approx((1000 * 100.0 + 3000 * -100.0) / 4000)
+    roi = t.query("term == 'roi'").set_index(t.query("term == 'roi'")["subgroup"].astype(str))
+    assert np.isnan(roi.loc["2", "estimate"]) and np.isnan(roi.loc["2", "p_value"])  # free: no ROI
+    assert roi.loc["overall", "estimate"] == pytest.approx((100.0 * 4000 - 200_000) / 200_000)
+    with pytest.raises(InputError, match="intervention_cost"):
+        _cons(rows, population=pop, intervention_cost={1: 200.0})
+    with pytest.raises(InputError, match="single effect"):
+        _cons(intervention_cost={1: 200.0})
+
+
+def test_length_of_stay_in_the_table_must_be_a_number():
+    with pytest.raises(InputError, match="mean_length_of_stay"):
+        UnitCosts(_table().assign(mean_length_of_stay=["4 days", None]), version="v1")
+    with pytest.raises(InputError, match="mean_length_of_stay"):
+        UnitCosts(_table().assign(mean_length_of_stay=[-1.0, None]), version="v1")
+    uc = UnitCosts(_table().assign(mean_length_of_stay=[4.5, None]), version="v1")
+    assert uc.row("emergency_admission")["mean_length_of_stay"] == 4.5

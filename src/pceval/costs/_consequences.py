@@ -70,7 +70,7 @@ import pandas as pd
 from pceval._checks import check_choice, check_confidence, check_int, check_number
 from pceval._results import PROTOCOL_COLUMNS, ResultProtocol, critical_value, verdict
 from pceval.costs._effect import EffectInput, read_effect
-from pceval.costs._words import activity_words, bottom_line_text
+from pceval.costs._words import activity_words, bottom_line_text, short_labels
 from pceval.costs.unit_costs import UnitCosts, default_unit_costs, financial_year
 from pceval.errors import InputError
 
@@ -132,32 +132,89 @@ class Consequences(ResultProtocol):
         s = self.settings
         head = (f"Costs and consequences: {activity_words(self.activity)}; {s['method_text']}; "
                 f"{s['confidence']:.0%} intervals")
-        cols = ["term", "subgroup", "estimate", "ci_lower", "ci_upper", "unit"]
-        body = self.table[cols].to_string(index=False, float_format=lambda v: f"{v:,.4g}")
-        return "\n".join([head, body, "", self.bottom_line()])
+        parts = [head]
+        for sub in dict.fromkeys(self.table["subgroup"]):
+            if s["by"] is not None:
+                name = "overall" if str(sub) == "overall" else f"{s['by']} = {sub}"
+                parts.append(f"\n{name}:")
+            parts.append(self.table_for_report(sub).to_string(index=False))
+        return "\n".join([*parts, "", self.bottom_line()])
 
-    def plot(self):
+    def table_for_report(self, subgroup: Any = "overall") -> pd.DataFrame:
+        """The terms of one subgroup as text a reader can use: columns ``what``, ``estimate``,
+        ``interval`` (the confidence interval in words: "30 to 70"; the NNT's through infinity) and
+        ``unit``, with thousands separators and pounds, no e-notation and no column names of code."""
+        from pceval.costs._words import gbp, num
+
+        t = self.table
+        rows = t.loc[t["subgroup"].astype(str) == str(subgroup)]
+        if rows.empty:
+            raise InputError(f"`subgroup` {subgroup!r} is not in the result; it has "
+                             f"{list(dict.fromkeys(t['subgroup']))}")
+        money = {"cost_of_events_avoided", "intervention_cost_per_person", "net_cost_per_person"}
+        short = short_labels(self.activity, float(rows["years"].iloc[0]))
+        out = []
+        for r in rows.itertuples(index=False):  # nine terms: a readable table, not arithmetic
+            fmt = gbp if r.term in money else (lambda v: f"{v:.2f}") if r.term == "roi" else num
+            if not np.isfinite(r.estimate):
+                est, ci = "not available", ""
+            elif r.term == "people_treated_per_event_avoided" and r.interval:
+                est, ci = num(r.estimate), r.interval
+            elif r.std_error == 0:
+                est, ci = fmt(r.estimate), "fixed input"
+            else:
+                est, ci = fmt(r.estimate), f"{fmt(r.ci_lower)} to {fmt(r.ci_upper)}"
+            out.append({"what": short[r.term], "estimate": est, "interval": ci, "unit": r.unit})
+        return pd.DataFrame(out)
+
+    def plot(self, truth: Mapping[Any, float] | float | None = None):
         """Events avoided per 1,000 people a year (overall and by subgroup) with their intervals,
-        beside no effect (0) and the break-even effect (dashed)."""
-        from plotnine import aes, coord_flip, geom_hline, geom_pointrange, ggplot, labs
+        beside no effect (solid line at 0) and the break-even effect (dashed).
 
-        from pceval.plots import NHS_COLOURS, theme_nhs
+        ``truth``: the true events avoided per 1,000 a year (a number, or ``{subgroup: value}``
+        with ``"overall"``), drawn as open diamonds, e.g. from the synthetic data's truth table.
+        IMD quintiles are labelled "1 (most deprived)" ... "5 (least deprived)".
+        """
+        from plotnine import (
+            aes,
+            annotate,
+            coord_flip,
+            geom_hline,
+            geom_point,
+            geom_pointrange,
+            ggplot,
+            labs,
+        )
+
+        from pceval.plots import IMD_QUINTILE_LABELS, NHS_COLOURS, theme_nhs
 
         t = self.table
         df = t.loc[t["term"] == HEADLINE_TERM].copy()
-        df["label"] = pd.Categorical(df["subgroup"].astype(str),
-                                     categories=list(dict.fromkeys(df["subgroup"].astype(str)))[::-1])
+        by = self.settings["by"]
+        names = {str(q): IMD_QUINTILE_LABELS[q - 1] for q in range(1, 6)} \
+            if by is not None and "imd" in str(by).lower() else {}
+        df["label"] = [names.get(str(v), str(v)) for v in df["subgroup"]]
+        df["label"] = pd.Categorical(df["label"], categories=list(dict.fromkeys(df["label"]))[::-1])
         be = float(self.row("break_even_effect_per_1000")["estimate"])
         words = activity_words(self.activity)
         p = (ggplot(df, aes(x="label", y="estimate", ymin="ci_lower", ymax="ci_upper"))
              + geom_hline(yintercept=0, colour=NHS_COLOURS["mid_grey"])
              + geom_pointrange(colour=NHS_COLOURS["blue"]))
-        if np.isfinite(be):
-            p = p + geom_hline(yintercept=be, linetype="dashed", colour=NHS_COLOURS["dark_grey"])
+        if np.isfinite(be) and be > 0:
+            p = (p + geom_hline(yintercept=be, linetype="dashed", colour=NHS_COLOURS["dark_grey"])
+                 + annotate("text", x=len(df) + 0.45, y=be, label=f" break-even {be:,.0f}", ha="left",
+                            size=8, colour=NHS_COLOURS["dark_grey"]))
+        if truth is not None:
+            tv = truth if isinstance(truth, Mapping) else {"overall": truth}
+            tv = {str(k): float(v) for k, v in tv.items()}
+            df["truth"] = [tv.get(str(v), np.nan) for v in df["subgroup"]]
+            p = p + geom_point(aes(y="truth"), data=df.dropna(subset=["truth"]), shape="D",
+                               fill="none", colour=NHS_COLOURS["dark_grey"], size=3)
         return (p + coord_flip()
-                + labs(x="" if self.settings["by"] is None else self.settings["by"],
+                + labs(x="" if by is None else ("IMD quintile" if names else str(by)),
                        y=f"{words} avoided per 1,000 people a year",
-                       title=f"{words.capitalize()} avoided (dashed: break-even)")
+                       title=f"{words[0].upper() + words[1:]} avoided"
+                             + (" (diamonds: the true value)" if truth is not None else ""))
                 + theme_nhs())
 
 
@@ -166,7 +223,7 @@ def consequences(
     population: float | Mapping[Any, float] | pd.Series,
     activity: str,
     unit_costs: UnitCosts | None = None,
-    intervention_cost: float = 0.0,
+    intervention_cost: float | None = None,
     *,
     years: float = 1.0,
     length_of_stay: float | None = None,
@@ -192,7 +249,8 @@ def consequences(
     unit_costs : a :class:`UnitCosts` table (default: :func:`default_unit_costs`, which explains
         how to build one: pceval ships no NHS costs).
     intervention_cost : the intervention's cost per person, in the activity's price year, covering
-        ``years`` years of effect.
+        ``years`` years of effect; one number, or per subgroup (a mapping/Series like ``population``). Without it (``None``) the cost-side rows (intervention cost, net
+        cost, break-even, ROI) are missing (NaN), never computed as if it were free.
     years : how many years of effect the cost per person buys (default 1: a cost per person a year).
     length_of_stay : mean bed days per event; default the table's ``mean_length_of_stay``.
     effect_unit : the effect's unit when its result does not say it, e.g. ``"per 1,000
@@ -217,7 +275,6 @@ def consequences(
     n_draws = check_int(n_draws, "n_draws", low=100)
     seed = check_int(seed, "seed", low=0)
     years = check_number(years, "years", low=0, low_open=True)
-    cost = check_number(intervention_cost, "intervention_cost", low=0)
     if unit_costs is None:
         unit_costs = default_unit_costs()
     if not isinstance(unit_costs, UnitCosts):
@@ -238,6 +295,7 @@ def consequences(
     inputs, by = read_effect(effect, effect_unit=effect_unit, baseline_rate=baseline_rate,
                              baseline_se=baseline_se)
     people = _population(population, inputs, by)
+    cost = _intervention_cost(intervention_cost, inputs, by)
     # a (events avoided per 1,000 person-years) for each level: estimate, SE and draws
     a_hat = np.array([_a_estimate(e) for e in inputs])
     a_se = np.array([_a_se(e) for e in inputs])
@@ -249,11 +307,14 @@ def consequences(
         w = people / people.sum()
         labels.append("overall")
         people = np.append(people, people.sum())
+        if cost is not None:
+            cost = np.append(cost, w @ cost)
         a_hat = np.append(a_hat, w @ a_hat)
         a_se = np.append(a_se, np.sqrt(np.sum((w * a_se) ** 2)))
         if draws is not None:
             draws = np.column_stack([draws, draws @ w])
-    ctx = dict(y=years, u=u, c=cost, los=los, confidence=confidence)
+    ctx = dict(y=years, u=u, c=None if cost is None else np.broadcast_to(cost, a_hat.shape), los=los,
+               confidence=confidence)
     table = _terms(labels, people, a_hat, a_se, draws, ctx)
     method_text = ("delta method" if method == "delta" else
                    f"{n_draws:,} draws from the effect's sampling distribution (seed {seed})")
@@ -305,14 +366,31 @@ def _population(population: Any, inputs: list[EffectInput], by: str | None) -> n
     if not isinstance(population, (Mapping, pd.Series)):
         raise InputError(f"`effect` has subgroups of {by}: `population` must give the people in each "
                          f"({[e.label for e in inputs]}), e.g. a Series indexed by {by}")
-    pop = {str(k): v for k, v in dict(population).items()}
+    return _by_level(population, inputs, by, "population", low_open=True)
+
+
+def _intervention_cost(value: Any, inputs: list[EffectInput], by: str | None) -> np.ndarray | None:
+    """The cost per person: ``None`` (not given), one number, or one per subgroup."""
+    if value is None:
+        return None
+    if isinstance(value, (Mapping, pd.Series)):
+        if by is None:
+            raise InputError("`intervention_cost` is given by subgroup, but `effect` is a single effect")
+        return _by_level(value, inputs, by, "intervention_cost", low_open=False)
+    return np.full(len(inputs), check_number(value, "intervention_cost", low=0))
+
+
+def _by_level(values: Any, inputs: list[EffectInput], by: str, name: str, low_open: bool) -> np.ndarray:
+    """``values`` (a mapping or Series by subgroup) in the order of ``inputs``; the levels must be
+    exactly those of the effect (matched as text, so 1 and "1" are the same quintile)."""
+    given = {str(k): v for k, v in dict(values).items()}
     labels = [str(e.label) for e in inputs]
-    missing = [lab for lab in labels if lab not in pop]
-    extra = [k for k in pop if k not in labels]
+    missing = [lab for lab in labels if lab not in given]
+    extra = [k for k in given if k not in labels]
     if missing or extra:
-        raise InputError(f"`population` must have exactly the levels of {by} in `effect` "
+        raise InputError(f"`{name}` must have exactly the levels of {by} in `effect` "
                          f"{labels}; missing {missing}, not in the effect {extra}")
-    return np.array([check_number(pop[lab], f"population[{lab}]", low=0, low_open=True)
+    return np.array([check_number(given[lab], f"{name}[{lab}]", low=0, low_open=low_open)
                      for lab in labels])
 
 
@@ -358,7 +436,8 @@ def _nan(k: int) -> dict[str, np.ndarray]:
                                             "ci_lower", "ci_upper")}
 
 
-def _linear(a: np.ndarray, se: np.ndarray, draws: np.ndarray | None, alpha: float, beta: np.ndarray | float,
+def _linear(a: np.ndarray, se: np.ndarray, draws: np.ndarray | None, alpha: np.ndarray | float,
+            beta: np.ndarray | float,
             q: float, confidence: float) -> dict[str, np.ndarray]:
     """Estimate, SE, statistic, p-value and interval of ``alpha + beta a`` for every subgroup:
     ``|beta| se`` and a Wald interval (delta), or from the draws (percentiles; p-value = twice the
@@ -380,11 +459,14 @@ def _linear(a: np.ndarray, se: np.ndarray, draws: np.ndarray | None, alpha: floa
         p = np.where(np.isfinite(stat), 2 * stats.norm.sf(np.abs(stat)), np.nan)
     else:
         p = np.minimum(1.0, 2 * np.minimum(np.mean(v <= 0, axis=0), np.mean(v >= 0, axis=0)))
+        p = np.where(np.isfinite(s), p, np.nan)
     return dict(estimate=est, std_error=s, statistic=stat, p_value=p, ci_lower=lo, ci_upper=hi)
 
 
-def _fixed(value: float, k: int) -> dict[str, np.ndarray]:
-    v = np.full(k, value)
+def _fixed(value: np.ndarray) -> dict[str, np.ndarray]:
+    """A fixed input (no uncertainty): SE 0, the interval is the value itself."""
+    v = np.asarray(value, dtype=float)
+    k = len(v)
     return dict(estimate=v, std_error=np.zeros(k), statistic=np.full(k, np.nan),
                 p_value=np.full(k, np.nan), ci_lower=v, ci_upper=v)
 
@@ -418,7 +500,7 @@ def _terms(labels: list[Any], n: np.ndarray, a: np.ndarray, se: np.ndarray, draw
     q = critical_value(conf)
     k = len(labels)
 
-    def lin(alpha: float, beta: np.ndarray | float) -> dict[str, np.ndarray]:
+    def lin(alpha: np.ndarray | float, beta: np.ndarray | float) -> dict[str, np.ndarray]:
         return _linear(a, se, draws, alpha, beta, q, conf)
 
     rows: dict[str, dict[str, Any]] = {}
@@ -427,10 +509,16 @@ def _terms(labels: list[Any], n: np.ndarray, a: np.ndarray, se: np.ndarray, draw
     rows["people_treated_per_event_avoided"] = _nnt(a, se, rows["events_avoided_per_1000_per_year"], y)
     rows["bed_days_avoided"] = lin(0.0, n * los / 1000.0) if los is not None else _nan(k)
     rows["cost_of_events_avoided"] = lin(0.0, n * u / 1000.0)
-    rows["intervention_cost_per_person"] = _fixed(c, k)
-    rows["net_cost_per_person"] = lin(c, -y * u / 1000.0)
-    rows["break_even_effect_per_1000"] = _fixed(1000.0 * c / (y * u), k)
-    rows["roi"] = lin(-1.0, y * u / (1000.0 * c)) if c > 0 else _nan(k)
+    if c is None:  # no intervention cost given: the cost side is unknown, not zero
+        for term in ("intervention_cost_per_person", "net_cost_per_person",
+                     "break_even_effect_per_1000", "roi"):
+            rows[term] = _nan(k)
+    else:
+        rows["intervention_cost_per_person"] = _fixed(c)
+        rows["net_cost_per_person"] = lin(c, -y * u / 1000.0)
+        rows["break_even_effect_per_1000"] = _fixed(1000.0 * c / (y * u))
+        with np.errstate(divide="ignore"):  # a free intervention has no return on investment
+            rows["roi"] = lin(-1.0, np.where(c > 0, y * u / (1000.0 * np.where(c > 0, c, 1.0)), np.nan))
     T = len(TERMS)
     cols = {col: np.column_stack([np.asarray(rows[t][col], dtype=float) for t in TERMS]).ravel()
             for col in ("estimate", "std_error", "statistic", "p_value", "ci_lower", "ci_upper")}
@@ -438,7 +526,8 @@ def _terms(labels: list[Any], n: np.ndarray, a: np.ndarray, se: np.ndarray, draw
                                 for t in TERMS]).ravel()
     out = pd.DataFrame({"term": np.tile(TERMS, k), **cols, "scale": "absolute",
                         "subgroup": pd.Series(np.repeat(np.array(labels, dtype=object), T), dtype=object),
-                        "population": np.repeat(n, T), "intervention_cost": c,
+                        "population": np.repeat(n, T),
+                        "intervention_cost": np.nan if c is None else np.repeat(c, T),
                         "interval": interval})
     return out
 

@@ -30,6 +30,19 @@ _UNIT = re.compile(r"per\s+(?:([\d,]+(?:\.\d+)?)\s+)?person[- ]?(year|quarter|mo
                    re.I)
 
 
+# results whose headline is not an intervention's effect on a rate
+_NOT_EFFECTS = {
+    "EquityOfEffect": "its rows are the SII and gaps (changes in inequality); pass the effects by "
+                      "quintile instead (did.effects_by(...) of the estimator)",
+    "UptakeEquity": "it describes who received the intervention, not its effect",
+    "MatchResult": "it is a matched sample; estimate the effect first (did.did2x2 / estimate_effect)",
+    "BalanceResult": "it is a balance table, not an effect",
+    "BaconResult": "it decomposes a TWFE estimate; pass the estimator's own result",
+}
+# terms that are contrasts between effects or inequality measures, not effects
+_CONTRAST = re.compile(r"\bSII\b|\bRII\b|\bgap\b|gradient|trend per|concentration|\s[-/]\s", re.I)
+
+
 @dataclass(frozen=True)
 class EffectInput:
     """One effect on the scale the consequences use.
@@ -115,17 +128,30 @@ def _row(res: Any, scale: str, where: str) -> pd.Series:
         row = res
         if row.get("scale") != scale:
             raise InputError(f"{where} is a {row.get('scale')!r} row; a {scale!r} row is needed here")
-        return row
+        return _not_a_contrast(row, where)
+    if type(res).__name__ in _NOT_EFFECTS:
+        raise InputError(f"{where} is a {type(res).__name__}: {_NOT_EFFECTS[type(res).__name__]}")
     if not (hasattr(res, "headline") and hasattr(res, "to_frame")):
         raise InputError(f"{where} must be a pceval result (with .headline and .to_frame()) or one "
                          f"row of its to_frame(), got {type(res).__name__}")
     try:
-        return headline_on_scale(res, scale)
+        return _not_a_contrast(headline_on_scale(res, scale), where)
     except LookupError:
         other = "relative" if scale == "absolute" else "absolute"
         hint = ("pass `baseline_rate=` (events per 1,000 person-years) to use its rate ratio"
                 if other == "relative" else "leave out `baseline_rate` to use its difference in rates")
         raise InputError(f"{where} ({type(res).__name__}) has no {scale} row; {hint}") from None
+
+
+def _not_a_contrast(row: pd.Series, where: str) -> pd.Series:
+    """Refuse a row that compares effects or measures inequality (e.g. ``imd_quintile 1 - 5``, an
+    SII): its consequences are not events avoided by anyone."""
+    term = str(row.get("term", ""))
+    if _CONTRAST.search(term):
+        raise InputError(f"{where}: the row {term!r} is a contrast between effects or a measure of "
+                         "inequality, not an intervention's effect; pass the effect itself (for "
+                         "subgroups, the effects_by result, which gives one row per subgroup)")
+    return row
 
 
 def _years_per_unit(unit: str, where: str, measure: str, effect_unit: str | None) -> float:

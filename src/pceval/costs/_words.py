@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from pceval.disclosure import count
+
 _WORDS = {
     "emergency_admission": "emergency admissions",
     "ae_attendance": "A&E attendances",
@@ -25,6 +27,24 @@ def activity_words(activity: str) -> str:
         return _WORDS[activity]
     text = activity.replace("_", " ")
     return text if text.endswith("s") else text + "s"
+
+
+def short_labels(activity: str, years: float) -> dict[str, str]:
+    """Short row labels for a report table (the ``measure`` column has the long ones)."""
+    w = activity_words(activity)
+    cap = w[0].upper() + w[1:]
+    per = "a year" if years == 1 else f"over {years:g} years"
+    return {
+        "events_avoided_per_1000_per_year": f"{cap} avoided per 1,000 people a year",
+        "events_avoided_per_year": f"{cap} avoided a year, this population",
+        "people_treated_per_event_avoided": "People treated per one avoided (NNT)",
+        "bed_days_avoided": "Bed days avoided a year",
+        "cost_of_events_avoided": f"Cost of the {w} avoided a year",
+        "intervention_cost_per_person": f"Intervention cost per person {per}",
+        "net_cost_per_person": f"Net cost per person {per} (negative = saving)",
+        "break_even_effect_per_1000": "Break-even: avoided per 1,000 people a year",
+        "roi": "Return on investment (0 = break-even)",
+    }
 
 
 def num(x: float) -> str:
@@ -69,14 +89,15 @@ def bottom_line_text(cons: Any, subgroup: Any = "overall") -> str:
     money = cons.row("cost_of_events_avoided", subgroup)
     net = cons.row("net_cost_per_person", subgroup)
     be = cons.row("break_even_effect_per_1000", subgroup)
-    c = float(cons.row("intervention_cost_per_person", subgroup)["estimate"])
+    c = float(cons.row("intervention_cost_per_person", subgroup)["estimate"])  # NaN: not given
     s = cons.settings
     who = "" if str(subgroup) == "overall" else f" In {s['by']} {subgroup}:"
     year = a["currency_year"]
     first = _direction(a["estimate"], a["ci_lower"], a["ci_upper"], words, " per 1,000 people a year")
     lines = [(who + " " if who else "") + first[0].upper() + first[1:] + "."]
     n = float(a["population"])
-    lines.append(f"For the {n:,.0f} people evaluated that is "
+    people = count(n) if n == round(n) else f"{n:,.0f}"  # a count of people: protected like a cell
+    lines.append(f"For the {people} people evaluated that is "
                  + _direction(e["estimate"], e["ci_lower"], e["ci_upper"], words, " a year") + ".")
     extra = []
     if np.isfinite(beds["estimate"]):
@@ -90,7 +111,7 @@ def bottom_line_text(cons: Any, subgroup: Any = "overall") -> str:
                      f"({nnt['interval']}).")
     elif nnt["interval"]:
         lines.append(f"People treated per one of the {words} avoided: {nnt['interval']}.")
-    if c > 0:
+    if np.isfinite(c) and c > 0:
         b = float(be["estimate"])
         lines.append(f"At {gbp(c)} per person it pays for itself if it avoids at least {num(b)} "
                      f"{words} per 1,000 people a year.")
@@ -109,11 +130,13 @@ def bottom_line_text(cons: Any, subgroup: Any = "overall") -> str:
                          f"{money_words}.")
         else:
             lines.append(f"The interval includes that, so it may or may not pay for itself: {money_words}.")
+    elif np.isfinite(c):
+        lines.append("The intervention was given a cost of £0, so it has no break-even point.")
     else:
-        lines.append("No intervention cost was given, so there is no break-even point.")
+        lines.append("No intervention cost was given, so net cost and break-even are not known.")
     lines.append(f"{s['confidence']:.0%} intervals from the effect's own uncertainty "
                  f"({s['method_text']}). {cons.unit_costs.citation}")
     return "\n".join(lines)
 
 
-__all__ = ["activity_words", "bottom_line_text", "num", "gbp"]
+__all__ = ["activity_words", "bottom_line_text", "short_labels", "num", "gbp"]

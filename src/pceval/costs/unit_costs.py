@@ -210,9 +210,10 @@ def _checked_table(table: Any) -> pd.DataFrame:
             "`table` has no 'currency_year' column: every unit cost must state the financial year of "
             "its prices (e.g. '2023/24'), or costs from different years would be mixed silently. "
             f"Its columns are {list(table.columns)}")
-    df = check_frame(table, "table", required=list(REQUIRED), numeric=["unit_cost"],
+    los = ["mean_length_of_stay"] if "mean_length_of_stay" in table.columns else []
+    df = check_frame(table, "table", required=list(REQUIRED), numeric=["unit_cost", *los],
                      not_null=list(REQUIRED), unique=["activity"],
-                     ranges={"unit_cost": (0, None)})
+                     ranges={"unit_cost": (0, None), **{c: (0, None) for c in los}})
     keep = list(REQUIRED) + [c for c in OPTIONAL if c in df.columns]
     out = df[keep].copy()
     out["activity"] = out["activity"].astype(str)
@@ -223,11 +224,8 @@ def _checked_table(table: Any) -> pd.DataFrame:
     if blank.any():
         raise InputError(f"`table`: column 'source' is empty for {list(out.loc[blank, 'activity'])}; "
                          "say where each cost comes from (publication, table and year)")
-    if "mean_length_of_stay" in out:
-        los = pd.to_numeric(out["mean_length_of_stay"], errors="coerce")
-        if (los < 0).any():
-            raise InputError("`table`: column 'mean_length_of_stay' must be non-negative")
-        out["mean_length_of_stay"] = los
+    if los:
+        out["mean_length_of_stay"] = out["mean_length_of_stay"].astype(float)
     return out.reset_index(drop=True)
 
 
