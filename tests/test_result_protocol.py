@@ -85,6 +85,22 @@ def _results():
         "BalanceResult": pceval.balance_table(people, "treat", ["x1", "x2"]),
         "EquityOfEffect": ineq.equity_of_effect(eq_in, n_boot=2000),
         "UptakeEquity": ineq.uptake_equity(up_in, eligible="eligible"),
+        **_prom_results(people),
+    }
+
+
+def _prom_results(people):
+    from pceval import proms
+
+    d = people.assign(y0=people["x1"] * 3 + 50, q=np.arange(len(people)) % 5 + 1)
+    d["y1"] = d["y0"] + d["y"] * 3
+    ons = pd.DataFrame({"treat": d["treat"]})
+    for item in proms.ONS4_ITEMS:
+        ons[f"{item}_baseline"], ons[f"{item}_follow_up"] = d["x1"] + 6, d["y"] + 6
+    return {
+        "ScoreChangeResult": proms.score_change(d, "y1", "y0", "treat", by="q"),
+        "RespondersResult": proms.responders(d, "y1", "y0", "treat"),
+        "Ons4Result": proms.ons4_effects(ons, "treat"),
     }
 
 

@@ -21,10 +21,10 @@ residual degrees of freedom, as R ``lm`` with ``lmtest::coeftest``.
 
 Non-response: people with a baseline but no follow-up score are counted, by group
 (``.nonresponse``). ``nonresponse="ipw"`` weights respondents by the inverse of their estimated
-probability of responding (a logistic model of response on treatment, the baseline score and
-``response_covariates``; Seaman & White 2013, *Stat Methods Med Res* 22:278); ``.response_balance``
-shows how far the respondents, before and after weighting, are from everyone with a baseline
-(standardised mean differences). The weights are treated as known in the standard errors.
+probability of responding (a logistic model of response on the baseline score and
+``response_covariates``, fitted in each group separately; Seaman & White 2013, *Stat Methods Med Res* 22:278); ``.response_balance``
+shows, in each group, how far the respondents, before and after weighting, are from everyone with
+a baseline (standardised mean differences, in SDs of everyone with a baseline). The weights are treated as known in the standard errors.
 
 By subgroup (``by``, e.g. IMD quintile): the model is fitted within each level; the rows give each
 level's effect, the first-minus-last difference (Q1 - Q5 for quintiles; independent subgroups,
@@ -191,28 +191,37 @@ def _resolve_data(data: Any, weights: str | None, cluster: str | None) -> tuple[
 
 def _response_ipw(df: pd.DataFrame, t: np.ndarray, y0: np.ndarray, responded: np.ndarray, w: np.ndarray,
                   covs: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
-    """Inverse-probability-of-response weights (1 / p_hat for respondents) and the balance table."""
+    """Inverse-probability-of-response weights (1 / p_hat for respondents) and the balance table.
+
+    The response model is fitted separately in each group (logistic on the baseline score and
+    ``covs``), so response may depend on them differently among treated and comparison people.
+    """
     des = model_matrix(df, covs, contrasts=True, name="data", intercept=True) if covs else None
-    X = np.column_stack([np.ones(len(df)), t, y0] + ([des.X[:, 1:]] if des is not None else []))
-    names = ["treatment", "baseline score"] + (des.names[1:] if des is not None else [])
-    beta, ok = fit_glm("logistic", X, responded.astype(float), w)
-    if not ok:
-        raise InputError("`nonresponse='ipw'`: the response model did not converge (response perfectly "
-                         "predicted?); use fewer `response_covariates`")
-    p = 1 / (1 + np.exp(-(X @ beta)))
+    X = np.column_stack([np.ones(len(df)), y0] + ([des.X[:, 1:]] if des is not None else []))
+    names = ["baseline score"] + (des.names[1:] if des is not None else [])
+    p = np.empty(len(df))
+    for g in (0, 1):
+        sel = t == g
+        beta, ok = fit_glm("logistic", X[sel], responded[sel].astype(float), w[sel])
+        if not ok or not np.all(np.isfinite(beta)):
+            raise InputError("`nonresponse='ipw'`: the response model did not converge (response perfectly "
+                             "predicted?); use fewer `response_covariates`")
+        p[sel] = 1 / (1 + np.exp(-(X[sel] @ beta)))
     ipw = np.where(responded, 1 / p, 0.0)
     rows = []
-    Z = X[:, 1:]
-    for j, nm in enumerate(names):
-        z = Z[:, j]
-        m_all = np.average(z, weights=w)
-        sd = np.sqrt(np.average((z - m_all) ** 2, weights=w))
-        m_resp = np.average(z[responded], weights=w[responded])
-        m_ipw = np.average(z[responded], weights=(w * ipw)[responded])
-        rows.append({"covariate": nm, "mean_all": m_all, "mean_respondents": m_resp,
-                     "mean_respondents_weighted": m_ipw,
-                     "smd_respondents": (m_resp - m_all) / sd if sd > 0 else np.nan,
-                     "smd_weighted": (m_ipw - m_all) / sd if sd > 0 else np.nan})
+    for g, gname in ((1, "treated"), (0, "comparison")):
+        sel = t == g
+        r = responded & sel
+        for j, nm in enumerate(names):
+            z = X[:, j + 1]
+            m_all = np.average(z[sel], weights=w[sel])
+            sd = np.sqrt(np.average((z[sel] - m_all) ** 2, weights=w[sel]))
+            m_resp = np.average(z[r], weights=w[r])
+            m_ipw = np.average(z[r], weights=(w * ipw)[r])
+            rows.append({"group": gname, "covariate": nm, "mean_all": m_all, "mean_respondents": m_resp,
+                         "mean_respondents_weighted": m_ipw,
+                         "smd_respondents": (m_resp - m_all) / sd if sd > 0 else np.nan,
+                         "smd_weighted": (m_ipw - m_all) / sd if sd > 0 else np.nan})
     return ipw, pd.DataFrame(rows)
 
 
@@ -254,7 +263,7 @@ def score_change(data: Any, outcome: str, baseline: str, treatment: str,
     method : ``"ancova"`` (default) or ``"change"`` (change score).
     vcov : ``"auto"`` (CR1 by ``cluster`` if given, else HC3), ``"cluster"``, ``"HC0"``, ``"HC1"``, ``"HC3"``.
     nonresponse : ``"complete"`` (respondents only, non-response counted) or ``"ipw"``.
-    response_covariates : columns of the response model besides treatment and baseline (default ``covariates``).
+    response_covariates : columns of the response model besides the baseline (default ``covariates``).
     measure : the score's name in words (default ``outcome``); ``higher_is``: whether a higher score
         is better (PAM, ONS4 life satisfaction) or worse (ONS4 anxiety, HbA1c).
     interventions, unit, index_date, window : check for contamination: with an ``interventions``
