@@ -331,6 +331,12 @@ def score_change(data: Any, outcome: str, baseline: str, treatment: str,
 
     def fit_rows(mask: np.ndarray, term: str, row: str, level: Any, relative: bool) -> list[dict[str, Any]]:
         nonlocal se_type
+        n1, n0 = int(t[mask].sum()), int((1 - t[mask]).sum())
+        if row == "subgroup" and min(n1, n0) < 2:  # too few to fit: a row without an interval
+            return [{"term": term, "estimate": np.nan, "std_error": np.nan, "scale": "absolute", "row": row,
+                     "by": by, "level": level, "measure": f"difference in {label}", "n_treated": n1,
+                     "n_comparison": n0, "n_obs": n1 + n0, "method": method, "se_type": "too few to fit",
+                     "residual_df": np.nan}]
         f = _fit_one(sample.loc[mask], y[mask], t[mask], y0[mask], w[mask], covs, method,
                      None if codes is None else pd.factorize(codes[mask])[0], vcov_used)
         se_type = f.se_type
@@ -367,9 +373,11 @@ def score_change(data: Any, outcome: str, baseline: str, treatment: str,
         s = np.array([r["std_error"] for r in sub])
         from scipy import stats
 
-        wq = 1 / s**2
-        q = float(np.sum(wq * (b - np.sum(wq * b) / np.sum(wq)) ** 2))
-        equality = {"statistic": q, "df": float(len(b) - 1), "p_value": float(stats.chi2.sf(q, len(b) - 1))}
+        ok = np.isfinite(b) & np.isfinite(s) & (s > 0)
+        wq = 1 / s[ok] ** 2
+        q = float(np.sum(wq * (b[ok] - np.sum(wq * b[ok]) / np.sum(wq)) ** 2))
+        equality = {"statistic": q, "df": float(ok.sum() - 1),
+                    "p_value": float(stats.chi2.sf(q, ok.sum() - 1)) if ok.sum() > 1 else np.nan}
         diff = difference_row(f"{by} {levels[0]} - {levels[-1]}", b[0] - b[-1], float(np.hypot(s[0], s[-1])),
                               confidence, None, row="difference", by=by, level=f"{levels[0]} - {levels[-1]}",
                               measure=f"difference in effects on {label}",
