@@ -363,3 +363,21 @@ def test_synthetic_truth_is_recovered_for_phb_wellbeing_and_coaching_activation(
     truth = synth.true_effect("health_coaching", "pam_score", window=(6, 6), persons=kept).iloc[0]["absolute"]
     assert pam["ci_lower"] < truth < pam["ci_upper"]
     assert pam["ci_lower"] > 0  # a 5-point effect is detected
+
+
+def test_score_change_counts_contamination_and_small_levels():
+    d = _scores(n=300).assign(person_id=lambda x: np.arange(len(x)), index_date=pd.Timestamp("2021-01-01"))
+    comp_ids = d.loc[d["treated"] == 0, "person_id"].to_numpy()[:12]
+    iv = pd.DataFrame({"person_id": comp_ids, "intervention": "pcsp", "date": pd.Timestamp("2021-02-01")})
+    with pytest.warns(ContaminationWarning, match="12 of"):
+        res = proms.score_change(d, "y1", "y0", "treated", interventions=iv)
+    assert res.contamination == 12 and "12 comparison people" in res.summary()
+    lone = d.index[d["treated"] == 1][0]
+    d["level"] = np.where(d.index == lone, "tiny", "big")
+    d.loc[d["treated"] == 0, "level"] = np.where(np.arange((d["treated"] == 0).sum()) < 3, "tiny", "big")
+    tab = proms.score_change(d, "y1", "y0", "treated", by="level").to_frame()
+    tiny = tab[tab["level"] == "tiny"].iloc[0]
+    assert np.isnan(tiny["estimate"]) and tiny["n_treated"] == 1
+    from pceval import verdict
+
+    assert verdict(tiny) == "too few to tell"
