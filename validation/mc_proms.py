@@ -17,17 +17,17 @@ keeps out of the comparison) and ``null`` (no effect on anything). The truth of 
 the exact effect on the treated people analysed (``mean(value - value_untreated)`` at their 6-month
 follow-up, from the generator's common-random-number counterfactuals).
 
-**What is redrawn.** To keep the study under 15 minutes on 2 cores, each of ``--populations`` synthetic
-ICBs (100,000 people; population and activity from ``pceval.synthetic``, as ``generate`` makes them)
-is simulated once, and every replication redraws only the measures part of the generator
-(:func:`pceval.synthetic.measures.simulate_measures` with a new seed): who is in the survey and when,
-everybody's latent scores, measurement noise and follow-up response. The treated people, their
+**What is redrawn.** To keep the study near 15 minutes on 2 cores, each of ``--populations`` synthetic
+ICBs (50,000 people; population and activity from ``pceval.synthetic``, as ``generate`` makes them)
+is simulated once, and every replication redraws only the PROM part of the generator
+(:func:`pceval.synthetic.measures.simulate_measures` without HbA1c, with a new seed): who is in the
+survey and when, everybody's latent scores, measurement noise and follow-up response. The treated people, their
 index dates and their covariates stay fixed within a population, so coverage is over the PROM data
 given the population (and over ``--populations`` populations), and matching uses person-level
 covariates (age, conditions, frailty, depression, IMD quintile) and the baseline score, not the prior
 hospital use that notebook 6 also uses (PROMs do not depend on it in the generator).
 
-Run ``python validation/mc_proms.py`` (500 replications per scenario: 5 populations x 100) or
+Run ``python validation/mc_proms.py`` (500 replications per scenario: 4 populations x 125) or
 ``--reps-per-population 5 --out /tmp/x --doc ''`` for a quick look. Writes
 ``validation/results/proms_replications.csv`` and ``proms_summary.csv`` (the columns of
 ``summary.csv``, by :func:`monte_carlo.summarise`) and rewrites its own section of
@@ -50,7 +50,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-N_PEOPLE = 100_000
+N_PEOPLE = 50_000
 SCENARIOS = {"benefit": "default", "null": "null"}  # label -> generator scenario of the measures
 ITEMS = ("ons4_life_satisfaction", "ons4_worthwhile", "ons4_happy", "ons4_anxiety")
 DESIGNS = {  # design -> (intervention, outcomes)
@@ -112,9 +112,15 @@ def one_rep(pop, scenario: str, seed: int) -> list[dict]:
     from pceval.synthetic.scenarios import get_scenario
 
     rng = np.random.default_rng(seed)
-    meas, cf = measures.simulate_measures(rng, pop["p"], pop["sim"], get_scenario(SCENARIOS[scenario]),
-                                          pop["months"], pop["start_m"])
+    # simulate_measures without its HbA1c part (not analysed here): the PROMs of the treated, then the survey
+    p, sim, scen = pop["p"], pop["sim"], get_scenario(SCENARIOS[scenario])
+    quint = (p["decile"] + 1) // 2
+    survey_rng = np.random.Generator(rng.bit_generator.jumped())
+    rows_m, rows_cf = measures._proms(rng, p, sim, scen, pop["months"], pop["start_m"], quint)
+    rows_m += measures._survey(survey_rng, p, sim, scen, pop["months"], pop["start_m"], quint)
+    meas = pd.concat(rows_m, ignore_index=True)
     meas["date"] = meas["date"].astype("datetime64[ns]")
+    cf = pd.concat(rows_cf, ignore_index=True)
     rows: list[dict] = []
     for design, (intervention, outcomes) in DESIGNS.items():
         try:
@@ -169,10 +175,10 @@ def doc_section(summ: pd.DataFrame, res: pd.DataFrame) -> str:
              "with CR1 SEs clustered on matched pairs (`pceval.proms.score_change`). Scenarios: *benefit* (the "
              "default scenario's effects: PHB life satisfaction +0.8, worthwhile +0.5, happy +0.6, anxiety -0.6; "
              "coaching PAM +5) and *null*. The truth is the exact effect on the treated people analysed.", "",
-             f"What is redrawn: {n_pop} synthetic ICBs of 100,000 people are simulated once each, and every "
-             "replication redraws only the measures part of the generator (survey sample and dates, latent "
+             f"What is redrawn: {n_pop} synthetic ICBs of {N_PEOPLE:,} people are simulated once each, and every "
+             "replication redraws only the PROM part of the generator (survey sample and dates, latent "
              "scores, noise, follow-up response) with a new seed, so that 500 replications per scenario run in "
-             "minutes. Coverage is therefore over the PROM data given the treated people and their covariates "
+             "about a quarter of an hour on 2 cores. Coverage is therefore over the PROM data given the treated people and their covariates "
              "(across the populations), not over new populations. Both scenarios use the same seeds.", "",
              "| scenario | design | estimand | reps | mean truth | bias | RMSE | coverage (MC SE) | SE ratio | "
              "failed |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -201,8 +207,8 @@ def write_doc(section: str, path: Path) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--populations", type=int, default=5)
-    ap.add_argument("--reps-per-population", type=int, default=100)
+    ap.add_argument("--populations", type=int, default=4)
+    ap.add_argument("--reps-per-population", type=int, default=125)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
     ap.add_argument("--doc", default=str(Path(__file__).resolve().parents[1] / "docs" / "validation.md"),
@@ -220,12 +226,12 @@ def main() -> int:
         with ProcessPoolExecutor(max_workers=args.workers) as ex:
             futs = [ex.submit(run_population, 1 + k, args.reps_per_population, list(SCENARIOS))
                     for k in range(args.populations)]
+            out.mkdir(parents=True, exist_ok=True)
             for f in as_completed(futs):
                 rows += f.result()
                 print(f"population done ({time.time() - t0:.0f} s)", flush=True)
-        res = pd.DataFrame(rows).sort_values(["scenario", "design", "population", "seed", "estimand"])
-        out.mkdir(parents=True, exist_ok=True)
-        res.to_csv(out / "proms_replications.csv", index=False)
+                res = pd.DataFrame(rows).sort_values(["scenario", "design", "population", "seed", "estimand"])
+                res.to_csv(out / "proms_replications.csv", index=False)  # saved as each population ends
     summ = summarise(res)
     summ.to_csv(out / "proms_summary.csv", index=False)
     print(summ.to_string())
