@@ -244,6 +244,7 @@ def test_hba1c_in_percent_is_refused_and_people_without_diabetes_left_out():
     res = proms.hba1c_effect(d, "treated")
     assert res.headline["n_obs"] == d["diabetes"].sum()
     assert res.higher_is == "worse" and "mmol/mol" in res.measure
+    assert res.excluded == {"rows without diabetes": int((d["diabetes"] == 0).sum())}
     pct = d.assign(hba1c_baseline=7.1, hba1c_follow_up=6.8)
     with pytest.raises(InputError, match="DCCT"):
         proms.hba1c_effect(pct, "treated")

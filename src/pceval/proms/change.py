@@ -75,7 +75,8 @@ class ScoreChangeResult(ResultProtocol):
     level, the first-minus-last difference; ``equality``: the equality test across levels;
     ``nonresponse``: people by group with and without a follow-up score; ``response_balance``: the
     response model's balance (``nonresponse="ipw"``); ``contamination``: comparison people who
-    received another intervention in the outcome window (``None``: not checked).
+    received another intervention in the outcome window (``None``: not checked); ``excluded``: rows
+    left out before the analysis, by reason (e.g. people without diabetes in :func:`hba1c_effect`).
     """
 
     table: pd.DataFrame
@@ -90,6 +91,7 @@ class ScoreChangeResult(ResultProtocol):
     contamination: int | None = None
     higher_is: str = "better"
     confidence: float = 0.95
+    excluded: dict[str, int] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
         """Protocol columns, then ``row`` (overall / subgroup / difference), ``by``, ``level``,
@@ -125,6 +127,8 @@ class ScoreChangeResult(ResultProtocol):
             lines.append(f"  {d['term']}: {d['estimate']:.3f} ({d['ci_lower']:.3f} to {d['ci_upper']:.3f}); "
                          f"equal effects across {self.by}: chi2({int(self.equality['df'])}) = "
                          f"{self.equality['statistic']:.2f}, p = {self.equality['p_value']:.4f}")
+        for why, n in self.excluded.items():
+            lines.append(f"  left out before the analysis: {n:,} {why}")
         if self.contamination:
             lines.append(f"  WARNING: {self.contamination:,} comparison people received another intervention in "
                          "the outcome window")

@@ -126,12 +126,15 @@ def hba1c_effect(data: Any, treatment: str, covariates: list[str] | None = None,
     >>> hba1c_effect(scores, "treated", cluster="subclass")     # doctest: +SKIP
     """
     df, weights, cluster = _resolve_data(data, weights, cluster)
+    n_left_out = 0
     if diabetes is not None:
         if diabetes not in df.columns:
             from pceval._checks import require_columns
 
             require_columns(df.columns, "data", [diabetes])
-        df = df[df[diabetes].fillna(0).astype(int) == 1]
+        keep = df[diabetes].fillna(0).astype(int) == 1
+        n_left_out = int((~keep).sum())
+        df = df[keep]
     for col in (outcome, baseline):
         if col in df.columns and pd.api.types.is_numeric_dtype(df[col]):
             v = df[col].to_numpy(dtype=float)
@@ -140,5 +143,10 @@ def hba1c_effect(data: Any, treatment: str, covariates: list[str] | None = None,
                 raise InputError(f"`{'outcome' if col == outcome else 'baseline'}`: column '{col}' looks like HbA1c "
                                  f"in DCCT % (values {np.round(v[:5], 1).tolist()} ...); convert to mmol/mol "
                                  "with 10.929 * (% - 2.15)")
-    return score_change(df, outcome, baseline, treatment, covariates, weights, cluster, confidence=confidence,
-                        measure="HbA1c (mmol/mol)", higher_is="worse", **kwargs)
+    res = score_change(df, outcome, baseline, treatment, covariates, weights, cluster, confidence=confidence,
+                       measure="HbA1c (mmol/mol)", higher_is="worse", **kwargs)
+    if diabetes is None:
+        return res
+    import dataclasses
+
+    return dataclasses.replace(res, excluded={**res.excluded, f"rows without {diabetes}": n_left_out})
