@@ -220,7 +220,7 @@ def main() -> int:
     t0 = time.time()
     out = Path(args.out)
     if args.summarise_only:
-        res = pd.read_csv(out / "proms_replications.csv")
+        res = pd.read_csv(out / "proms_replications.csv", keep_default_na=False, na_values=[""])
     else:
         rows: list[dict] = []
         with ProcessPoolExecutor(max_workers=args.workers) as ex:

@@ -203,7 +203,7 @@ redraws only the questionnaire answers (who is surveyed, scores, noise, who answ
 coverage is over the answers given the people, across five ICBs of 100,000 people.
 """, None),
     ("code", """
-proms_summary = pd.read_csv(results / "proms_summary.csv")
+proms_summary = pd.read_csv(results / "proms_summary.csv", keep_default_na=False, na_values=[""])
 proms_table = proms_summary.assign(
     coverage_pct=lambda d: 100 * d["coverage"],
     estimand=lambda d: d["estimand"].str.replace("difference, ", "", regex=False))
