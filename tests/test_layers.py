@@ -25,7 +25,7 @@ LAYERS: list[set[str]] = [
     {"pceval.panel"},
     {"pceval.covariate_balance"},
     {"pceval.matching"},
-    {"pceval.effects", "pceval.did"},
+    {"pceval.effects", "pceval.did", "pceval.proms"},
     {"pceval.inequality"},
     {"pceval.costs"},
     {"pceval.report"},

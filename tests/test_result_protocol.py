@@ -96,6 +96,22 @@ def _results():
                            exposure_unit="year"),
             population={q: 1000 for q in range(1, 6)}, activity="emergency_admission",
             unit_costs=costs.example_unit_costs(), intervention_cost=150, method="draws"),
+        **_prom_results(people),
+    }
+
+
+def _prom_results(people):
+    from pceval import proms
+
+    d = people.assign(y0=people["x1"] * 3 + 50, q=np.arange(len(people)) % 5 + 1)
+    d["y1"] = d["y0"] + d["y"] * 3
+    ons = pd.DataFrame({"treat": d["treat"]})
+    for item in proms.ONS4_ITEMS:
+        ons[f"{item}_baseline"], ons[f"{item}_follow_up"] = d["x1"] + 6, d["y"] + 6
+    return {
+        "ScoreChangeResult": proms.score_change(d, "y1", "y0", "treat", by="q"),
+        "RespondersResult": proms.responders(d, "y1", "y0", "treat"),
+        "Ons4Result": proms.ons4_effects(ons, "treat"),
     }
 
 

@@ -229,5 +229,33 @@ report.show_table(report.software_versions(), caption="Software that produced th
 """, ["appendix"]),
 ]
 
+# ---- appended for issue 18 (patient-reported outcomes; validation/mc_proms.py): the PROM rows ------------------
+CELLS += [
+    ("md", """
+## Patient-reported outcomes: wellbeing and activation
+
+The designs of report 6: personal health budget recipients (the four ONS4 wellbeing items) and health-coaching
+recipients (PAM) against matched respondents of a comparison survey, ANCOVA of the six-month score on the
+baseline score, intervals clustered on matched pairs. Each synthetic ICB is simulated once and each replication
+redraws only the questionnaire answers (who is surveyed, scores, noise, who answers at six months), so the
+coverage is over the answers given the people, across five ICBs of 100,000 people.
+""", None),
+    ("code", """
+proms_summary = pd.read_csv(results / "proms_summary.csv", keep_default_na=False, na_values=[""])
+proms_table = proms_summary.assign(
+    coverage_pct=lambda d: 100 * d["coverage"],
+    estimand=lambda d: d["estimand"].str.replace("difference, ", "", regex=False))
+report.show_table(proms_table[["scenario", "design", "estimand", "reps", "mean_truth", "bias", "rmse", "coverage_pct",
+                               "se_ratio"]].rename(columns={"coverage_pct": "coverage (%)", "mean_truth": "mean truth",
+                                                            "se_ratio": "SE ratio"}),
+                  caption="Patient-reported outcome designs: bias, RMSE and coverage of the 95% intervals "
+                          "(validation/mc_proms.py).", counts=[], digits=3)
+proms_cov_lo, proms_cov_hi = proms_summary["coverage"].min(), proms_summary["coverage"].max()
+display(Markdown(f"Coverage of the PROM intervals ranges from {proms_cov_lo:.1%} to {proms_cov_hi:.1%} over "
+                 f"{int(proms_summary['reps'].min())}-{int(proms_summary['reps'].max())} replications per row."))
+""", None),
+]
+# ---- end of the issue 18 block ----------------------------------------------------------------------------------
+
 if __name__ == "__main__":
     print(write("05_validation_study", CELLS))

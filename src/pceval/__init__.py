@@ -31,6 +31,7 @@ _SUBMODULES: tuple[str, ...] = (
     "matching",
     "panel",
     "plots",
+    "proms",
     "report",
     "synthetic",
 )
@@ -58,6 +59,8 @@ _EXPORTS: dict[str, str] = {
     "calendar_panel": "pceval.panel",
     "matched_panel": "pceval.panel",
     "stratified_counts": "pceval.panel",
+    "ScoreChangeResult": "pceval.proms",
+    "score_change": "pceval.proms",
 }
 
 __all__ = [*_SUBMODULES, *_EXPORTS, "__version__"]
@@ -93,6 +96,7 @@ if TYPE_CHECKING:  # what editors and type checkers see; not run
         matching,
         panel,
         plots,
+        proms,
         report,
         synthetic,
     )
@@ -104,3 +108,4 @@ if TYPE_CHECKING:  # what editors and type checkers see; not run
     from pceval.errors import DisclosureError, EstimationError, InputError, PcevalError, PcevalWarning
     from pceval.matching import MatchResult, match
     from pceval.panel import build_panel, calendar_panel, matched_panel, stratified_counts
+    from pceval.proms import ScoreChangeResult, score_change

@@ -618,12 +618,14 @@ def equity_of_effect(data: pd.DataFrame, *, estimate: str = "estimate",
 
     Parameters
     ----------
-    data : pandas.DataFrame
+    data : pandas.DataFrame, or a by-quintile result
         One row per (group x) IMD quintile with the effect ``estimate`` and its ``std_error`` (or
         ``lower``/``upper`` limits at ``cl_confidence``). For ``scale="relative"`` the estimate is a
         rate ratio and, as in every pceval result's ``to_frame()``, the standard error is that of the
         ratio itself (delta method; converted to the log scale as ``std_error / estimate``); limits
-        are on the ratio scale.
+        are on the ratio scale. A result with an ``equity_input(quantile)`` method (e.g.
+        :func:`pceval.proms.score_change` with ``by="imd_quintile"``) gives that table, so the
+        uptake, population and baseline come from ``context``.
     scale : ``"absolute"`` or ``"relative"``
         Effects as differences in outcome units per treated person, or as rate ratios (the
         library's one meaning of scale: absolute = a difference, relative = a ratio).
@@ -678,6 +680,8 @@ def equity_of_effect(data: pd.DataFrame, *, estimate: str = "estimate",
     >>> res.verdicts.verdict[0]
     'narrowed'
     """
+    if hasattr(data, "equity_input"):  # a result by quintile, e.g. pceval.proms.score_change(by=...)
+        data = data.equity_input(quantile)
     spec = _equity_spec(quantile, estimate, std_error, lower, upper, scale, uptake, n_treated,
                         population, baseline, baseline_se, treated_baseline, by,
                         outcome_higher_is, outcome, units, confidence, cl_confidence, n_boot,

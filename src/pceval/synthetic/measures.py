@@ -12,6 +12,14 @@ published (rounded, clipped) scale.
   same two time points.
 * HbA1c (mmol/mol) for everybody with diabetes: routine tests about twice a year, whether
   treated or not, so that a difference-in-differences on a continuous outcome is possible.
+* A comparison survey (:func:`_survey`): 10% of adults with a long-term condition complete PAM and
+  ONS4 once, at a random month while registered and not yet treated (their baseline), and 70% of
+  them again 6 months later, so that the people who received an intervention can be compared with
+  people eligible at the same time who had not. Their scores follow the same latent model; a
+  respondent who received an intervention between the two surveys carries its effect at follow-up
+  (the contamination an analysis must look for). The survey uses its own random stream (a jump
+  ahead of the generator's), so adding it changed no other table; it is not part of the truth
+  table (the truth is the effect on the treated at their own follow-up).
 """
 
 from __future__ import annotations
@@ -58,7 +66,9 @@ def simulate_measures(rng: np.random.Generator, p: dict, sim, scenario: Scenario
     Random numbers are drawn in this order: the PROMs (:func:`_proms`), then HbA1c (:func:`_hba1c`).
     """
     quint = (p["decile"] + 1) // 2
+    survey_rng = np.random.Generator(rng.bit_generator.jumped())  # own stream: rng is not advanced
     rows, cf_rows = _proms(rng, p, sim, scenario, months, start_m, quint)
+    rows += _survey(survey_rng, p, sim, scenario, months, start_m, quint)
     hba1c = _hba1c(rng, p, sim, scenario, months, start_m, quint)
     if hba1c is not None:
         rows.append(hba1c[0])
@@ -182,6 +192,47 @@ def _observe(rng: np.random.Generator, latent: np.ndarray, noise_sd: float, lo: 
 def _pam_level(score: np.ndarray) -> np.ndarray:
     """PAM level 1-4 of a score: 1 (<= 47.0), 2 (47.1-55.1), 3 (55.2-67.0), 4 (>= 67.1), as float."""
     return (1 + np.searchsorted(PAM_CUTS, score, side="right")).astype(float)
+
+
+SURVEY_SHARE = 0.1  # share of adults with a long-term condition in the comparison survey
+
+
+def _survey(rng: np.random.Generator, p: dict, sim, scenario: Scenario, months: int,
+            start_m: np.datetime64, quint: np.ndarray) -> list[pd.DataFrame]:
+    """The comparison survey: PAM and ONS4 of a sample of adults with a long-term condition.
+
+    Sampled with probability :data:`SURVEY_SHARE` among people aged 18+ at the data start with at
+    least one condition; baseline in a month ``U{reg_start .. exit_month - 1}``, kept only if the
+    person had not been treated by then; follow-up 6 months later if still registered and inside
+    the data, with probability 0.7. Latent scores as :func:`_prom_latents`; the follow-up of a
+    respondent treated between the surveys carries the intervention's effect ``k`` months after
+    their index (:func:`_shift`). Draws, in order: the sample, the months, the latents, the
+    follow-up response, the days, then the noise of each instrument at each time point.
+    """
+    eligible = (p["age"] >= 18) & (p["ltc"] >= 1)
+    who = np.nonzero(eligible & (rng.random(len(eligible)) < SURVEY_SHARE))[0]
+    lo, hi = sim.reg_start[who], np.minimum(sim.exit_month[who], months)
+    month = lo + np.floor(rng.random(len(who)) * np.maximum(hi - lo, 0)).astype(np.int64)
+    untreated_then = (sim.treat_iv[who] == 0) | (sim.treat_month[who] > month)
+    keep = untreated_then & (hi > lo)
+    who, month = who[keep], month[keep]
+    latent = _prom_latents(rng, p, who)
+    fu = month + FOLLOW_UP_MONTHS
+    responds = (fu < months) & (sim.exit_month[who] > fu) & (rng.random(len(who)) < _RESPONSE[FOLLOW_UP_MONTHS])
+    day = rng.integers(0, 28, len(who))
+    k_fu = fu - sim.treat_month[who]
+    got = (sim.treat_iv[who] > 0) & (k_fu >= 0) & (sim.treat_month[who] > month)
+    rows = []
+    for sel, when, timepoint in ((np.ones(len(who), bool), month, "baseline"), (responds, fu, "follow_up")):
+        iv = np.where(got & (timepoint == "follow_up"), sim.treat_iv[who], 0)[sel]
+        date = _dates(start_m, when[sel], day[sel])
+        for name, (noise_sd, lo_s, hi_s, dec) in _PROM_SCALES.items():
+            _, y = _observe(rng, latent[name][sel], noise_sd, lo_s, hi_s, dec,
+                            _shift(scenario, iv, name, quint[who][sel], k_fu[sel]))
+            rows.append(_published(who[sel] + 1, date, name, y, timepoint))
+            if name == "pam_score":
+                rows.append(_published(who[sel] + 1, date, "pam_level", _pam_level(y), timepoint))
+    return rows
 
 
 def _hba1c(rng: np.random.Generator, p: dict, sim, scenario: Scenario, months: int,
