@@ -31,6 +31,7 @@ _SUBMODULES: tuple[str, ...] = (
     "panel",
     "plots",
     "report",
+    "sensitivity",
     "synthetic",
 )
 
@@ -57,6 +58,9 @@ _EXPORTS: dict[str, str] = {
     "calendar_panel": "pceval.panel",
     "matched_panel": "pceval.panel",
     "stratified_counts": "pceval.panel",
+    "evalue": "pceval.sensitivity",
+    "honest_did": "pceval.sensitivity",
+    "rosenbaum_bounds": "pceval.sensitivity",
 }
 
 __all__ = [*_SUBMODULES, *_EXPORTS, "__version__"]
@@ -92,6 +96,7 @@ if TYPE_CHECKING:  # what editors and type checkers see; not run
         panel,
         plots,
         report,
+        sensitivity,
         synthetic,
     )
     from pceval._engines import to_pandas
@@ -102,3 +107,4 @@ if TYPE_CHECKING:  # what editors and type checkers see; not run
     from pceval.errors import DisclosureError, EstimationError, InputError, PcevalError, PcevalWarning
     from pceval.matching import MatchResult, match
     from pceval.panel import build_panel, calendar_panel, matched_panel, stratified_counts
+    from pceval.sensitivity import evalue, honest_did, rosenbaum_bounds
