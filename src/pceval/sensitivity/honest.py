@@ -34,7 +34,6 @@ T.B. & Kolesar, M. (2018) Optimal inference in a class of regression models. Eco
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,7 +43,7 @@ import pandas as pd
 
 from pceval._checks import check_choice, check_confidence, check_int
 from pceval._results import ResultProtocol, protocol_frame
-from pceval.errors import InputError, PcevalWarning
+from pceval.errors import InputError
 
 RESTRICTIONS = ("relative_magnitude", "smoothness")
 _M_NAME = {"relative_magnitude": "Mbar", "smoothness": "M"}
@@ -140,11 +139,10 @@ def event_study_inputs(result: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray,
         raise InputError("`result` must be an event study: pceval.did.event_study(...) or "
                          "att_gt(...).aggregate('dynamic'), or give `betahat` and `sigma`")
     if getattr(result, "settings", {}).get("base_period") == "varying":
-        warnings.warn(
+        raise InputError(
             "att_gt with base_period='varying' gives pre-period estimates that are each "
             "relative to the period before, not to one reference period; HonestDiD needs a "
-            "common reference: refit att_gt with base_period='universal'", PcevalWarning,
-            stacklevel=3)
+            "common reference: refit att_gt(..., base_period='universal')")
     tab = table.dropna(subset=["std_error"])
     tab = tab[tab["event_time"].isin(vcov.index)].sort_values("event_time")
     et = tab["event_time"].to_numpy(float)
@@ -182,7 +180,7 @@ def _l_vector(l_vec: Any, num_post: int) -> tuple[np.ndarray, str]:
 def honest_did(result_or_betahat: Any, sigma: Any = None, num_pre: int | None = None,
                num_post: int | None = None, *, restriction: str = "relative_magnitude",
                m: Sequence[float] | None = None, l_vec: Any = None, confidence: float = 0.95,
-               n_sims: int = 10_000, seed: int = 0) -> HonestDidResult:
+               n_sims: int = 10_000, seed: int = 0, breakdown: bool = True) -> HonestDidResult:
     """Robust confidence sets for an event-study effect under bounded violations of parallel
     trends (Rambachan & Roth 2023); see the module docstring for the sets and methods.
 
@@ -199,6 +197,8 @@ def honest_did(result_or_betahat: Any, sigma: Any = None, num_pre: int | None = 
     l_vec : ``None``/``"first"`` (the first post period, as HonestDiD), ``"average"`` (the mean
         of the post periods), or weights, one per post period.
     n_sims, seed : draws for the least-favourable critical value of the hybrid test.
+    breakdown : search for the breakdown value (a bisection: a dozen more confidence sets);
+        ``False`` leaves it NaN.
 
     Example::
 
@@ -262,12 +262,12 @@ def honest_did(result_or_betahat: Any, sigma: Any = None, num_pre: int | None = 
         method = "C-LF hybrid (conditional / least favourable)"
     bounds = np.array([ci(mm) for mm in ms]).reshape(-1, 2)
     table = pd.DataFrame({"m": ms, "ci_lower": bounds[:, 0], "ci_upper": bounds[:, 1]})
-    breakdown = _breakdown(ci, original, table)
+    bd = _breakdown(ci, original, table) if breakdown else float("nan")
     settings = {"restriction": restriction, "method": method, "confidence": confidence,
                 "l_vec": lw, "l_label": l_label, "num_pre": num_pre, "num_post": num_post,
                 "event_times": event_times, "n_sims": n_sims, "seed": seed}
     return HonestDidResult(table=table, estimate=est, std_error=se, original=original,
-                           breakdown=breakdown, settings=settings)
+                           breakdown=bd, settings=settings)
 
 
 def _m_grid(m: Sequence[float] | None, restriction: str, beta_pre: np.ndarray) -> np.ndarray:
@@ -328,7 +328,7 @@ def honest_did_equity(event_studies: Mapping[Any, Any], *, contrast: str = "Q1-Q
                       restriction: str = "relative_magnitude",
                       m: Sequence[float] | None = None, l_vec: Any = None,
                       confidence: float = 0.95, n_sims: int = 10_000,
-                      seed: int = 0) -> HonestDidResult:
+                      seed: int = 0, breakdown: bool = True) -> HonestDidResult:
     """HonestDiD for an equity contrast: did the intervention narrow the gap, allowing for
     differences in trends that differ by deprivation?
 
@@ -401,7 +401,8 @@ def honest_did_equity(event_studies: Mapping[Any, Any], *, contrast: str = "Q1-Q
             raise InputError(f"`sigma` must be {k * n_t} x {k * n_t} (quintiles x event times)")
     sig_c = W @ S @ W.T
     res = honest_did(beta_c, sig_c, parts[0][3], parts[0][4], restriction=restriction, m=m,
-                     l_vec=l_vec, confidence=confidence, n_sims=n_sims, seed=seed)
+                     l_vec=l_vec, confidence=confidence, n_sims=n_sims, seed=seed,
+                     breakdown=breakdown)
     label = ("Q1 - Q5 difference in effects" if contrast == "Q1-Q5"
              else "change in the SII (positive = worse for the most deprived)")
     res.settings.update(contrast=label, weights=dict(zip(levels, w, strict=True)),

@@ -244,11 +244,11 @@ def placebo_index(data: Any, outcome: str, treatment: str, unit: str, *,
         s_log = float(np.sqrt(((u1 - u0).groupby(tr[unit]).sum() ** 2).sum()))
         from pceval._results import ratio_row
 
-        rows.append(pd.DataFrame([ratio_row(
+        row = ratio_row(
             f"placebo index {-k}: before-after, treated only (biased)", np.log(r[1] / r[0]), s_log,
             confidence, measure="rate ratio, treated only", analysis="before-after (biased)",
-            shift=k, method="before-after in the treated (teaching contrast)",
-            confidence=confidence)]))
+            shift=k, method="before-after in the treated (teaching contrast)")
+        rows.append(pd.DataFrame([{**row, "confidence": confidence}]))
     table = pd.concat(rows, ignore_index=True)
     return DesignDiagnostic(table=table, settings={
         "title": "Placebo index dates (pre-index data only)", "shifts": shifts})
