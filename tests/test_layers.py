@@ -27,6 +27,7 @@ LAYERS: list[set[str]] = [
     {"pceval.matching"},
     {"pceval.effects", "pceval.did"},
     {"pceval.inequality"},
+    {"pceval.sensitivity"},
     {"pceval.report"},
     {"pceval.cli"},
 ]

@@ -50,11 +50,8 @@ def robustness_sentence(result: Any, *, rise: str = "rise", fall: str = "fall",
         >>> robustness_sentence(evalue(0.5, 0.4, 0.62))
         'An unmeasured factor would have to make both receiving the intervention and the outcome 3.4 times as likely (or as unlikely) to explain the fall away, and 2.6 times to move the confidence interval to include no effect.'
     """
-    from pceval.sensitivity.evalues import EValueResult
-    from pceval.sensitivity.honest import HonestDidResult
-    from pceval.sensitivity.rosenbaum import RosenbaumResult
-
-    if isinstance(result, HonestDidResult):
+    # dispatch on what the result carries (the result classes import this module for .sentence())
+    if hasattr(result, "breakdown") and hasattr(result, "original"):
         lo, hi = result.original
         word = _direction(lo, hi, rise, fall)
         if word is None:
@@ -76,7 +73,7 @@ def robustness_sentence(result: Any, *, rise: str = "rise", fall: str = "fall",
                     "(within 1,000 times the largest bend tried).")
         return (f"The {word} holds unless the difference in trends bends by more than {b:.3g}"
                 f"{unit} per period after go-live (a linear pre-trend carried on is allowed).")
-    if isinstance(result, EValueResult):
+    if hasattr(result, "evalue") and hasattr(result, "evalue_ci"):
         rr = result.rr
         word = rise if result.settings["scale"] == "RD" or rr >= 1 else fall
         e, eci = result.evalue, result.evalue_ci
@@ -88,7 +85,7 @@ def robustness_sentence(result: Any, *, rise: str = "rise", fall: str = "fall",
                 ci = f", and {_fmt(eci)} times to move the confidence interval to include no effect"
         return (f"An unmeasured factor would have to make both receiving the intervention and the "
                 f"outcome {_fmt(e)} times as likely (or as unlikely) to explain the {word} away{ci}.")
-    if isinstance(result, RosenbaumResult):
+    if hasattr(result, "sensitivity_value"):
         sv = result.sensitivity_value
         s = result.settings
         word = fall if s["alternative"] == "less" else rise
