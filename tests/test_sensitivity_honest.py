@@ -177,3 +177,18 @@ def test_mistakes_raise():
         honest_did(beta, sigma, 3, 3, m=[-1])
     with pytest.raises(InputError, match="event study"):
         honest_did(did.twfe(_staggered(300), "y", "unit", "t", group="g"))
+
+
+def test_sentences_for_smoothness_and_no_conclusion():
+    beta, sigma = _case()
+    sm = honest_did(beta, sigma, 3, 3, restriction="smoothness", m=[0, 0.01])
+    assert sm.breakdown > 0.01  # searched beyond the grid: every grid value excludes 0
+    lo, hi = core.flci(beta, sigma, 3, 3, np.r_[1.0, 0, 0], sm.breakdown * 1.01, 0.05)
+    assert lo <= 0 <= hi
+    s = robustness_sentence(sm, outcome_unit="admissions per person")
+    assert f"{sm.breakdown:.3g} admissions per person per period" in s
+    flat = honest_did(np.r_[0.0, 0.0, 0.0, 0.01, 0, 0], sigma, 3, 3, m=[1.0])
+    assert np.isnan(flat.breakdown)
+    assert "already includes no effect" in robustness_sentence(flat)
+    with pytest.raises(InputError, match="sensitivity result"):
+        robustness_sentence(did.twfe(_staggered(300), "y", "unit", "t", group="g"))

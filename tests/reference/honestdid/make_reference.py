@@ -43,15 +43,15 @@ def main() -> None:
            "cases": []}
     for case in inputs():
         b, S = np.array(case["betahat"]), np.array(case["sigma"])
-        l = np.array(case["l_vec"])
+        lv = np.array(case["l_vec"])
         rows = []
         for mbar in (0.5, 1.0, 1.5):
-            lo, hi = core.rm_confidence_set(b, S, case["num_pre"], case["num_post"], l, mbar, 0.05)
+            lo, hi = core.rm_confidence_set(b, S, case["num_pre"], case["num_post"], lv, mbar, 0.05)
             ends = {}
             for side, centre in (("lower", lo), ("upper", hi)):
                 cs = hd.computeConditionalCS_DeltaRM(
                     betahat=b, sigma=S, numPrePeriods=case["num_pre"],
-                    numPostPeriods=case["num_post"], l_vec=l, Mbar=mbar, alpha=0.05,
+                    numPostPeriods=case["num_post"], l_vec=lv, Mbar=mbar, alpha=0.05,
                     gridPoints=41, grid_lb=centre - 0.02, grid_ub=centre + 0.02)
                 acc = cs.loc[cs["accept"] == 1, "grid"]
                 ends[side] = float(acc.min() if side == "lower" else acc.max())
