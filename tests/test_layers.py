@@ -28,6 +28,7 @@ LAYERS: list[set[str]] = [
     {"pceval.effects", "pceval.did", "pceval.proms"},
     {"pceval.inequality"},
     {"pceval.costs"},
+    {"pceval.sensitivity"},
     {"pceval.report"},
     {"pceval.cli"},
 ]

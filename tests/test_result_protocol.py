@@ -97,6 +97,7 @@ def _results():
             population={q: 1000 for q in range(1, 6)}, activity="emergency_admission",
             unit_costs=costs.example_unit_costs(), intervention_cost=150, method="draws"),
         **_prom_results(people),
+        **_sensitivity_results(s),
     }
 
 
@@ -112,6 +113,31 @@ def _prom_results(people):
         "ScoreChangeResult": proms.score_change(d, "y1", "y0", "treat", by="q"),
         "RespondersResult": proms.responders(d, "y1", "y0", "treat"),
         "Ons4Result": proms.ons4_effects(ons, "treat"),
+    }
+
+
+def _sensitivity_results(s):
+    """pceval.sensitivity's result classes (issue 19)."""
+    from pceval import sensitivity as sens
+
+    rng = np.random.default_rng(8)
+    n = 300
+    rows = []
+    for k in range(-6, 6):
+        treated = np.r_[np.ones(n, int), np.zeros(n, int)]
+        lam = 0.3 * np.where((k >= -2) & (k < 0), 2.0, 1.0)
+        rows.append(pd.DataFrame({"pid": np.arange(2 * n), "rel_period": k,
+                                  "y": rng.poisson(lam, 2 * n), "person_time": 1.0,
+                                  "treated": treated, "pair": np.arange(2 * n) % n}))
+    panel = pd.concat(rows, ignore_index=True)
+    es = did.event_study(s, "y", "unit", "t", "g", leads=2, lags=2)
+    return {
+        "EValueResult": sens.evalue(0.8, 0.71, 0.91),
+        "HonestDidResult": sens.honest_did(es, m=[0.5, 1.0], breakdown=False),
+        "RosenbaumResult": sens.wilcoxon_bounds(rng.normal(0.3, 1, 80)),
+        "RatesAroundIndex": sens.rates_around_index(panel, "y", "treated", "pid"),
+        "DesignDiagnostic": sens.placebo_index(panel, "y", "treated", "pid", shift=3,
+                                               cluster="pair"),
     }
 
 

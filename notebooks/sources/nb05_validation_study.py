@@ -227,6 +227,26 @@ report.show_table(report.software_versions(), caption="Software that produced th
   and calendar aggregations, by applying the same aggregation to the true group-time effects).
 - **Rerun**: `make validate`, then `make report`.
 """, ["appendix"]),
+    # --- BEGIN sensitivity (issue 19): reads validation/results/sensitivity_summary.csv ---
+    ("md", """
+### Sensitivity to violations of parallel trends
+
+When the people who got care planning already had admissions falling faster, the usual event-study
+interval is centred on the wrong value. `validation/mc_sensitivity.py` builds such a violation of known size
+(500 replications per scenario, event-study estimates drawn from a simulated design) and compares the plain
+interval with HonestDiD's intervals at the true bound.
+""", None),
+    ("code", """
+sens = pd.read_csv(results / "sensitivity_summary.csv")
+sens["scenario"] = sens["scenario"].map({"trend_continues": "trend continues after go-live",
+                                         "trend_accelerates": "trend doubles after go-live"})
+sens["coverage"] = (100 * sens["coverage"]).round(1)
+report.show_table(sens[["scenario", "method", "bound", "coverage", "mean_width"]]
+                  .rename(columns={"coverage": "coverage of the true effect (%)", "mean_width": "mean width"}),
+                  caption="Coverage of 95% intervals when parallel trends fails by a known amount.",
+                  counts=[], digits=3)
+""", None),
+    # --- END sensitivity ---
 ]
 
 # ---- appended for issue 18 (patient-reported outcomes; validation/mc_proms.py): the PROM rows ------------------

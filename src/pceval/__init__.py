@@ -33,6 +33,7 @@ _SUBMODULES: tuple[str, ...] = (
     "plots",
     "proms",
     "report",
+    "sensitivity",
     "synthetic",
 )
 
@@ -61,6 +62,9 @@ _EXPORTS: dict[str, str] = {
     "stratified_counts": "pceval.panel",
     "ScoreChangeResult": "pceval.proms",
     "score_change": "pceval.proms",
+    "evalue": "pceval.sensitivity",
+    "honest_did": "pceval.sensitivity",
+    "rosenbaum_bounds": "pceval.sensitivity",
 }
 
 __all__ = [*_SUBMODULES, *_EXPORTS, "__version__"]
@@ -98,6 +102,7 @@ if TYPE_CHECKING:  # what editors and type checkers see; not run
         plots,
         proms,
         report,
+        sensitivity,
         synthetic,
     )
     from pceval._engines import to_pandas
@@ -109,3 +114,4 @@ if TYPE_CHECKING:  # what editors and type checkers see; not run
     from pceval.matching import MatchResult, match
     from pceval.panel import build_panel, calendar_panel, matched_panel, stratified_counts
     from pceval.proms import ScoreChangeResult, score_change
+    from pceval.sensitivity import evalue, honest_did, rosenbaum_bounds

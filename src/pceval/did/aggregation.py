@@ -41,6 +41,11 @@ class AggregateResult(ResultProtocol):
     ``estimate, std_error, ci_lower, ci_upper, band_lower, band_upper``.
     ``overall``: dict with ``estimate, std_error, statistic, p_value, ci_lower, ci_upper``.
     ``to_frame()`` stacks the overall effect (term ``ATT``, the headline) above the rows.
+    ``vcov``: the covariance matrix of the rows' estimates (index and columns: the event times,
+    groups or periods), from their influence functions, clustered as the standard errors
+    (:func:`pceval.did._inference.covariance`); its diagonal is ``std_error**2``. A reference
+    period (universal base) has no row or column. HonestDiD-style sensitivity analysis
+    (:func:`pceval.sensitivity.honest_did`) needs it. ``None`` for ``simple``.
     """
 
     type: str
@@ -48,6 +53,7 @@ class AggregateResult(ResultProtocol):
     overall: dict
     settings: dict
     influence: np.ndarray = field(repr=False)
+    vcov: pd.DataFrame | None = field(default=None, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         """Protocol columns, then the label column (``event_time``, ``group`` or ``time``;
@@ -291,5 +297,12 @@ def _result(res, type: str, s: _Summary, n_boot: int, seed: int, min_e: float, m
             table["event_time"] = table["event_time"].astype(int) if np.all(
                 np.mod(table["event_time"], 1) == 0) else table["event_time"]
     settings = dict(res.settings, min_e=min_e, max_e=max_e, balance_e=balance_e)
+    vcov = None
+    if type != "simple":
+        labels = table[_LABEL[type]].to_numpy()
+        V = inf_.covariance(infl, n, res.clusters)
+        has = np.isfinite(table["std_error"].to_numpy(float))  # no reference-period row/column
+        vcov = pd.DataFrame(V[np.ix_(has, has)], index=labels[has], columns=labels[has])
+        vcov.index.name = vcov.columns.name = _LABEL[type]
     return AggregateResult(type=type, table=table, overall=overall, settings=settings,
-                           influence=infl)
+                           influence=infl, vcov=vcov)

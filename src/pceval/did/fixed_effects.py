@@ -76,6 +76,22 @@ class FixedEffectsResult(ResultProtocol):
     settings: dict
     pretest: dict | None = None
 
+    @property
+    def vcov(self) -> pd.DataFrame:
+        """Covariance matrix (CR1, as the standard errors) of the coefficients. For an event
+        study, of the event-time coefficients only, indexed by event time (the omitted
+        reference period has no row); the input of :func:`pceval.sensitivity.honest_did`."""
+        if "event_time" not in self.table:
+            return self.cov.copy()
+        tab = self.table.dropna(subset=["std_error", "event_time"])  # covariates: no event time
+        tab = tab[tab["term"].isin(self.cov.index)]
+        names = [n for n in self.cov.index if n in set(tab["term"])]
+        et = dict(zip(tab["term"], tab["event_time"].astype(int), strict=True))
+        out = self.cov.loc[names, names].copy()
+        out.index = out.columns = [et[n] for n in names]
+        out.index.name = out.columns.name = "event_time"
+        return out.sort_index(axis=0).sort_index(axis=1)
+
     def to_frame(self) -> pd.DataFrame:
         """Protocol columns (one row per coefficient; row 0, the treatment or first event-time
         coefficient, is the headline), then ``event_time`` for event studies, ``n_units, n_obs,
