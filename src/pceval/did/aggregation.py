@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from pceval._checks import check_choice
+from pceval._distributions import stats
 from pceval._results import ResultProtocol, protocol_frame
 from pceval.did import _inference as inf_
 from pceval.errors import EstimationError

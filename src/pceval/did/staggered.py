@@ -37,9 +37,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy import stats
 
 from pceval._checks import check_choice, check_confidence, check_int
+from pceval._distributions import stats
 from pceval._results import ResultProtocol, plain_floats, protocol_frame
 from pceval.did import _inference as inf_
 from pceval.did._drdid import CellDesign
