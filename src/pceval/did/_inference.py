@@ -68,6 +68,7 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64's increment
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _BLOCK_ROWS = 2048  # bootstrap rows (units or clusters) densified and multiplied at once
+_SAVED_BYTES = 256 * 2**20  # multipliers kept as bits for later calls, at most
 _CHUNK_CELLS = 131_072  # streams x pairs of draws hashed at once: 1 MB, kept in cache
 
 
@@ -251,14 +252,16 @@ def _row_blocks(s, order: np.ndarray, block: int):
         yield lo, hi, rows.toarray() if sp.issparse(rows) else rows
 
 
-def _bootstrap_draws(s, n: int, n_boot: int, starts: np.ndarray) -> np.ndarray:
+def _bootstrap_draws(s, n: int, n_boot: int, starts: np.ndarray,
+                     saved: dict | None = None) -> np.ndarray:
     """``n_boot x m`` draws ``(1/n) sum_r v_rb s_r``.
 
     Rows are taken in the order of :func:`_pattern_order`, in blocks of ``_BLOCK_ROWS``. For
     each block, all ``n_boot`` multipliers are generated (hashed in chunks that stay in cache),
     then one dense matrix product with the block's nonzero columns adds the block to every
     draw. Memory: ``O(n_boot x (_BLOCK_ROWS + m))`` beyond ``s`` (and a CSR copy of a sparse
-    ``s``)."""
+    ``s``). ``saved``: where the multipliers are kept as bits (``"low"``: row ``r``'s bits,
+    packed, at row ``r``), read if there, else written (see :func:`multiplier_bootstrap`)."""
     n_rows, m = s.shape
     draws = np.zeros((n_boot, m))
     if n_rows == 0 or n_boot == 0:
@@ -267,6 +270,10 @@ def _bootstrap_draws(s, n: int, n_boot: int, starts: np.ndarray) -> np.ndarray:
     block = min(_BLOCK_ROWS, n_rows)
     pairs = (n_boot + 1) // 2
     chunk = max(1, _CHUNK_CELLS // block)
+    known = None if saved is None else saved.get("low")
+    keep = None
+    if saved is not None and known is None and n_rows * ((n_boot + 7) // 8) <= _SAVED_BYTES:
+        keep = np.zeros((n_rows, (n_boot + 7) // 8), dtype=np.uint8)
     low = np.empty((pairs, 2, block), dtype=bool)
     weights = np.empty((2 * pairs, block))
     z = np.empty((min(chunk, pairs), block), np.uint64)
@@ -276,26 +283,35 @@ def _bootstrap_draws(s, n: int, n_boot: int, starts: np.ndarray) -> np.ndarray:
         if len(cols) == 0:
             continue
         k = hi - lo
-        block_starts = starts[order[lo:hi]]
-        for p0 in range(0, pairs, chunk):
-            p1 = min(p0 + chunk, pairs)
-            _low_mask(block_starts, p0, p1, low[p0:p1, :, :k], z[:p1 - p0, :k],
-                      tmp[:p1 - p0, :k])
+        rows = order[lo:hi]
+        if known is not None:  # k x n_boot bits -> n_boot x k
+            is_low = np.unpackbits(known[rows], axis=1, count=n_boot).T
+        else:
+            block_starts = starts[rows]
+            for p0 in range(0, pairs, chunk):
+                p1 = min(p0 + chunk, pairs)
+                _low_mask(block_starts, p0, p1, low[p0:p1, :, :k], z[:p1 - p0, :k],
+                          tmp[:p1 - p0, :k])
+            is_low = low[:, :, :k].reshape(2 * pairs, k)[:n_boot]
+            if keep is not None:
+                keep[rows] = np.packbits(is_low.T, axis=1)
         # v = high + (low - high) * [draw is low]: exactly Mammen's two values
-        w = weights[:, :k]
-        np.multiply(low[:, :, :k].reshape(2 * pairs, k), _MAMMEN_LOW - _MAMMEN_HIGH, out=w)
+        w = weights[:n_boot, :k]
+        np.multiply(is_low, _MAMMEN_LOW - _MAMMEN_HIGH, out=w)
         w += _MAMMEN_HIGH
         if len(cols) == m:
-            draws += w[:n_boot] @ dense
+            draws += w @ dense
         else:
-            draws[:, cols] += w[:n_boot] @ dense[:, cols]
+            draws[:, cols] += w @ dense[:, cols]
+    if keep is not None:
+        saved["low"] = keep
     draws /= n
     return draws
 
 
 def multiplier_bootstrap(
     inf, n: int, *, n_boot: int, seed: int, clusters: np.ndarray | None = None,
-    keys: np.ndarray | None = None, alpha: float = 0.05,
+    keys: np.ndarray | None = None, alpha: float = 0.05, saved: dict | None = None,
 ) -> tuple[np.ndarray, float]:
     """Bootstrap SEs and the uniform-band critical value for the columns of ``inf``.
 
@@ -303,6 +319,11 @@ def multiplier_bootstrap(
     (clusters coded ``0..G-1``) when ``clusters`` is given, else one per unit (row of ``inf``).
     Without keys, rows are keyed by their position (``id_keys(range(rows))``), so draws then
     depend on the row order. Returns ``(se, critical_value)``; memory stays ``O(n + n_boot m)``.
+
+    ``saved``: a dict kept with the rows' keys (``att_gt`` keeps one on its result). The
+    multipliers drawn are kept there, one bit each (``rows x n_boot / 8`` bytes, up to 256 MB),
+    so that a later call with the same keys, seed and ``n_boot`` (an aggregation's band) reads
+    them instead of drawing them again; the draws are the same either way.
     """
     s = cluster_sums(inf, clusters)
     n_rows = s.shape[0]
@@ -310,7 +331,8 @@ def multiplier_bootstrap(
         keys = id_keys(np.arange(n_rows))
     if len(keys) != n_rows:
         raise ValueError(f"multiplier_bootstrap: {len(keys)} keys for {n_rows} bootstrap rows")
-    draws = _bootstrap_draws(s, n, n_boot, stream_starts(keys, seed))
+    slot = None if saved is None else saved.setdefault(("mammen", seed, n_boot, n_rows), {})
+    draws = _bootstrap_draws(s, n, n_boot, stream_starts(keys, seed), slot)
     q75, q25 = np.quantile(draws, [0.75, 0.25], axis=0, method="inverted_cdf")
     se = (q75 - q25) / (stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
     se[se <= _SE_FLOOR] = np.nan
