@@ -6,7 +6,8 @@ has been reaped, and its peak resident memory is the kernel's ``ru_maxrss`` for 
 (``os.wait4``). Commands are run in turn (A B C A B C ...) after one warm-up round that is not
 counted, so that a drift in the machine's speed touches every command alike; ratios are taken run
 by run within a round and summarised by their median. BLAS and other thread pools are pinned to
-one thread. ``/usr/bin/time -v python -c ...`` gives the same two figures for a single run.
+one thread, and bytecode is written and used (see :func:`child_env`). ``/usr/bin/time -v
+python -c ...`` gives the same figures for a single run.
 """
 
 from __future__ import annotations
@@ -19,6 +20,17 @@ from dataclasses import dataclass, field
 
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
               "NUMBA_NUM_THREADS": "1", "POLARS_MAX_THREADS": "1", "RAYON_NUM_THREADS": "1"}
+
+
+
+def child_env() -> dict[str, str]:
+    """The environment of a timed run: BLAS on one thread, and Python free to write bytecode, so
+    that every package runs from its compiled ``.pyc`` files after the warm-up, as an installed
+    package does (with ``PYTHONDONTWRITEBYTECODE`` set, a package run from a source checkout would
+    be compiled again in every run, while installed peers would not)."""
+    env = {**os.environ, **ONE_THREAD}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 @dataclass
@@ -58,7 +70,7 @@ def run_isolated(argv: list[str], timeout: float) -> tuple[float, float, float, 
     import json
 
     helper = subprocess.run([sys.executable, "-c", HELPER, json.dumps(argv), str(timeout)],
-                            capture_output=True, text=True, env={**os.environ, **ONE_THREAD},
+                            capture_output=True, text=True, env=child_env(),
                             timeout=timeout + 60)
     r = json.loads(helper.stdout.strip().splitlines()[-1])
     return r["wall"], r["cpu"], r["peak_gb"], r["code"], r["out"]
