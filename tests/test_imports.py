@@ -107,6 +107,8 @@ def test_t_and_chi2_functions_equal_scipy_stats_bit_for_bit(df):
         x = np.sign(X) * X**2
         _same(stats.chi2.sf(x, df), scipy_stats.chi2.sf(x, df))
         _same(stats.chi2.cdf(x, df), scipy_stats.chi2.cdf(x, df))
+        _same(stats.chi2.ppf(Q, df), scipy_stats.chi2.ppf(Q, df))
+        _same(stats.chi2.isf(Q, df), scipy_stats.chi2.isf(Q, df))
 
 
 def test_known_values():

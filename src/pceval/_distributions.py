@@ -15,7 +15,7 @@ against scipy.stats on a grid):
 * Student t with ``df`` degrees of freedom: ``cdf(x) = stdtr(df, x)``, ``sf(x) = stdtr(df, -x)``,
   ``ppf(q) = stdtrit(df, q)``, ``isf(q) = -stdtrit(df, q)``;
 * chi-squared with ``df`` degrees of freedom: ``cdf(x) = chdtr(df, x)``,
-  ``sf(x) = chdtrc(df, x)``.
+  ``sf(x) = chdtrc(df, x)``, ``ppf(q) = 2 gammaincinv(df/2, q)``, ``isf(q) = chdtri(df, q)``.
 
 Arguments outside a distribution's domain give NaN (a probability outside [0, 1], ``df <= 0``);
 a negative chi-squared value has ``sf = 1`` and ``cdf = 0``, as in scipy.stats (whose results
@@ -66,6 +66,15 @@ def _chi2_cdf(x: Any, df: Any) -> Any:
     return _out(np.where((x < 0) & (df > 0), 0.0, special.chdtr(df, np.maximum(x, 0))))
 
 
+def _chi2_ppf(q: Any, df: Any) -> Any:
+    q, df = _prob(q), _df(df)
+    return _out(2 * special.gammaincinv(df / 2, q))
+
+
+def _chi2_isf(q: Any, df: Any) -> Any:
+    return _out(special.chdtri(_df(df), _prob(q)))
+
+
 def _t_ppf(q: Any, df: Any) -> Any:
     q, df = _prob(q), _df(df)
     return _out(np.where((q == 0) & (df > 0), -np.inf, special.stdtrit(df, q)))
@@ -83,7 +92,7 @@ t = SimpleNamespace(
     ppf=_t_ppf,
     isf=lambda q, df: _out(-_t_ppf(q, df)),
 )
-chi2 = SimpleNamespace(sf=_chi2_sf, cdf=_chi2_cdf)
+chi2 = SimpleNamespace(sf=_chi2_sf, cdf=_chi2_cdf, ppf=_chi2_ppf, isf=_chi2_isf)
 
 #: what ``from pceval._distributions import stats`` gives: ``stats.norm``, ``stats.t``, ``stats.chi2``
 stats = SimpleNamespace(norm=norm, t=t, chi2=chi2)
