@@ -97,7 +97,8 @@ def main() -> None:
     tab = time_tools(CHILD, sizes, make_data, args.timeout, results=("att",))
     print(f"\natt_gt (dr, 2 covariates, analytic SEs) on {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores, BLAS 1 thread")
-    cols = ["units", "periods", "tool", "wall_s", "peak_gb", "x_pceval_time", "att", "note"]
+    cols = ["units", "periods", "tool", "wall_s", "process_s", "peak_gb", "x_pceval_time", "att",
+            "note"]
     print(tab.reindex(columns=cols).to_string(index=False, float_format=lambda v: f"{v:.3f}",
                                                na_rep=""))
 

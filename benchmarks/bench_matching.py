@@ -31,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -102,6 +103,7 @@ def _env() -> dict[str, str]:
 
 
 def run_python(code: str, parquet: Path, timeout: float) -> dict | None:
+    t0 = time.perf_counter()
     try:
         out = subprocess.run([sys.executable, "-c", code, str(parquet), ",".join(COVS)],
                              capture_output=True, text=True, env=_env(), timeout=timeout)
@@ -109,7 +111,7 @@ def run_python(code: str, parquet: Path, timeout: float) -> dict | None:
         return {"error": f"timed out after {timeout:.0f} s"}
     if out.returncode != 0:
         return {"error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed"}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return {**json.loads(out.stdout.strip().splitlines()[-1]), "process_s": time.perf_counter() - t0}
 
 
 def run_r(csv: Path, timeout: float) -> dict | None:
@@ -123,6 +125,7 @@ def run_r(csv: Path, timeout: float) -> dict | None:
     cmd = [rscript, script, str(csv), ",".join(COVS)]
     if timer:
         cmd = [timer, "-f", "MAXRSS_KB=%M", *cmd]
+    t0 = time.perf_counter()
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -133,6 +136,7 @@ def run_r(csv: Path, timeout: float) -> dict | None:
         msg = out.stderr.strip().splitlines()
         return {"error": msg[-1] if msg else "failed"}
     res = json.loads(out.stdout.strip().splitlines()[-1])
+    res["process_s"] = time.perf_counter() - t0
     for line in out.stderr.splitlines():
         if line.startswith("MAXRSS_KB="):
             res["peak_gb"] = int(line.split("=")[1]) / 1024 / 1024
@@ -199,7 +203,8 @@ def main() -> int:
                 if r is None:
                     continue
                 row = {"treated": n1, "controls": n0, "tool": tool,
-                       "wall_s": r.get("wall_s"), "peak_gb": r.get("peak_gb"),
+                       "wall_s": r.get("wall_s"), "process_s": r.get("process_s"),
+                       "peak_gb": r.get("peak_gb"),
                        "matched_treated": r.get("matched"), "note": r.get("error", "")}
                 row["x_pceval"] = (row["wall_s"] / base if base and row["wall_s"] else None)
                 rows.append(row)
@@ -207,14 +212,16 @@ def main() -> int:
             pq.unlink()
     table = pd.DataFrame(rows)
     print()
-    print("| treated | controls | tool | wall (s) | peak RSS (GB) | x pceval time | matched treated |")
-    print("|---:|---:|---|---:|---:|---:|---:|")
+    print("| treated | controls | tool | wall (s) | whole process (s) | peak RSS (GB) | x pceval time "
+          "| matched treated |")
+    print("|---:|---:|---|---:|---:|---:|---:|---:|")
     for _, r in table.iterrows():
         wall = f"{r['wall_s']:.2f}" if pd.notna(r["wall_s"]) else r["note"]
         peak = f"{r['peak_gb']:.2f}" if pd.notna(r["peak_gb"]) else ""
+        proc = f"{r['process_s']:.2f}" if pd.notna(r.get("process_s")) else ""
         ratio = f"{r['x_pceval']:.1f}" if pd.notna(r["x_pceval"]) else ""
         matched = f"{int(r['matched_treated']):,}" if pd.notna(r["matched_treated"]) else ""
-        print(f"| {r['treated']:,} | {r['controls']:,} | {r['tool']} | {wall} | {peak} | "
+        print(f"| {r['treated']:,} | {r['controls']:,} | {r['tool']} | {wall} | {proc} | {peak} | "
               f"{ratio} | {matched} |")
     return 0
 

@@ -20,6 +20,7 @@ import json
 import platform
 import subprocess
 import sys
+import time
 
 CHILD = r"""
 import json, resource, sys, time, warnings
@@ -72,12 +73,14 @@ CASES = [
 
 
 def run(areas: int, reps: int, case: str, n_loop: int) -> dict:
+    t0 = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", CHILD, str(areas), str(reps), case, str(n_loop)],
                          capture_output=True, text=True, timeout=7200)
     if out.returncode != 0:
         return {"case": case, "rows": 0, "wall_s": float("nan"), "peak_gb": float("nan"),
                 "error": out.stderr.strip().splitlines()[-1][:120]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    # process_s: the whole child process, start-up and imports included
+    return {**json.loads(out.stdout.strip().splitlines()[-1]), "process_s": time.perf_counter() - t0}
 
 
 def main() -> None:
@@ -90,7 +93,7 @@ def main() -> None:
     areas = args.areas or (100 if args.quick else 1_000)
     print(f"machine: {platform.machine()}, python {platform.python_version()}; "
           f"{areas:,} areas x 10 deciles, {args.reps:,} simulations each, 95% limits")
-    print(f"{'method':<68} {'areas':>6} {'wall (s)':>9} {'peak RSS (GB)':>14}")
+    print(f"{'method':<68} {'areas':>6} {'wall (s)':>9} {'process (s)':>11} {'peak RSS (GB)':>14}")
     for case, label in CASES:
         n_loop = min(args.loop_areas, areas)
         r = run(areas, args.reps, case, n_loop)
@@ -100,7 +103,8 @@ def main() -> None:
         if case == "phe_loop":
             shown = f"{wall * areas / n_loop:>8.0f}*"
             note += f"  (* measured {wall:.1f} s on {n_loop} areas, scaled to {areas:,})"
-        print(f"{label:<68} {areas:>6,} {shown} {r['peak_gb']:>14.2f}{note}", flush=True)
+        print(f"{label:<68} {areas:>6,} {shown} {r.get('process_s', float('nan')):>11.1f} "
+              f"{r['peak_gb']:>14.2f}{note}", flush=True)
 
 
 if __name__ == "__main__":

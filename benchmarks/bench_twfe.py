@@ -79,7 +79,8 @@ def main() -> None:
     tab = time_tools(CHILD, sizes, make_data, args.timeout, results=("estimate", "se"))
     print(f"\nTWFE with unit-clustered SEs on {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores, BLAS 1 thread")
-    cols = ["units", "periods", "tool", "wall_s", "peak_gb", "x_pceval_time", "estimate", "se", "note"]
+    cols = ["units", "periods", "tool", "wall_s", "process_s", "peak_gb", "x_pceval_time", "estimate",
+            "se", "note"]
     print(tab.reindex(columns=cols).to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep=""))
 
 

@@ -149,16 +149,24 @@ def test_multipliers_are_mammens_two_points_with_mean_0_and_variance_1():
 
 def test_blocked_draws_equal_the_plain_product():
     rng = np.random.default_rng(0)
-    s = rng.normal(size=(700, 5))  # several row blocks
-    starts = inf_.stream_starts(inf_.id_keys(np.arange(700)), 4)
-    got = inf_._bootstrap_draws(s, 700, 300, starts)
-    want = inf_.mammen_weights(starts, 0, 300) @ s / 700
+    s = rng.normal(size=(4500, 5))  # several row blocks
+    s[rng.random(4500) < 0.5, 2:] = 0  # some blocks with fewer nonzero columns
+    s[rng.random(4500) < 0.1] = 0
+    starts = inf_.stream_starts(inf_.id_keys(np.arange(4500)), 4)
+    got = inf_._bootstrap_draws(s, 700, 301, starts)
+    want = inf_.mammen_weights(starts, 0, 301) @ s / 700
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
     import scipy.sparse as sparse
 
-    sparse_s = sparse.random(700, 5, density=0.3, format="csc", random_state=1)
+    sparse_s = sparse.random(4500, 5, density=0.3, format="csc", random_state=1)
     np.testing.assert_array_equal(inf_._bootstrap_draws(sparse_s, 700, 300, starts),
                                   inf_._bootstrap_draws(sparse_s.toarray(), 700, 300, starts))
+    # multipliers kept as bits and read back give the same draws
+    saved: dict = {}
+    first = inf_._bootstrap_draws(s, 700, 301, starts, saved)
+    assert saved["low"].shape == (4500, 38)
+    np.testing.assert_array_equal(inf_._bootstrap_draws(s, 700, 301, starts, saved), first)
+    np.testing.assert_array_equal(first, got)
 
 
 def test_canonical_order_is_the_same_for_numbers_floats_and_text():
@@ -188,3 +196,37 @@ def test_an_id_written_both_as_a_number_and_as_text_is_refused(mpdta):
                                                 mpdta["state"].astype(str))
     with pytest.raises(InputError, match="as a number and as text"):
         att_gt(mpdta.assign(state=state), **{**KW, "cluster": "state"})
+
+
+def test_an_aggregations_band_is_the_same_with_the_multipliers_kept_or_drawn_again(mpdta):
+    # att_gt keeps its multipliers (one bit each) for the aggregations; drawing them again
+    # gives the same band bit for bit
+    res = att_gt(mpdta, **KW)
+    assert any(isinstance(k, tuple) and k[0] == "mammen" for k in res._cache)
+    kept = [res.aggregate(a).to_frame() for a in AGGREGATIONS]
+    res._cache.clear()
+    drawn = [res.aggregate(a).to_frame() for a in AGGREGATIONS]
+    for a, b in zip(kept, drawn, strict=True):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    # another n_boot or seed draws its own multipliers
+    assert res.aggregate("dynamic", n_boot=199).to_frame()["band_lower"].ne(
+        kept[2]["band_lower"]).any()
+
+
+def test_two_draws_per_stream_output_and_the_block_order():
+    # draw 2j from the low 32 bits of the stream's j-th output, draw 2j+1 from its high bits
+    starts = inf_.stream_starts(inf_.id_keys(np.arange(5)), 3)
+    z = starts[None, :] + np.arange(1, 4, dtype=np.uint64)[:, None] * inf_._GOLDEN
+    inf_._mix64(z, np.empty_like(z))
+    low_half = (z & np.uint64(0xFFFFFFFF)) < inf_._LOW_BELOW
+    high_half = (z >> np.uint64(32)) < inf_._LOW_BELOW
+    want = np.where(np.stack([low_half, high_half], axis=1).reshape(6, 5), inf_._MAMMEN_LOW,
+                    inf_._MAMMEN_HIGH)
+    np.testing.assert_array_equal(inf_.mammen_weights(starts, 0, 6), want)
+    np.testing.assert_array_equal(inf_.mammen_weights(starts, 1, 4), want[1:4])
+    # rows are taken by their first, then last nonzero column; all-zero rows last
+    s = np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0], [1, 1, 1], [0, 1, 1], [1, 0, 0]], float)
+    np.testing.assert_array_equal(inf_._pattern_order(s), [1, 5, 3, 0, 4, 2])
+    import scipy.sparse as sparse
+
+    np.testing.assert_array_equal(inf_._pattern_order(sparse.csc_matrix(s)), [1, 5, 3, 0, 4, 2])

@@ -15,7 +15,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 
 # lowest first; a module may import from its own layer or any lower one
 LAYERS: list[set[str]] = [
-    {"pceval.errors", "pceval._version"},
+    {"pceval.errors", "pceval._version", "pceval._distributions"},
     {"pceval._engines"},
     {"pceval._checks", "pceval._periods", "pceval._results", "pceval._design", "pceval._models",
      "pceval.plots",

@@ -29,7 +29,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from pceval._distributions import stats
 
 PROTOCOL_COLUMNS: tuple[str, ...] = (
     "term", "estimate", "std_error", "statistic", "p_value", "ci_lower", "ci_upper", "scale",

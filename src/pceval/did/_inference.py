@@ -27,38 +27,49 @@ clustered) draws its own stream, which depends only on the seed and on the text 
    (``digest_size=8``);
 3. the seed word ``s``: ``numpy.random.SeedSequence(seed).generate_state(1, uint64)[0]``;
 4. the stream: SplitMix64 (Steele, Lea & Flood 2014) started at ``z_r = mix64(k_r XOR s)``;
-   draw ``b = 0, 1, ...`` is ``x_rb = mix64(z_r + (b + 1) * 0x9E3779B97F4A7C15 mod 2^64)``,
-   with ``mix64`` SplitMix64's finaliser;
-5. the Mammen weight ``v_rb = (1 - sqrt 5)/2`` if ``x_rb < floor(p 2^64)`` else
-   ``(1 + sqrt 5)/2``, ``p = (sqrt 5 + 1)/(2 sqrt 5)``.
+   its ``j``-th output (``j = 0, 1, ...``) is ``x_rj = mix64(z_r + (j + 1) * 0x9E3779B97F4A7C15
+   mod 2^64)``, with ``mix64`` SplitMix64's finaliser; draw ``b = 2j`` uses the low 32 bits of
+   ``x_rj`` and draw ``b = 2j + 1`` its high 32 bits (``u_rb``, uniform on ``0..2^32-1``);
+5. the Mammen weight ``v_rb = (1 - sqrt 5)/2`` if ``u_rb < floor(p 2^32)`` else
+   ``(1 + sqrt 5)/2``, ``p = (sqrt 5 + 1)/(2 sqrt 5)`` (so ``P(low)`` is ``p`` to within
+   ``2^-32``).
 
 So a unit's multipliers do not depend on the row order of the data, on whether ids are read as
 numbers or as text, on which other units are in the sample, or on ``n_boot`` (the first 999
 draws of ``n_boot=1999`` are those of ``n_boot=999``). The draws ``(1/n) sum_r v_rb S_r`` are
-computed in blocks of 256 rows (vectorised: a block's multipliers for up to 1,024 draws at
-once, then one dense matrix product), summed in the order of the rows; ``att_gt`` puts units in a
-canonical order (:mod:`pceval.did._prepare`), so the band is the same bit for bit whatever the
-row order or the type of the ids.
+computed in blocks of 2,048 rows: a block's multipliers for all draws (hashed in chunks that stay
+in cache), then one dense matrix product (BLAS) with the block's nonzero columns. The rows are
+taken in a stable order by their first nonzero column, so that a block's rows share few nonzero
+columns (in ``att_gt``, a group's units are nonzero only in its own cells and in the cells they
+are a comparison for); ``att_gt`` puts units in a canonical order (:mod:`pceval.did._prepare`)
+before that, so the band is the same bit for bit whatever the row order or the type of the ids.
+About 0.5 s for 999 draws at 100,000 units x 114 cells on one core.
 """
 
 from __future__ import annotations
 
 import hashlib
+import sys
 
 import numpy as np
 import scipy.sparse as sp
-from scipy import stats
+
+from pceval._distributions import stats
 
 _SE_FLOOR = np.sqrt(np.finfo(float).eps) * 10
 _MAMMEN_LOW = (1 - np.sqrt(5)) / 2
 _MAMMEN_HIGH = (1 + np.sqrt(5)) / 2
 _MAMMEN_P = (np.sqrt(5) + 1) / (2 * np.sqrt(5))
-_LOW_BELOW = np.uint64(int(_MAMMEN_P * 2.0**64))  # P(x < _LOW_BELOW) = _MAMMEN_P for uniform x
+_LOW_BELOW = np.uint64(int(_MAMMEN_P * 2.0**32))  # P(x < _LOW_BELOW) = _MAMMEN_P for 32 random bits
+_LOW_BELOW32 = np.uint32(_LOW_BELOW)
+_LOW32_MASK = np.uint64(0xFFFFFFFF)
+_LITTLE_ENDIAN = sys.byteorder == "little"
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64's increment
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
-_BLOCK_ROWS = 256  # bootstrap rows (units or clusters) densified at once
-_CHUNK_CELLS = 262_144  # multipliers generated at once (draws x rows): 2 MB, kept in cache
+_BLOCK_ROWS = 2048  # bootstrap rows (units or clusters) densified and multiplied at once
+_SAVED_BYTES = 256 * 2**20  # multipliers kept as bits for later calls, at most
+_CHUNK_CELLS = 131_072  # streams x pairs of draws hashed at once: 1 MB, kept in cache
 
 
 def cluster_sums(inf: np.ndarray | sp.spmatrix, clusters: np.ndarray | None):
@@ -168,63 +179,139 @@ def stream_starts(keys: np.ndarray, seed: int) -> np.ndarray:
     return z
 
 
+def _low_mask(starts: np.ndarray, first_pair: int, last_pair: int, out: np.ndarray,
+              z: np.ndarray, tmp: np.ndarray) -> None:
+    """``out[j, h, r]``: is draw ``2 (first_pair + j) + h`` of stream ``starts[r]`` Mammen's low
+    value? Pair ``j`` is one SplitMix64 output; its low 32 bits give the even draw (``h = 0``),
+    its high 32 bits the odd one (``h = 1``). ``z`` and ``tmp``: uint64 work arrays of shape
+    ``(last_pair - first_pair, len(starts))``."""
+    steps = np.arange(first_pair + 1, last_pair + 1, dtype=np.uint64) * _GOLDEN
+    np.add(steps[:, None], starts[None, :], out=z)
+    _mix64(z, tmp)
+    if _LITTLE_ENDIAN:  # the two 32-bit halves, read in place
+        halves = z.view(np.uint32).reshape(*z.shape, 2)
+        np.less(halves[..., 0], _LOW_BELOW32, out=out[:, 0])
+        np.less(halves[..., 1], _LOW_BELOW32, out=out[:, 1])
+        return
+    np.bitwise_and(z, _LOW32_MASK, out=tmp)
+    np.less(tmp, _LOW_BELOW, out=out[:, 0])
+    np.right_shift(z, np.uint64(32), out=tmp)
+    np.less(tmp, _LOW_BELOW, out=out[:, 1])
+
+
+def _low_draws(starts: np.ndarray, first: int, last: int) -> np.ndarray:
+    """``(last - first) x len(starts)``: is draw ``b`` (row ``b - first``) of each stream low?"""
+    p0, p1 = first // 2, (last + 1) // 2
+    shape = (p1 - p0, len(starts))
+    out = np.empty((p1 - p0, 2, len(starts)), dtype=bool)
+    _low_mask(starts, p0, p1, out, np.empty(shape, np.uint64), np.empty(shape, np.uint64))
+    return out.reshape(2 * (p1 - p0), len(starts))[first - 2 * p0:last - 2 * p0]
+
+
 def mammen_weights(starts: np.ndarray, first: int, last: int) -> np.ndarray:
     """Mammen multipliers of draws ``first..last-1`` (rows) for the streams ``starts``
     (columns): ``(last - first) x len(starts)``."""
-    steps = np.arange(first + 1, last + 1, dtype=np.uint64) * _GOLDEN
-    z = np.add.outer(steps, starts)
-    _mix64(z, np.empty_like(z))
-    return np.where(z < _LOW_BELOW, _MAMMEN_LOW, _MAMMEN_HIGH)
+    return np.where(_low_draws(starts, first, last), _MAMMEN_LOW, _MAMMEN_HIGH)
 
 
-def _row_blocks(s, block: int):
-    """Yield ``(lo, hi, dense rows lo..hi-1 of s)``; a sparse ``s`` is read column by column
-    (CSC) without converting the whole matrix."""
+def _pattern_order(s) -> np.ndarray:
+    """A stable order of the rows of ``s`` by their first, then their last nonzero column
+    (all-zero rows last), so that a block of neighbouring rows shares few nonzero columns: in
+    ``att_gt`` the units of one group sit together, nonzero only in their own group's cells
+    (and in those they are a comparison for), apart from the never-treated units."""
     n_rows, m = s.shape
-    if not sp.issparse(s):
+    if sp.issparse(s):
+        s = sp.csc_matrix(s)
+        first = np.full(n_rows, m, dtype=np.int64)
+        last = np.full(n_rows, -1, dtype=np.int64)
+        for k in range(m):
+            a, b = s.indptr[k], s.indptr[k + 1]
+            rows = s.indices[a:b][s.data[a:b] != 0]
+            last[rows] = k
+        for k in range(m - 1, -1, -1):
+            a, b = s.indptr[k], s.indptr[k + 1]
+            first[s.indices[a:b][s.data[a:b] != 0]] = k
+    else:
+        nonzero = np.asarray(s) != 0
+        some = nonzero.any(axis=1)
+        first = np.where(some, nonzero.argmax(axis=1), m)
+        last = np.where(some, m - 1 - nonzero[:, ::-1].argmax(axis=1), -1)
+    return np.lexsort((last, first))
+
+
+def _row_blocks(s, order: np.ndarray, block: int):
+    """Yield ``(lo, hi, dense rows order[lo:hi] of s)``; a sparse ``s`` is read as CSR, one
+    block of rows at a time, without converting the whole matrix to dense."""
+    if sp.issparse(s):
+        s = sp.csr_matrix(s)
+    else:
         s = np.asarray(s)
-        for lo in range(0, n_rows, block):
-            yield lo, min(lo + block, n_rows), s[lo:lo + block]
-        return
-    s = sp.csc_matrix(s)
-    if not s.has_sorted_indices:
-        s = s.sorted_indices()
-    indptr, indices, data = s.indptr, s.indices, s.data
-    bounds = np.arange(0, n_rows + block, block).clip(max=n_rows)
-    # splits[k, j]: where block j starts within column k's entries
-    splits = np.stack([indptr[k] + np.searchsorted(indices[indptr[k]:indptr[k + 1]], bounds)
-                       for k in range(m)]) if m else np.zeros((0, len(bounds)), np.int64)
-    for j in range(len(bounds) - 1):
-        lo, hi = int(bounds[j]), int(bounds[j + 1])
-        if lo == hi:
-            continue
-        begin, lens = splits[:, j], splits[:, j + 1] - splits[:, j]
-        total = int(lens.sum())
-        offsets = np.cumsum(lens) - lens
-        pos = np.repeat(begin - offsets, lens) + np.arange(total)
-        dense = np.zeros((hi - lo, m))
-        dense[indices[pos] - lo, np.repeat(np.arange(m), lens)] = data[pos]
-        yield lo, hi, dense
+    for lo in range(0, len(order), block):
+        hi = min(lo + block, len(order))
+        rows = s[order[lo:hi]]
+        yield lo, hi, rows.toarray() if sp.issparse(rows) else rows
 
 
-def _bootstrap_draws(s, n: int, n_boot: int, starts: np.ndarray) -> np.ndarray:
-    """``n_boot x m`` draws ``(1/n) sum_r v_rb s_r``: rows in blocks of ``_BLOCK_ROWS``, draws
-    in chunks that keep the multipliers in cache; each draw sums the blocks in row order."""
+def _bootstrap_draws(s, n: int, n_boot: int, starts: np.ndarray,
+                     saved: dict | None = None) -> np.ndarray:
+    """``n_boot x m`` draws ``(1/n) sum_r v_rb s_r``.
+
+    Rows are taken in the order of :func:`_pattern_order`, in blocks of ``_BLOCK_ROWS``. For
+    each block, all ``n_boot`` multipliers are generated (hashed in chunks that stay in cache),
+    then one dense matrix product with the block's nonzero columns adds the block to every
+    draw. Memory: ``O(n_boot x (_BLOCK_ROWS + m))`` beyond ``s`` (and a CSR copy of a sparse
+    ``s``). ``saved``: where the multipliers are kept as bits (``"low"``: row ``r``'s bits,
+    packed, at row ``r``), read if there, else written (see :func:`multiplier_bootstrap`)."""
     n_rows, m = s.shape
-    block = min(_BLOCK_ROWS, max(n_rows, 1))
-    chunk = max(1, _CHUNK_CELLS // block)
     draws = np.zeros((n_boot, m))
-    for lo, hi, dense in _row_blocks(s, block):
-        for b0 in range(0, n_boot, chunk):
-            b1 = min(b0 + chunk, n_boot)
-            draws[b0:b1] += mammen_weights(starts[lo:hi], b0, b1) @ dense
+    if n_rows == 0 or n_boot == 0:
+        return draws
+    order = _pattern_order(s)
+    block = min(_BLOCK_ROWS, n_rows)
+    pairs = (n_boot + 1) // 2
+    chunk = max(1, _CHUNK_CELLS // block)
+    known = None if saved is None else saved.get("low")
+    keep = None
+    if saved is not None and known is None and n_rows * ((n_boot + 7) // 8) <= _SAVED_BYTES:
+        keep = np.zeros((n_rows, (n_boot + 7) // 8), dtype=np.uint8)
+    low = np.empty((pairs, 2, block), dtype=bool)
+    weights = np.empty((2 * pairs, block))
+    z = np.empty((min(chunk, pairs), block), np.uint64)
+    tmp = np.empty_like(z)
+    for lo, hi, dense in _row_blocks(s, order, block):
+        cols = np.flatnonzero(dense.any(axis=0))
+        if len(cols) == 0:
+            continue
+        k = hi - lo
+        rows = order[lo:hi]
+        if known is not None:  # k x n_boot bits -> n_boot x k
+            is_low = np.unpackbits(known[rows], axis=1, count=n_boot).T
+        else:
+            block_starts = starts[rows]
+            for p0 in range(0, pairs, chunk):
+                p1 = min(p0 + chunk, pairs)
+                _low_mask(block_starts, p0, p1, low[p0:p1, :, :k], z[:p1 - p0, :k],
+                          tmp[:p1 - p0, :k])
+            is_low = low[:, :, :k].reshape(2 * pairs, k)[:n_boot]
+            if keep is not None:
+                keep[rows] = np.packbits(is_low.T, axis=1)
+        # v = high + (low - high) * [draw is low]: exactly Mammen's two values
+        w = weights[:n_boot, :k]
+        np.multiply(is_low, _MAMMEN_LOW - _MAMMEN_HIGH, out=w)
+        w += _MAMMEN_HIGH
+        if len(cols) == m:
+            draws += w @ dense
+        else:
+            draws[:, cols] += w @ dense[:, cols]
+    if keep is not None:
+        saved["low"] = keep
     draws /= n
     return draws
 
 
 def multiplier_bootstrap(
     inf, n: int, *, n_boot: int, seed: int, clusters: np.ndarray | None = None,
-    keys: np.ndarray | None = None, alpha: float = 0.05,
+    keys: np.ndarray | None = None, alpha: float = 0.05, saved: dict | None = None,
 ) -> tuple[np.ndarray, float]:
     """Bootstrap SEs and the uniform-band critical value for the columns of ``inf``.
 
@@ -232,6 +319,11 @@ def multiplier_bootstrap(
     (clusters coded ``0..G-1``) when ``clusters`` is given, else one per unit (row of ``inf``).
     Without keys, rows are keyed by their position (``id_keys(range(rows))``), so draws then
     depend on the row order. Returns ``(se, critical_value)``; memory stays ``O(n + n_boot m)``.
+
+    ``saved``: a dict kept with the rows' keys (``att_gt`` keeps one on its result). The
+    multipliers drawn are kept there, one bit each (``rows x n_boot / 8`` bytes, up to 256 MB),
+    so that a later call with the same keys, seed and ``n_boot`` (an aggregation's band) reads
+    them instead of drawing them again; the draws are the same either way.
     """
     s = cluster_sums(inf, clusters)
     n_rows = s.shape[0]
@@ -239,7 +331,8 @@ def multiplier_bootstrap(
         keys = id_keys(np.arange(n_rows))
     if len(keys) != n_rows:
         raise ValueError(f"multiplier_bootstrap: {len(keys)} keys for {n_rows} bootstrap rows")
-    draws = _bootstrap_draws(s, n, n_boot, stream_starts(keys, seed))
+    slot = None if saved is None else saved.setdefault(("mammen", seed, n_boot, n_rows), {})
+    draws = _bootstrap_draws(s, n, n_boot, stream_starts(keys, seed), slot)
     q75, q25 = np.quantile(draws, [0.75, 0.25], axis=0, method="inverted_cdf")
     se = (q75 - q25) / (stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
     se[se <= _SE_FLOOR] = np.nan

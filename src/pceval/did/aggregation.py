@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from pceval._checks import check_choice
+from pceval._distributions import stats
 from pceval._results import ResultProtocol, protocol_frame
 from pceval.did import _inference as inf_
 from pceval.errors import EstimationError
@@ -287,7 +287,8 @@ def _result(res, type: str, s: _Summary, n_boot: int, seed: int, min_e: float, m
         if n_boot:
             _, crit = inf_.multiplier_bootstrap(infl, n, n_boot=n_boot, seed=seed,
                                                 clusters=res.clusters,
-                                                keys=res._bootstrap_keys(), alpha=1 - conf)
+                                                keys=res._bootstrap_keys(), alpha=1 - conf,
+                                                saved=res._cache)
         table = pd.DataFrame({
             _LABEL[type]: np.array(s.labels), "estimate": est, "std_error": se,
             "ci_lower": est - z * se, "ci_upper": est + z * se,

@@ -33,9 +33,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from pceval._checks import check_confidence, check_frame, check_int
+from pceval._distributions import stats
 from pceval._engines import to_pandas
 from pceval._models import sandwich
 from pceval._results import ResultProtocol, plain_floats, protocol_frame

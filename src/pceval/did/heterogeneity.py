@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from pceval._checks import check_choice, check_confidence
+from pceval._distributions import stats
 from pceval._engines import to_pandas
 from pceval._results import ResultProtocol, headline_on_scale, plain_floats, protocol_frame
 from pceval.errors import EstimationError, InputError

@@ -37,9 +37,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy import stats
 
 from pceval._checks import check_choice, check_confidence, check_int
+from pceval._distributions import stats
 from pceval._results import ResultProtocol, plain_floats, protocol_frame
 from pceval.did import _inference as inf_
 from pceval.did._drdid import CellDesign
@@ -325,11 +325,12 @@ def _estimate(panel: WidePanel, control_group: str, method: str, anticipation: i
     plan = _plan_cells(panel, control_group, base_period, anticipation, rcs)
     fitted = _fit_cells(panel, plan, method)
     influence = _influence_matrix(panel, plan, fitted)
-    keys = None
+    cache: dict = {}  # the bootstrap rows' keys and multipliers, kept for the aggregations
     if n_boot:
-        keys = inf_.id_keys(panel.cluster_ids if panel.clusters is not None else panel.units)
+        cache["keys"] = inf_.id_keys(panel.cluster_ids if panel.clusters is not None
+                                     else panel.units)
     table, crit = _cell_table(panel, fitted, influence, n_boot, confidence, seed, anticipation,
-                              keys)
+                              cache)
     se_label = (f"analytic, clustered by {cluster}" if cluster else "analytic, robust (unit level)")
     settings = dict(control_group=control_group, method=method, anticipation=anticipation,
                     base_period=base_period, n_boot=n_boot, confidence=confidence, seed=seed,
@@ -339,7 +340,7 @@ def _estimate(panel: WidePanel, control_group: str, method: str, anticipation: i
         table=table, influence=influence, unit_group=panel.group, unit_weights=panel.weights,
         clusters=panel.clusters, n_units=panel.n, settings=settings,
         exclusions=dict(panel.exclusions), critical_value=crit, unit_ids=panel.units,
-        cluster_ids=panel.cluster_ids, _cache={} if keys is None else {"keys": keys},
+        cluster_ids=panel.cluster_ids, _cache=cache,
     )
 
 
@@ -515,9 +516,10 @@ def _influence_matrix(panel: WidePanel, plan: _CellPlan, fitted: _FittedCells) -
 
 def _cell_table(panel: WidePanel, fitted: _FittedCells, influence: sp.csc_matrix, n_boot: int,
                 confidence: float, seed: int, anticipation: int,
-                keys: np.ndarray | None) -> tuple[pd.DataFrame, float]:
+                cache: dict) -> tuple[pd.DataFrame, float]:
     """Result: the table of cells with analytic SEs, pointwise intervals and the uniform band
-    (multiplier bootstrap, ``keys`` those of its rows); returns ``(table, critical_value)``."""
+    (multiplier bootstrap; ``cache["keys"]`` the keys of its rows, and where its multipliers
+    are kept); returns ``(table, critical_value)``."""
     n = panel.n
     table = pd.DataFrame(fitted.rows)
     for c in ("group", "time", "base_period"):
@@ -537,8 +539,8 @@ def _cell_table(panel: WidePanel, fitted: _FittedCells, influence: sp.csc_matrix
     crit = float("nan")
     if n_boot:
         _, crit = inf_.multiplier_bootstrap(influence, n, n_boot=n_boot, seed=seed,
-                                            clusters=panel.clusters, keys=keys,
-                                            alpha=1 - confidence)
+                                            clusters=panel.clusters, keys=cache["keys"],
+                                            alpha=1 - confidence, saved=cache)
     table["band_lower"] = est - crit * se
     table["band_upper"] = est + crit * se
     table["event_time"] = table["time"] - table["group"]

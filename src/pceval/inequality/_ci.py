@@ -36,7 +36,8 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
+
+from pceval._distributions import stats
 
 Array = NDArray[np.float64]
 

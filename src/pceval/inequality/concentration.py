@@ -41,9 +41,9 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from pceval._checks import check_choice
+from pceval._distributions import stats
 from pceval.errors import InputError
 from pceval.inequality._common import (
     GroupBy,

@@ -50,9 +50,9 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from pceval._checks import check_choice, check_confidence, check_int
+from pceval._distributions import stats
 from pceval._results import PROTOCOL_COLUMNS, ResultProtocol, protocol_frame
 from pceval._results import verdict as _verdict_of
 from pceval.errors import InputError

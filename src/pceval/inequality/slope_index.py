@@ -68,9 +68,9 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from pceval._checks import check_choice, check_confidence, check_int, check_number
+from pceval._distributions import stats
 from pceval.errors import InputError
 from pceval.inequality import _ci
 from pceval.inequality._common import (

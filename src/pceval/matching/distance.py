@@ -49,9 +49,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 from scipy.linalg import lapack
 
+from pceval._distributions import stats
 from pceval.errors import EstimationError, PcevalWarning
 
 _EPS = np.finfo(float).eps
