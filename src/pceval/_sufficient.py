@@ -98,5 +98,42 @@ def cluster_meat(lf: nw.LazyFrame, scores: Sequence[nw.Expr], cluster: str) -> t
     return symmetric(row, "m", k), int(row["n_clusters"])
 
 
-__all__ = ["totals", "crossproduct_exprs", "symmetric", "vector_exprs", "vector",
+def materialize(lf: nw.LazyFrame) -> nw.LazyFrame:
+    """Compute ``lf`` once and keep the result in its engine, for queries that read it several
+    times: a DuckDB temporary table on the relation's own connection, a cached Spark DataFrame,
+    a collected polars frame. pandas is already in memory. Free it with :func:`release`."""
+    impl = lf.implementation
+    if impl.is_duckdb():
+        import uuid
+
+        name = f"_pceval_{uuid.uuid4().hex[:12]}"
+        rel = lf.to_native()
+        rel.query("_pceval_src", f"CREATE TEMP TABLE {name} AS SELECT * FROM _pceval_src")
+        return nw.from_native(rel.query("_pceval_src", f"SELECT * FROM {name}"))
+    if impl.is_spark_like():
+        native = lf.to_native()
+        if hasattr(native, "cache"):
+            return nw.from_native(native.cache())
+        return lf
+    if impl.is_polars():
+        return lf.collect(backend="polars").lazy()
+    return lf
+
+
+def release(lf: nw.LazyFrame) -> None:
+    """Free what :func:`materialize` kept (drop the DuckDB table, unpersist the Spark frame)."""
+    impl = lf.implementation
+    native = lf.to_native()
+    if impl.is_duckdb():
+        sql = native.sql_query()
+        import re
+
+        m = re.search(r"_pceval_[0-9a-f]{12}", sql)
+        if m:
+            native.query("_pceval_src", f"DROP TABLE IF EXISTS {m.group(0)}")
+    elif impl.is_spark_like() and hasattr(native, "unpersist"):
+        native.unpersist()
+
+
+__all__ = ["materialize", "release", "totals", "crossproduct_exprs", "symmetric", "vector_exprs", "vector",
            "linear_predictor", "cluster_meat"]

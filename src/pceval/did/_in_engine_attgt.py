@@ -67,6 +67,7 @@ from scipy import stats
 
 from pceval._checks import _show, require_columns
 from pceval._engines import collect_pandas, engine_name, lazy
+from pceval._sufficient import materialize, release
 from pceval.did import _inference as inf_
 from pceval.did._drdid import _PS_CAP, TRIM_LEVEL, logit_fit
 from pceval.did._prepare import _check_spacing, _note
@@ -123,14 +124,35 @@ def strata_from_engine(data: Any, *, outcome: str, unit: str, time: str, group: 
     lf = lf.select(*cols)
     exclusions: dict[str, int] = {}
     lf = _checked_rows(lf, outcome, unit, time, group, covariates, weights, cluster, exclusions)
+    if covariates:
+        _check_strata(lf, group, covariates)
     times = np.sort(collect_pandas(lf.select(time).unique())[time].to_numpy(float))
     _check_spacing(times, time)
     units = _unit_table(lf, unit, time, group, outcome, covariates, weights, cluster, times)
-    keep_expr, g_expr, n_units = _resolve_units(units, unit, group, covariates, weights, cluster,
-                                                times, anticipation, exclusions, unbalanced)
-    kept = units.filter(keep_expr).with_columns(g_expr.alias("_g"))
-    strata = _stratum_sums(kept, covariates, cluster, len(times))
+    try:
+        keep_expr, g_expr, n_units = _resolve_units(units, unit, group, covariates, weights,
+                                                    cluster, times, anticipation, exclusions,
+                                                    unbalanced)
+        kept = units.filter(keep_expr).with_columns(g_expr.alias("_g"))
+        strata = _stratum_sums(kept, covariates, cluster, len(times))
+    finally:
+        release(units)
     return strata, times, exclusions, n_units
+
+
+def _check_strata(lf: nw.LazyFrame, group: str, covariates: list[str]) -> None:
+    """Refuse covariates with more than ``MAX_STRATA`` distinct combinations with the group
+    (continuous covariates): the stratum sums would be nearly as large as the data."""
+    n_strata = int(collect_pandas(lf.select(group, *covariates).unique()
+                                  .select(nw.len().alias("n")))["n"].iloc[0])
+    if n_strata > MAX_STRATA:
+        raise InputError(
+            f"att_gt in the engine: the covariates {covariates} take {n_strata:,} distinct "
+            f"combinations with the groups (more than {MAX_STRATA:,}), i.e. they are continuous. "
+            "In the engine pceval estimates att_gt from sums by stratum of group and covariates, so "
+            f"this would collect about {n_strata:,} strata x the periods' squares, close to the "
+            "person-level data. Pass discrete covariates (e.g. age bands, IMD quintile), or collect "
+            "the panel to pandas (e.g. relation.df() / spark_df.toPandas()) and call att_gt on it")
 
 
 def _checked_rows(lf: nw.LazyFrame, outcome: str, unit: str, time: str, group: str,
@@ -178,14 +200,23 @@ def _unit_table(lf: nw.LazyFrame, unit: str, time: str, group: str, outcome: str
               *[_f(c).alias(f"_hi{i}") for i, c in enumerate(const)]]
     if cluster:
         copies += [nw.col(cluster).alias("_cl"), nw.col(cluster).alias("_clhi")]
-    prep = lf.with_columns(*piv, *copies, nw.col(time).alias("_periods"))
-    aggs = [nw.len().alias("_rows"), nw.col("_periods").n_unique(),
+    # which periods a unit has, as the bit mask sum_j 2^j over its rows (one aggregate instead of
+    # T; a distinct count is slow in DuckDB): its rows are distinct periods exactly when the
+    # mask has as many bits as the unit has rows (a repeated 2^j carries into a higher bit)
+    if len(times) > 62:
+        raise InputError(f"att_gt in the engine handles up to 62 periods, got {len(times)}")
+    bit = nw.lit(0, nw.Int64)
+    for j, t in enumerate(times):
+        bit = nw.when(_f(time) == float(t)).then(nw.lit(2**j, nw.Int64)).otherwise(bit)
+    hits = [bit.alias("_mask")]
+    prep = lf.with_columns(*piv, *hits, *copies)
+    aggs = [nw.len().alias("_rows"), nw.col("_mask").sum(),
             *[nw.col(f"_y{j}").sum() for j in range(len(times))]]
     for i in range(len(const)):
         aggs += [nw.col(f"_lo{i}").min(), nw.col(f"_hi{i}").max()]
     if cluster:
         aggs += [nw.col("_cl").min(), nw.col("_clhi").max()]
-    return prep.group_by(unit).agg(*aggs)
+    return materialize(prep.group_by(unit).agg(*aggs))
 
 
 def _resolve_units(units: nw.LazyFrame, unit: str, group: str, covariates: list[str],
@@ -202,16 +233,25 @@ def _resolve_units(units: nw.LazyFrame, unit: str, group: str, covariates: list[
     if cluster:
         flags["_varcl"] = nw.col("_cl") != nw.col("_clhi")
     T = len(times)
-    flags["_dup"] = nw.col("_rows") != nw.col("_periods")
-    flags["_incomplete"] = nw.col("_periods") < T
-    # row-wise flags first, then plain sums by group (fast on every engine)
+    full = 2**T - 1
+    # row-wise flags first, then plain sums by group and pattern of periods (few patterns)
     summary = collect_pandas(
         units.with_columns(*[e.cast(nw.Int64).alias(k) for k, e in flags.items()],
-                           nw.col("_lo0").alias("_gkey"))
-        .group_by("_gkey").agg(nw.len().alias("_units"), *[nw.col(k).sum() for k in flags])
+                           nw.col("_lo0").alias("_gkey"), nw.col("_mask").alias("_pattern"),
+                           nw.col("_rows").alias("_nrows"))
+        .group_by("_gkey", "_pattern", "_nrows")
+        .agg(nw.len().alias("_units"), *[nw.col(k).sum() for k in flags])
     ).rename(columns={"_gkey": "_lo0"})
+    masks = summary["_pattern"].to_numpy().astype(np.uint64)
+    bits = np.array([bin(int(m)).count("1") for m in masks], dtype=np.int64)
+    dup = bits != summary["_nrows"].to_numpy()
+    summary["_dup"] = np.where(dup, summary["_units"], 0)
+    summary["_incomplete"] = np.where(~dup & (masks != full), summary["_units"], 0)
     if int(summary["_dup"].sum()):
-        bad = collect_pandas(units.filter(nw.col("_rows") != nw.col("_periods")).select(unit).head(5))
+        pats = summary.loc[dup, ["_pattern", "_nrows"]]
+        bad_units = units.filter(nw.col("_mask") == int(pats["_pattern"].iloc[0]))
+        bad = collect_pandas(bad_units.filter(nw.col("_rows") == int(pats["_nrows"].iloc[0]))
+                             .select(unit).head(5))
         raise InputError(f"`data` must have one row per `{unit}` and period, but "
                          f"{int(summary['_dup'].sum()):,} unit(s) repeat a period: {_show(bad[unit])}")
     names = [(group, "the first treated period; a treatment that switches off or restarts is "
@@ -254,7 +294,7 @@ def _resolve_units(units: nw.LazyFrame, unit: str, group: str, covariates: list[
     gcol = nw.col("_lo0")
     last, first = float(times[-1]), float(times[0])
     g_expr = nw.when(gcol > last).then(0.0).otherwise(gcol)
-    keep = (nw.col("_periods") == T) & ~((gcol <= last) & (gcol != 0.0) & (gcol - anticipation <= first))
+    keep = (nw.col("_mask") == full) & (nw.col("_rows") == T) & ~((gcol <= last) & (gcol != 0.0) & (gcol - anticipation <= first))
     return keep, g_expr, n_units
 
 
@@ -275,15 +315,6 @@ def _stratum_sums(kept: nw.LazyFrame, covariates: list[str], cluster: str | None
         by = keys
     else:
         by = ["_cl", *keys]
-    n_strata = int(collect_pandas(kept.select(*keys).unique().select(nw.len().alias("n")))["n"].iloc[0])
-    if n_strata > MAX_STRATA:
-        raise InputError(
-            f"att_gt in the engine: the covariates take {n_strata:,} distinct combinations within "
-            f"the groups (more than {MAX_STRATA:,}), i.e. they are continuous. In the engine pceval "
-            f"estimates att_gt from sums by stratum of group and covariates, so this would collect "
-            f"about {n_strata:,} x {T + 1} numbers per cluster, close to the person-level data. "
-            "Pass discrete covariates (e.g. age bands, IMD quintile), or collect the panel to pandas "
-            "(e.g. relation.df() / spark_df.toPandas()) and call att_gt on it")
     sums = (kept.with_columns(*[e.alias(k) for k, e in prods.items()])
             .group_by(by).agg(nw.len().alias("_n"), *[nw.col(k).sum() for k in prods]))
     tab = collect_pandas(sums).sort_values(by, kind="stable").reset_index(drop=True)
