@@ -57,13 +57,14 @@ def _panel_sql(units: int) -> str:
     """
 
 
-def _duckdb_panel(units: int, memory_limit: str, threads: int):
+def _duckdb_panel(units: int, memory_limit: str, threads: int, database: str):
     import duckdb
 
-    con = duckdb.connect()
+    con = duckdb.connect(database)  # a file: national data live on disk, not in RAM
     con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute(f"SET threads = {threads}")
     con.execute("SET preserve_insertion_order = false")
+    con.execute("DROP TABLE IF EXISTS panel")
     con.execute(f"CREATE TABLE panel AS {_panel_sql(units)}")
     return con.table("panel")
 
@@ -104,25 +105,34 @@ def main() -> None:
     ap.add_argument("--memory-limit", default="2GB", help="DuckDB's memory_limit")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--n-boot", type=int, default=999)
+    ap.add_argument("--database", default=":memory:", help="DuckDB database file (or :memory:)")
+    ap.add_argument("--steps", default="none,q,q_cluster,age,did_linear,did_poisson",
+                    help="comma-separated: none, q, q_cluster, age, did_linear, did_poisson")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     import pceval.did as did
 
     rows: list = []
-    make = (lambda: _duckdb_panel(args.units, args.memory_limit, args.threads)) \
+    steps = set(args.steps.split(","))
+    make = (lambda: _duckdb_panel(args.units, args.memory_limit, args.threads, args.database)) \
         if args.engine == "duckdb" else (lambda: _spark_panel(args.units))
     panel = _time(f"generate {args.units:,} x {PERIODS} in {args.engine}", make, rows)
     base = dict(outcome="y", unit="unit", time="t", group="g", n_boot=args.n_boot)
-    res = _time("att_gt dr, no covariates", lambda: did.att_gt(panel, **base), rows)
+    res = None
+    if "none" in steps:
+        res = _time("att_gt dr, no covariates", lambda: did.att_gt(panel, **base), rows)
     if res is not None:
         agg = _time("  aggregate dynamic", lambda: res.aggregate("dynamic"), rows)
         print(agg.to_frame()[["term", "estimate", "std_error"]].head(3).to_string(index=False))
-    _time("att_gt dr, discrete covariate q (5 levels)",
-          lambda: did.att_gt(panel, **base, covariates=["q"]), rows)
-    _time("att_gt dr, q, clustered by pcn",
-          lambda: did.att_gt(panel, **base, covariates=["q"], cluster="pcn"), rows)
-    _time("att_gt dr, continuous covariate age",
-          lambda: did.att_gt(panel, **base, covariates=["age"]), rows)
+    if "q" in steps:
+        _time("att_gt dr, discrete covariate q (5 levels)",
+              lambda: did.att_gt(panel, **base, covariates=["q"]), rows)
+    if "q_cluster" in steps:
+        _time("att_gt dr, q, clustered by pcn",
+              lambda: did.att_gt(panel, **base, covariates=["q"], cluster="pcn"), rows)
+    if "age" in steps:
+        _time("att_gt dr, continuous covariate age",
+              lambda: did.att_gt(panel, **base, covariates=["age"]), rows)
     lf = panel
     if args.engine == "duckdb":
         lf = panel.query("p", "SELECT *, (g > 0)::INT AS treated, (t >= 13)::INT AS post "
@@ -131,12 +141,15 @@ def main() -> None:
         from pyspark.sql import functions as F
         lf = panel.where(F.col("g").isin(0, 13)).withColumn("treated", (F.col("g") > 0).cast("int")) \
             .withColumn("post", (F.col("t") >= 13).cast("int"))
-    _time("did2x2 linear, CR1 by unit",
-          lambda: did.did2x2(lf, outcome="y", treatment="treated", unit="unit", post="post"), rows)
-    _time("did2x2 Poisson (person-time), CR1 by pcn",
-          lambda: did.did2x2(lf, outcome="admissions", treatment="treated", unit="unit",
-                             post="post", model="poisson", exposure="person_time",
-                             exposure_unit="month", cluster="pcn"), rows)
+    if "did_linear" in steps:
+        _time("did2x2 linear, CR1 by unit",
+              lambda: did.did2x2(lf, outcome="y", treatment="treated", unit="unit", post="post"),
+              rows)
+    if "did_poisson" in steps:
+        _time("did2x2 Poisson (person-time), CR1 by pcn",
+              lambda: did.did2x2(lf, outcome="admissions", treatment="treated", unit="unit",
+                                 post="post", model="poisson", exposure="person_time",
+                                 exposure_unit="month", cluster="pcn"), rows)
     print("\n| step | wall (s) | peak RSS so far (GB) | note |\n|---|---:|---:|---|")
     for label, secs, peak, note, _ in rows:
         print(f"| {label.strip()} | {secs:.1f} | {peak:.2f} | {note} |")
