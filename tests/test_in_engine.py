@@ -298,3 +298,13 @@ def test_att_gt_in_engine_mistakes(monkeypatch):
     with pytest.warns(PcevalWarning, match=r"not observed in every period dropped \(balanced panel\): 5"):
         res = att_gt(con.from_df(gappy), **_ATT_ARGS, n_boot=0)
     assert res.exclusions["units not observed in every period dropped (balanced panel)"] == 5
+
+
+def test_balance_table_on_a_lazy_table_says_what_to_collect():
+    duckdb = pytest.importorskip("duckdb")
+    from pceval.covariate_balance import balance_table
+
+    df = _panel(50)
+    with pytest.raises(InputError, match=r"collect the 200 rows x 2 columns"):
+        balance_table(duckdb.connect().from_df(df), treatment="treated", covariates=["age"])
+    assert len(balance_table(df, treatment="treated", covariates=["age"]).to_frame()) == 1
