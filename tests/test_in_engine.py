@@ -263,11 +263,15 @@ def test_att_gt_in_engine_recovers_the_true_effect():
     duckdb = pytest.importorskip("duckdb")
     from pceval.did import att_gt
 
+    con = duckdb.connect()
     with pytest.warns(Warning):
-        res = att_gt(duckdb.connect().from_df(_staggered(3000, seed=8)), **_ATT_ARGS,
-                     covariates=["q"], n_boot=0)
+        res = att_gt(con.from_df(_staggered(3000, seed=8)), **_ATT_ARGS, covariates=["q"],
+                     n_boot=0)
     row = res.aggregate("simple").to_frame().iloc[0]
     assert row["ci_lower"] < 0.5 < row["ci_upper"]
+    # the unit table kept in DuckDB during the fit is dropped afterwards
+    left = con.sql("SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '_pceval%'")
+    assert left.fetchall() == []
 
 
 def test_att_gt_in_engine_mistakes(monkeypatch):
