@@ -74,7 +74,8 @@ from pceval.did._prepare import _check_spacing, _note
 from pceval.errors import EstimationError, InputError, PcevalWarning
 
 PSEUDO_UNITS = 10_000  # unclustered bootstrap rows (see "the streaming scheme")
-MAX_STRATA = 20_000  # beyond this, covariates are (near) continuous: the sums are no longer small
+MAX_STRATA = 5_000  # beyond this, covariates are (near) continuous: the sums are no longer small
+MAX_INFLUENCE_BYTES = 2e9  # the pseudo-unit influence matrix kept in the result
 
 
 @dataclass
@@ -549,6 +550,11 @@ def _pseudo_units(strata: _Strata, coefs: list, C: int):
         clusters = strata.cl_code
         ids = None
     R = len(row_stratum)
+    if R * C * 8 > MAX_INFLUENCE_BYTES:
+        raise InputError(
+            f"att_gt in the engine: the influence functions would take {R:,} rows (clusters x "
+            f"strata) x {C} cells = {R * C * 8 / 1e9:.1f} GB. Use fewer covariate levels or a "
+            "coarser cluster (e.g. PCN rather than practice)")
     infl = np.zeros((R, C))
     for c, cf in enumerate(coefs):
         if cf is None:
