@@ -296,6 +296,7 @@ def test_att_gt_in_engine_mistakes(monkeypatch):
     monkeypatch.setattr(_in_engine_attgt, "MAX_INFLUENCE_BYTES", 1000)
     with pytest.raises(InputError, match="coarser cluster"):
         att_gt(con.from_df(df), **_ATT_ARGS, cluster="pcn")
+    monkeypatch.undo()
     gappy = df[~((df["unit"] < 5) & (df["t"] == 3))]
     with pytest.warns(PcevalWarning, match="collected to pandas"):
         res = att_gt(con.from_df(gappy), **_ATT_ARGS, unbalanced="pairwise", n_boot=0)

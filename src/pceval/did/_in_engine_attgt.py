@@ -550,7 +550,7 @@ def _pseudo_units(strata: _Strata, coefs: list, C: int):
         clusters = strata.cl_code
         ids = None
     R = len(row_stratum)
-    if R * C * 8 > MAX_INFLUENCE_BYTES:
+    if clusters is not None and R * C * 8 > MAX_INFLUENCE_BYTES:
         raise InputError(
             f"att_gt in the engine: the influence functions would take {R:,} rows (clusters x "
             f"strata) x {C} cells = {R * C * 8 / 1e9:.1f} GB. Use fewer covariate levels or a "
