@@ -197,7 +197,9 @@ def att_gt(
 
     Parameters
     ----------
-    data : long panel (pandas, polars, DuckDB or Spark), one row per unit and period.
+    data : long panel (pandas, polars, DuckDB or Spark), one row per unit and period. A lazy table
+        (DuckDB relation, Spark DataFrame, polars LazyFrame) is estimated inside its engine from sums
+        by group x discrete covariates, with the same result (docs/national_scale.md).
     outcome, unit, time : column names; ``time`` holds numeric periods (e.g. year or month index).
     group : first treated period of each unit, 0 for never treated (constant within unit).
     covariates : baseline (time-invariant) covariates for the propensity score and the outcome
