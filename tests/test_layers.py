@@ -18,6 +18,7 @@ LAYERS: list[set[str]] = [
     {"pceval.errors", "pceval._version", "pceval._distributions"},
     {"pceval._engines"},
     {"pceval._checks", "pceval._periods", "pceval._results", "pceval._design", "pceval._models",
+     "pceval._sufficient",
      "pceval.plots",
      "pceval.disclosure"},
     {"pceval.synthetic"},

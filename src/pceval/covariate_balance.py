@@ -452,6 +452,29 @@ def _sizes(t: np.ndarray, weights: np.ndarray | None, s_w: np.ndarray) -> pd.Dat
     return pd.DataFrame(rows)
 
 
+def _refuse_lazy(data: Any, columns: list[str]) -> None:
+    """A lazy table (DuckDB, Spark) is refused with its size: balance tables (eCDF and KS
+    statistics need each covariate's whole distribution) are computed in memory."""
+    from pceval._engines import is_eager, lazy
+
+    if isinstance(data, pd.DataFrame) or is_eager(data):
+        return
+    try:
+        lf = lazy(data, "data")
+    except InputError:
+        return
+    import narwhals as nw
+
+    from pceval._sufficient import totals
+
+    n = int(totals(lf, {"n": nw.len()})["n"].iloc[0])
+    raise InputError(
+        f"balance_table works in memory (the eCDF and KS statistics need each covariate's whole "
+        f"distribution): collect the {n:,} rows x {len(columns)} columns it needs (about "
+        f"{n * len(columns) * 8 / 1e6:,.0f} MB) first, e.g. relation.select(...).df() or "
+        "spark_df.select(...).toPandas()")
+
+
 def balance_table(data: pd.DataFrame, treatment: str, covariates: Sequence[str],
                   weights: str | np.ndarray | pd.Series | None = None, *, estimand: str = "ATT",
                   s_weights: str | None = None, subclass: str | None = None,
@@ -482,6 +505,7 @@ def balance_table(data: pd.DataFrame, treatment: str, covariates: Sequence[str],
     check_choice(estimand, "estimand", ("ATT", "ATC", "ATE"))
     if isinstance(covariates, str):
         covariates = [covariates]
+    _refuse_lazy(data, [treatment, *(covariates or [])])
     if not covariates:
         raise InputError("`covariates` must name at least one column")
     req = [treatment, *covariates] + [c for c in (s_weights, subclass) if c]

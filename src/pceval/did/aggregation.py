@@ -185,7 +185,9 @@ def _cells_of(res) -> _Cells:
     g = tab["group"].to_numpy(float)
     unit_group, unit_w = res.unit_group, res.unit_weights
     groups = np.unique(g)
-    pg_group = np.array([np.mean(unit_w * (unit_group == gg)) for gg in groups])
+    shares = res._cache.get("group_shares")  # computed in the engine (did._in_engine_attgt)
+    pg_group = (np.array([shares[float(gg)] for gg in groups]) if shares is not None else
+                np.array([np.mean(unit_w * (unit_group == gg)) for gg in groups]))
     return _Cells(att=tab["estimate"].to_numpy(float), g=g, t=tab["time"].to_numpy(float),
                   influence=res.influence, unit_group=unit_group, unit_w=unit_w, groups=groups,
                   pg_group=pg_group, pg=pg_group[np.searchsorted(groups, g)])

@@ -41,6 +41,7 @@ import scipy.sparse as sp
 from pceval._checks import check_choice, check_confidence, check_int
 from pceval._distributions import stats
 from pceval._results import ResultProtocol, plain_floats, protocol_frame
+from pceval.did import _in_engine, _in_engine_attgt
 from pceval.did import _inference as inf_
 from pceval.did._drdid import CellDesign
 from pceval.did._prepare import WidePanel, prepare_panel
@@ -196,7 +197,9 @@ def att_gt(
 
     Parameters
     ----------
-    data : long panel (pandas, polars, DuckDB or Spark), one row per unit and period.
+    data : long panel (pandas, polars, DuckDB or Spark), one row per unit and period. A lazy table
+        (DuckDB relation, Spark DataFrame, polars LazyFrame) is estimated inside its engine from sums
+        by group x discrete covariates, with the same result (docs/national_scale.md).
     outcome, unit, time : column names; ``time`` holds numeric periods (e.g. year or month index).
     group : first treated period of each unit, 0 for never treated (constant within unit).
     covariates : baseline (time-invariant) covariates for the propensity score and the outcome
@@ -239,6 +242,15 @@ def att_gt(
     n_boot = check_int(n_boot, "n_boot", low=0)
     confidence = check_confidence(confidence)
     seed = check_int(seed, "seed")
+    if _in_engine.runs_in_engine(data) and _in_engine_attgt.in_engine_or_warn(data, unbalanced):
+        fields = _in_engine_attgt.att_gt_fields(  # sums by stratum in the engine; no collect
+            data, outcome=outcome, unit=unit, time=time, group=group, covariates=covariates,
+            control_group=control_group, method=method, anticipation=anticipation,
+            base_period=base_period, cluster=cluster, weights=weights, n_boot=n_boot,
+            confidence=confidence, seed=seed, unbalanced=unbalanced)
+        if cluster is not None:
+            _warn_few_clusters(fields["clusters"], fields["unit_group"], cluster)
+        return AttGtResult(**fields)
     panel = prepare_panel(
         data, outcome=outcome, unit=unit, time=time, group=group, covariates=covariates,
         weights=weights, cluster=cluster, anticipation=anticipation, unbalanced=unbalanced,

@@ -40,6 +40,7 @@ from pceval._checks import check_choice, check_confidence, check_frame, check_nu
 from pceval._engines import to_pandas
 from pceval._models import fit_glm, sandwich
 from pceval._results import ResultProtocol, difference_row, protocol_frame, ratio_row
+from pceval.did import _in_engine
 from pceval.errors import EstimationError, InputError
 
 _YEARS = {"year": 1.0, "quarter": 0.25, "month": 1 / 12, "week": 7 / 365.25, "day": 1 / 365.25}
@@ -151,7 +152,9 @@ def did2x2(
 
     Parameters
     ----------
-    data : long panel, one row per unit and period (several periods per side are fine).
+    data : long panel, one row per unit and period (several periods per side are fine). A lazy
+        table (DuckDB relation, Spark DataFrame, polars LazyFrame) is estimated inside its engine
+        from sums, with the same result (:mod:`pceval.did._in_engine`, docs/national_scale.md).
     outcome : the outcome (a count for ``model="poisson"``).
     treatment : 0/1 column: the unit is in the treated group.
     unit : unit id (person, or matched set member).
@@ -173,11 +176,28 @@ def did2x2(
     ...              unit="person_id", model="poisson", exposure="person_time",
     ...              exposure_unit="month", cluster="subclass")                # doctest: +SKIP
     """
+    if _in_engine.runs_in_engine(data):  # a lazy table: sums in the engine, nothing per person collected
+        return _did2x2_in_engine(data, outcome, treatment, unit, post, covariates=covariates,
+                                 model=model, exposure=exposure, exposure_unit=exposure_unit,
+                                 per=per, weights=weights, cluster=cluster, confidence=confidence)
     spec = _specify(data, outcome, treatment, unit, post, covariates, model, exposure,
                     exposure_unit, per, weights, cluster, confidence)
     fit = _fit_linear if model == "linear" else _fit_poisson
     beta, V, rows = fit(spec)
     return _result(spec, beta, V, rows)
+
+
+def _did2x2_in_engine(data: Any, outcome: str, treatment: str, unit: str, post: str, *,
+                      model: str = "linear", exposure: str | None = None,
+                      exposure_unit: str | None = None, **kwargs: Any) -> DidResult:
+    """:func:`did2x2` computed in the engine (:func:`pceval.did._in_engine.did2x2_fields`);
+    also for eager frames (the tests compare it with the in-memory path)."""
+    check_choice(model, "model", {"linear", "poisson"})
+    exposure_unit = _exposure_unit(data, exposure, exposure_unit) if model == "poisson" else None
+    years = _YEARS[exposure_unit] if exposure_unit else None
+    return DidResult(**_in_engine.did2x2_fields(
+        data, outcome, treatment, unit, post, model=model, exposure=exposure,
+        exposure_unit=exposure_unit, years_per_unit=years, **kwargs))
 
 
 def _specify(data: Any, outcome: str, treatment: str, unit: str, post: str,
