@@ -124,6 +124,7 @@ class Cohort:
         return back(lf, self.people)
 
     def to_pandas(self) -> pd.DataFrame:
+        """The people left after every step, as a pandas DataFrame (collected from any engine)."""
         from pceval._engines import to_pandas
 
         return to_pandas(self.frame)

@@ -66,6 +66,7 @@ class AggregateResult(ResultProtocol):
         return protocol_frame(out, confidence=s["confidence"], design=design)
 
     def summary(self) -> str:
+        """Readable text: the overall ATT with its interval, then one line per event time, group or period."""
         o = self.overall
         lines = [
             f"Aggregated ATT ({self.type}): {o['estimate']:.4f} (SE {o['std_error']:.4f}; "

@@ -60,10 +60,12 @@ class BaconResult(ResultProtocol):
                                       "method": "Goodman-Bacon decomposition"})
 
     def summary(self) -> str:
+        """Readable text: the TWFE estimate and the weight and estimate of each type of 2x2 comparison."""
         return (f"Goodman-Bacon decomposition of the TWFE estimate {self.twfe:.4f}\n"
                 + self.by_type.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
     def plot(self):
+        """Each 2x2 comparison's estimate against its weight, coloured by type (plotnine)."""
         from pceval.did.plots import plot_bacon
 
         return plot_bacon(self)

@@ -97,6 +97,7 @@ class FixedEffectsResult(ResultProtocol):
         return frame.iloc[0]
 
     def summary(self) -> str:
+        """Readable text: the design, the clustering, the coefficients and (event study) the pre-trend test."""
         s = self.settings
         lines = [f"{s['kind']}: unit and period fixed effects; {self.n_obs:,} observations, "
                  f"{self.n_units:,} units; CR1 SEs clustered by {s['cluster']} ({self.n_clusters:,})",

@@ -83,6 +83,7 @@ class SubgroupEffects(ResultProtocol):
         return frame.loc[frame["row"] == "difference"].iloc[0]
 
     def summary(self) -> str:
+        """Readable text: the effect per level, the equality test, the first-minus-last difference and the trend."""
         f = lambda v: f"{v:.4f}"  # noqa: E731
         d, t, q = self.difference, self.trend, self.test
         lines = [f"Effects by {self.by} ({self.scale} scale)",
@@ -94,6 +95,7 @@ class SubgroupEffects(ResultProtocol):
         return "\n".join(lines)
 
     def plot(self):
+        """The effect in each level with its interval (plotnine)."""
         from pceval.did.plots import plot_subgroups
 
         return plot_subgroups(self)

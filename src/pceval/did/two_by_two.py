@@ -66,6 +66,7 @@ class DidResult(ResultProtocol):
         return protocol_frame(self.table)
 
     def summary(self) -> str:
+        """Readable text: the design, the clustering and both scales of the ATT with their intervals."""
         s = self.settings
         head = (f"2x2 difference-in-differences ({self.model}); {self.n_units:,} units, "
                 f"{self.n_obs:,} unit-periods; SEs clustered by {s['cluster']} "

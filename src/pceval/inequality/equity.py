@@ -788,6 +788,7 @@ class UptakeEquity(_EquityResult):
     _headline_term = "relative gap"  # most vs least deprived quintile (first group)
 
     def summary(self) -> str:
+        """Readable text: uptake in each category with its limits, the gaps and the verdict."""
         lines = ["Uptake equity (pceval.inequality.uptake_equity): the inverse care law check",
                  f"  confidence {self.settings['confidence']:.0%}; IMD {self.settings['imd_edition']}"]
         cols = [c for c in ("dimension", "category", "treated", "eligible", "uptake", "lower", "upper",

@@ -43,6 +43,7 @@ class SyntheticData:
 
     @property
     def data_start(self) -> pd.Timestamp:
+        """The first day of the simulated data (``data_end`` is the last)."""
         return pd.Timestamp(self.params["start"])
 
     @property
