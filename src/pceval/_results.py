@@ -24,7 +24,7 @@ see :func:`critical_value`, the one t/z policy of the library.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -211,7 +211,7 @@ def check_protocol(frame: pd.DataFrame, where: str = "result") -> None:
         raise AssertionError(f"{where}.to_frame() has scale values {sorted(bad)}")
 
 
-__all__: Iterable[str] = (
+__all__: Sequence[str] = (
     "PROTOCOL_COLUMNS", "SCALES", "VERDICTS", "critical_value", "two_sided_p", "wald_columns", "ratio_row",
     "difference_row", "protocol_frame", "verdict", "headline_on_scale", "ResultProtocol",
     "plain_floats", "check_protocol",

@@ -12,6 +12,8 @@ same way in every chart.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from plotnine import (
     element_blank,
     element_line,
@@ -22,6 +24,10 @@ from plotnine import (
     theme,
     theme_minimal,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from plotnine import ggplot
 
 NHS_COLOURS: dict[str, str] = {
     "blue": "#005EB8",
@@ -66,19 +72,19 @@ def _imd_values(n: int = 5) -> dict[str, str]:
     return values
 
 
-def scale_colour_imd(**kwargs) -> scale_colour_manual:
+def scale_colour_imd(**kwargs: Any) -> scale_colour_manual:
     """Ordered colours for IMD quintiles '1'..'5' (1 = most deprived = darkest)."""
     return scale_colour_manual(values=_imd_values(), breaks=[str(i) for i in range(1, 6)],
                                labels=list(IMD_QUINTILE_LABELS), **kwargs)
 
 
-def scale_fill_imd(**kwargs) -> scale_fill_manual:
+def scale_fill_imd(**kwargs: Any) -> scale_fill_manual:
     """Ordered fills for IMD quintiles '1'..'5' (1 = most deprived = darkest)."""
     return scale_fill_manual(values=_imd_values(), breaks=[str(i) for i in range(1, 6)],
                              labels=list(IMD_QUINTILE_LABELS), **kwargs)
 
 
-def plot_estimates(frame, title: str = "", label: str = "term"):
+def plot_estimates(frame: pd.DataFrame, title: str = "", label: str = "term") -> ggplot:
     """Point-and-interval plot of any result's ``to_frame()``: one panel per scale, with the
     no-effect line at 0 (absolute) or 1 (relative). ``label`` names the column on the x axis."""
     import numpy as np

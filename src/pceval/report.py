@@ -58,7 +58,7 @@ def _display_html(markup: str) -> None:
 def _markdown(text: str) -> str:
     import mistune
 
-    return mistune.html(text)
+    return str(mistune.html(text))
 
 
 def summary_box(text: str, headline_numbers: Mapping[str, Any] | None = None,
@@ -73,9 +73,9 @@ def summary_box(text: str, headline_numbers: Mapping[str, Any] | None = None,
         if isinstance(value, (bool, np.bool_)):
             shown = "yes" if value else "no"
         elif isinstance(value, (int, np.integer)):
-            shown = count(value, preset)
+            shown = count(int(value), preset)
         elif isinstance(value, (float, np.floating)):
-            shown = f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+            shown = f"{value:,.3g}" if abs(float(value)) < 1000 else f"{value:,.0f}"
         else:
             shown = str(value)
         tiles.append(f'<div class="pceval-headline"><div class="value">{html.escape(shown)}</div>'
@@ -94,7 +94,7 @@ def _format_cell(v: Any, is_count: bool, digits: int) -> tuple[str, bool]:
     if isinstance(v, (int, np.integer)):
         return f"{int(v):,}", True
     if isinstance(v, (float, np.floating)):
-        return (f"{v:,.{digits}f}" if abs(v) >= 1e-3 or v == 0 else f"{v:.2e}"), True
+        return (f"{v:,.{digits}f}" if abs(float(v)) >= 1e-3 or v == 0 else f"{v:.2e}"), True
     return html.escape(str(v)), False
 
 
