@@ -53,7 +53,7 @@ Example
 >>> df = pd.DataFrame({"t": [1, 1, 0, 0, 0], "age": [30, 40, 35, 50, 60]})
 >>> b = balance_table(df, treatment="t", covariates=["age"])
 >>> round(float(b.to_frame().loc[0, "smd"]), 3)
--1.98
+-1.886
 """
 
 from __future__ import annotations
