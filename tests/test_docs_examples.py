@@ -86,6 +86,10 @@ def _check_getting_started(ns: dict) -> None:
     # the matched DiD's rate ratio covers the synthetic data's true rate ratio (the page prints both)
     rr = ns["fit"].to_frame().query("scale == 'relative'").iloc[0]
     assert rr["ci_lower"] <= ns["true_rr"] <= rr["ci_upper"]
+    # the numbers the page quotes
+    assert int(rr["n_treated"]) == 2282 and round(rr["estimate"], 2) == 0.77
+    assert (round(rr["ci_lower"], 2), round(rr["ci_upper"], 2)) == (0.67, 0.89)
+    assert round(ns["true_rr"], 3) == 0.865
     assert ns["by_q"].headline["term"] == "imd_quintile 1 - 5"
     html = Path(ns["written"][0]).read_text(encoding="utf-8")
     assert 'id="pceval-summary"' in html and 'data-pceval-protected="opensafely"' in html
