@@ -100,9 +100,38 @@ def rewrite(text: str) -> str:
     return _ROLE.sub(_role, "\n".join(out))
 
 
+def _inherit_docstrings(cls: griffe.Class) -> None:
+    """Give an undocumented method or property the docstring of the base-class member it overrides
+    (as ``help()`` does), e.g. a result's ``to_frame`` takes the result protocol's."""
+    for name, member in cls.members.items():
+        if name.startswith("_") or member.is_alias or member.docstring is not None:
+            continue
+        for base in cls.mro():
+            inherited = base.members.get(name)
+            if inherited is not None and not inherited.is_alias and inherited.docstring is not None:
+                member.docstring = griffe.Docstring(inherited.docstring.value, parent=member)
+                break
+
+
 class PcevalDocstrings(griffe.Extension):
-    """Rewrite every docstring of the loaded package with :func:`rewrite`."""
+    """Rewrite every docstring of the loaded package with :func:`rewrite`, and let methods inherit
+    the docstring of the base-class method they override."""
 
     def on_instance(self, *, obj: griffe.Object, **kwargs: Any) -> None:
         if obj.docstring is not None:
             obj.docstring.value = rewrite(obj.docstring.value)
+
+    def on_package(self, *, pkg: griffe.Module, **kwargs: Any) -> None:
+        classes = [pkg]
+        while classes:
+            obj = classes.pop()
+            for member in obj.members.values():
+                if member.is_alias:
+                    continue
+                if member.is_class:
+                    try:
+                        _inherit_docstrings(member)
+                    except Exception:  # noqa: BLE001 (an unresolvable base: nothing to inherit)
+                        pass
+                if member.is_module or member.is_class:
+                    classes.append(member)

@@ -3,6 +3,9 @@
 Public means: listed in ``pceval.__all__`` or in the ``__all__`` of a public submodule (those in
 ``pceval._SUBMODULES``, so a module added there is covered without editing this file), and, for a public
 class, each of its methods and properties whose name does not start with ``_`` and that pceval defines.
+A method that overrides a documented one of a pceval base class (``to_frame`` of the result protocol,
+``pceval._results.ResultProtocol``) has that docstring, as in ``help()``; the API pages show it too
+(docs/griffe_pceval.py).
 """
 
 from __future__ import annotations
@@ -15,6 +18,23 @@ import pceval
 
 def _public_modules() -> list[str]:
     return ["pceval", *(f"pceval.{name}" for name in pceval._SUBMODULES)]
+
+
+def _doc(member: object) -> str:
+    doc = member.fget.__doc__ if isinstance(member, property) else getattr(member, "__doc__", None)
+    return (doc or "").strip()
+
+
+def _inherited_doc(cls: type, name: str) -> str:
+    """The docstring of ``name`` on the first pceval class in ``cls``'s MRO that documents it."""
+    for klass in cls.__mro__:
+        if klass.__module__.startswith("pceval") and name in vars(klass):
+            member = vars(klass)[name]
+            if isinstance(member, staticmethod | classmethod):
+                member = member.__func__
+            if _doc(member):
+                return _doc(member)
+    return ""
 
 
 def _own_members(cls: type) -> list[tuple[str, object]]:
@@ -48,9 +68,8 @@ def _missing() -> list[str]:
             if not (obj.__doc__ or "").strip():
                 missing.append(f"{module_name}.{name}")
             if inspect.isclass(obj) and not issubclass(obj, BaseException):
-                for attr, member in _own_members(obj):
-                    doc = member.__doc__ if not isinstance(member, property) else member.fget.__doc__
-                    if not (doc or "").strip():
+                for attr, _member in _own_members(obj):
+                    if not _inherited_doc(obj, attr):
                         missing.append(f"{module_name}.{name}.{attr}")
     return sorted(set(missing))
 

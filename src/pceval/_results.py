@@ -25,11 +25,14 @@ see :func:`critical_value`, the one t/z policy of the library.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+if TYPE_CHECKING:
+    from plotnine import ggplot
 
 PROTOCOL_COLUMNS: tuple[str, ...] = (
     "term", "estimate", "std_error", "statistic", "p_value", "ci_lower", "ci_upper", "scale",
@@ -176,6 +179,16 @@ class ResultProtocol:
     _headline_row: int = 0
 
     def to_frame(self) -> pd.DataFrame:  # pragma: no cover - every subclass overrides
+        """The tidy table: ``term, estimate, std_error, statistic, p_value, ci_lower, ci_upper,
+        scale`` (``absolute``: no effect = 0; ``relative``: no effect = 1), then design columns."""
+        raise NotImplementedError
+
+    def summary(self) -> str:  # pragma: no cover - every subclass overrides
+        """Readable text: the design, the estimates with their intervals, and how they were computed."""
+        raise NotImplementedError
+
+    def plot(self) -> ggplot:  # pragma: no cover - every subclass overrides
+        """A plotnine figure of the estimates with their intervals."""
         raise NotImplementedError
 
     @property
