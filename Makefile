@@ -9,7 +9,7 @@ DATA_STAMP := $(DATA)/people.parquet
 DATA_PEOPLE ?= 100000
 DATA_SEED   ?= 2019
 
-.PHONY: help install data test report lint bench validate clean
+.PHONY: help install data test report lint bench validate clean docs typecheck
 VALIDATE_REPS ?= 500
 
 help:
@@ -18,6 +18,8 @@ help:
 	@echo "make data     (re)generate the default synthetic data in $(DATA)/"
 	@echo "make bench    run the benchmarks and print their tables"
 	@echo "make lint     ruff"
+	@echo "make docs     build the documentation site into site/ (mkdocs build --strict; open site/index.html)"
+	@echo "make typecheck  mypy on src/ (settings in pyproject.toml [tool.mypy])"
 	@echo "make validate Monte Carlo validation study (VALIDATE_REPS=500 replications per scenario, twice that for the roll-out)"
 
 $(STAMP): pyproject.toml
@@ -47,6 +49,19 @@ report: $(STAMP) $(DATA_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+
+# the documentation site (mkdocs.yml): the `docs` extra, then a strict build (any warning fails);
+# the site reads the docstrings from src/ and needs neither the synthetic data nor the network
+DOCS_STAMP := $(VENV)/.docs-stamp
+$(DOCS_STAMP): pyproject.toml | $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,docs]"
+	@touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 # BENCH_ARGS=--quick for the small sizes only
 bench: $(STAMP)

@@ -86,6 +86,7 @@ def sandwich(bread_inv: np.ndarray, scores: np.ndarray, kind: str = "CR1", *,
     if kind in ("HC0", "HC1", "HC3"):
         s = scores
         if kind == "HC3":
+            assert X is not None and W is not None, "HC3 needs X and W"
             h = W * np.einsum("ij,jk,ik->i", X, bread_inv, X)
             s = scores / (1 - np.minimum(h, 1 - 1e-12))[:, None]
         V = bread_inv @ (s.T @ s) @ bread_inv

@@ -24,13 +24,16 @@ see :func:`critical_value`, the one t/z policy of the library.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from pceval._distributions import stats
+
+if TYPE_CHECKING:
+    from plotnine import ggplot
 
 PROTOCOL_COLUMNS: tuple[str, ...] = (
     "term", "estimate", "std_error", "statistic", "p_value", "ci_lower", "ci_upper", "scale",
@@ -177,6 +180,16 @@ class ResultProtocol:
     _headline_row: int = 0
 
     def to_frame(self) -> pd.DataFrame:  # pragma: no cover - every subclass overrides
+        """The tidy table: ``term, estimate, std_error, statistic, p_value, ci_lower, ci_upper,
+        scale`` (``absolute``: no effect = 0; ``relative``: no effect = 1), then design columns."""
+        raise NotImplementedError
+
+    def summary(self) -> str:  # pragma: no cover - every subclass overrides
+        """Readable text: the design, the estimates with their intervals, and how they were computed."""
+        raise NotImplementedError
+
+    def plot(self) -> ggplot:  # pragma: no cover - every subclass overrides
+        """A plotnine figure of the estimates with their intervals."""
         raise NotImplementedError
 
     @property
@@ -212,7 +225,7 @@ def check_protocol(frame: pd.DataFrame, where: str = "result") -> None:
         raise AssertionError(f"{where}.to_frame() has scale values {sorted(bad)}")
 
 
-__all__: Iterable[str] = (
+__all__: Sequence[str] = (
     "PROTOCOL_COLUMNS", "SCALES", "VERDICTS", "critical_value", "two_sided_p", "wald_columns", "ratio_row",
     "difference_row", "protocol_frame", "verdict", "headline_on_scale", "ResultProtocol",
     "plain_floats", "check_protocol",

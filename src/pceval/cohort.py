@@ -23,7 +23,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import narwhals as nw
 import numpy as np
@@ -42,6 +42,9 @@ from pceval._checks import (
 from pceval._engines import align, back, collect_pandas, columns, is_eager, join_asof, lazy
 from pceval._periods import _safe, calendar_label, period_parts
 from pceval.errors import InputError, PcevalWarning
+
+if TYPE_CHECKING:
+    from plotnine import ggplot
 
 Condition = nw.Expr | str | Callable[[nw.LazyFrame], nw.Expr]
 
@@ -124,6 +127,7 @@ class Cohort:
         return back(lf, self.people)
 
     def to_pandas(self) -> pd.DataFrame:
+        """The people left after every step, as a pandas DataFrame (collected from any engine)."""
         from pceval._engines import to_pandas
 
         return to_pandas(self.frame)
@@ -164,7 +168,7 @@ class Cohort:
                 out[f"n_removed_{name}"] = [0] + [int(after[i] - after[i + 1]) for i in range(n)]
         return out
 
-    def flow_plot(self, preset: str | None = "opensafely"):
+    def flow_plot(self, preset: str | None = "opensafely") -> ggplot:
         """The flow diagram (plotnine): boxes of people remaining, with the number removed at each step.
 
         Counts are protected with ``preset`` (disclosure control) unless ``preset=None``.
@@ -235,7 +239,7 @@ def index_dates(people: Any, interventions: Any, unit: str = "person_id", date: 
     if which is not None and not kind:
         raise InputError("`which` selects values of the intervention-type column: pass `kind=` (e.g. "
                          "kind='intervention')")
-    require_columns(columns(iv), "interventions", [unit, date] + ([kind] if which is not None else []))
+    require_columns(columns(iv), "interventions", [unit, date] + ([kind] if which is not None and kind is not None else []))
     for col in (index_date, treatment):
         if col in columns(pl_):
             raise InputError(f"`people` already has a column '{col}' (index_dates adds it); drop or "
@@ -244,6 +248,7 @@ def index_dates(people: Any, interventions: Any, unit: str = "person_id", date: 
     iv = lazy_dates(iv, "interventions", [date])
     if which is not None:
         wanted = [which] if isinstance(which, str) else list(which)
+        assert kind is not None  # `which` without `kind` is refused above
         check_values_present(wanted, _distinct(iv, kind), "which", "interventions", kind)
         iv = iv.filter(nw.col(kind).is_in(wanted))
     first = iv.group_by(unit).agg(nw.col(date).min().alias(index_date))
@@ -525,6 +530,7 @@ def baseline_covariates(index: Any, events: Any, unit: str = "person_id", date: 
         if emergency is not None:
             out = out.with_columns((~nw.col("months_since_emergency").is_null()).alias("any_prior_emergency"))
         if s.with_dob:
+            assert date_of_birth is not None  # with_dob means the column was given
             out = out.with_columns(_age(nw.col(date_of_birth), nw.col(index_date)).alias("age_at_index"))
         step("collecting the result")
         return _in_index_order(out, index, keep_order)

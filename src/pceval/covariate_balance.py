@@ -53,22 +53,25 @@ Example
 >>> df = pd.DataFrame({"t": [1, 1, 0, 0, 0], "age": [30, 40, 35, 50, 60]})
 >>> b = balance_table(df, treatment="t", covariates=["age"])
 >>> round(float(b.to_frame().loc[0, "smd"]), 3)
--1.98
+-1.886
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from pceval._checks import check_choice, check_frame, check_number
-from pceval._design import _add_products, _ess, model_matrix
+from pceval._design import Design, _add_products, _ess, model_matrix
 from pceval._results import ResultProtocol, protocol_frame
 from pceval.errors import InputError
+
+if TYPE_CHECKING:
+    from plotnine import ggplot
 
 _SQRT_EPS = float(np.sqrt(np.finfo(float).eps))
 
@@ -305,7 +308,7 @@ class BalanceResult(ResultProtocol):
                      f"covariate(s) not balanced in the '{self.table['sample'].iloc[-1]}' sample.")
         return "\n".join(lines)
 
-    def love_plot(self, stat: str = "smd", absolute: bool = True, title: str | None = None):
+    def love_plot(self, stat: str = "smd", absolute: bool = True, title: str | None = None) -> ggplot:
         """Love plot (plotnine): each covariate's statistic before and after matching.
 
         ``stat`` is ``"smd"``, ``"var_ratio"`` or ``"ks"``; dashed lines mark the thresholds.
@@ -357,7 +360,7 @@ class BalanceResult(ResultProtocol):
             p = p + geom_vline(xintercept=0, colour=NHS_COLOURS["pale_grey"])
         return p
 
-    def plot(self, **kwargs: Any):
+    def plot(self, **kwargs: Any) -> ggplot:
         """Alias of :meth:`love_plot`."""
         return self.love_plot(**kwargs)
 
@@ -366,7 +369,7 @@ class BalanceResult(ResultProtocol):
 # main entry
 # ----------------------------------------------------------------------------------------------
 
-def _expand(data: pd.DataFrame, covariates: Sequence[str], name: str):
+def _expand(data: pd.DataFrame, covariates: Sequence[str], name: str) -> Design:
 
     return model_matrix(data, covariates, contrasts=False, name=name)
 
@@ -390,8 +393,8 @@ def balance_arrays(X: np.ndarray, names: Sequence[str], binary: np.ndarray, trea
     thr.update(thresholds or {})
     t = np.asarray(treat).astype(np.int8)
     if weights is not None:
-        for g, label in ((1, "treated"), (0, "comparison")):
-            if not np.any(np.asarray(weights)[t == g] > 0):
+        for side, label in ((1, "treated"), (0, "comparison")):
+            if not np.any(np.asarray(weights)[t == side] > 0):
                 raise InputError(f"`weights` are 0 for every {label} row: there is no weighted "
                                  f"{label} group to compare")
     n = len(t)

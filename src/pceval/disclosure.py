@@ -76,15 +76,18 @@ class DisclosureLog:
 
     def add(self, table: str, column: str, preset: str, n_cells: int, n_suppressed: int,
             n_rounded: int) -> None:
+        """Record what protecting one column of one table did."""
         self.rows.append({"table": table, "column": column, "preset": preset, "cells": n_cells,
                           "suppressed": n_suppressed, "rounded": n_rounded})
 
     def to_frame(self) -> pd.DataFrame:
+        """One row per protected column: table, column, preset, cells, suppressed, rounded."""
         return pd.DataFrame(self.rows, columns=["table", "column", "preset", "cells", "suppressed",
                                                 "rounded"])
 
 
 def get_preset(preset: str | Preset) -> Preset:
+    """The :class:`Preset` named ``preset`` (one of ``PRESETS``); a ``Preset`` is returned as it is."""
     if isinstance(preset, Preset):
         return preset
     check_choice(preset, "preset", PRESETS)

@@ -56,7 +56,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -77,6 +77,9 @@ from pceval._results import (
     two_sided_p,
 )
 from pceval.errors import EstimationError, InputError, PcevalWarning
+
+if TYPE_CHECKING:
+    from plotnine import ggplot
 
 MODELS = ("linear", "poisson", "negbin", "logistic")
 VCOVS = ("auto", "cluster", "HC0", "HC1", "HC3", "classical")
@@ -155,7 +158,7 @@ class EffectResult(ResultProtocol):
         lines.append(self.coefficients.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
         return "\n".join(lines)
 
-    def plot(self):
+    def plot(self) -> ggplot:
         """Point-and-interval plot of the absolute and relative effects (plotnine)."""
         from pceval.plots import plot_estimates
 

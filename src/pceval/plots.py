@@ -16,6 +16,8 @@ from white), so every quintile also has its own marker shape and line type: colo
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from plotnine import (
     element_blank,
     element_line,
@@ -28,6 +30,10 @@ from plotnine import (
     theme,
     theme_minimal,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from plotnine import ggplot
 
 NHS_COLOURS: dict[str, str] = {
     "blue": "#005EB8",
@@ -86,19 +92,19 @@ def _imd_by_level(values: tuple) -> dict[str, object]:
     return out
 
 
-def scale_colour_imd(**kwargs) -> scale_colour_manual:
+def scale_colour_imd(**kwargs: Any) -> scale_colour_manual:
     """Ordered colours for IMD quintiles '1'..'5' (1 = most deprived = darkest)."""
     return scale_colour_manual(values=_imd_values(), breaks=[str(i) for i in range(1, 6)],
                                labels=list(IMD_QUINTILE_LABELS), **kwargs)
 
 
-def scale_shape_imd(**kwargs) -> scale_shape_manual:
+def scale_shape_imd(**kwargs: Any) -> scale_shape_manual:
     """One marker shape per IMD quintile '1'..'5' (use with :func:`scale_colour_imd`, same name)."""
     return scale_shape_manual(values=_imd_by_level(IMD_QUINTILE_SHAPES), breaks=[str(i) for i in range(1, 6)],
                               labels=list(IMD_QUINTILE_LABELS), **kwargs)
 
 
-def scale_linetype_imd(**kwargs) -> scale_linetype_manual:
+def scale_linetype_imd(**kwargs: Any) -> scale_linetype_manual:
     """One line type per IMD quintile '1'..'5' (use with :func:`scale_colour_imd`, same name)."""
     return scale_linetype_manual(values=_imd_by_level(IMD_QUINTILE_LINETYPES),
                                  breaks=[str(i) for i in range(1, 6)], labels=list(IMD_QUINTILE_LABELS), **kwargs)
@@ -124,13 +130,13 @@ def contrast_ratio(colour: str, background: str = "#FFFFFF") -> float:
     return (b + 0.05) / (a + 0.05)
 
 
-def scale_fill_imd(**kwargs) -> scale_fill_manual:
+def scale_fill_imd(**kwargs: Any) -> scale_fill_manual:
     """Ordered fills for IMD quintiles '1'..'5' (1 = most deprived = darkest)."""
     return scale_fill_manual(values=_imd_values(), breaks=[str(i) for i in range(1, 6)],
                              labels=list(IMD_QUINTILE_LABELS), **kwargs)
 
 
-def plot_estimates(frame, title: str = "", label: str = "term"):
+def plot_estimates(frame: pd.DataFrame, title: str = "", label: str = "term") -> ggplot:
     """Point-and-interval plot of any result's ``to_frame()``: one panel per scale, with the
     no-effect line at 0 (absolute) or 1 (relative). ``label`` names the column on the x axis."""
     import numpy as np

@@ -58,7 +58,7 @@ def _display_html(markup: str) -> None:
 def _markdown(text: str) -> str:
     import mistune
 
-    return mistune.html(text)
+    return str(mistune.html(text))
 
 
 def summary_box(text: str, headline_numbers: Mapping[str, Any] | None = None,

@@ -19,7 +19,7 @@ summaries. Results equal R ``did``'s ``aggte`` (tests: ``tests/test_did_attgt.py
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,9 @@ from pceval._distributions import stats
 from pceval._results import ResultProtocol, protocol_frame
 from pceval.did import _inference as inf_
 from pceval.errors import EstimationError
+
+if TYPE_CHECKING:
+    from plotnine import ggplot
 
 _LABEL = {"dynamic": "event_time", "group": "group", "calendar": "time"}
 
@@ -72,6 +75,7 @@ class AggregateResult(ResultProtocol):
         return protocol_frame(out, confidence=s["confidence"], design=design)
 
     def summary(self) -> str:
+        """Readable text: the overall ATT with its interval, then one line per event time, group or period."""
         o = self.overall
         lines = [
             f"Aggregated ATT ({self.type}): {o['estimate']:.4f} (SE {o['std_error']:.4f}; "
@@ -82,7 +86,7 @@ class AggregateResult(ResultProtocol):
             lines.append(self.table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
         return "\n".join(lines)
 
-    def plot(self):
+    def plot(self) -> ggplot:
         """Event-study (or by group / period) plot with pointwise CIs and the uniform band."""
         from pceval.did.plots import plot_aggregate
 
@@ -154,7 +158,7 @@ class _Summary:
         self.psis.append(psi)
 
 
-def aggregate(res, type: str = "simple", *, min_e: float = -np.inf, max_e: float = np.inf,
+def aggregate(res: Any, type: str = "simple", *, min_e: float = -np.inf, max_e: float = np.inf,
               balance_e: int | None = None, n_boot: int | None = None,
               seed: int | None = None) -> AggregateResult:
     """Aggregate an :class:`~pceval.did.staggered.AttGtResult` (R ``did``'s ``aggte``).
@@ -178,7 +182,7 @@ def aggregate(res, type: str = "simple", *, min_e: float = -np.inf, max_e: float
     return _result(res, type, summary, n_boot, seed, min_e, max_e, balance_e)
 
 
-def _cells_of(res) -> _Cells:
+def _cells_of(res: Any) -> _Cells:
     """Specification: the cells of an ``att_gt`` result and the group shares
     ``p_g = mean_i(w_i 1{G_i = g})``."""
     tab = res.table
@@ -267,7 +271,7 @@ def _calendar(c: _Cells) -> _Summary:
     return out
 
 
-def _result(res, type: str, s: _Summary, n_boot: int, seed: int, min_e: float, max_e: float,
+def _result(res: Any, type: str, s: _Summary, n_boot: int, seed: int, min_e: float, max_e: float,
             balance_e: int | None) -> AggregateResult:
     """Result: analytic SEs and intervals of the overall effect and of each label, and the
     uniform band over the labels (multiplier bootstrap)."""
@@ -275,6 +279,7 @@ def _result(res, type: str, s: _Summary, n_boot: int, seed: int, min_e: float, m
     conf = res.settings["confidence"]
     z = stats.norm.ppf(0.5 + conf / 2)
     est_o, psi_o = s.est_o, s.psi_o
+    assert psi_o is not None, "the summary has the overall influence function"
     se_o = float(inf_.analytic_se(psi_o[:, None], n, res.clusters)[0])
     overall = {"estimate": est_o, "std_error": se_o, "statistic": est_o / se_o,
                "p_value": float(2 * stats.norm.sf(abs(est_o / se_o))),

@@ -26,7 +26,7 @@ timing. J. Econometrics 225(2):254-277.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,9 @@ import pandas as pd
 from pceval._results import ResultProtocol, protocol_frame
 from pceval.did._prepare import prepare_panel
 from pceval.errors import InputError
+
+if TYPE_CHECKING:
+    from plotnine import ggplot
 
 
 @dataclass(frozen=True)
@@ -60,10 +63,12 @@ class BaconResult(ResultProtocol):
                                       "method": "Goodman-Bacon decomposition"})
 
     def summary(self) -> str:
+        """Readable text: the TWFE estimate and the weight and estimate of each type of 2x2 comparison."""
         return (f"Goodman-Bacon decomposition of the TWFE estimate {self.twfe:.4f}\n"
                 + self.by_type.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
-    def plot(self):
+    def plot(self) -> ggplot:
+        """Each 2x2 comparison's estimate against its weight, coloured by type (plotnine)."""
         from pceval.did.plots import plot_bacon
 
         return plot_bacon(self)
@@ -85,7 +90,7 @@ def bacon_decomposition(data: Any, outcome: str, unit: str, time: str, group: st
     n_share = {g: float(np.mean(G == g)) for g in groups}
     ybar = {g: y[G == g].mean(axis=0) for g in groups}  # mean outcome by period, per group
 
-    def dd(a, b, pre, post) -> float:
+    def dd(a: Any, b: Any, pre: Any, post: Any) -> float:
         return float((ybar[a][post].mean() - ybar[a][pre].mean())
                      - (ybar[b][post].mean() - ybar[b][pre].mean()))
 

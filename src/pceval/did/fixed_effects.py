@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,9 @@ from pceval._models import sandwich
 from pceval._results import ResultProtocol, plain_floats, protocol_frame
 from pceval.did._inference import wald_test
 from pceval.errors import EstimationError, InputError
+
+if TYPE_CHECKING:
+    from plotnine import ggplot
 
 
 def within(M: np.ndarray, u: np.ndarray, t: np.ndarray, w: np.ndarray, *,
@@ -113,6 +116,7 @@ class FixedEffectsResult(ResultProtocol):
         return frame.iloc[0]
 
     def summary(self) -> str:
+        """Readable text: the design, the clustering, the coefficients and (event study) the pre-trend test."""
         s = self.settings
         lines = [f"{s['kind']}: unit and period fixed effects; {self.n_obs:,} observations, "
                  f"{self.n_units:,} units; CR1 SEs clustered by {s['cluster']} ({self.n_clusters:,})",
@@ -123,7 +127,7 @@ class FixedEffectsResult(ResultProtocol):
                          f"{p['statistic']:.3f}, p = {p['p_value']:.4f}")
         return "\n".join(lines)
 
-    def plot(self):
+    def plot(self) -> ggplot:
         """Event-study plot; for a static TWFE, the coefficient(s) with their intervals."""
         if "event_time" not in self.table:
             from pceval.plots import plot_estimates
@@ -187,7 +191,8 @@ def _fit(df: pd.DataFrame, codes: tuple[np.ndarray, np.ndarray], y: str, D: np.n
     )
 
 
-def _load(data, outcome, unit, time, cols, covariates, weights, cluster):
+def _load(data: Any, outcome: str, unit: str, time: str, cols: Sequence[str], covariates: Sequence[str],
+          weights: str | None, cluster: str) -> tuple[pd.DataFrame, tuple[np.ndarray, np.ndarray]]:
     """Checked pandas frame and its (unit, time) codes; one row per unit and time."""
     df = to_pandas(data)
     req = list(dict.fromkeys([unit, time, outcome, *cols, *covariates,
@@ -231,7 +236,8 @@ def twfe(
     covariates = list(covariates or [])
     cluster = cluster or unit
     confidence = check_confidence(confidence)
-    df, codes = _load(data, outcome, unit, time, [treatment or group], covariates, weights, cluster)
+    df, codes = _load(data, outcome, unit, time, [cast(str, treatment or group)], covariates, weights,
+                        cluster)
     if treatment is not None:
         if not df[treatment].isin([0, 1]).all():
             raise InputError(f"`treatment` column '{treatment}' must be 0/1")
@@ -245,6 +251,7 @@ def twfe(
                 "DiD here assumes treatment, once started, stays on"
             )
     else:
+        assert group is not None  # exactly one of treatment and group (checked above)
         _check_group(df, unit, group)
         g = df[group].to_numpy(float)
         d = ((g > 0) & (df[time].to_numpy(float) >= g)).astype(float)

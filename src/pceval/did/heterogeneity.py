@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,9 @@ from pceval._distributions import stats
 from pceval._engines import to_pandas
 from pceval._results import ResultProtocol, headline_on_scale, plain_floats, protocol_frame
 from pceval.errors import EstimationError, InputError
+
+if TYPE_CHECKING:
+    from plotnine import ggplot
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ class SubgroupEffects(ResultProtocol):
         return frame.loc[frame["row"] == "difference"].iloc[0]
 
     def summary(self) -> str:
+        """Readable text: the effect per level, the equality test, the first-minus-last difference and the trend."""
         f = lambda v: f"{v:.4f}"  # noqa: E731
         d, t, q = self.difference, self.trend, self.test
         lines = [f"Effects by {self.by} ({self.scale} scale)",
@@ -93,7 +97,8 @@ class SubgroupEffects(ResultProtocol):
                  f"{f(t['ci_upper'])}, p = {t['p_value']:.4f})", *self.notes]
         return "\n".join(lines)
 
-    def plot(self):
+    def plot(self) -> ggplot:
+        """The effect in each level with its interval (plotnine)."""
         from pceval.did.plots import plot_subgroups
 
         return plot_subgroups(self)

@@ -7,6 +7,8 @@ pre-treatment points are grey, post-treatment blue; 0 is marked.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from plotnine import (
@@ -28,7 +30,7 @@ from pceval.plots import NHS_COLOURS, theme_nhs
 _PHASE = {"before": NHS_COLOURS["mid_grey"], "after": NHS_COLOURS["blue"]}
 
 
-def _interval_plot(df: pd.DataFrame, x: str, xlab: str, title: str, facet: str | None = None):
+def _interval_plot(df: pd.DataFrame, x: str, xlab: str, title: str, facet: str | None = None) -> ggplot:
     df = df.copy()
     df["phase"] = np.where(df["_post"], "after", "before")
     p = (ggplot(df, aes(x=x, y="estimate", colour="phase"))
@@ -48,14 +50,14 @@ def _interval_plot(df: pd.DataFrame, x: str, xlab: str, title: str, facet: str |
     return p
 
 
-def plot_att_gt(res):
+def plot_att_gt(res: Any) -> ggplot:
     """ATT(g,t) by period, one panel per group."""
     df = res.table.assign(_post=res.table["post"], group_label="Group " + res.table["group"].astype(str))
     return _interval_plot(df, "time", "Period", "Group-time average treatment effects",
                           facet="group_label")
 
 
-def plot_aggregate(agg):
+def plot_aggregate(agg: Any) -> ggplot:
     """Dynamic (event-study), group or calendar aggregation."""
     if agg.type == "simple":
         from pceval.plots import plot_estimates
@@ -75,7 +77,7 @@ def plot_aggregate(agg):
     return p
 
 
-def plot_event_study(res):
+def plot_event_study(res: Any) -> ggplot:
     """TWFE event-study coefficients (the reference period shown at 0)."""
     df = res.table.dropna(subset=["event_time"])
     ref = df["std_error"].isna()
@@ -86,7 +88,7 @@ def plot_event_study(res):
             + geom_vline(xintercept=-0.5, colour=NHS_COLOURS["pale_grey"]))
 
 
-def plot_bacon(b):
+def plot_bacon(b: Any) -> ggplot:
     """Each 2x2 comparison's estimate against its weight, by comparison type."""
     return (ggplot(b.table, aes(x="weight", y="estimate", colour="type"))
             + geom_hline(yintercept=b.twfe, colour=NHS_COLOURS["dark_grey"], linetype="dashed")
@@ -98,7 +100,7 @@ def plot_bacon(b):
             + theme_nhs())
 
 
-def plot_subgroups(res):
+def plot_subgroups(res: Any) -> ggplot:
     """Effects by subgroup (e.g. IMD quintile) with 95% CIs."""
     df = res.table.assign(label=res.table["subgroup"].astype(str))
     ref = 1.0 if res.scale == "relative" else 0.0

@@ -29,10 +29,10 @@ a unit's level; see ``docs/did.md`` for when each is right.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -46,6 +46,11 @@ from pceval.did import _inference as inf_
 from pceval.did._drdid import CellDesign
 from pceval.did._prepare import WidePanel, prepare_panel
 from pceval.errors import EstimationError, InputError
+
+if TYPE_CHECKING:
+    from plotnine import ggplot
+
+    from pceval.did.aggregation import AggregateResult
 
 
 @dataclass(frozen=True)
@@ -137,7 +142,7 @@ class AttGtResult(ResultProtocol):
     def aggregate(
         self, type: str = "simple", *, min_e: float = -np.inf, max_e: float = np.inf,
         balance_e: int | None = None, n_boot: int | None = None, seed: int | None = None,
-    ):
+    ) -> AggregateResult:
         """Summarise the cells: ``"simple"``, ``"dynamic"`` (event study), ``"group"``, ``"calendar"``.
 
         See :func:`pceval.did.aggregation.aggregate`.
@@ -147,18 +152,20 @@ class AttGtResult(ResultProtocol):
         return aggregate(self, type, min_e=min_e, max_e=max_e, balance_e=balance_e,
                          n_boot=n_boot, seed=seed)
 
-    def plot(self):
+    def plot(self) -> ggplot:
         """ATT(g,t) by period, one panel per group, with pointwise and uniform intervals."""
         from pceval.did.plots import plot_att_gt
 
         return plot_att_gt(self)
 
 
-def _cells(panel: WidePanel, control_group: str, base_period: str, anticipation: int):
+def _cells(panel: WidePanel, control_group: str, base_period: str,
+           anticipation: int) -> Iterator[tuple[Any, int, int, Any]]:
     """Yield ``(g, j, base, threshold)`` for each group-time cell (indices into ``times``)."""
     times = panel.times
     glist = np.unique(panel.group[panel.group != 0])
     start = 1 if base_period == "varying" else 0
+    base: int | None
     for g in glist:
         pre_idx = np.flatnonzero(times + anticipation < g)
         last_pre = int(pre_idx[-1]) if len(pre_idx) else None
@@ -464,8 +471,8 @@ class _FittedCells:
 
     rows: list
     sumsq: list
-    data: np.ndarray
-    indices: np.ndarray
+    data: np.ndarray | None      # None once the influence matrix is built (frees the buffers)
+    indices: np.ndarray | None
 
 
 def _fit_cells(panel: WidePanel, plan: _CellPlan, method: str) -> _FittedCells:
@@ -492,6 +499,7 @@ def _fit_cells(panel: WidePanel, plan: _CellPlan, method: str) -> _FittedCells:
         if key != current_key:
             current_key = key
             shared = _SharedSample(panel, plan, cell, method)
+        assert shared is not None  # made for the first cell of each sample key
         lo, hi = plan.indptr[c], plan.indptr[c + 1]
         if plan.rcs:
             att, psi, n_t, n_c = _rcs_cell(panel, shared.sample, g, j, base, method, n)

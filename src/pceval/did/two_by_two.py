@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -42,6 +42,9 @@ from pceval._models import fit_glm, sandwich
 from pceval._results import ResultProtocol, difference_row, protocol_frame, ratio_row
 from pceval.did import _in_engine
 from pceval.errors import EstimationError, InputError
+
+if TYPE_CHECKING:
+    from plotnine import ggplot
 
 _YEARS = {"year": 1.0, "quarter": 0.25, "month": 1 / 12, "week": 7 / 365.25, "day": 1 / 365.25}
 
@@ -67,6 +70,7 @@ class DidResult(ResultProtocol):
         return protocol_frame(self.table)
 
     def summary(self) -> str:
+        """Readable text: the design, the clustering and both scales of the ATT with their intervals."""
         s = self.settings
         head = (f"2x2 difference-in-differences ({self.model}); {self.n_units:,} units, "
                 f"{self.n_obs:,} unit-periods; SEs clustered by {s['cluster']} "
@@ -74,7 +78,7 @@ class DidResult(ResultProtocol):
         cols = ["term", "scale", "measure", "estimate", "std_error", "ci_lower", "ci_upper", "p_value"]
         return head + "\n" + self.table[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}")
 
-    def plot(self):
+    def plot(self) -> ggplot:
         """Both scales of the effect with their intervals (plotnine)."""
         from pceval.plots import plot_estimates
 
@@ -335,6 +339,7 @@ def _fit_poisson(spec: _Spec2x2) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     wt = w[rows_tp]
     mu1 = wt * expo * np.exp(X[rows_tp] @ beta)
     mu0 = wt * expo * np.exp(Xcf @ beta)
+    assert spec.exposure_unit is not None  # required for Poisson rates (checked in the spec)
     years = (wt * expo).sum() * _YEARS[spec.exposure_unit]
     diff = (mu1.sum() - mu0.sum()) / years * per
     grad = ((mu1[:, None] * X[rows_tp]).sum(0) - (mu0[:, None] * Xcf).sum(0)) / years * per

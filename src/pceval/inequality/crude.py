@@ -140,7 +140,8 @@ def rate(data: pd.DataFrame, x: str, n: str, *, by: GroupBy = None,
     with np.errstate(divide="ignore", invalid="ignore"):
         base["value"] = xs / ns * mult
     base["statistic"] = f"rate per {fmt_num(mult)}"
-    base["method"] = np.where(np.isnan(xs), None, np.where(xs < 10, "Exact", "Byars"))
+    base["method"] = np.where(np.isnan(xs), None,  # type: ignore[call-overload]  # numpy's stubs refuse None
+                              np.where(xs < 10, "Exact", "Byars"))
 
     def limits(c: float) -> dict[str, np.ndarray]:
         low, up = _ci.poisson_limits(xs, c)

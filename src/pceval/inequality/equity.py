@@ -46,7 +46,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -72,6 +72,9 @@ from pceval.inequality.gaps import quintile_gap
 from pceval.inequality.imd import check_imd_edition, quantile_order
 from pceval.inequality.slope_index import regression_weights, ridits
 
+if TYPE_CHECKING:
+    from plotnine import ggplot
+
 _CELLS = 4_000_000
 
 
@@ -80,6 +83,8 @@ class _EquityResult(ResultProtocol):
     paragraphs (``verdicts["text"]``) per group."""
 
     _headline_term: str = ""
+    by: Sequence[str]              # set by the dataclasses that derive from this class
+    verdicts: pd.DataFrame
 
     @property
     def headline(self) -> pd.Series:
@@ -188,7 +193,7 @@ class EquityOfEffect(_EquityResult):
             lines.append("Verdict: " + v["text"])
         return "\n".join(lines)
 
-    def plot(self, kind: Literal["effects", "outcome"] = "effects"):
+    def plot(self, kind: Literal["effects", "outcome"] = "effects") -> ggplot:
         """Effects by quintile with limits and the fitted gradient (``"effects"``), or the outcome
         by quintile before and with the intervention (``"outcome"``)."""
         from pceval.inequality.plots import plot_equity
@@ -229,8 +234,9 @@ class _EquitySpec:
 
     @property
     def eff_cols(self) -> list[str]:
+        limits = [self.lower, self.upper]  # both given when std_error is not (checked in the spec)
         return [self.estimate] + ([self.std_error] if self.std_error is not None
-                                  else [self.lower, self.upper])  # type: ignore[list-item]
+                                  else cast("list[str]", limits))
 
     @property
     def pop_cols(self) -> list[str]:
@@ -792,6 +798,7 @@ class UptakeEquity(_EquityResult):
     _headline_term = "relative gap"  # most vs least deprived quintile (first group)
 
     def summary(self) -> str:
+        """Readable text: uptake in each category with its limits, the gaps and the verdict."""
         lines = ["Uptake equity (pceval.inequality.uptake_equity): the inverse care law check",
                  f"  confidence {self.settings['confidence']:.0%}; IMD {self.settings['imd_edition']}"]
         cols = [c for c in ("dimension", "category", "treated", "eligible", "uptake", "lower", "upper",
@@ -803,7 +810,7 @@ class UptakeEquity(_EquityResult):
         lines += ["Verdict: " + t for t in self.verdicts["text"]]
         return "\n".join(lines)
 
-    def plot(self):
+    def plot(self) -> ggplot:
         """Uptake by IMD quintile with limits (and by age and sex when given)."""
         from pceval.inequality.plots import plot_uptake
 
@@ -895,7 +902,7 @@ def _uptake_concentration(imd_counts: pd.DataFrame, quantile: str, need: str | N
     """Concentration indices of uptake over IMD from quintile counts (binary within-quintile
     variance; standard and Erreygers) and, with ``need``, of need per eligible person."""
     conc_in = imd_counts.assign(_var=imd_counts["uptake"] * (1 - imd_counts["uptake"]))
-    common = dict(population="eligible", by=gb or None, quantile=quantile, confidence=conf,
+    common: dict[str, Any] = dict(population="eligible", by=gb or None, quantile=quantile, confidence=conf,
                   most_deprived="lowest", imd_edition=edition)
     conc = [concentration_index(conc_in, "uptake", variance="_var", **common).assign(measure="uptake"),
             concentration_index(conc_in, "uptake", variance="_var", kind="erreygers", bounds=(0, 1),

@@ -50,7 +50,8 @@ from pceval.inequality.imd import check_imd_edition, quantile_order
 Measure = Literal["rate", "proportion", "value"]
 
 
-def _inputs(x, n, value, se, lower, upper, measure):
+def _inputs(x: str | None, n: str | None, value: str | None, se: str | None, lower: str | None,
+            upper: str | None, measure: str) -> list[str]:
     if measure in ("rate", "proportion"):
         if x is None or n is None:
             raise InputError(f"measure='{measure}' needs `x` and `n` (counts)")
@@ -166,8 +167,9 @@ def _compare(keys: pd.DataFrame, gb: list[str], label: str, measure: str, arrays
     return out.sort_values(sort, kind="stable").reset_index(drop=True)
 
 
-def _setup(table, quantile, x, n, value, se, lower, upper, measure, multiplier, by, confidence,
-           cl_confidence, imd_edition, population):
+def _setup(table: Any, quantile: str, x: str | None, n: str | None, value: str | None, se: str | None,
+           lower: str | None, upper: str | None, measure: str, multiplier: float | None, by: GroupBy,
+           confidence: float | Sequence[float], cl_confidence: float, imd_edition: Any, population: str | None) -> tuple:
     check_choice(measure, "measure", {"rate", "proportion", "value"})
     quantile = check_column_arg(quantile, "quantile")
     cols = _inputs(x, n, value, se, lower, upper, measure)
@@ -181,6 +183,7 @@ def _setup(table, quantile, x, n, value, se, lower, upper, measure, multiplier, 
     data = check_input(table, "data", numeric=[*cols, *extra], required=[quantile], by=gb,
                        not_null=[*gb, quantile, *cols, *extra])
     if measure in ("rate", "proportion"):
+        assert x is not None and n is not None  # required for counts (checked in _inputs)
         check_min(data, "data", x, 0, strict=False)
         check_min(data, "data", n, 0, strict=True)
         if measure == "proportion" and (data[x] > data[n]).any():
@@ -305,10 +308,10 @@ def core20_gap(data: pd.DataFrame, *, x: str | None = None, n: str | None = None
     summed = frame.assign(_side=np.where(frame[quantile] == 1, 1, 2))
     keys, codes = group_keys(summed, gb)
     agg = {}
-    for tag, side in (("a", 1), ("b", 2)):
-        sel = (summed["_side"] == side).to_numpy()
+    for tag, part in (("a", 1), ("b", 2)):
+        sel = (summed["_side"] == part).to_numpy()
         if not np.bincount(codes[sel], minlength=len(keys)).all():
-            raise InputError(f"`data`: some group has no rows for {'quintile 1' if side == 1 else 'quintiles 2-5'}")
+            raise InputError(f"`data`: some group has no rows for {'quintile 1' if part == 1 else 'quintiles 2-5'}")
         for col in (x, n):
             agg[f"{col}_{tag}"] = group_sum(summed.loc[sel, col].to_numpy(float), codes[sel], len(keys))
     return _compare(keys, gb, "Core20 vs rest", measure, agg, names, levels, mult, None, cl_conf,

@@ -104,6 +104,7 @@ def add_imd(data: pd.DataFrame, *, decile: str | None = "imd_decile", quintile: 
     if (decile is None) == (quintile is None):
         raise InputError("give exactly one of `decile` and `quintile`")
     col = decile if decile is not None else quintile
+    assert col is not None  # exactly one of decile and quintile (checked above)
     data = check_input(data, "data", required=[col])
     out = data.copy()
     q = decile_to_quintile(out[col]) if decile is not None else pd.Series(

@@ -45,7 +45,7 @@ def _is_quintile(labels: list[Any]) -> bool:
 def plot_sii(data: pd.DataFrame, *, value: str, population: str, lower: str | None = None,
              upper: str | None = None, value_type: str = "normal", transform: bool = False,
              by: GroupBy = None, quantile: str, title: str | None = None,
-             ylab: str | None = None):
+             ylab: str | None = None) -> ggplot:
     """Values by quantile with limits, placed at their ridit scores, and the fitted SII line.
 
     The line is the population-weighted regression of :func:`pceval.inequality.sii` (on the log or
@@ -71,7 +71,8 @@ def plot_sii(data: pd.DataFrame, *, value: str, population: str, lower: str | No
         raise InputError("`data`: every group needs every quantile to draw the SII line")
     share = pop / pop.sum(axis=1, keepdims=True)
     x = ridits(share)
-    fwd, back = _link({0: "normal", 1: "rate", 2: "proportion"}.get(value_type, value_type), transform)
+    kinds: dict[Any, Any] = {0: "normal", 1: "rate", 2: "proportion"}
+    fwd, back = _link(kinds.get(value_type, value_type), transform)
     y = np.full((len(keys), k), np.nan)
     y[codes, pos] = fwd(data[value].to_numpy(float))
     ca, cb, _ = regression_weights(share, x)
@@ -105,7 +106,7 @@ def plot_sii(data: pd.DataFrame, *, value: str, population: str, lower: str | No
 
 def plot_gap_over_time(data: pd.DataFrame, time: str, *, estimate: str = "estimate",
                        lower: str | None = "lower", upper: str | None = "upper",
-                       facet: str | None = "auto", title: str | None = None, ylab: str | None = None):
+                       facet: str | None = "auto", title: str | None = None, ylab: str | None = None) -> ggplot:
     """A gap and its limits over time: e.g. :func:`quintile_gap` or :func:`sii` output computed with
     ``by`` including ``time``. With ``facet="auto"`` a ``measure`` column (absolute / relative
     gap) gives one panel each; a reference line marks no gap (0, or 1 for relative gaps)."""
@@ -133,7 +134,7 @@ def plot_gap_over_time(data: pd.DataFrame, time: str, *, estimate: str = "estima
     return p + theme_nhs()
 
 
-def plot_equity(result: Any, kind: Literal["effects", "outcome"] = "effects"):
+def plot_equity(result: Any, kind: Literal["effects", "outcome"] = "effects") -> ggplot:
     """Effects by quintile with limits and the fitted gradient, or outcome before/with intervention."""
     q = result.settings["quantile"]
     g = list(result.by)
@@ -166,7 +167,7 @@ def plot_equity(result: Any, kind: Literal["effects", "outcome"] = "effects"):
     return p + theme_nhs()
 
 
-def plot_uptake(result: Any):
+def plot_uptake(result: Any) -> ggplot:
     """Uptake with Wilson limits by IMD quintile (and age and sex), one panel per dimension."""
     d = result.uptake.copy()
     d["category"] = d["category"].astype(str)

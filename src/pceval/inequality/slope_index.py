@@ -61,7 +61,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -93,7 +93,7 @@ _MAX_THREADS = 4  # chunks simulated at once (memory: a few hundred MB per chunk
 _PROGRESS_CELLS = 2_000_000_000  # show a progress bar by default above this many simulated cells
 
 
-def _link(kind: str, transform: bool):
+def _link(kind: str, transform: bool) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
     if not transform or kind == "normal":
         return (lambda v: v), (lambda v: v)
     if kind == "rate":
@@ -484,7 +484,7 @@ def _sii_simulate(spec: _SiiSpec, arr: _SiiArrays, fit: _SiiFit, seed: int | Non
         bar = tqdm(total=g, desc="sii simulations", unit="group")
     try:
         if workers == 1:
-            done = (run(st) for st in starts)
+            done: Iterator[None] = map(run, starts)
         else:  # numpy releases the GIL while drawing, transforming and partitioning
             pool = ThreadPoolExecutor(max_workers=workers)
             done = pool.map(run, starts)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -286,7 +286,8 @@ def _distance(s: _Spec) -> tuple[np.ndarray | None, PropensityModel | None, np.n
     eligible = np.ones(len(df), dtype=bool)
     linear = s.link.startswith("linear")
     if s.score_col is not None or s.user_scores is not None:
-        dist = (df[s.score_col].to_numpy(dtype=float) if s.score_col else s.user_scores).copy()
+        dist = (df[s.score_col].to_numpy(dtype=float) if s.score_col
+                else cast(np.ndarray, s.user_scores)).copy()
         if not np.all(np.isfinite(dist)):
             raise InputError("`distance` scores must be finite numbers with no missing values")
     elif needs_ps:
@@ -297,6 +298,7 @@ def _distance(s: _Spec) -> tuple[np.ndarray | None, PropensityModel | None, np.n
                               has_intercept=True)
         dist = prop.linear_predictor.copy() if linear else prop.scores.copy()
     if s.discard != "none":
+        assert dist is not None  # discard needs the propensity score (fitted above)
         dist, prop, eligible = _common_support(s, dist, prop, linear)
     cal_width = None
     if s.caliper is not None:
@@ -338,7 +340,7 @@ def _common_support(s: _Spec, dist: np.ndarray, prop: PropensityModel | None, li
 # step 3: the matching itself
 # ---------------------------------------------------------------------------------------------
 
-def _processing_order(s: _Spec, dist: np.ndarray | None):
+def _processing_order(s: _Spec, dist: np.ndarray | None) -> Callable[[np.ndarray], np.ndarray]:
     """The order in which focal people choose (MatchIt's ``m.order``), as a function of rows."""
     if s.m_order is None:
         m_order = ("data" if dist is None or s.replace
@@ -353,6 +355,7 @@ def _processing_order(s: _Spec, dist: np.ndarray | None):
             return np.arange(len(rows))
         if m_order == "random":
             return rng.permutation(len(rows))
+        assert dist is not None
         d = dist[rows]
         return np.argsort(-d if m_order == "largest" else d, kind="stable")
 
@@ -378,6 +381,7 @@ def _nearest(s: _Spec, dist: np.ndarray | None, eligible: np.ndarray, cal_width:
                       f"{'a match' if s.ratio == 1 else f'{s.ratio} matches'}", PcevalWarning,
                       stacklevel=3)
     if s.exact:
+        assert strata is not None  # exact matching defines the strata
         _warn_empty_strata(strata, focal, eligible)
     unit_codes = (pd.factorize(df[s.unit])[0].astype(np.int64) if s.unit is not None else None)
     if s.period is not None:
@@ -396,10 +400,10 @@ def _nearest(s: _Spec, dist: np.ndarray | None, eligible: np.ndarray, cal_width:
                                    replace=s.replace, distance=dist, caliper=cal_width,
                                    strata=strata, unit=unit_codes, progress=progress)
         elif s.replace:
-            mm = match_distance_replace(dist, focal_rows, ctrl_rows, ratio=s.ratio,
+            mm = match_distance_replace(cast(np.ndarray, dist), focal_rows, ctrl_rows, ratio=s.ratio,
                                         caliper=cal_width, strata=strata)
         else:
-            mm = match_distance_no_replace(dist, focal_rows, ctrl_rows, order, ratio=s.ratio,
+            mm = match_distance_no_replace(cast(np.ndarray, dist), focal_rows, ctrl_rows, order, ratio=s.ratio,
                                            caliper=cal_width, strata=strata, unit=unit_codes,
                                            progress=progress)
     _check_matched(mm, cal_width)
@@ -419,7 +423,7 @@ def _check_matched(mm: np.ndarray, cal_width: float | None) -> None:
                               + "; widen the caliper or relax exact matching")
     n_miss = int((~got).sum())
     if n_miss and cal_width is not None:
-        warnings.warn(f"{n_miss:,} of {len(got):,} focal people had no available control within "
+        warnings.warn(f"{n_miss:,} of {len(mm):,} focal people had no available control within "
                       f"the caliper (width {cal_width:.4g}) and are unmatched", PcevalWarning,
                       stacklevel=4)
 

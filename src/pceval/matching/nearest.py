@@ -63,7 +63,7 @@ MatchIt's rounding broke a tie the other way (lalonde: see docs/matching.md).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -106,6 +106,7 @@ def _sort(distance: np.ndarray, focal_rows: np.ndarray, ctrl_rows: np.ndarray,
         lo = np.zeros(len(focal_rows), np.int64)
         hi = np.full(len(focal_rows), nc, np.int64)
     else:
+        assert strata is not None
         cstrat = s_sorted[c_sorted]
         fstrat = strata[focal_rows]
         lo = np.searchsorted(cstrat, fstrat, side="left")
@@ -326,7 +327,8 @@ def _mahalanobis_pick(d2: np.ndarray, scan: np.ndarray, tol: float = 0.0) -> int
     return int(tied[np.argmax(scan[tied])])
 
 
-def _unit_groups(unit_sorted: np.ndarray | None):
+def _unit_groups(unit_sorted: np.ndarray | None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Positions (in the sorted control array) of every row of each control person."""
     if unit_sorted is None:
         return None
@@ -372,7 +374,8 @@ def match_mahalanobis(Z: np.ndarray, focal_rows: np.ndarray, ctrl_rows: np.ndarr
     if nf == 0 or len(ctrl_rows) == 0:
         return mm
     use_caliper = distance is not None and caliper is not None
-    base = distance if use_caliper else np.zeros(len(Z))
+    dist_c, cal = cast(np.ndarray, distance), cast(float, caliper)   # read only when use_caliper
+    base = dist_c if use_caliper else np.zeros(len(Z))
     srt = _sort(base, focal_rows, ctrl_rows, strata)
     Zc = np.ascontiguousarray(Z[srt.ctrl])
     avail = np.ones(len(srt.ctrl), dtype=bool)
@@ -380,7 +383,7 @@ def match_mahalanobis(Z: np.ndarray, focal_rows: np.ndarray, ctrl_rows: np.ndarr
     crank = rank[srt.ctrl]
     groups = None if (unit is None or replace) else _unit_groups(unit[srt.ctrl])
     if use_caliper:
-        wlo, whi = _caliper_windows(srt, distance[focal_rows], caliper, strata, focal_rows,
+        wlo, whi = _caliper_windows(srt, dist_c[focal_rows], cal, strata, focal_rows,
                                     len(Z))
     finder = _KDFinder(Zc, srt.lo, srt.hi, Z[focal_rows], k0=min(ratio + 7, 64))
 
@@ -400,7 +403,7 @@ def match_mahalanobis(Z: np.ndarray, focal_rows: np.ndarray, ctrl_rows: np.ndarr
             excl = None if taken is None else np.flatnonzero(np.isin(srt.ctrl, taken))
             if use_caliper:
                 got = finder.candidates(i, zt, ok_arr, excl,
-                                        filt=(srt.cdist, distance[focal_rows[i]], caliper),
+                                        filt=(srt.cdist, dist_c[focal_rows[i]], cal),
                                         k_limit=int(whi[i] - wlo[i]))
             else:
                 got = finder.candidates(i, zt, ok_arr, excl)
@@ -411,7 +414,7 @@ def match_mahalanobis(Z: np.ndarray, focal_rows: np.ndarray, ctrl_rows: np.ndarr
                 if taken is not None and len(idx):
                     idx = idx[~np.isin(srt.ctrl[idx], taken)]
                 if len(idx):
-                    idx = idx[np.abs(srt.cdist[idx] - distance[focal_rows[i]]) <= caliper]
+                    idx = idx[np.abs(srt.cdist[idx] - dist_c[focal_rows[i]]) <= cal]
                 d2 = _sq_dist(Zc[idx], zt)
             else:
                 idx, d2 = got

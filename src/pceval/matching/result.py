@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -15,6 +15,9 @@ from pceval._results import ResultProtocol
 from pceval.covariate_balance import BalanceResult, balance_arrays
 from pceval.errors import InputError
 from pceval.matching.distance import PropensityModel
+
+if TYPE_CHECKING:
+    from plotnine import ggplot
 
 
 @dataclass(frozen=True)
@@ -223,11 +226,11 @@ class MatchResult(ResultProtocol):
         """The covariate with the largest |SMD| after matching."""
         return self.balance().headline
 
-    def love_plot(self, stat: str = "smd", **kwargs: Any):
+    def love_plot(self, stat: str = "smd", **kwargs: Any) -> ggplot:
         """Love plot of balance before and after matching (plotnine)."""
         return self.balance(**kwargs).love_plot(stat=stat)
 
-    def plot(self, **kwargs: Any):
+    def plot(self, **kwargs: Any) -> ggplot:
         """Alias of :meth:`love_plot`."""
         return self.love_plot(**kwargs)
 

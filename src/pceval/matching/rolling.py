@@ -21,6 +21,7 @@ Research* 54(2):492-501.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 
@@ -60,10 +61,10 @@ def rolling_match(*, period: np.ndarray, unit: np.ndarray, focal: np.ndarray,
                                     distance=distance, caliper=caliper, strata=strata,
                                     unit=None if replace else unit)
         elif replace:
-            sub = match_distance_replace(distance, f, c, ratio=ratio, caliper=caliper,
+            sub = match_distance_replace(cast(np.ndarray, distance), f, c, ratio=ratio, caliper=caliper,
                                          strata=strata)
         else:
-            sub = match_distance_no_replace(distance, f, c, order, ratio=ratio,
+            sub = match_distance_no_replace(cast(np.ndarray, distance), f, c, order, ratio=ratio,
                                             caliper=caliper, strata=strata, unit=unit)
         for i, r in enumerate(f.tolist()):
             mm[where[r]] = sub[i]

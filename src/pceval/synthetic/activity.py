@@ -21,6 +21,7 @@ counts are Poisson(mu1 * exposure), where exposure is the share of the month reg
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -298,7 +299,7 @@ def _concat(log: dict[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
     return {k: (np.concatenate(v) if v else np.array([])) for k, v in log.items()}
 
 
-def _month_range(months: int, progress: bool):
+def _month_range(months: int, progress: bool) -> Iterable[int]:
     """The month indices 0 .. months - 1, with a progress bar if asked."""
     if not progress:
         return range(months)

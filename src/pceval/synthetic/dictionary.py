@@ -5,6 +5,8 @@ The dictionary is produced from the code and the data it describes, so it cannot
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -110,7 +112,7 @@ def _fmt(x: float, nd: int = 3) -> str:
     return "" if pd.isna(x) else f"{x:,.{nd}f}"
 
 
-def data_dictionary(data) -> str:
+def data_dictionary(data: Any) -> str:
     p = data.params
     out: list[str] = []
     out.append("# Synthetic England: data dictionary\n")
@@ -125,7 +127,7 @@ def data_dictionary(data) -> str:
     for table, cols in COLUMNS.items():
         df = getattr(data, table)
         out.append(f"### `{table}` ({len(df):,} rows)\n")
-        rows = [{"column": f"`{c}`", "type": str(df[c].dtype) if c in df else "", "description": d}
+        rows: list[dict[str, object]] = [{"column": f"`{c}`", "type": str(df[c].dtype) if c in df else "", "description": d}
                 for c, d in cols.items()]
         out.append(_md_table(pd.DataFrame(rows)) + "\n")
 

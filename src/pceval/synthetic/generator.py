@@ -43,6 +43,7 @@ class SyntheticData:
 
     @property
     def data_start(self) -> pd.Timestamp:
+        """The first day of the simulated data (``data_end`` is the last)."""
         return pd.Timestamp(self.params["start"])
 
     @property
@@ -200,7 +201,7 @@ def _month_day(start_m: np.datetime64, month: np.ndarray, day: np.ndarray) -> np
     return d.astype("datetime64[ns]")
 
 
-def _exit_dates(sim, start_m: np.datetime64) -> np.ndarray:
+def _exit_dates(sim: activity.Simulated, start_m: np.datetime64) -> np.ndarray:
     first = (start_m + sim.exit_month.astype("timedelta64[M]")).astype("datetime64[D]")
     nxt = (start_m + (sim.exit_month + 1).astype("timedelta64[M]")).astype("datetime64[D]")
     dim = (nxt - first).astype(np.int64)
@@ -208,7 +209,8 @@ def _exit_dates(sim, start_m: np.datetime64) -> np.ndarray:
     return (first + day.astype("timedelta64[D]")).astype("datetime64[ns]")
 
 
-def _people_table(p, sim, geo, start_m, months, rng) -> pd.DataFrame:
+def _people_table(p: dict[str, np.ndarray], sim: activity.Simulated, geo: population.Geography,
+                  start_m: np.datetime64, months: int, rng: np.random.Generator) -> pd.DataFrame:
     n = len(p["age"])
     decile = p["decile"].astype(np.int64)
     exit_date = _exit_dates(sim, start_m)
@@ -239,7 +241,8 @@ def _people_table(p, sim, geo, start_m, months, rng) -> pd.DataFrame:
     return df
 
 
-def _events_table(sim, people: pd.DataFrame, start_m, months: int, rng) -> tuple[pd.DataFrame, dict]:
+def _events_table(sim: activity.Simulated, people: pd.DataFrame, start_m: np.datetime64, months: int,
+                  rng: np.random.Generator) -> tuple[pd.DataFrame, dict]:
     ev = sim.events
     person = ev["person"].astype(np.int64) + 1
     date = _month_day(start_m, ev["month"].astype(np.int64), ev["day"].astype(np.int64))
@@ -282,7 +285,7 @@ def _events_table(sim, people: pd.DataFrame, start_m, months: int, rng) -> tuple
     return df, quirks
 
 
-def _interventions_table(sim, people: pd.DataFrame, start_m) -> pd.DataFrame:
+def _interventions_table(sim: activity.Simulated, people: pd.DataFrame, start_m: np.datetime64) -> pd.DataFrame:
     idx = np.nonzero(sim.treat_iv > 0)[0]
     df = pd.DataFrame({
         "person_id": idx.astype(np.int64) + 1,
@@ -293,7 +296,7 @@ def _interventions_table(sim, people: pd.DataFrame, start_m) -> pd.DataFrame:
     return df.sort_values(["date", "person_id"]).reset_index(drop=True)
 
 
-def _rollout_table(sim, start_m, months) -> pd.DataFrame:
+def _rollout_table(sim: activity.Simulated, start_m: np.datetime64, months: int) -> pd.DataFrame:
     n_pcn = sim.go_live.shape[0]
     pcn = np.repeat(np.arange(n_pcn), len(INTERVENTIONS))
     iv = np.tile(np.asarray(INTERVENTIONS), n_pcn)
@@ -305,7 +308,7 @@ def _rollout_table(sim, start_m, months) -> pd.DataFrame:
                          "go_live_month": np.where(m < months, m, -1)})
 
 
-def _expected_table(sim, people: pd.DataFrame, start_m) -> pd.DataFrame:
+def _expected_table(sim: activity.Simulated, people: pd.DataFrame, start_m: np.datetime64) -> pd.DataFrame:
     ex = sim.expected
     pid = ex["person"].astype(np.int64)
     df = pd.DataFrame({

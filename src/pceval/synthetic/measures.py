@@ -271,4 +271,5 @@ def _hba1c_test_months(rng: np.random.Generator, sim, diab: np.ndarray,
     t_grid = np.arange(months)
     in_reg = ((t_grid[None, :] >= sim.reg_start[diab, None])
               & (t_grid[None, :] < sim.exit_month[diab, None]))
-    return np.nonzero(tested & in_reg)
+    person, month = np.nonzero(tested & in_reg)
+    return person, month

@@ -75,6 +75,7 @@ class Scenario:
     effects: dict[tuple[str, str], Effect] = field(default_factory=dict)
 
     def effect(self, intervention: str, outcome: str) -> Effect:
+        """The scenario's effect of ``intervention`` on ``outcome`` (no effect when it sets none)."""
         return self.effects.get((intervention, outcome), Effect())
 
 

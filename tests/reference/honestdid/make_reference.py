@@ -63,3 +63,10 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# honestdid_flci.json (FLCI under smoothness, tests/test_sensitivity_honest.py::test_flci_matches_honestdid)
+# was written with honestdid 0.1.1 by:
+#   beta, sigma = tests.test_sensitivity_honest._case()
+#   hd.find_optimal_flci(betahat=beta, sigma=sigma, numPrePeriods=3, numPostPeriods=3,
+#                        l_vec=np.r_[1.0, 0, 0], M=M, alpha=0.05)["FLCI"]  for M in 0, 0.02, 0.05
