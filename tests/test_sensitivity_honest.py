@@ -4,7 +4,6 @@ HonestDiD), against identified sets in closed form, and on event-study results."
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import numpy as np

@@ -110,7 +110,13 @@ if TYPE_CHECKING:  # what editors and type checkers see; not run
     from pceval.cohort import Cohort, baseline_covariates, candidate_index_periods, index_dates
     from pceval.covariate_balance import BalanceResult, balance_table
     from pceval.effects import EffectResult, estimate_effect
-    from pceval.errors import DisclosureError, EstimationError, InputError, PcevalError, PcevalWarning
+    from pceval.errors import (
+        DisclosureError,
+        EstimationError,
+        InputError,
+        PcevalError,
+        PcevalWarning,
+    )
     from pceval.matching import MatchResult, match
     from pceval.panel import build_panel, calendar_panel, matched_panel, stratified_counts
     from pceval.proms import ScoreChangeResult, score_change
