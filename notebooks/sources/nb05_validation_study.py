@@ -271,8 +271,10 @@ report.show_table(proms_table[["scenario", "design", "estimand", "reps", "mean_t
                   caption="Patient-reported outcome designs: bias, RMSE and coverage of the 95% intervals "
                           "(validation/mc_proms.py).", counts=[], digits=3)
 proms_cov_lo, proms_cov_hi = proms_summary["coverage"].min(), proms_summary["coverage"].max()
+proms_reps_lo, proms_reps_hi = int(proms_summary["reps"].min()), int(proms_summary["reps"].max())
+proms_reps = f"{proms_reps_lo:,}" if proms_reps_lo == proms_reps_hi else f"{proms_reps_lo:,} to {proms_reps_hi:,}"
 display(Markdown(f"Coverage of the PROM intervals ranges from {proms_cov_lo:.1%} to {proms_cov_hi:.1%} over "
-                 f"{int(proms_summary['reps'].min())}-{int(proms_summary['reps'].max())} replications per row."))
+                 f"{proms_reps} replications per row."))
 """, None),
 ]
 # ---- end of the issue 18 block ----------------------------------------------------------------------------------

@@ -11,7 +11,12 @@ expected to improve wellbeing and quality of life rather than reduce hospital us
 report better wellbeing six months later, on each of the four ONS4 questions? Did their activation (the Patient
 Activation Measure, PAM) change? And was the effect the same in the most and least deprived areas?
 
-**The design.**
+**For commissioners** deciding whether personal health budgets are worth offering for wellbeing: the bottom line
+comes first; how it was worked out follows it. The data are synthetic, so every estimate is shown beside the
+**true effect** on the same people.
+""", None),
+    ("md", """
+## How this was worked out
 
 1. **Who is compared with whom.** PHB recipients complete the PAM and the ONS4 questions when the budget starts
    and six months later. The comparison group comes from a wellbeing and activation survey of adults with a
@@ -25,8 +30,6 @@ Activation Measure, PAM) change? And was the effect the same in the most and lea
    score is better.
 4. **Non-response.** People without a six-month score are counted. A second analysis weights respondents by the
    inverse of their chance of responding.
-
-The data are synthetic, so every estimate is shown beside the **true effect** on the same people.
 """, None),
     ("code", """
 import os
