@@ -410,7 +410,7 @@ def _tiles(headline_numbers: Mapping[str, Any] | None, preset: str) -> list[str]
         if isinstance(value, (bool, np.bool_)):
             shown = "yes" if value else "no"
         elif isinstance(value, (int, np.integer)):
-            shown = count(value, preset)
+            shown = count(int(value), preset)
         elif isinstance(value, (float, np.floating)):
             shown = _short(value)
         else:

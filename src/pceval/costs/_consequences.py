@@ -62,7 +62,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -73,6 +73,9 @@ from pceval.costs._effect import EffectInput, read_effect
 from pceval.costs._words import activity_words, bottom_line_text, short_labels
 from pceval.costs.unit_costs import UnitCosts, default_unit_costs, financial_year
 from pceval.errors import InputError
+
+if TYPE_CHECKING:
+    from plotnine import ggplot
 
 TERMS: tuple[str, ...] = (
     "events_avoided_per_1000_per_year", "events_avoided_per_year", "people_treated_per_event_avoided",
@@ -167,7 +170,7 @@ class Consequences(ResultProtocol):
             out.append({"what": short[r.term], "estimate": est, "interval": ci, "unit": r.unit})
         return pd.DataFrame(out)
 
-    def plot(self, truth: Mapping[Any, float] | float | None = None):
+    def plot(self, truth: Mapping[Any, float] | float | None = None) -> ggplot:
         """Events avoided per 1,000 people a year (overall and by subgroup) with their intervals,
         beside no effect (solid line at 0) and the break-even effect (dashed).
 
@@ -422,6 +425,7 @@ def _a_draws(inputs: list[EffectInput], n: int, seed: int) -> np.ndarray:
         if e.kind == "difference":
             out[:, j] = -1000.0 * (e.estimate + e.std_error * z)
         else:
+            assert e.baseline is not None  # a "ratio" effect always carries its baseline rate
             base = e.baseline + (0.0 if e.baseline_se is None else e.baseline_se) * rng.standard_normal(n)
             out[:, j] = 1000.0 * base * (1.0 - np.exp(e.estimate + e.std_error * z))
     return out

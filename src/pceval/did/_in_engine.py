@@ -139,6 +139,7 @@ def did2x2_fields(
     if model == "linear":
         rows = _linear_rows(first, des, beta, V, outcome, confidence)
     else:
+        assert years_per_unit is not None  # the caller sets it from exposure_unit for a Poisson model
         rows = _poisson_rows(lf, des, beta, V, years_per_unit, per, confidence)
     per_unit = lf.with_columns(_f(treatment).alias("_t")).group_by(unit).agg(nw.col("_t").max())
     units = suf.totals(per_unit,
@@ -182,6 +183,7 @@ def _first_pass(lf: nw.LazyFrame, des: _Design2x2, required: list[str], treatmen
         exprs[f"absmax_{i}"] = _f(c).abs().max()
     exprs["min_y"] = des.y.min()
     if exposure:
+        assert des.E is not None  # set whenever exposure is
         exprs["min_e"] = des.E.min()
     if weights:
         exprs["min_w"] = des.w.min()
@@ -250,6 +252,7 @@ def _poisson(lf: nw.LazyFrame, first: pd.Series, des: _Design2x2, treatment: str
     X'w(y - mu)`` with ``W = w mu``, from the intercept-only start, until no coefficient moves
     by more than ``tol (1 + max |beta|)`` (the rule of :func:`pceval._models.fit_glm`).
     Returns ``(beta, (X' diag(w mu) X)^{-1} at beta, the residual y - mu)``."""
+    assert des.E is not None  # model='poisson' requires exposure (checked by did2x2_fields)
     log_e = des.E.log()
 
     def mean_of(beta: np.ndarray) -> nw.Expr:

@@ -55,7 +55,7 @@ J. Econometrics 219(1); Wong et al. (2021) "You only compress once", arXiv:2102.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,7 +87,7 @@ class _Strata:
     X: np.ndarray
     count: np.ndarray
     W: np.ndarray
-    WY: np.ndarray
+    WY: np.ndarray | None
     Q: np.ndarray | None = None
     cl_code: np.ndarray | None = None
     cl_stratum: np.ndarray | None = None
@@ -444,7 +444,7 @@ class _StrataDesign:
 
 
 def _cells(times: np.ndarray, groups: np.ndarray, control_group: str, base_period: str,
-           anticipation: int):
+           anticipation: int) -> Iterator[tuple[Any, int, int, float | None]]:
     """``(g, j, base, threshold)`` for each group-time cell: the enumeration of
     :func:`pceval.did.staggered._cells` (kept in step by the equality tests)."""
     glist = np.unique(groups[groups != 0])
@@ -487,7 +487,9 @@ def _fit_cells(strata: _Strata, times: np.ndarray, control_group: str, base_peri
                anticipation: int, method: str, n: int) -> tuple[list, list]:
     """Every cell's ATT and its influence coefficients ``(mask, j, base, kappa alpha, kappa B)``."""
     G = strata.group
-    rows, coefs, skipped = [], [], 0
+    rows: list[dict[str, Any]] = []
+    coefs: list[tuple[np.ndarray, int, int, np.ndarray, np.ndarray] | None] = []
+    skipped = 0
     designs: dict = {}
     for g, j, base, thr in _cells(times, G, control_group, base_period, anticipation):
         in_ctrl = G == 0 if thr is None else (G == 0) | ((G > thr) & (G != g))
@@ -511,6 +513,7 @@ def _fit_cells(strata: _Strata, times: np.ndarray, control_group: str, base_peri
             except EstimationError as exc:
                 raise EstimationError(f"ATT(g={g}, t={times[j]}): {exc}") from exc
         des = designs[key]
+        assert strata.WY is not None  # None only with no periods (T = 0), when there are no cells
         att, alpha, B = des.estimate(strata.WY[mask, j] - strata.WY[mask, base])
         kappa = n / float(strata.W[mask].sum())
         rows.append({**row, "estimate": att, "n_treated": int(n_t), "n_comparison": int(n_s - n_t),
@@ -524,11 +527,13 @@ def _fit_cells(strata: _Strata, times: np.ndarray, control_group: str, base_peri
     return rows, coefs
 
 
-def _pseudo_units(strata: _Strata, coefs: list, C: int):
+def _pseudo_units(strata: _Strata, coefs: list, C: int
+                  ) -> tuple[sp.csc_matrix, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """``(influence, group, weight, cluster codes or None, ids)`` of the pseudo-units."""
     S = len(strata.group)
     if strata.cl_code is None:
         # per stratum: Q_s = L L' (eigen-decomposition), pseudo-rows L' [A_s, e_0]
+        assert strata.Q is not None  # unclustered strata carry their Gram Q
         lam, V = np.linalg.eigh(strata.Q)                      # S x (T+1), S x (T+1) x (T+1)
         keep = lam > lam.max(axis=1, keepdims=True) * 1e-15
         Lt = np.swapaxes(V * np.sqrt(np.clip(lam, 0, None))[:, None, :], 1, 2)  # rows = factors
@@ -539,12 +544,14 @@ def _pseudo_units(strata: _Strata, coefs: list, C: int):
         st_idx, fac_idx = np.repeat(st_idx, k), np.repeat(fac_idx, k)
         copy = np.tile(np.arange(k), len(st_idx) // k)
         basis = Lt[st_idx, fac_idx, :] / np.sqrt(k)            # R x (T+1): each row's l_j
-        row_stratum = st_idx
+        row_stratum: np.ndarray = st_idx
         ids = np.char.add(np.char.add(np.char.add("stratum", st_idx.astype(str)),
                                       np.char.add(":", fac_idx.astype(str))),
                           np.char.add(":", copy.astype(str)))
         clusters = None
     else:
+        # clustered strata carry their cluster rows
+        assert strata.cl_W is not None and strata.cl_WY is not None and strata.cl_stratum is not None
         basis = np.column_stack([strata.cl_W, strata.cl_WY])    # R x (T+1): first moments
         row_stratum = strata.cl_stratum
         clusters = strata.cl_code
@@ -568,9 +575,11 @@ def _pseudo_units(strata: _Strata, coefs: list, C: int):
     return (sp.csc_matrix(infl), strata.group[row_stratum], basis[:, 0].copy(), clusters, ids)
 
 
-def _fields(rows, influence, pseudo_group, pseudo_w, clusters, ids, strata, n, times, exclusions,
-            control_group, method, anticipation, base_period, cluster, covariates, n_boot,
-            confidence, seed, engine) -> dict:
+def _fields(rows: list[dict[str, Any]], influence: sp.csc_matrix, pseudo_group: np.ndarray,
+            pseudo_w: np.ndarray, clusters: np.ndarray | None, ids: np.ndarray | None,
+            strata: _Strata, n: int, times: np.ndarray, exclusions: dict, control_group: str,
+            method: str, anticipation: int, base_period: str, cluster: str | None,
+            covariates: list[str], n_boot: int, confidence: float, seed: int, engine: str) -> dict:
     """The table of cells (as :func:`pceval.did.staggered._cell_table`) and the result fields."""
     table = pd.DataFrame(rows)
     for col in ("group", "time", "base_period"):

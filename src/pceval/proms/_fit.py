@@ -36,6 +36,7 @@ def fit_wls(X: np.ndarray, y: np.ndarray, w: np.ndarray, codes: np.ndarray | Non
     scores = X * (w * e)[:, None]
     n, k = X.shape
     if vcov == "cluster":
+        assert codes is not None  # score_change passes codes whenever vcov is "cluster"
         V = sandwich(A_inv, scores, "CR1", clusters=[codes], n_params=k)
         label = f"CR1 clustered ({len(np.unique(codes)):,} clusters)"
     else:

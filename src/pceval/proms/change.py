@@ -44,7 +44,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -60,6 +60,9 @@ from pceval._results import (
 )
 from pceval.errors import InputError, PcevalWarning
 from pceval.proms._fit import LinearFit, fit_wls
+
+if TYPE_CHECKING:
+    from plotnine import ggplot
 
 METHODS = ("ancova", "change")
 NONRESPONSE = ("complete", "ipw")
@@ -134,7 +137,7 @@ class ScoreChangeResult(ResultProtocol):
                          "the outcome window")
         return "\n".join(lines)
 
-    def plot(self):
+    def plot(self) -> ggplot:
         """Point estimates with intervals (overall and, with ``by``, per level)."""
         from plotnine import aes, coord_flip, geom_hline, geom_pointrange, ggplot, labs
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -36,6 +36,9 @@ from pceval._results import ResultProtocol, difference_row, protocol_frame, rati
 from pceval.disclosure import DEFAULT_PRESET, protect
 from pceval.errors import InputError
 from pceval.proms.change import _numeric, _resolve_data, _treatment_flag, _weights
+
+if TYPE_CHECKING:
+    from plotnine import ggplot
 
 PAM_MEANINGFUL_CHANGE = 3.0
 
@@ -63,7 +66,7 @@ class RespondersResult(ResultProtocol):
                 f"{t.loc['share of responders, comparison', 'estimate']:.1%}; difference "
                 f"{d['estimate']:.1%} (95% CI {d['ci_lower']:.1%} to {d['ci_upper']:.1%}), SE {d['se_type']}")
 
-    def plot(self):
+    def plot(self) -> ggplot:
         from plotnine import aes, coord_flip, geom_pointrange, ggplot, labs
 
         from pceval.plots import theme_nhs
@@ -130,7 +133,7 @@ def responders(data: Any, outcome: str, baseline: str, treatment: str, weights: 
         se_type = "HC0 (unpooled Wald)"
     p0, p1 = float(beta[0]), float(beta[1])
     label = measure or outcome
-    design = {"measure": "", "n_treated": n1, "n_comparison": n0, "n_obs": n1 + n0, "threshold": threshold,
+    design: dict[str, Any] = {"measure": "", "n_treated": n1, "n_comparison": n0, "n_obs": n1 + n0, "threshold": threshold,
               "direction": direction, "se_type": se_type}
     rows = [difference_row("difference in share of responders", p1 - p0,
                            float(np.sqrt(V[0, 0] + V[1, 1] - 2 * V[0, 1])), confidence,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -25,8 +25,11 @@ from pceval._results import ResultProtocol, verdict
 from pceval.errors import InputError
 from pceval.proms.change import ScoreChangeResult, _resolve_data, score_change
 
+if TYPE_CHECKING:
+    from plotnine import ggplot
+
 #: the four ONS4 items: column stem -> (label, whether a higher score is better or worse)
-ONS4_ITEMS: Mapping[str, tuple[str, str]] = {
+ONS4_ITEMS: Mapping[str, tuple[str, Literal["better", "worse"]]] = {
     "ons4_life_satisfaction": ("life satisfaction", "better"),
     "ons4_worthwhile": ("things done are worthwhile", "better"),
     "ons4_happy": ("happiness yesterday", "better"),
@@ -60,7 +63,7 @@ class Ons4Result(ResultProtocol):
             lines.append(f"  {r.item}: {r.estimate:+.2f} ({r.ci_lower:+.2f} to {r.ci_upper:+.2f}) -> {r.improvement}")
         return "\n".join(lines)
 
-    def plot(self):
+    def plot(self) -> ggplot:
         from plotnine import aes, coord_flip, geom_hline, geom_pointrange, ggplot, labs
 
         from pceval.plots import theme_nhs

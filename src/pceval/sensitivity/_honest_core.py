@@ -10,6 +10,7 @@ periods defining ``theta = l' tau_post``; ``delta`` the bias (violation of paral
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import combinations
 
 import numpy as np
@@ -113,11 +114,11 @@ class _Flci:
         x0 = np.r_[start, u0]
         scale = max(float(np.abs(x0).max()), 1.0)
 
-        def cons_var(x):
+        def cons_var(x: np.ndarray) -> float:
             v = self.v(x[:k])
             return (h**2 - v @ S @ v) / h**2
 
-        def jac_var(x):
+        def jac_var(x: np.ndarray) -> np.ndarray:
             v = self.v(x[:k])
             return np.r_[-2 * (S @ v)[:k] / h**2, np.zeros(m)]
 
@@ -370,7 +371,8 @@ def rm_confidence_set(betahat: np.ndarray, sigma: np.ndarray, num_pre: int, num_
     return _region(accept, betahat, sigma, num_pre, l_vec, grid_points)
 
 
-def _region(accept, betahat, sigma, num_pre, l_vec, grid_points) -> tuple[float, float]:
+def _region(accept: Callable[[np.ndarray], np.ndarray], betahat: np.ndarray, sigma: np.ndarray,
+            num_pre: int, l_vec: np.ndarray, grid_points: int) -> tuple[float, float]:
     post = slice(num_pre, None)
     centre = float(l_vec @ betahat[post])
     sd = float(np.sqrt(l_vec @ sigma[post, post] @ l_vec))
@@ -394,7 +396,7 @@ def _region(accept, betahat, sigma, num_pre, l_vec, grid_points) -> tuple[float,
     return -np.inf, np.inf
 
 
-def _bisect(accept, rejected: float, accepted: float, sd: float) -> float:
+def _bisect(accept: Callable[[np.ndarray], np.ndarray], rejected: float, accepted: float, sd: float) -> float:
     """The boundary between a rejected and an accepted value (to 1e-6 sd)."""
     for _ in range(60):
         if abs(accepted - rejected) <= 1e-6 * sd:

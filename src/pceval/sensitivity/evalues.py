@@ -34,7 +34,7 @@ whose documented examples the tests reproduce).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -42,6 +42,9 @@ import pandas as pd
 from pceval._checks import check_choice, check_confidence, check_number
 from pceval._results import ResultProtocol, headline_on_scale, protocol_frame
 from pceval.errors import InputError
+
+if TYPE_CHECKING:
+    from plotnine import ggplot
 
 SCALES_EVALUE = ("RR", "OR", "HR", "RD", "SMD")
 
@@ -118,7 +121,7 @@ class EValueResult(ResultProtocol):
 
         return robustness_sentence(self)
 
-    def plot(self):
+    def plot(self) -> ggplot:
         """The bias plot: the pairs (RR_EU, RR_UD) whose joint bounding factor
         ``RR_EU RR_UD / (RR_EU + RR_UD - 1)`` equals the estimate (VanderWeele & Ding 2017,
         figure); the E-value is where the curve crosses the diagonal."""
@@ -230,7 +233,7 @@ def evalue(estimate: Any, lower: float | None = None, upper: float | None = None
                         settings=settings)
 
 
-def evalue_rd(n11: int, n10: int, n01: int, n00: int, *, true: float = 0.0,
+def evalue_rd(n11: float, n10: float, n01: float, n00: float, *, true: float = 0.0,
               confidence: float = 0.95) -> EValueResult:
     """E-value for the population-standardised risk difference of a 2x2 table.
 

@@ -34,9 +34,9 @@ T.B. & Kolesar, M. (2018) Optimal inference in a class of regression models. Eco
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -44,6 +44,9 @@ import pandas as pd
 from pceval._checks import check_choice, check_confidence, check_int
 from pceval._results import ResultProtocol, protocol_frame
 from pceval.errors import InputError
+
+if TYPE_CHECKING:
+    from plotnine import ggplot
 
 RESTRICTIONS = ("relative_magnitude", "smoothness")
 _M_NAME = {"relative_magnitude": "Mbar", "smoothness": "M"}
@@ -109,7 +112,7 @@ class HonestDidResult(ResultProtocol):
 
         return robustness_sentence(self)
 
-    def plot(self):
+    def plot(self) -> ggplot:
         """HonestDiD's sensitivity plot: the original interval, then the robust interval at each
         ``m``, with the no-effect line."""
         from plotnine import aes, geom_errorbar, geom_hline, ggplot, labs
@@ -284,7 +287,7 @@ def _m_grid(m: Sequence[float] | None, restriction: str, beta_pre: np.ndarray) -
     return np.sort(arr)
 
 
-def _breakdown(ci, original: tuple[float, float], table: pd.DataFrame) -> float:
+def _breakdown(ci: Callable[[float], tuple[float, float]], original: tuple[float, float], table: pd.DataFrame) -> float:
     """Largest ``m`` whose interval excludes 0: bracketed by the grid (or, when every grid value
     excludes 0, by doubling the largest ``m`` up to 2^10 times), then bisection to 0.1% of the
     bracket's upper end."""

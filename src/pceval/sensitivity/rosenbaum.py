@@ -29,9 +29,9 @@ the tests reproduce.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,9 @@ from pceval._checks import check_choice, check_frame, check_number
 from pceval._engines import to_pandas
 from pceval._results import ResultProtocol, protocol_frame
 from pceval.errors import InputError
+
+if TYPE_CHECKING:
+    from plotnine import ggplot
 
 METHODS = ("wilcoxon", "mcnemar")
 
@@ -98,7 +101,7 @@ class RosenbaumResult(ResultProtocol):
 
         return robustness_sentence(self)
 
-    def plot(self):
+    def plot(self) -> ggplot:
         """The upper and lower p-value bounds against ``Gamma``, with ``alpha``."""
         from plotnine import aes, geom_hline, geom_line, ggplot, labs
 
@@ -179,7 +182,7 @@ def rosenbaum_bounds(data: Any, outcome: str, treatment: str, *, pair: str = "su
 def _gammas(gamma: Sequence[float] | None) -> np.ndarray:
     g = np.arange(1, 3.01, 0.25) if gamma is None else np.atleast_1d(np.asarray(gamma, float))
     if g.size == 0 or not np.all(np.isfinite(g)) or (g < 1).any():
-        raise InputError(f"`gamma` must be numbers >= 1, got {list(np.atleast_1d(gamma))}")
+        raise InputError(f"`gamma` must be numbers >= 1, got {list(np.atleast_1d(cast(Sequence[float], gamma)))}")
     return np.sort(g)
 
 
@@ -246,7 +249,7 @@ def mcnemar_bounds(favour: int, against: int, *, gamma: Sequence[float] | None =
                                      "alpha": alpha, "label": "McNemar (exact binomial)"})
 
 
-def _sensitivity_value(p_upper, alpha: float, optimize) -> float:
+def _sensitivity_value(p_upper: Callable[[float], float], alpha: float, optimize: Any) -> float:
     """The ``Gamma >= 1`` at which ``p_upper(Gamma) = alpha`` (``p_upper`` increases with
     ``Gamma``); 1 if already ``>= alpha`` at 1; ``inf`` if never reached (up to 1e6)."""
     if p_upper(1.0) >= alpha:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,9 @@ from pceval._checks import check_confidence, check_frame, check_int, check_numbe
 from pceval._engines import to_pandas
 from pceval._results import ResultProtocol, critical_value, protocol_frame
 from pceval.errors import InputError
+
+if TYPE_CHECKING:
+    from plotnine import ggplot
 
 
 def _panel(data: Any, outcome: str, treatment: str, unit: str, time: str, exposure: str,
@@ -89,7 +92,7 @@ class RatesAroundIndex(ResultProtocol):
         return (f"Rates per {self.settings['per']:g} {self.settings['time_unit']} around the index\n"
                 + t.to_string(float_format=lambda v: f"{v:.1f}"))
 
-    def plot(self):
+    def plot(self) -> ggplot:
         """Rates by period for the two groups, with intervals and the index marked."""
         from plotnine import aes, geom_line, geom_ribbon, geom_vline, ggplot, labs
 
@@ -177,7 +180,7 @@ class DesignDiagnostic(ResultProtocol):
         return (f"{self.settings['title']}\n" + f[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}")
                 + f"\nverdict on the headline (should show no effect): {self.verdict()}")
 
-    def plot(self):
+    def plot(self) -> ggplot:
         from pceval.plots import plot_estimates
 
         return plot_estimates(self.to_frame(), title=self.settings["title"])
