@@ -54,7 +54,7 @@ NHS_COLOURS: dict[str, str] = {
 IMD_QUINTILE_COLOURS: tuple[str, ...] = ("#440154", "#443A83", "#31678E", "#24868E", "#20A386")
 #: Marker shapes and line types per quintile (1..5), so that colour is never the only cue.
 IMD_QUINTILE_SHAPES: tuple[str, ...] = ("o", "s", "^", "D", "v")
-IMD_QUINTILE_LINETYPES: tuple[str, ...] = ("solid", "dashed", "dotted", "dashdot", (0, (5, 1, 1, 1, 1, 1)))
+IMD_QUINTILE_LINETYPES: tuple[str | tuple[int, tuple[int, ...]], ...] = ("solid", "dashed", "dotted", "dashdot", (0, (5, 1, 1, 1, 1, 1)))
 #: An ordered sequence for years or other ordered categories (viridis 0 to 0.6), all at least 3:1
 #: on white; "never" or "missing" categories take :data:`NEVER_COLOUR`.
 ORDERED_COLOURS: tuple[str, ...] = ("#440154", "#472A7A", "#3C4F8A", "#2E6F8E", "#228B8D", "#20A386")
@@ -155,9 +155,9 @@ def plot_estimates(frame: pd.DataFrame, title: str = "", label: str = "term") ->
             + theme_nhs())
 
 
-def plot_estimates_with_truth(frame, x: str, truth: str, title: str = "", xlab: str = "",
+def plot_estimates_with_truth(frame: pd.DataFrame, x: str, truth: str, title: str = "", xlab: str = "",
                               ylab: str = "effect per 1,000 people a year", estimate_label: str = "estimate (95% CI)",
-                              truth_label: str = "true effect (synthetic data)"):
+                              truth_label: str = "true effect (synthetic data)") -> ggplot:
     """Estimates with their intervals beside the synthetic truth, one x position per row of ``frame``.
 
     ``frame`` has ``estimate, ci_lower, ci_upper``, the ``x`` column (shown as text, in its order,

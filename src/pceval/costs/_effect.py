@@ -175,6 +175,7 @@ def _one(res: Any, label: Any, where: str, effect_unit: str | None, baseline: fl
         raise InputError(f"{where}: the {scale} row has no usable estimate and standard error "
                          f"(estimate {est!r}, std_error {se!r}); nothing to propagate")
     if scale == "relative":
+        assert baseline is not None  # scale is "relative" exactly when a baseline rate is given
         if est <= 0:
             raise InputError(f"{where}: the rate ratio must be positive, got {est!r}")
         if "ratio" not in measure.lower() and measure:

@@ -304,6 +304,7 @@ def _bootstrap_draws(s, n: int, n_boot: int, starts: np.ndarray,
         else:
             draws[:, cols] += w @ dense[:, cols]
     if keep is not None:
+        assert saved is not None  # keep is made only when there is a `saved` to keep it in
         saved["low"] = keep
     draws /= n
     return draws

@@ -24,6 +24,8 @@ published (rounded, clipped) scale.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import numpy as np
 import pandas as pd
 
@@ -66,7 +68,7 @@ def simulate_measures(rng: np.random.Generator, p: dict, sim, scenario: Scenario
     Random numbers are drawn in this order: the PROMs (:func:`_proms`), then HbA1c (:func:`_hba1c`).
     """
     quint = (p["decile"] + 1) // 2
-    survey_rng = np.random.Generator(rng.bit_generator.jumped())  # own stream: rng is not advanced
+    survey_rng = np.random.Generator(cast(Any, rng.bit_generator).jumped())  # own stream: rng is not advanced
     rows, cf_rows = _proms(rng, p, sim, scenario, months, start_m, quint)
     rows += _survey(survey_rng, p, sim, scenario, months, start_m, quint)
     hba1c = _hba1c(rng, p, sim, scenario, months, start_m, quint)
