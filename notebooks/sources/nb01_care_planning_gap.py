@@ -19,6 +19,7 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
+from pceval import sensitivity as sens
 from pceval import (Cohort, baseline_covariates, build_panel, candidate_index_periods, did, index_dates,
                     inequality, report, synthetic, verdict)
 from pceval.costs import consequences, default_unit_costs, example_unit_costs
@@ -333,6 +334,7 @@ answer += {"lower": f", and it narrowed the deprivation gap by {gap_pct:.0f}%.",
            "higher": f", and it widened the deprivation gap by {gap_pct:.0f}%.",
            "no evidence either way": "; whether it narrowed the gap cannot be told.",
            "too few to tell": "."}[gap_verdict]
+robust = sens.evalue(fit)  # VanderWeele & Ding (2017), on the rate ratio's interval
 report.bottom_line_box(
     f"**{answer}**",
     questions={
@@ -345,6 +347,8 @@ report.bottom_line_box(
         "What it supports": report.decision_words(
             effect_verdict, benefit="lower", action="keep funding care and support planning",
             mde_text=f"this analysis could detect a change of {mde:.0f} per 1,000 people a year"),
+        "Could that be wrong?": (robust.sentence() + " Matching on what the records hold cannot rule such a "
+                                 "factor out; the E-value says how strong it would have to be."),
         "Who was compared": f"{report.count(n_matched)} of {report.count(n_treated_all)} planned people, each "
                             f"matched to a similar person without a plan (largest remaining standardised "
                             f"difference {worst_smd:.2f}).",

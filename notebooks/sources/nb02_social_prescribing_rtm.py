@@ -21,6 +21,7 @@ import pandas as pd
 import statsmodels.api as sm
 from plotnine import aes, geom_line, geom_vline, ggplot, labs, scale_colour_manual
 
+from pceval import sensitivity as sens
 from pceval import (Cohort, baseline_covariates, build_panel, candidate_index_periods, did, index_dates,
                     inequality, report, synthetic, verdict)
 from pceval.costs import consequences, default_unit_costs, example_unit_costs
@@ -167,6 +168,30 @@ report.show_table(comparison, caption="A&E attendances in the year after referra
                   "happened without it: two analyses (95% CI) and the truth.", digits=2)
 """, None),
     ("md", """
+**Placebo index dates: regression to the mean, shown directly.** Move everyone's index 3 or 6 months earlier and
+use only the months before the real referral. Nothing was done at the placebo index, so a sound comparison must
+find no effect there, while the referred people's own before-and-after comparison "finds" the run-up to the crisis.
+""", None),
+    ("code", """
+placebo = sens.placebo_index(panel, "ae_attendance", "treated", "person_id", shift=[3, 6], weights="weights",
+                             cluster="subclass")
+pl = placebo.to_frame()
+pl_did = pl[(pl["scale"] == "relative") & pl["analysis"].str.startswith("DiD")]
+pl_ba = pl[(pl["scale"] == "relative") & ~pl["analysis"].str.startswith("DiD")]
+report.show_table(pl[pl["scale"] == "relative"][["analysis", "shift", "estimate", "ci_lower", "ci_upper"]]
+                  .rename(columns={"shift": "months earlier", "estimate": "rate ratio"}),
+                  caption="Placebo index dates (no intervention happened there): the matched DiD should find "
+                          "nothing; the referred people's own before-after shows the crisis building up.", digits=2)
+placebo_sentence = (f"At placebo index dates 3 and 6 months before referral the matched comparison finds rate ratios "
+                    f"of {pl_did['estimate'].iloc[0]:.2f} and {pl_did['estimate'].iloc[-1]:.2f} (95% CIs "
+                    f"{pl_did['ci_lower'].iloc[0]:.2f} to {pl_did['ci_upper'].iloc[0]:.2f} and "
+                    f"{pl_did['ci_lower'].iloc[-1]:.2f} to {pl_did['ci_upper'].iloc[-1]:.2f}), where nothing was "
+                    f"done.")
+from IPython.display import Markdown, display
+
+display(Markdown(placebo_sentence))
+""", None),
+    ("md", """
 ## 4. For whom, and the gap
 
 The same matched analysis within each IMD quintile (1 = most deprived), and how referral changed the slope
@@ -300,6 +325,7 @@ gap = {"lower": f"**Narrowed**: the slope index of inequality in A&E attendances
                                  f"attendances is {chg:+.1f} per 1,000 people a year (95% CI {chg_lo:.1f} to "
                                  f"{chg_hi:.1f}).",
        "too few to tell": "**Too few people to tell.**"}[gap_verdict]
+robust = sens.evalue(fit)  # VanderWeele & Ding (2017), on the rate ratio's interval
 report.bottom_line_box(
     f"**{answer}**",
     questions={
@@ -317,6 +343,7 @@ report.bottom_line_box(
                                      f"ratio {naive_rr:.2f}, 95% CI {naive_lo:.2f} to {naive_hi:.2f}). People are "
                                      "referred after a spell of heavy A&E use, and such spells pass. Never judge an "
                                      "intervention that follows a crisis by before-and-after comparisons alone.",
+        "Could that be wrong?": robust.sentence() + " " + placebo_sentence,
         "Who was compared": f"{report.count(n_matched)} of {report.count(n_referred)} referred people, each matched "
                             f"to a similar person who was not referred (largest remaining standardised difference "
                             f"{worst_smd:.2f}).",

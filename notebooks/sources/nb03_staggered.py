@@ -26,6 +26,7 @@ from plotnine import (aes, element_blank, geom_hline, geom_line, geom_linerange,
                       ggplot, labs, position_dodge, scale_colour_manual, scale_shape_manual, theme)
 
 from pceval import Cohort, did, report, synthetic, verdict
+from pceval import sensitivity as sens
 from pceval.costs import consequences, default_unit_costs, example_unit_costs
 from pceval.errors import InputError
 from pceval.panel import calendar_panel
@@ -419,6 +420,10 @@ cov_lo = report.quoted_figure(SUMMARY_CSV, "coverage", "min", "{:.1%}", design="
 cov_hi = report.quoted_figure(SUMMARY_CSV, "coverage", "max", "{:.1%}", design="att_gt_rollout",
                               estimand="simple ATT per 1,000 PY")
 cov_reps = report.quoted_figure(SUMMARY_CSV, "reps", "max", "{:,}", design="att_gt_rollout")
+# HonestDiD (Rambachan & Roth 2023) needs one base period for every event time: the universal base
+cs_u = did.att_gt(panel, outcome="emergency_admission", unit="person_id", time="quarter", group="group",
+                  control_group="not_yet_treated", unbalanced="pairwise", base_period="universal", n_boot=0)
+honest = sens.honest_did(cs_u.aggregate("dynamic", min_e=-4, max_e=4), m=[0.5, 1, 1.5, 2], l_vec="average")
 report.bottom_line_box(
     f"**{answer}.**",
     questions={
@@ -432,6 +437,8 @@ report.bottom_line_box(
         "Admissions and money": (f"At an assumed £{OFFER_COST:,.0f} per eligible person a year (illustrative; "
                                  "replace with the local cost):"),
         "How sure?": report.how_sure(main_row, units=UNITS, mde=mde),
+        "Could that be wrong?": (honest.sentence() + " (HonestDiD relative magnitudes on the average of the "
+                                 "first four quarters after going live.)"),
         "What it supports": report.decision_words(
             effect_verdict, benefit="lower", action="keep offering care and support planning across the ICB",
             mde_text=f"this roll-out could detect a change of {mde:.0f} {UNITS}"),
