@@ -42,5 +42,7 @@ def test_docstring_examples(module_name, monkeypatch):
 def test_skipped_examples_are_few():
     skipped = [f"{t.name}" for m in MODULES for t in _tests(m)
                if all(e.options.get(doctest.SKIP) for e in t.examples)]
-    # examples that use a panel, match or synthetic data set built elsewhere (see each docstring)
-    assert len(skipped) <= 9, skipped
+    # examples that use a panel, match or synthetic data set built elsewhere (see each docstring): 9 in
+    # the core modules, 6 in pceval.proms and 1 in the in-engine DiD, whose pages (docs/proms.md,
+    # docs/national_scale.md) run the same calls on the synthetic data in tests/test_docs_examples.py
+    assert len(skipped) <= 16, skipped

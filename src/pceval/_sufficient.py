@@ -23,7 +23,7 @@ Example
 >>> import narwhals as nw, pandas as pd
 >>> from pceval._engines import lazy
 >>> lf = lazy(pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [2.0, 4.0, 7.0]}), "data")
->>> totals(lf, {"sxy": (nw.col("x") * nw.col("y")).sum()})["sxy"].iloc[0]
+>>> float(totals(lf, {"sxy": (nw.col("x") * nw.col("y")).sum()})["sxy"].iloc[0])
 31.0
 """
 

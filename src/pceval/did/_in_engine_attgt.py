@@ -63,9 +63,9 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy import stats
 
 from pceval._checks import _show, require_columns
+from pceval._distributions import stats
 from pceval._engines import collect_pandas, engine_name, lazy
 from pceval._sufficient import materialize, release
 from pceval.did import _inference as inf_
