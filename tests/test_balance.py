@@ -154,3 +154,16 @@ def test_bad_input(tiny):
         balance_table(tiny, "t", [])
     with pytest.raises(InputError, match="missing"):
         balance_table(tiny.assign(x=[np.nan, 1, 1, 1, 1, 1, 1]), "t", ["x"])
+
+
+def test_love_plot_shows_readers_words(tiny):
+    df = tiny.rename(columns={"x": "prior_emergency_admission"})
+    res = balance_table(df, "t", ["prior_emergency_admission", "b"], weights="w")
+    shown = res.love_plot().data["covariate"].astype(str).unique().tolist()
+    assert "prior emergency admission" in shown and "prior_emergency_admission" not in shown
+    named = res.love_plot(labels={"b": "Has a long-term condition"}).data["covariate"]
+    assert "Has a long-term condition" in named.astype(str).tolist()
+    with pytest.raises(InputError, match="not in the balance table"):
+        res.love_plot(labels={"bb": "typo"})
+    with pytest.raises(InputError, match="same words"):
+        res.love_plot(labels={"b": "prior emergency admission"})

@@ -308,10 +308,14 @@ class BalanceResult(ResultProtocol):
                      f"covariate(s) not balanced in the '{self.table['sample'].iloc[-1]}' sample.")
         return "\n".join(lines)
 
-    def love_plot(self, stat: str = "smd", absolute: bool = True, title: str | None = None) -> ggplot:
+    def love_plot(self, stat: str = "smd", absolute: bool = True, title: str | None = None,
+                  labels: Mapping[str, str] | None = None) -> ggplot:
         """Love plot (plotnine): each covariate's statistic before and after matching.
 
         ``stat`` is ``"smd"``, ``"var_ratio"`` or ``"ks"``; dashed lines mark the thresholds.
+        ``labels`` maps covariate names to the words a reader sees (``{"ltc_count": "Long-term
+        conditions"}``); names not in it are shown with spaces for underscores, and the matching
+        distance as "propensity score (distance)".
         """
         from plotnine import (
             aes,
@@ -333,7 +337,19 @@ class BalanceResult(ResultProtocol):
         order = (df[df["sample"] == "all"].sort_values(stat)["covariate"].tolist()
                  if (df["sample"] == "all").any() else df["covariate"].unique().tolist())
         order += [c for c in df["covariate"].unique() if c not in order]
-        df["covariate"] = pd.Categorical(df["covariate"], categories=order, ordered=True)
+        words = {"distance": "propensity score (distance)", **dict(labels or {})}
+        unknown = sorted(set(words) - set(df["covariate"]) - {"distance"})
+        if unknown:
+            raise InputError(f"`labels` names covariates not in the balance table: {unknown}; "
+                             f"covariates: {sorted(df['covariate'].unique())}")
+
+        def say(name: str) -> str:
+            return words.get(name, name.replace("_", " "))
+
+        order = [say(c) for c in order]
+        if len(set(order)) < len(order):
+            raise InputError(f"`labels` gives two covariates the same words: {order}")
+        df["covariate"] = pd.Categorical(df["covariate"].map(say), categories=order, ordered=True)
         df["sample"] = pd.Categorical(
             df["sample"].map({"all": "Before matching", "matched": "After matching"}),
             categories=["Before matching", "After matching"])

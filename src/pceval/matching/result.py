@@ -226,9 +226,11 @@ class MatchResult(ResultProtocol):
         """The covariate with the largest |SMD| after matching."""
         return self.balance().headline
 
-    def love_plot(self, stat: str = "smd", **kwargs: Any) -> ggplot:
-        """Love plot of balance before and after matching (plotnine)."""
-        return self.balance(**kwargs).love_plot(stat=stat)
+    def love_plot(self, stat: str = "smd", labels: Mapping[str, str] | None = None,
+                  **kwargs: Any) -> ggplot:
+        """Love plot of balance before and after matching (plotnine); ``labels`` maps covariate
+        names to the words a reader sees (see :meth:`pceval.BalanceResult.love_plot`)."""
+        return self.balance(**kwargs).love_plot(stat=stat, labels=labels)
 
     def plot(self, **kwargs: Any) -> ggplot:
         """Alias of :meth:`love_plot`."""
