@@ -18,11 +18,12 @@ from pceval.synthetic.scenarios import (
     SCORE_OUTCOMES,
     Effect,
     Scenario,
+    TrendViolation,
     get_scenario,
 )
 
 __all__ = [
-    "generate", "load", "SyntheticData", "TABLES", "SCENARIOS", "Scenario", "Effect",
+    "generate", "load", "SyntheticData", "TABLES", "SCENARIOS", "Scenario", "Effect", "TrendViolation",
     "get_scenario", "INTERVENTIONS", "INTERVENTION_LABELS", "OUTCOMES", "RATE_OUTCOMES",
     "SCORE_OUTCOMES",
 ]

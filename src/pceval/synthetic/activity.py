@@ -15,7 +15,9 @@ with ``dep_i = (10 - decile_i) / 9`` (1 in the most deprived decile, 0 in the le
 term making counts overdispersed (negative binomial across people) and the AR(1) state ``h``
 (monthly autocorrelation 0.75, standard deviation 0.6) making crises that pass: people referred
 during a crisis would have improved anyway (regression to the mean). Under treatment the rate is
-``mu1 = mu0 * m`` with ``m`` from the scenario (see :mod:`pceval.synthetic.scenarios`). Observed
+``mu1 = mu0 * m`` with ``m`` from the scenario (see :mod:`pceval.synthetic.scenarios`); a scenario
+with a violation of parallel trends also multiplies ``mu0`` by ``exp(slope * (t - go_live))`` in
+the PCNs that go live with its intervention (:class:`~pceval.synthetic.scenarios.TrendViolation`). Observed
 counts are Poisson(mu1 * exposure), where exposure is the share of the month registered and alive.
 """
 
@@ -163,6 +165,11 @@ class _Setup:
     log_base: np.ndarray  # log base monthly hazard of each intervention
     inverse_care: float
     months: int
+    # the scenario's violation of parallel trends (None in every scenario without one):
+    # outcomes x people log-rate slope per month (0 outside the PCNs it concerns), and each
+    # person's anchor month (their PCN's go-live month; the trend factor is 1 there)
+    trend_slope: np.ndarray | None = None
+    trend_anchor: np.ndarray | None = None
 
 
 @dataclass
@@ -205,10 +212,12 @@ def simulate_activity(
     go_live = draw_go_live(rng, n_pcn, months)
     state, log_u = _initial_state(rng, len(p["age"]), months, late_joiners)
     rr, ramp = _effect_lookup(scenario)
-    setup = _Setup(p=p, quint=(p["decile"] + 1) // 2, live_from=go_live[p["pcn"]],
+    live_from = go_live[p["pcn"]]
+    slope, anchor = _trend_violation(scenario, live_from, months)
+    setup = _Setup(p=p, quint=(p["decile"] + 1) // 2, live_from=live_from,
                    static=_static_log_rates(p, log_u), rr=rr, ramp=ramp,
                    log_base=np.log([UPTAKE[iv].base for iv in INTERVENTIONS]),
-                   inverse_care=inverse_care, months=months)
+                   inverse_care=inverse_care, months=months, trend_slope=slope, trend_anchor=anchor)
     ev, ex = _event_log(), _expected_log()
     start_m = np.datetime64(start.to_period("M").to_timestamp(), "M")
     for t in _month_range(months, progress):
@@ -278,6 +287,24 @@ def _effect_lookup(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
             rr[j + 1, k] = e.rr
             ramp[j + 1, k] = max(e.ramp_months, 1)
     return rr, ramp
+
+
+def _trend_violation(scenario: Scenario, live_from: np.ndarray,
+                     months: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The scenario's differential trend (:class:`~pceval.synthetic.scenarios.TrendViolation`):
+    per outcome and person the log-rate slope per month (the violation's ``slope`` for people in
+    PCNs that go live with its intervention within the data, else 0) and the anchor month (the
+    go-live month). ``(None, None)`` when the scenario has no violation (no draws either way)."""
+    tv = scenario.trend
+    if tv is None:
+        return None, None
+    g = live_from[:, INTERVENTIONS.index(tv.intervention)]
+    ever = g < months
+    slope = np.zeros((len(RATE_OUTCOMES), len(g)))
+    for k, name in enumerate(RATE_OUTCOMES):
+        if name in tv.outcomes:
+            slope[k] = np.where(ever, tv.slope, 0.0)
+    return slope, np.where(ever, g, 0).astype(float)
 
 
 def _event_log() -> dict[str, list[np.ndarray]]:
@@ -438,10 +465,14 @@ def _untreated_rate(setup: _Setup, k: int, mo: _Month, h: np.ndarray) -> np.ndar
 
         exp(static + b_age * max(age - 40, 0) + b_u5 * [age < 5] + g * h - g**2 * s**2 / 2)
             * season(month) * (1 + trend) ** (t / 12) * covid(month)
+
+    times ``exp(slope * (t - go_live))`` in a scenario with a violation of parallel trends.
     """
     m = OUTCOME_MODELS[RATE_OUTCOMES[k]]
     lin = setup.static[k] + m.age * np.maximum(mo.age - 40, 0) + m.under5 * (mo.age < 5) \
         + m.load_h * h - (m.load_h * CRISIS_SD) ** 2 / 2
+    if setup.trend_slope is not None and setup.trend_anchor is not None:
+        lin = lin + setup.trend_slope[k] * (mo.t - setup.trend_anchor)
     scale = _season(m.season, mo.cal.month) * (1 + m.trend) ** (mo.t / 12) \
         * _covid(m.covid, mo.cal.year, mo.cal.month)
     return np.exp(lin) * scale

@@ -170,6 +170,10 @@ def data_dictionary(data: Any) -> str:
                      "months to full effect": e.ramp_months}
                     for (iv, o), e in s.effects.items()]
             out.append(_md_table(pd.DataFrame(rows)) + "\n")
+        if s.trend is not None:
+            out.append(f"Violation of parallel trends: in PCNs that go live with `{s.trend.intervention}`, "
+                       f"the untreated rate of {', '.join(f'`{o}`' for o in s.trend.outcomes)} is "
+                       f"multiplied by `exp({s.trend.slope:g} * (month - go-live month))`.\n")
 
     out.append(f"## True effects in this data set (scenario `{p['scenario']}`)\n")
     t = data.truth

@@ -193,6 +193,10 @@ def generate(
         "inverse_care": inverse_care, "people_per_pcn": people_per_pcn,
         "practices_per_pcn": practices_per_pcn, "n_pcns": geo.n_pcn, "quirks": quirks,
     }
+    if scen.trend is not None:  # only scenarios with a violation of parallel trends record it
+        params["trend_violation"] = {"intervention": scen.trend.intervention,
+                                     "outcomes": list(scen.trend.outcomes),
+                                     "slope_per_month": scen.trend.slope}
     return SyntheticData(people, interventions, events, meas, tr, rollout, expected, cf, params)
 
 

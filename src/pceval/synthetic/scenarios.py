@@ -4,6 +4,11 @@ A scenario maps (intervention, outcome) to an :class:`Effect`. Who receives whic
 does not depend on the scenario (the design is the same); only the effects do. Every pair not
 named in a scenario has no effect, so ``truth`` records a zero for it.
 
+One scenario, ``trend_violation``, also breaks parallel trends by a known amount
+(:class:`TrendViolation`): in the PCNs that ever go live with an intervention, the untreated
+rate of an outcome follows its own linear trend in the log rate, before and after go-live.
+The roll-out itself (who is offered what, when) is drawn exactly as in every other scenario.
+
 Rate outcomes (emergency admissions, A&E attendances, GP appointments, outpatient attendances)
 take a multiplicative effect on the person's expected monthly rate: in month ``k`` after the
 index month the rate is multiplied by ``1 + (rr[q] - 1) * min(1, k / ramp_months)``, where
@@ -15,6 +20,9 @@ the same ramp, so the truth is exact after rounding and clipping (common random 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
 
 INTERVENTIONS: tuple[str, ...] = (
     "pcsp",
@@ -64,6 +72,44 @@ class Effect:
     ramp_months: int = 6
 
 
+@dataclass(frozen=True)
+class TrendViolation:
+    """A known violation of parallel trends: a differential linear trend in the log rate.
+
+    In every PCN that goes live with ``intervention`` within the data, the expected monthly
+    count of each outcome in ``outcomes`` *without* any intervention is multiplied by
+    ``exp(slope * (t - g))``, where ``t`` is the month and ``g`` the PCN's go-live month (so
+    the factor is 1 at go-live); PCNs that never go live keep their rates. The trend runs
+    before and after go-live, for everyone registered in those PCNs (treated or not).
+
+    For an event study of the log rate by PCN with PCN and period fixed effects, never-live
+    PCNs as the comparison, periods of ``months_per_period`` months and reference period
+    ``reference``, the bias of the coefficient at event time ``e`` is exactly (in the
+    expected log rate) :meth:`bias` ``= slope * months_per_period * (e - reference)``: every
+    first difference equals ``slope * months_per_period``, so the true relative-magnitude
+    bound is ``Mbar = 1`` and the true smoothness bound is ``M = 0``.
+    """
+
+    intervention: str = "pcsp"
+    outcomes: tuple[str, ...] = ("emergency_admission",)
+    slope: float = -0.01  # log rate per month (negative: admissions already falling faster)
+
+    def bias(self, event_time: Any, months_per_period: int = 1, reference: int = -1) -> Any:
+        """``slope * months_per_period * (event_time - reference)``: the bias of a plain
+        event-study coefficient (log-rate scale) at ``event_time`` (a number or an array)."""
+        return self.slope * months_per_period * (np.asarray(event_time, dtype=float) - reference)
+
+    @property
+    def mbar(self) -> float:
+        """The true relative-magnitude bound (1: post-period changes equal the pre-period ones)."""
+        return 1.0
+
+    @property
+    def smoothness_m(self) -> float:
+        """The true smoothness bound (0: the trend is linear)."""
+        return 0.0
+
+
 def _same(x: float) -> tuple[float, float, float, float, float]:
     return (x, x, x, x, x)
 
@@ -73,6 +119,7 @@ class Scenario:
     name: str
     description: str
     effects: dict[tuple[str, str], Effect] = field(default_factory=dict)
+    trend: TrendViolation | None = None  # a known violation of parallel trends (None: none)
 
     def effect(self, intervention: str, outcome: str) -> Effect:
         """The scenario's effect of ``intervention`` on ``outcome`` (no effect when it sets none)."""
@@ -168,6 +215,18 @@ SCENARIOS: dict[str, Scenario] = {
             _INTEGRATED_CARE_HARM,
         ),
         Scenario("null", "No intervention has any effect on any outcome.", {}),
+        Scenario(
+            "trend_violation",
+            "Care planning has no effect on emergency admissions (it still raises PAM by 3 points), "
+            "but the PCNs that offer it had admissions already falling faster: in every PCN that "
+            "goes live with care planning, the untreated admission rate falls by 1% a month "
+            "relative to the PCNs that never go live (a linear trend in the log rate of slope "
+            "-0.01 a month, the same before and after go-live). A plain difference-in-differences "
+            "or event study credits care planning with the fall; the true relative-magnitude bound "
+            "is Mbar = 1 and the true smoothness bound M = 0 (`Scenario.trend`).",
+            {("pcsp", "pam_score"): Effect(shift=_same(3.0), ramp_months=6)},
+            trend=TrendViolation("pcsp", ("emergency_admission",), -0.01),
+        ),
     ]
 }
 
