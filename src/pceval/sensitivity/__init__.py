@@ -6,8 +6,9 @@
   the SII.
 * :func:`evalue`, :func:`evalue_rd` -- how strong an unmeasured confounder would have to be
   (VanderWeele & Ding 2017).
-* :func:`rosenbaum_bounds` (and :func:`wilcoxon_bounds`, :func:`mcnemar_bounds`) -- how large a
-  hidden bias in who was treated within matched pairs would overturn the test (Rosenbaum 2002).
+* :func:`rosenbaum_bounds` (and :func:`wilcoxon_bounds`, :func:`mcnemar_bounds`,
+  :func:`set_bounds`) -- how large a hidden bias in who was treated within matched pairs or 1:k
+  matched sets would overturn the test (Rosenbaum 2002, 2007).
 * :func:`rates_around_index`, :func:`placebo_index`, :func:`negative_control_outcome` -- design
   diagnostics for regression to the mean.
 * :func:`robustness_sentence` -- the plain sentence for a report.
@@ -24,6 +25,7 @@ from pceval.sensitivity.rosenbaum import (
     RosenbaumResult,
     mcnemar_bounds,
     rosenbaum_bounds,
+    set_bounds,
     wilcoxon_bounds,
 )
 from pceval.sensitivity.rtm import (
@@ -37,7 +39,7 @@ from pceval.sensitivity.sentences import robustness_sentence
 
 __all__ = [
     "DesignDiagnostic", "EValueResult", "HonestDidResult", "RatesAroundIndex", "RosenbaumResult",
-    "evalue", "evalue_rd", "honest_did", "honest_did_equity", "mcnemar_bounds",
+    "evalue", "evalue_rd", "honest_did", "honest_did_equity", "mcnemar_bounds", "set_bounds",
     "negative_control_outcome", "placebo_index", "rates_around_index", "robustness_sentence",
     "rosenbaum_bounds", "wilcoxon_bounds",
 ]

@@ -94,6 +94,10 @@ def robustness_sentence(result: Any, *, rise: str = "rise", fall: str = "fall",
                     f"(one-sided p >= {s['alpha']:g}).")
         if not np.isfinite(sv):
             return f"The {word} holds whatever the hidden bias in who was treated."
+        if s.get("controls_per_set", 1) > 1:
+            return (f"The {word} holds unless an unmeasured factor made one person of a matched set "
+                    f"more than {_fmt(sv)} times as likely (in odds) as another to be the one "
+                    "treated.")
         return (f"The {word} holds unless an unmeasured factor made one person of a matched pair "
                 f"more than {_fmt(sv)} times as likely (in odds) as the other to be the one "
                 "treated.")
