@@ -40,3 +40,6 @@ def test_doc_code_blocks_run(monkeypatch):
     assert sm.settings["l_label"].startswith("the average")
     assert ns["ev"].evalue == pytest.approx(1.809017, abs=1e-6)
     assert 4 < ns["rb"].sensitivity_value < 5
+    rs = ns["rs"]
+    assert rs.settings["controls_per_set"] == 2 and rs.sensitivity_value > 2
+    assert "matched set" in rs.sentence()
