@@ -63,8 +63,9 @@ def test_bounding_moments_by_enumeration():
 
 
 def test_smoking_example_mcnemar():
-    # rbounds::binarysens(12, 110) (Rosenbaum 2002, p. 112): 110 discordant pairs in which the
-    # smoker died of lung cancer, 12 in which the control did
+    # the example of rbounds::binarysens(12, 110) (Rosenbaum 2002, p. 112): 110 discordant pairs in
+    # which the smoker died of lung cancer, 12 in which the control did (binarysens' own printed
+    # numbers are one term further in the tail: tests/test_sensitivity_matched_sets.py)
     r = mcnemar_bounds(110, 12, gamma=[1, 2, 3, 4, 5, 6])
     assert r.table["p_upper"].iloc[0] == pytest.approx(
         stats.binomtest(110, 122, 0.5, alternative="greater").pvalue, rel=1e-10)

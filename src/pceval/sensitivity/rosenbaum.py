@@ -14,9 +14,12 @@ conclusion survives hidden biases up to that size (Rosenbaum 2002, chapter 4).
   so (normal approximation)
   ``p_upper = 1 - Phi((T - p+ sum q_i) / sqrt(p+ (1 - p+) sum q_i^2))``, and ``p_lower`` with
   ``p-``.
-* **McNemar-type** (binary outcomes), as R ``rbounds::binarysens``: among the ``D`` discordant
-  pairs, ``t`` are those where the treated person had the event;
-  ``p_upper = P(Binomial(D, p+) >= t)`` and ``p_lower = P(Binomial(D, p-) >= t)`` (exact).
+* **McNemar-type** (binary outcomes): among the ``D`` discordant pairs, ``t`` are those where
+  the treated person had the event; ``p_upper = P(Binomial(D, p+) >= t)`` and
+  ``p_lower = P(Binomial(D, p-) >= t)`` (exact; Rosenbaum 2002, section 4.3). R
+  ``rbounds::binarysens`` computes ``1 - pbinom(t, D, p)`` = ``P(Binomial >= t + 1)``, one term
+  short (at ``Gamma = 1`` not the exact McNemar p-value); the tests reproduce its printed values
+  as this tail at ``t + 1``.
 
 Both test the one-sided alternative ``alternative="greater"`` (treatment raises the outcome)
 or ``"less"`` (lowers it: fewer admissions), by flipping the sign of the differences.
@@ -339,8 +342,9 @@ def mcnemar_bounds(favour: int, against: int, *, gamma: Sequence[float] | None =
                    alternative: str = "greater", alpha: float = 0.05,
                    n_pairs: int | None = None) -> RosenbaumResult:
     """Rosenbaum bounds for McNemar's test: ``favour`` discordant pairs in which the treated
-    person had the outcome the alternative predicts, ``against`` the others; as
-    ``rbounds::binarysens(against, favour)``. Exact binomial tails."""
+    person had the outcome the alternative predicts, ``against`` the others. Exact binomial
+    tails ``P(T >= favour)`` (``rbounds::binarysens(against, favour)`` sums from ``favour + 1``;
+    see the module docstring)."""
     from scipy import optimize, stats
 
     for v, name in ((favour, "favour"), (against, "against")):
