@@ -1,7 +1,8 @@
 # Reference values for pceval.sensitivity.rosenbaum_bounds from R sensitivitymw 2.1 and rbounds 2.2.
-# Run (R 4.2; the packages installed from their CRAN sources into a private library):
+# Run (R 4.2.2; the packages installed from their CRAN sources into a private library):
 #   R_LIBS_USER=/tmp/rlib Rscript tests/reference/rosenbaum/make_reference.R tests/reference/rosenbaum
-# Writes mercury.csv, erpcp.csv (the data sets shipped in sensitivitymw), senmw.csv, and rbounds.csv.
+# Writes mercury.csv, erpcp.csv (the data sets shipped in sensitivitymw), senmw.csv, binary_sets.csv,
+# senmw_binary.csv and rbounds.csv.
 args <- commandArgs(trailingOnly = TRUE)
 out <- if (length(args)) args[1] else "."
 suppressPackageStartupMessages({library(sensitivitymw); library(rbounds)})
