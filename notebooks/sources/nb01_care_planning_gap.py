@@ -236,10 +236,10 @@ GAP_WORDS = {"lower": "narrowed", "higher": "widened", "no evidence either way":
 
 The effect on planned people, turned into emergency admissions avoided a year among the planned people
 evaluated, people planned per admission avoided, and their cost (`pceval.costs.consequences`). The unit
-costs are indicative national averages (NHS National Cost Collection 2023/24, in 2023/24 prices); bed days
-are not counted, because no cited length of stay is shipped. The intervals come from the effect's own
-uncertainty (delta method). The unit costs and the cost of a plan are taken as known: their table and
-price year are stated under each table and in the appendix.
+costs are pceval's indicative national averages (NHS National Cost Collection); bed days are not counted,
+because no cited length of stay is shipped. The intervals come from the effect's own uncertainty (delta
+method). The unit costs and the cost of a plan are taken as known: their table and price year are stated
+under each table, in the bottom-line box and in the appendix.
 """, None),
     ("code", """
 pop_rounded = int(round(n_matched / 5) * 5)  # people are counted after disclosure rounding

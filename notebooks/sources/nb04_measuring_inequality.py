@@ -273,8 +273,9 @@ report.bottom_line_box(
                                  f"£{round(gap_cons.row('cost_of_events_avoided')['estimate'], -3):,.0f} a year "
                                  f"(£{round(gap_cons.row('cost_of_events_avoided')['ci_lower'], -3):,.0f} to "
                                  f"£{round(gap_cons.row('cost_of_events_avoided')['ci_upper'], -3):,.0f}) at the "
-                                 f"{unit_costs.label} unit cost. {unit_costs.citation} This is the size of the "
-                                 "prize, not the effect of any intervention."),
+                                 f"{unit_costs.label} national average unit cost ({unit_costs.row('emergency_admission')['currency_year']} prices; source "
+                                 f"below). This is the "
+                                 "size of the prize, not the effect of any intervention."),
         "Do PHBs reach the most deprived?": reach,
         "Concentration of admissions": (f"Admissions are {ci_words} (concentration index {ci_value:.3f}, 95% CI "
                                         f"{ci_row['ci_lower']:.3f} to {ci_row['ci_upper']:.3f}; 0 = spread in "
@@ -288,6 +289,7 @@ report.bottom_line_box(
                           (round(float(cu["index"]), 3), cu["lower"], cu["upper"])},
     truth="Synthetic data: the deprivation gradients and the PHB offer were set to resemble published English "
           "patterns (see report 0), so these figures test the measures, not the ICB.",
+    unit_costs=unit_costs,
 )
 """, ["summary"]),
     ("md", """

@@ -129,7 +129,7 @@ sound method should sit in the band.
     ("code", """
 import textwrap  # one chart per scenario, narrow and tall, so that it stays legible at phone width (390 px)
 
-plot_df = headline.assign(label=[textwrap.fill(f"{d}: {e}", 30) for d, e in
+plot_df = headline.assign(label=[textwrap.fill(f"{d}: {e}", 24) for d, e in
                                  zip(headline["design_label"], headline["estimand"], strict=True)])
 order = list(dict.fromkeys(plot_df["label"]))[::-1]  # the first design at the top after coord_flip
 plot_df["label"] = pd.Categorical(plot_df["label"], order)
@@ -140,10 +140,10 @@ for scen in [v for v in SCENARIO.values() if v in set(plot_df["scenario_label"])
            + annotate("rect", xmin=-np.inf, xmax=np.inf, ymin=0.93, ymax=0.97, alpha=0.25, fill="#41B6E6")
            + geom_hline(yintercept=0.95, linetype="dashed")
            + geom_errorbar(width=0.3) + geom_point(size=2.2) + coord_flip()
-           + scale_y_continuous(breaks=[0.9, 0.95, 1.0], labels=["90%", "95%", "100%"])
-           + labs(x="", y="Coverage of the 95% interval", title=f"Scenario: {scen}")
-           + theme_nhs(base_size=9) + theme(figure_size=(4.6, 0.36 * len(one) + 1.4)))
-    # phone=False: this chart is already narrow; at 390 px it is shown at about 85% of its size
+           + scale_y_continuous(breaks=[0.9, 0.93, 0.95, 0.97, 1.0], labels=["90%", "93%", "95%", "97%", "100%"])
+           + labs(x="", y="Coverage of the\\n95% interval", title=textwrap.fill(f"Scenario: {scen}", 22))
+           + theme_nhs(base_size=11) + theme(figure_size=(3.7, 0.5 * len(one) + 1.4)))
+    # phone=False: the chart is already phone-sized (3.7 in = 355 CSS px fits a 390 px screen unscaled)
     report.show_figure(fig, phone=False,
                        alt=f"Coverage of each headline 95% interval, scenario '{scen}': {n_in} of {len(one)} "
                            f"lie in the 93-97% band")

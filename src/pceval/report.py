@@ -371,7 +371,7 @@ def decision_words(verdict: str, *, benefit: str, action: str, mde_text: str = "
 
 def bottom_line_box(answer: str, *, questions: Mapping[str, str], headline_numbers: Mapping[str, Any] | None = None,
                     consequences: Any = None, consequences_key: str = "Admissions and money",
-                    truth: str | None = None, preset: str = DEFAULT_PRESET) -> None:
+                    truth: str | None = None, preset: str = DEFAULT_PRESET, unit_costs: Any = None) -> None:
     """Show the bottom line first: one answer, headline tiles, then the questions a commissioner asks.
 
     ``answer``: one sentence (markdown) built from the verdicts. ``questions``: ``{"Did it work?":
@@ -381,10 +381,13 @@ def bottom_line_box(answer: str, *, questions: Mapping[str, str], headline_numbe
     :class:`pceval.costs` result; its ``bottom_line()`` sentences are added under "Admissions and
     money" (or ``consequences_key``), with the unit-cost table's citation. ``headline_numbers`` as in :func:`summary_box`; a
     value may be ``(estimate, lower, upper)`` to show the interval under the number. ``truth``:
-    the synthetic truth, in a note at the end.
+    the synthetic truth, in a note at the end. ``unit_costs``: the :class:`pceval.costs.UnitCosts` table
+    behind money quoted in the questions without ``consequences``; its citation becomes the footnote.
     """
     q = dict(questions)
     footnote = ""
+    if unit_costs is not None:
+        footnote = f'<div class="pceval-note pceval-unit-costs">{html.escape(unit_costs.citation)}</div>'
     if consequences is not None:
         lines = consequences.bottom_line()
         lines = [lines] if isinstance(lines, str) else list(lines)
