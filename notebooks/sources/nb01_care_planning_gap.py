@@ -97,11 +97,11 @@ n_unbalanced = int((bal.loc[(bal["sample"] == "matched") & (bal["covariate"] != 
 # the Love plot in the evaluator's words (covariate name -> what a reader sees)
 WORDS = {"age_at_index": "age at index date", "sexF": "female", "sexM": "male",
          "ltc_count": "number of long-term conditions", "frailty_index": "frailty index",
-         "prior_emergency_admission": "emergency admissions, 12 months before",
-         "prior_ae_attendance": "A&E attendances, 12 months before",
-         "prior_gp_appointment": "GP appointments, 12 months before",
-         "any_prior_emergency": "any emergency admission, 12 months before",
-         "recent_ae": "A&E attendances, 1-3 months before", "imd_quintile": "IMD quintile (1 = most deprived)",
+         "prior_emergency_admission": "emergency admissions, prior year",
+         "prior_ae_attendance": "A&E attendances, prior year",
+         "prior_gp_appointment": "GP appointments, prior year",
+         "any_prior_emergency": "any emergency admission, prior year",
+         "recent_ae": "A&E attendances, 1-3 months before", "imd_quintile": "IMD quintile",
          "depression": "depression", "pam_score_baseline": "PAM score before",
          "ons4_life_satisfaction_baseline": "life satisfaction (ONS4) before",
          "ons4_anxiety_baseline": "anxiety (ONS4) before", "index_year": "year of index date"}

@@ -197,8 +197,10 @@ def _png(plot: Any, dpi: float) -> tuple[bytes, int]:
     return data, round(width_px * _CSS_DPI / dpi)
 
 
-def _wrap_labels(plot: Any, width: int) -> Any:
-    """The plot with its title and axis titles wrapped to ``width`` characters (phone version)."""
+def _wrap_labels(plot: Any, width: int, axis_width: int | None = None) -> Any:
+    """The plot with its title wrapped to ``width`` characters and its axis titles to ``axis_width``
+    (default ``width``) (phone version: an axis title is centred on the panel, which long category
+    labels make narrow)."""
     import textwrap
 
     from plotnine import labs
@@ -211,8 +213,9 @@ def _wrap_labels(plot: Any, width: int) -> Any:
         if text is None:
             with contextlib.suppress(Exception):
                 text = plot.labels.get(key)
-        if isinstance(text, str) and len(text) > width:
-            wrapped[key] = textwrap.fill(text, width)
+        limit = axis_width if (axis_width and key in ("x", "y")) else width
+        if isinstance(text, str) and len(text) > limit:
+            wrapped[key] = textwrap.fill(text, limit)
     return plot + labs(**wrapped) if wrapped else plot
 
 
@@ -232,8 +235,9 @@ def _phone_version(plot: Any) -> Any | None:
     with contextlib.suppress(Exception):
         if plot.theme.getp("legend_position") == "none":  # a plot without a legend keeps none
             legend = "none"
-    return _wrap_labels(plot, 32) + theme(figure_size=(w, h), legend_position=legend, legend_box="vertical",
-                                          legend_direction="vertical")
+    # the title starts at the figure's left edge, not the panel's, so long category labels cannot push it off
+    return _wrap_labels(plot, 32, 24) + theme(figure_size=(w, h), legend_position=legend, legend_box="vertical",
+                                              legend_direction="vertical", plot_title_position="plot")
 
 
 def figure_html(plot: Any, alt: str = "", dpi: int | None = None, phone: bool = True) -> str:
