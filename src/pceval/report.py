@@ -85,8 +85,9 @@ def _format_cell(v: Any, is_count: bool, digits: int) -> tuple[str, bool]:
     if isinstance(v, (float, np.floating)):
         if not np.isfinite(v):
             return "", True
-        if abs(v) >= 0.5 * 10 ** -digits or abs(v) < 1e-9:  # below 1e-9: floating-point noise, shown as 0
-            return f"{0.0 if abs(v) < 1e-9 else v:,.{digits}f}", True
+        size = abs(float(v))
+        if size >= 0.5 * 10 ** -digits or size < 1e-9:  # below 1e-9: floating-point noise, shown as 0
+            return f"{0.0 if size < 1e-9 else float(v):,.{digits}f}", True
         # a number that would show as 0 keeps three significant digits, written out (never e-notation)
         return np.format_float_positional(float(v), precision=3, fractional=False, trim="-"), True
     return html.escape(str(v)), False
