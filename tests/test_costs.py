@@ -17,6 +17,10 @@ from pceval.costs import (
     default_unit_costs,
     example_cost_index,
     example_unit_costs,
+    ncc_extract,
+    ncc_weighted_average,
+    nhs_cost_inflation_index,
+    pssru_extract,
 )
 from pceval.errors import InputError
 
@@ -285,15 +289,91 @@ def test_intervention_cost_in_another_price_year_is_refused():
     _cons(currency_year="2023-24")  # the table's own year, in another spelling
 
 
-def test_no_default_nhs_costs_without_a_verified_citation():
-    with pytest.raises(InputError, match="ships no NHS unit costs"):
-        default_unit_costs()
-    with pytest.raises(InputError, match="ships no NHS unit costs"):
-        _cons(unit_costs=None)
+def test_example_table_is_labelled_illustrative():
     ex = example_unit_costs()
     assert ex.label == "illustrative, not NHS figures"
     assert "illustrative, not NHS figures" in ex.citation
     assert (ex.table["source"].str.contains("illustrative")).all()
+
+
+def test_default_unit_costs_are_cited_indicative_and_in_one_price_year():
+    uc = default_unit_costs()
+    assert uc.label == "indicative"
+    assert set(uc.activities) == {"emergency_admission", "ae_attendance", "outpatient_attendance",
+                                  "gp_appointment"}
+    assert set(uc.table["currency_year"]) == {"2023/24"}
+    assert "2023/24" in uc.citation and "indicative" in uc.citation
+    assert "National Cost Collection 2023/24" in uc.citation and "Table 9.4.2" in uc.citation
+    src = uc.table.set_index("activity")["source"]
+    assert src[["emergency_admission", "ae_attendance", "outpatient_attendance"]].str.contains(
+        "National Schedule of NHS Costs").all()
+    assert "Table 9.4.2" in src["gp_appointment"] and "Unit Costs of Health and Social Care 2024" in src["gp_appointment"]
+    assert uc.table["notes"].str.contains("github.com/NICE-Data-and-Analytics/COSTmos").all()
+    # consequences() uses it when no table is passed
+    assert _cons(unit_costs=None).unit_costs.label == "indicative"
+
+
+def test_national_schedule_extract_is_the_rows_it_says():
+    ncc = ncc_extract()
+    counts = ncc["Service Code"].value_counts().to_dict()
+    assert counts == {"Non-Elective Inpatient - Short Stay": 2203, "Non-Elective Inpatient - Long Stay": 2192,
+                      "Emergency Care": 12, "Consultant Led": 8, "Non Consultant Led": 8}
+    # each published row's total cost is its activity x national average unit cost
+    rel = (ncc["Activity"] * ncc["Unit cost"] - ncc["Cost"]).abs() / ncc["Cost"]
+    assert rel.max() < 1e-3
+    assert not ncc.duplicated(["Service Code", "Dept or Currency Code"]).any()
+
+
+def _weighted(ncc, services, prefix=""):
+    sel = ncc[ncc["Service Code"].isin(services) & ncc["Dept or Currency Code"].str.startswith(prefix)]
+    return float(np.average(sel["Unit cost"], weights=sel["Activity"]))
+
+
+def test_default_costs_are_the_activity_weighted_schedule_rows():
+    ncc, uc = ncc_extract(), default_unit_costs()
+    nel = ["Non-Elective Inpatient - Long Stay", "Non-Elective Inpatient - Short Stay"]
+    assert uc.cost("emergency_admission") == pytest.approx(_weighted(ncc, nel), rel=1e-12)
+    assert uc.cost("ae_attendance") == pytest.approx(_weighted(ncc, ["Emergency Care"], "VB"), rel=1e-12)
+    assert uc.cost("outpatient_attendance") == pytest.approx(
+        _weighted(ncc, ["Consultant Led", "Non Consultant Led"], "WF"), rel=1e-12)
+    assert uc.cost("gp_appointment") == 45.0
+    # the same averages computed as total cost / total activity
+    sel = ncc[ncc["Service Code"].isin(nel)]
+    assert uc.cost("emergency_admission") == pytest.approx(sel["Cost"].sum() / sel["Activity"].sum(), rel=1e-6)
+    # a weighted mean lies between the long-stay and short-stay means
+    assert _weighted(ncc, nel[1:]) < uc.cost("emergency_admission") < _weighted(ncc, nel[:1])
+    with pytest.raises(InputError, match="select no row"):
+        ncc_weighted_average(ncc, {"Emergency Care": "XX"})
+
+
+def test_schedule_averages_agree_with_the_pssru_manual_quoting_the_same_collection():
+    """PSSRU Unit Costs 2024, Table 6.1.1, quotes the NCC 2023/24 averages (rounded to the pound): an
+    independent check that the extract is the 2023/24 schedule."""
+    ncc = ncc_extract()
+    pssru = pssru_extract().set_index("row")["value"]
+    assert round(_weighted(ncc, ["Emergency Care"])) == pssru["Emergency care"] == 273
+    assert round(_weighted(ncc, ["Consultant Led"], "WF")) == pssru["Consultant Led"] == 198
+    assert _weighted(ncc, ["Non Consultant Led"], "WF") == pytest.approx(pssru["Non Consultant Led"], rel=0.01)
+    assert _weighted(ncc, ["Non-Elective Inpatient - Long Stay"]) == pytest.approx(
+        pssru["Non-elective inpatient stays (long stays)"], rel=0.005)
+    assert _weighted(ncc, ["Non-Elective Inpatient - Short Stay"]) == pytest.approx(
+        pssru["Non-elective inpatient stays (short stays)"], rel=0.005)
+
+
+def test_nhs_cost_inflation_index_chains_the_published_increases():
+    idx = nhs_cost_inflation_index()
+    assert idx.values["2014/15"] == 100.0
+    assert idx.factor("2022/23", "2023/24") == pytest.approx(1.0431)
+    assert idx.factor("2021/22", "2023/24") == pytest.approx(1.0732 * 1.0431)
+    assert nhs_cost_inflation_index("pay").factor("2019/20", "2020/21") == pytest.approx(1.0341)
+    assert "Table 12.1.1" in idx.citation and "Unit Costs of Health and Social Care 2024" in idx.citation
+    back = default_unit_costs().inflate("2021/22", index=idx)
+    assert back.cost("gp_appointment") == pytest.approx(45.0 / (1.0732 * 1.0431))
+    assert "NHSCII" in back.citation
+    with pytest.raises(InputError, match="did you mean 'pay'"):
+        nhs_cost_inflation_index("payy")
+    with pytest.raises(InputError, match="no value for 2024/25"):
+        default_unit_costs().inflate("2024/25", index=idx)
 
 
 def test_costs_is_a_lazy_public_submodule():

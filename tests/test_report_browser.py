@@ -4,6 +4,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -142,10 +143,81 @@ def test_no_sideways_scroll(html_path, width, tmp_path):
     assert shot.exists() and shot.stat().st_size > 5_000
 
 
+# ------------------------------------------------------------------ inside the printed PDF itself
+A4_PT = (210 / 25.4 * 72, 297 / 25.4 * 72)  # A4 in PDF points
+MARGIN_PT = (12 / 25.4 * 72, 14 / 25.4 * 72)  # the @page margins (12 mm sides, 14 mm top and bottom)
+
+
+class _Cells(HTMLParser):
+    """The text of every <td>/<th> of an HTML page (tags inside a cell are dropped)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: list[str] = []
+        self._depth, self._buf = 0, []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("td", "th"):
+            self._depth, self._buf = self._depth + 1, []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._depth:
+            self._depth -= 1
+            self.cells.append("".join(self._buf))
+
+    def handle_data(self, data):
+        if self._depth:
+            self._buf.append(data)
+
+
+def table_cells(html_text: str) -> list[str]:
+    parser = _Cells()
+    parser.feed(html_text)
+    return [c.strip() for c in parser.cells if c.strip()]
+
+
+def _tokens(text: str) -> list[str]:
+    """Words, split at white space and after a hyphen (where a browser may break a line)."""
+    return [t for t in re.split(r"\s+|(?<=-)", text.replace("\u2212", "-")) if t]
+
+
+def pdf_text_boxes(pdf: Path) -> list[dict]:
+    """Every line of text in the PDF with its page, page size and box (PDF points; pdfminer.six)."""
+    from pdfminer.high_level import extract_pages
+    from pdfminer.layout import LTTextContainer, LTTextLine
+
+    lines = []
+    for number, page in enumerate(extract_pages(str(pdf)), start=1):
+        for element in page:
+            if isinstance(element, LTTextContainer):
+                for line in element:
+                    if isinstance(line, LTTextLine) and line.get_text().strip():
+                        lines.append({"page": number, "size": (page.width, page.height), "bbox": line.bbox,
+                                      "text": line.get_text().strip()})
+    return lines
+
+
+def check_pdf(html_text: str, pdf: Path, tol: float = 1.0) -> dict[str, list]:
+    """What a reader of the printed report would miss: table cells whose words are not in the PDF's text
+    (cut off, or a number split over two lines), text boxes outside the printable area of the page, and
+    pages that are not A4."""
+    lines = pdf_text_boxes(pdf)
+    words = {t for line in lines for t in _tokens(line["text"])}
+    missing = [c for c in table_cells(html_text) if any(t not in words for t in _tokens(c))]
+    (w, h), (mx, my) = A4_PT, MARGIN_PT
+    outside = [(x["page"], x["text"][:40], tuple(round(v) for v in x["bbox"])) for x in lines
+               if x["bbox"][0] < mx - tol or x["bbox"][2] > w - mx + tol
+               or x["bbox"][1] < my - tol or x["bbox"][3] > h - my + tol]
+    not_a4 = sorted({x["page"] for x in lines if abs(x["size"][0] - w) > 2 or abs(x["size"][1] - h) > 2})
+    return {"missing": missing, "outside": outside, "not_a4": not_a4}
+
+
 @pytest.mark.parametrize("html_path", SHIPPED, ids=[p.stem for p in SHIPPED])
 def test_printed_tables_fit_the_page(html_path, tmp_path):
-    """On A4 (print rules applied, page width less margins) no table is wider than the page; then the
-    real PDF is printed and its first pages kept as PNG artifacts."""
+    """On A4 no table is wider than the page (print rules applied at the page width less margins), and in
+    the PDF Chromium prints: every table cell's words are in the PDF's text (none cut off, no number
+    split over two lines) and no text lies outside the printable area. PDF and its first pages (PNG)
+    are kept in test-artifacts/."""
     got = layout(as_printed(html_path, tmp_path), A4_CSS_PX, tmp_path, height=1100)
     assert got["tables-scrolling"] == 0, f"{got['tables-scrolling']} table(s) wider than an A4 page"
     assert got["page-width"] <= A4_CSS_PX, got
@@ -154,11 +226,37 @@ def test_printed_tables_fit_the_page(html_path, tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     pdf = html_to_pdf(html_path, ARTIFACTS / f"{html_path.stem}.pdf")
     assert pdf.read_bytes()[:5] == b"%PDF-"
+    found = check_pdf(html_path.read_text(encoding="utf-8"), pdf)
+    assert not found["not_a4"], f"pages not A4: {found['not_a4']}"
+    assert not found["outside"], f"text outside the printable area: {found['outside'][:5]}"
+    assert not found["missing"], f"table cells not in the PDF as written: {found['missing'][:10]}"
     gs = shutil.which("gs")
     if gs:  # ghostscript renders the first two pages for a human to look at
         subprocess.run([gs, "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=png16m", "-r60", "-dFirstPage=1",
                         "-dLastPage=2", f"-sOutputFile={ARTIFACTS / (html_path.stem + '-print-p%d.png')}", str(pdf)],
                        capture_output=True, timeout=120)
+
+
+def test_pdf_check_catches_cut_and_split_cells(tmp_path):
+    """The PDF check itself: a table cell pushed off the page and a number broken over two lines are
+    found; a table that fits passes."""
+    from pceval.report import html_to_pdf
+
+    style = "<style>@page { size: A4; margin: 14mm 12mm; } body { margin: 0; font: 10pt sans-serif }</style>"
+    ok = (f"<html><head>{style}</head><body><table><tr><th>term</th><th>value</th></tr>"
+          "<tr><td>admissions avoided</td><td>2,595.43</td></tr></table></body></html>")
+    bad = (f"<html><head>{style}</head><body><div style='overflow:hidden;width:100%'><table><tr>"
+           "<td style='padding-left:180mm;white-space:nowrap'>offpage 12.5</td></tr></table></div>"
+           "<table style='table-layout:fixed;width:12mm'><tr><td style='overflow-wrap:anywhere'>987654.321</td></tr>"
+           "</table></body></html>")
+    for name, page in (("ok", ok), ("bad", bad)):
+        (tmp_path / f"{name}.html").write_text(page, encoding="utf-8")
+    good = check_pdf(ok, html_to_pdf(tmp_path / "ok.html", tmp_path / "ok.pdf"))
+    assert good == {"missing": [], "outside": [], "not_a4": []}
+    found = check_pdf(bad, html_to_pdf(tmp_path / "bad.html", tmp_path / "bad.pdf"))
+    assert "987654.321" in found["missing"]          # split over lines
+    # cut at the page edge: either not printed at all, or printed outside the printable area
+    assert "offpage 12.5" in found["missing"] or any("offpage" in o[1] for o in found["outside"])
 
 
 def test_layout_probe_catches_a_wide_page(tmp_path):

@@ -162,3 +162,32 @@ def test_phone_version_is_narrow_and_keeps_a_hidden_legend_hidden():
     out = figure_html(base, alt="finding")
     assert out.count("data:image/png;base64,") == 2 and 'media="screen and (max-width: 600px)"' in out
     assert 'width="720"' in out  # 7.5 in x 96 CSS px, drawn at twice that many pixels
+
+
+def test_floating_point_noise_shows_as_zero_not_a_long_decimal():
+    out = table_html(pd.DataFrame({"ks": [5.02e-17, -3e-12, 6.95e-05]}), "t", digits=3)
+    assert "0.0000000000000000502" not in out and "<td class=\"num\">0.000</td>" in out
+    assert "0.0000695" in out  # a small real number keeps three significant digits
+
+
+def test_bottom_line_box_footnotes_the_unit_cost_table_and_appendix_lists_it(monkeypatch):
+    from pceval import report
+    from pceval.costs import consequences, default_unit_costs
+
+    shown = []
+    monkeypatch.setattr(report, "_display_html", shown.append)
+    uc = default_unit_costs()
+    effect = pd.Series({"term": "ATT", "estimate": -20.0, "std_error": 8.0, "statistic": -2.5, "p_value": 0.01,
+                        "ci_lower": -35.7, "ci_upper": -4.3, "scale": "absolute",
+                        "measure": "difference in rate per 1,000 person-years"})
+    cons = consequences(effect, population=1000, activity="emergency_admission", unit_costs=uc, intervention_cost=50.0)
+    report.bottom_line_box("**It worked.**", questions={"Did it work?": "yes"}, consequences=cons)
+    box = shown[-1]
+    note = box[box.index("pceval-unit-costs"):]
+    assert "indicative" in note and "2023/24 prices" in note and "National Cost Collection 2023/24" in note
+    assert box.count("National Cost Collection 2023/24") == 1  # the citation once, in the footnote
+    report.bottom_line_box("**Gap.**", questions={"Money": "£1"}, unit_costs=uc)
+    assert "pceval-unit-costs" in shown[-1]
+    tab = report.unit_costs_table(uc, ["emergency_admission"])
+    assert list(tab["price year"]) == ["2023/24"] and list(tab["label"]) == ["indicative"]
+    assert tab["unit cost (£)"].iloc[0] == pytest.approx(uc.cost("emergency_admission"), abs=0.005)

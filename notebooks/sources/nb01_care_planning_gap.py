@@ -22,8 +22,7 @@ import pandas as pd
 from pceval import sensitivity as sens
 from pceval import (Cohort, baseline_covariates, build_panel, candidate_index_periods, did, index_dates,
                     inequality, report, synthetic, verdict)
-from pceval.costs import consequences, default_unit_costs, example_unit_costs
-from pceval.errors import InputError
+from pceval.costs import consequences, default_unit_costs
 from pceval.matching import match
 from pceval.plots import plot_estimates_with_truth
 
@@ -34,10 +33,8 @@ DATA = Path(os.environ.get("PCEVAL_DATA", "../synthetic_data"))
 data = synthetic.load(DATA)
 people, events, interventions = data.people, data.events, data.interventions
 start, end = pd.Timestamp(data.data_start), pd.Timestamp(data.data_end)
-try:  # NHS unit costs when pceval can ship cited ones; otherwise its illustrative table, labelled as such
-    unit_costs = default_unit_costs()
-except InputError:
-    unit_costs = example_unit_costs()
+# indicative NHS national averages in 2023/24 prices (NCC 2023/24; PSSRU 2024), cited in the report
+unit_costs = default_unit_costs()
 # ASSUMPTION (an input, not a finding): the cost of one care and support plan per person. pceval has no
 # published figure to cite; replace it with the local cost. The report states it wherever it is used.
 PLAN_COST = 100.0  # pounds per planned person, in the unit-cost table's price year
@@ -97,20 +94,25 @@ n_matched = int(matched["treated"].sum())
 bal = m.balance().to_frame()
 worst_smd = float(bal.loc[bal["sample"] == "matched", "smd"].abs().max())
 n_unbalanced = int((bal.loc[(bal["sample"] == "matched") & (bal["covariate"] != "distance"), "smd"].abs() > 0.1).sum())
-report.show_figure(m.love_plot(), alt=f"Love plot: after matching the largest standardised difference is "
+# the Love plot in the evaluator's words (covariate name -> what a reader sees)
+WORDS = {"age_at_index": "age at index date", "sexF": "female", "sexM": "male",
+         "ltc_count": "number of long-term conditions", "frailty_index": "frailty index",
+         "prior_emergency_admission": "emergency admissions, prior year",
+         "prior_ae_attendance": "A&E attendances, prior year",
+         "prior_gp_appointment": "GP appointments, prior year",
+         "any_prior_emergency": "any emergency admission, prior year",
+         "recent_ae": "A&E attendances, 1-3 months before", "imd_quintile": "IMD quintile",
+         "depression": "depression", "pam_score_baseline": "PAM score before",
+         "ons4_life_satisfaction_baseline": "life satisfaction (ONS4) before",
+         "ons4_anxiety_baseline": "anxiety (ONS4) before", "index_year": "year of index date"}
+love_labels = {k: v for k, v in WORDS.items() if k in set(bal["covariate"])}
+bal_words = bal.assign(covariate=bal["covariate"].replace({**love_labels, "distance": "propensity score (distance)"}))
+report.show_figure(m.love_plot(labels=love_labels), alt=f"Love plot: after matching the largest standardised difference is "
                    f"{worst_smd:.2f}; {n_unbalanced} covariate(s) above 0.1")
 """, None),
     ("code", """
-bt = bal[bal["covariate"] != "distance"].pivot(index="covariate", columns="sample", values="smd").reset_index()
+bt = bal_words[bal["covariate"] != "distance"].pivot(index="covariate", columns="sample", values="smd").reset_index()
 bt = bt.rename(columns={"all": "SMD before matching", "matched": "SMD after matching"})
-COVARIATE_WORDS = {"age_at_index": "age", "sexF": "sex: female", "sexM": "sex: male",
-                   "ltc_count": "long-term conditions", "frailty_index": "frailty index",
-                   "prior_emergency_admission": "emergency admissions, previous 12 months",
-                   "prior_ae_attendance": "A&E attendances, previous 12 months",
-                   "prior_gp_appointment": "GP appointments, previous 12 months",
-                   "any_prior_emergency": "any emergency admission, previous 12 months",
-                   "imd_quintile": "IMD quintile"}
-bt["covariate"] = bt["covariate"].map(lambda c: COVARIATE_WORDS.get(c, c.replace("_", " ")))
 report.show_table(bt, caption="Standardised mean differences (planned minus controls, in SDs of the planned "
                   "group); below 0.1 in absolute value is usually taken as balanced.", digits=3)
 """, None),
@@ -233,15 +235,17 @@ GAP_WORDS = {"lower": "narrowed", "higher": "widened", "no evidence either way":
 ## 6. What it means in admissions and money
 
 The effect on planned people, turned into emergency admissions avoided a year among the planned people
-evaluated, people planned per admission avoided, bed days and their cost (`pceval.costs.consequences`).
-The intervals come from the effect's own uncertainty (delta method). The unit costs, the length of stay and
-the cost of a plan are taken as known: their table and price year are stated under each table.
+evaluated, people planned per admission avoided, and their cost (`pceval.costs.consequences`). The unit
+costs are pceval's indicative national averages (NHS National Cost Collection); bed days are not counted,
+because no cited length of stay is shipped. The intervals come from the effect's own uncertainty (delta
+method). The unit costs and the cost of a plan are taken as known: their table and price year are stated
+under each table, in the bottom-line box and in the appendix.
 """, None),
     ("code", """
 pop_rounded = int(round(n_matched / 5) * 5)  # people are counted after disclosure rounding
 cons = consequences(fit, population=pop_rounded, activity="emergency_admission", unit_costs=unit_costs,
                     intervention_cost=PLAN_COST)
-ct = cons.to_frame()
+ct = cons.to_frame().dropna(subset=["estimate"])  # bed days: no cited length of stay
 report.show_table(ct[["measure", "estimate", "ci_lower", "ci_upper", "unit"]],
                   caption=f"Consequences for the {pop_rounded:,} planned people evaluated (95% CI). "
                           f"{unit_costs.citation}",
@@ -380,7 +384,7 @@ errors clustered on matched pairs). Effects by quintile: `pceval.did.effects_by`
 `SyntheticData.true_effect` on the matched planned people.
 """, ["appendix"]),
     ("code", """
-report.show_table(bal[["covariate", "sample", "smd", "var_ratio", "ecdf_mean", "ecdf_max", "ks", "mean_treated",
+report.show_table(bal_words[["covariate", "sample", "smd", "var_ratio", "ecdf_mean", "ecdf_max", "ks", "mean_treated",
                        "mean_control", "std_pair_dist", "balanced"]],
                   caption="Full balance table (MatchIt/cobalt definitions).", digits=3)
 """, ["appendix"]),
@@ -401,7 +405,8 @@ report.show_table(q_table[["imd_quintile", "std_error", "MDE"]].rename(
     ("md", "### Data, software and warnings", ["appendix"]),
     ("code", """
 report.show_provenance(data, period="each planned person's 12 months before and after their plan, "
-                       f"plans made {start + pd.DateOffset(months=12):%B %Y} to {end - pd.DateOffset(months=12):%B %Y}")
+                       f"plans made {start + pd.DateOffset(months=12):%B %Y} to {end - pd.DateOffset(months=12):%B %Y}",
+                       unit_costs=unit_costs, activities=["emergency_admission"])
 """, ["appendix"]),
 ]
 

@@ -24,8 +24,7 @@ from plotnine import aes, geom_line, geom_vline, ggplot, labs, scale_colour_manu
 from pceval import sensitivity as sens
 from pceval import (Cohort, baseline_covariates, build_panel, candidate_index_periods, did, index_dates,
                     inequality, report, synthetic, verdict)
-from pceval.costs import consequences, default_unit_costs, example_unit_costs
-from pceval.errors import InputError
+from pceval.costs import consequences, default_unit_costs
 from pceval.matching import match
 from pceval.plots import NHS_COLOURS, plot_estimates_with_truth, theme_nhs
 
@@ -36,10 +35,8 @@ DATA = Path(os.environ.get("PCEVAL_DATA", "../synthetic_data"))
 data = synthetic.load(DATA)
 people, events, interventions = data.people, data.events, data.interventions
 start, end = pd.Timestamp(data.data_start), pd.Timestamp(data.data_end)
-try:  # NHS unit costs when pceval can ship cited ones; otherwise its illustrative table, labelled as such
-    unit_costs = default_unit_costs()
-except InputError:
-    unit_costs = example_unit_costs()
+# indicative NHS national averages in 2023/24 prices (NCC 2023/24; PSSRU 2024), cited in the report
+unit_costs = default_unit_costs()
 # ASSUMPTION (an input, not a finding): the cost of one social prescribing referral per person. pceval has
 # no published figure to cite; replace it with the local cost. The report states it wherever it is used.
 REFERRAL_COST = 100.0  # pounds per referred person, in the unit-cost table's price year
@@ -123,7 +120,20 @@ n_referred = int(coh["treated"].sum())
 n_matched = int(matched["treated"].sum())
 bal = m.balance().to_frame()
 worst_smd = float(bal.loc[bal["sample"] == "matched", "smd"].abs().max())
-report.show_figure(m.love_plot(), alt=f"Love plot: after matching the largest standardised difference is "
+# the Love plot in the evaluator's words (covariate name -> what a reader sees)
+WORDS = {"age_at_index": "age at index date", "sexF": "female", "sexM": "male",
+         "ltc_count": "number of long-term conditions", "frailty_index": "frailty index",
+         "prior_emergency_admission": "emergency admissions, prior year",
+         "prior_ae_attendance": "A&E attendances, prior year",
+         "prior_gp_appointment": "GP appointments, prior year",
+         "any_prior_emergency": "any emergency admission, prior year",
+         "recent_ae": "A&E attendances, 1-3 months before", "imd_quintile": "IMD quintile",
+         "depression": "depression", "pam_score_baseline": "PAM score before",
+         "ons4_life_satisfaction_baseline": "life satisfaction (ONS4) before",
+         "ons4_anxiety_baseline": "anxiety (ONS4) before", "index_year": "year of index date"}
+love_labels = {k: v for k, v in WORDS.items() if k in set(bal["covariate"])}
+bal_words = bal.assign(covariate=bal["covariate"].replace({**love_labels, "distance": "propensity score (distance)"}))
+report.show_figure(m.love_plot(labels=love_labels), alt=f"Love plot: after matching the largest standardised difference is "
                    f"{worst_smd:.2f}")
 """, None),
     ("code", """
@@ -256,7 +266,7 @@ their cost (`pceval.costs.consequences`, delta-method intervals from the effect'
 pop_rounded = int(round(n_matched / 5) * 5)  # people are counted after disclosure rounding
 cons = consequences(fit, population=pop_rounded, activity="ae_attendance", unit_costs=unit_costs,
                     intervention_cost=REFERRAL_COST)
-ct = cons.to_frame()
+ct = cons.to_frame().dropna(subset=["estimate"])  # bed days: no cited length of stay
 report.show_table(ct[["measure", "estimate", "ci_lower", "ci_upper", "unit"]],
                   caption=f"Consequences for the {pop_rounded:,} referred people evaluated (95% CI). "
                           f"{unit_costs.citation}",
@@ -372,7 +382,7 @@ month (`pceval.baseline_covariates`, 12-month lookback) and a 3-month A&E count 
 naive before-after model is a Poisson regression on referred people only, clustered by person.
 """, ["appendix"]),
     ("code", """
-report.show_table(bal[["covariate", "sample", "smd", "var_ratio", "ecdf_mean", "ecdf_max", "ks", "mean_treated",
+report.show_table(bal_words[["covariate", "sample", "smd", "var_ratio", "ecdf_mean", "ecdf_max", "ks", "mean_treated",
                        "mean_control", "std_pair_dist", "balanced"]],
                   caption="Balance before and after matching.", digits=3)
 """, ["appendix"]),
@@ -388,7 +398,8 @@ report.show_table(report.power_table(float(abs_row["std_error"]), effects=[25, 5
 """, ["appendix"]),
     ("md", "### Data, software and warnings", ["appendix"]),
     ("code", """
-report.show_provenance(data, period="each referred person's 12 months before and after referral")
+report.show_provenance(data, period="each referred person's 12 months before and after referral",
+                       unit_costs=unit_costs, activities=["ae_attendance"])
 """, ["appendix"]),
 ]
 

@@ -27,8 +27,7 @@ from plotnine import (aes, element_blank, geom_hline, geom_line, geom_linerange,
 
 from pceval import Cohort, did, report, synthetic, verdict
 from pceval import sensitivity as sens
-from pceval.costs import consequences, default_unit_costs, example_unit_costs
-from pceval.errors import InputError
+from pceval.costs import consequences, default_unit_costs
 from pceval.panel import calendar_panel
 from pceval.plots import NHS_COLOURS, theme_nhs
 
@@ -44,10 +43,8 @@ mc_people = inspect.signature(monte_carlo.one_rep).parameters["n_people"].defaul
 DATA = Path(os.environ.get("PCEVAL_DATA", "../synthetic_data"))
 data = synthetic.load(DATA)
 people, events, interventions = data.people, data.events, data.interventions
-try:  # NHS unit costs when pceval can ship cited ones; otherwise its illustrative table, labelled as such
-    unit_costs = default_unit_costs()
-except InputError:
-    unit_costs = example_unit_costs()
+# indicative NHS national averages in 2023/24 prices (NCC 2023/24; PSSRU 2024), cited in the report
+unit_costs = default_unit_costs()
 # ASSUMPTION (an input, not a finding): what offering care and support planning costs per eligible person a
 # year. pceval has no published figure to cite; replace it with the local cost.
 OFFER_COST = 20.0  # pounds per eligible person a year, in the unit-cost table's price year
@@ -359,7 +356,7 @@ main_row = pd.Series({k: simple.overall[k] * per_1000 for k in ("estimate", "std
 pop_rounded = int(round(n_live / 5) * 5)  # people are counted after disclosure rounding
 cons = consequences(main_row, population=pop_rounded, activity="emergency_admission", unit_costs=unit_costs,
                     intervention_cost=OFFER_COST)
-ct = cons.to_frame()
+ct = cons.to_frame().dropna(subset=["estimate"])  # bed days: no cited length of stay
 report.show_table(ct[["measure", "estimate", "ci_lower", "ci_upper", "unit"]],
                   caption=f"Consequences for the {pop_rounded:,} eligible people in PCNs that went live (95% CI). "
                           f"{unit_costs.citation}",
@@ -498,7 +495,8 @@ report.show_table(report.power_table(float(main_row["std_error"]), effects=[5, 1
     ("code", """
 report.show_provenance(data, period="every quarter of the data window",
                        validation=f"{mc_people:,} people each ({monte_carlo.PEOPLE_PER_PCN:,} per PCN); "
-                                  f"coverage quoted from validation/results/summary.csv")
+                                  f"coverage quoted from validation/results/summary.csv",
+                       unit_costs=unit_costs, activities=["emergency_admission"])
 """, ["appendix"]),
 ]
 

@@ -21,8 +21,7 @@ import pandas as pd
 
 from pceval import inequality as ineq
 from pceval import report, synthetic, verdict
-from pceval.costs import consequences, default_unit_costs, example_unit_costs
-from pceval.errors import InputError
+from pceval.costs import consequences, default_unit_costs
 from pceval.disclosure import protect
 from pceval.panel import stratified_counts
 
@@ -33,10 +32,8 @@ DATA = Path(os.environ.get("PCEVAL_DATA", "../synthetic_data"))
 data = synthetic.load(DATA)
 people, events, interventions = data.people, data.events, data.interventions
 start, end = pd.Timestamp(data.data_start), pd.Timestamp(data.data_end)
-try:  # NHS unit costs when pceval can ship cited ones; otherwise its illustrative table, labelled as such
-    unit_costs = default_unit_costs()
-except InputError:
-    unit_costs = example_unit_costs()
+# indicative NHS national averages in 2023/24 prices (NCC 2023/24; PSSRU 2024), cited in the report
+unit_costs = default_unit_costs()
 """, ["remove"]),
     ("md", """
 ## The measures
@@ -206,8 +203,8 @@ gap_effect["ci_upper"] = gap_effect["estimate"] + z * gap_effect["std_error"]
 q1_people = int(round(people.loc[people["imd_quintile"] == people["imd_quintile"].min()].shape[0] / 5) * 5)
 gap_cons = consequences(gap_effect, population=q1_people, activity="emergency_admission", unit_costs=unit_costs)
 gt = gap_cons.to_frame()
-gt = gt[gt["term"].isin(["events_avoided_per_1000_per_year", "events_avoided_per_year", "bed_days_avoided",
-                         "cost_of_events_avoided"])]
+gt = gt[gt["term"].isin(["events_avoided_per_1000_per_year", "events_avoided_per_year",
+                         "cost_of_events_avoided"])]  # bed days: no cited length of stay is shipped
 report.show_table(gt[["measure", "estimate", "ci_lower", "ci_upper", "unit"]],
                   caption=f"The gap for the {q1_people:,} people in the most deprived quintile, in admissions and "
                           f"money a year (95% CI). {unit_costs.citation}",
@@ -276,8 +273,9 @@ report.bottom_line_box(
                                  f"£{round(gap_cons.row('cost_of_events_avoided')['estimate'], -3):,.0f} a year "
                                  f"(£{round(gap_cons.row('cost_of_events_avoided')['ci_lower'], -3):,.0f} to "
                                  f"£{round(gap_cons.row('cost_of_events_avoided')['ci_upper'], -3):,.0f}) at the "
-                                 f"{unit_costs.label} unit cost. {unit_costs.citation} This is the size of the "
-                                 "prize, not the effect of any intervention."),
+                                 f"{unit_costs.label} national average unit cost ({unit_costs.row('emergency_admission')['currency_year']} prices; source "
+                                 f"below). This is the "
+                                 "size of the prize, not the effect of any intervention."),
         "Do PHBs reach the most deprived?": reach,
         "Concentration of admissions": (f"Admissions are {ci_words} (concentration index {ci_value:.3f}, 95% CI "
                                         f"{ci_row['ci_lower']:.3f} to {ci_row['ci_upper']:.3f}; 0 = spread in "
@@ -291,6 +289,7 @@ report.bottom_line_box(
                           (round(float(cu["index"]), 3), cu["lower"], cu["upper"])},
     truth="Synthetic data: the deprivation gradients and the PHB offer were set to resemble published English "
           "patterns (see report 0), so these figures test the measures, not the ICB.",
+    unit_costs=unit_costs,
 )
 """, ["summary"]),
     ("md", """
@@ -313,7 +312,8 @@ report.show_table(strata_sorted.rename(columns={"emergency_admission": "admissio
 """, ["appendix"]),
     ("md", "### Data, software and warnings", ["appendix"]),
     ("code", """
-report.show_provenance(data, period=f"the whole data window, {start:%B %Y} to {end:%B %Y}")
+report.show_provenance(data, period=f"the whole data window, {start:%B %Y} to {end:%B %Y}",
+                       unit_costs=unit_costs, activities=["emergency_admission"])
 """, ["appendix"]),
 ]
 

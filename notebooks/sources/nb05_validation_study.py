@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 from plotnine import (aes, annotate, coord_flip, facet_wrap, geom_errorbar, geom_hline, geom_point, ggplot,
-                      labs, scale_y_continuous)
+                      labs, scale_y_continuous, theme)
 
 from pceval import report
 from pceval.plots import theme_nhs
@@ -127,19 +127,26 @@ Monte Carlo uncertainty of that share (95%). The shaded band is the 93-97% stand
 sound method should sit in the band.
 """, None),
     ("code", """
-plot_df = headline.assign(label=headline["design_label"] + ": " + headline["estimand"],
-                          scenario_label=pd.Categorical(headline["scenario_label"],
-                                                        [v for v in SCENARIO.values()
-                                                         if v in set(headline["scenario_label"])]))
-fig = (ggplot(plot_df, aes(x="label", y="coverage", ymin="cov_lo", ymax="cov_hi"))
-       + annotate("rect", xmin=-np.inf, xmax=np.inf, ymin=0.93, ymax=0.97, alpha=0.25, fill="#41B6E6")
-       + geom_hline(yintercept=0.95, linetype="dashed")
-       + geom_errorbar(width=0.3) + geom_point(size=2)
-       + facet_wrap("~scenario_label", ncol=3) + coord_flip()
-       + scale_y_continuous(breaks=[0.9, 0.95, 1.0], labels=["90%", "95%", "100%"])
-       + labs(x="", y="Coverage of the 95% confidence interval") + theme_nhs(base_size=8))
-report.show_figure(fig, alt=f"Coverage of each headline 95% interval by scenario: {int(inside.sum())} of "
-                        f"{len(headline)} lie in the 93-97% band")
+import textwrap  # one chart per scenario, narrow and tall, so that it stays legible at phone width (390 px)
+
+plot_df = headline.assign(label=[textwrap.fill(f"{d}: {e}", 24) for d, e in
+                                 zip(headline["design_label"], headline["estimand"], strict=True)])
+order = list(dict.fromkeys(plot_df["label"]))[::-1]  # the first design at the top after coord_flip
+plot_df["label"] = pd.Categorical(plot_df["label"], order)
+for scen in [v for v in SCENARIO.values() if v in set(plot_df["scenario_label"])]:
+    one = plot_df[plot_df["scenario_label"] == scen]
+    n_in = int(one["coverage"].between(0.93, 0.97).sum())
+    fig = (ggplot(one, aes(x="label", y="coverage", ymin="cov_lo", ymax="cov_hi"))
+           + annotate("rect", xmin=-np.inf, xmax=np.inf, ymin=0.93, ymax=0.97, alpha=0.25, fill="#41B6E6")
+           + geom_hline(yintercept=0.95, linetype="dashed")
+           + geom_errorbar(width=0.3) + geom_point(size=2.2) + coord_flip()
+           + scale_y_continuous(breaks=[0.9, 0.93, 0.95, 0.97, 1.0], labels=["90%", "93%", "95%", "97%", "100%"])
+           + labs(x="", y="Coverage of the\\n95% interval", title=textwrap.fill(f"Scenario: {scen}", 22))
+           + theme_nhs(base_size=11) + theme(figure_size=(3.7, 0.5 * len(one) + 1.4)))
+    # phone=False: the chart is already phone-sized (3.7 in = 355 CSS px fits a 390 px screen unscaled)
+    report.show_figure(fig, phone=False,
+                       alt=f"Coverage of each headline 95% interval, scenario '{scen}': {n_in} of {len(one)} "
+                           f"lie in the 93-97% band")
 """, None),
     ("md", """
 ## 2. Bias, precision and coverage, design by design

@@ -85,8 +85,9 @@ def _format_cell(v: Any, is_count: bool, digits: int) -> tuple[str, bool]:
     if isinstance(v, (float, np.floating)):
         if not np.isfinite(v):
             return "", True
-        if abs(v) >= 0.5 * 10 ** -digits or v == 0:
-            return f"{v:,.{digits}f}", True
+        size = abs(float(v))
+        if size >= 0.5 * 10 ** -digits or size < 1e-9:  # below 1e-9: floating-point noise, shown as 0
+            return f"{0.0 if size < 1e-9 else float(v):,.{digits}f}", True
         # a number that would show as 0 keeps three significant digits, written out (never e-notation)
         return np.format_float_positional(float(v), precision=3, fractional=False, trim="-"), True
     return html.escape(str(v)), False
@@ -197,8 +198,10 @@ def _png(plot: Any, dpi: float) -> tuple[bytes, int]:
     return data, round(width_px * _CSS_DPI / dpi)
 
 
-def _wrap_labels(plot: Any, width: int) -> Any:
-    """The plot with its title and axis titles wrapped to ``width`` characters (phone version)."""
+def _wrap_labels(plot: Any, width: int, axis_width: int | None = None) -> Any:
+    """The plot with its title wrapped to ``width`` characters and its axis titles to ``axis_width``
+    (default ``width``) (phone version: an axis title is centred on the panel, which long category
+    labels make narrow)."""
     import textwrap
 
     from plotnine import labs
@@ -211,8 +214,9 @@ def _wrap_labels(plot: Any, width: int) -> Any:
         if text is None:
             with contextlib.suppress(Exception):
                 text = plot.labels.get(key)
-        if isinstance(text, str) and len(text) > width:
-            wrapped[key] = textwrap.fill(text, width)
+        limit = axis_width if (axis_width and key in ("x", "y")) else width
+        if isinstance(text, str) and len(text) > limit:
+            wrapped[key] = textwrap.fill(text, limit)
     return plot + labs(**wrapped) if wrapped else plot
 
 
@@ -232,8 +236,9 @@ def _phone_version(plot: Any) -> Any | None:
     with contextlib.suppress(Exception):
         if plot.theme.getp("legend_position") == "none":  # a plot without a legend keeps none
             legend = "none"
-    return _wrap_labels(plot, 32) + theme(figure_size=(w, h), legend_position=legend, legend_box="vertical",
-                                          legend_direction="vertical")
+    # the title starts at the figure's left edge, not the panel's, so long category labels cannot push it off
+    return _wrap_labels(plot, 32, 24) + theme(figure_size=(w, h), legend_position=legend, legend_box="vertical",
+                                              legend_direction="vertical", plot_title_position="plot")
 
 
 def figure_html(plot: Any, alt: str = "", dpi: int | None = None, phone: bool = True) -> str:
@@ -371,7 +376,7 @@ def decision_words(verdict: str, *, benefit: str, action: str, mde_text: str = "
 
 def bottom_line_box(answer: str, *, questions: Mapping[str, str], headline_numbers: Mapping[str, Any] | None = None,
                     consequences: Any = None, consequences_key: str = "Admissions and money",
-                    truth: str | None = None, preset: str = DEFAULT_PRESET) -> None:
+                    truth: str | None = None, preset: str = DEFAULT_PRESET, unit_costs: Any = None) -> None:
     """Show the bottom line first: one answer, headline tiles, then the questions a commissioner asks.
 
     ``answer``: one sentence (markdown) built from the verdicts. ``questions``: ``{"Did it work?":
@@ -381,21 +386,28 @@ def bottom_line_box(answer: str, *, questions: Mapping[str, str], headline_numbe
     :class:`pceval.costs` result; its ``bottom_line()`` sentences are added under "Admissions and
     money" (or ``consequences_key``), with the unit-cost table's citation. ``headline_numbers`` as in :func:`summary_box`; a
     value may be ``(estimate, lower, upper)`` to show the interval under the number. ``truth``:
-    the synthetic truth, in a note at the end.
+    the synthetic truth, in a note at the end. ``unit_costs``: the :class:`pceval.costs.UnitCosts` table
+    behind money quoted in the questions without ``consequences``; its citation becomes the footnote.
     """
     q = dict(questions)
+    footnote = ""
+    if unit_costs is not None:
+        footnote = f'<div class="pceval-note pceval-unit-costs">{html.escape(unit_costs.citation)}</div>'
     if consequences is not None:
         lines = consequences.bottom_line()
         lines = [lines] if isinstance(lines, str) else list(lines)
         money = " ".join(line.strip() for line in lines)
+        citation = consequences.unit_costs.citation
+        money = money.replace(citation, "").strip()  # the table and its year go in the footnote
         q[consequences_key] = (q.get(consequences_key, "") + " " + money).strip()
+        footnote = f'<div class="pceval-note pceval-unit-costs">{html.escape(citation)}</div>'
     tiles = _tiles(headline_numbers, preset)
     rows = "".join(f"<dt>{html.escape(k)}</dt><dd>{_markdown(v)}</dd>" for k, v in q.items() if v)
     truth_html = f'<div class="pceval-truth">{_markdown(truth)}</div>' if truth else ""
     markup = (f'<div class="pceval-summary pceval-bottom-line" id="pceval-summary"><h2>The bottom line</h2>'
               f'<div class="pceval-answer">{_markdown(answer)}</div>'
               f'<div class="pceval-headlines">{"".join(tiles)}</div><dl class="pceval-qa">{rows}</dl>'
-              f'{truth_html}</div>')
+              f'{footnote}{truth_html}</div>')
     _display_html(markup)
 
 
@@ -500,13 +512,32 @@ def _git_commit() -> str:
     return sha + (" (with uncommitted changes)" if dirty else "")
 
 
+def unit_costs_table(unit_costs: Any, activities: Sequence[str] | None = None) -> pd.DataFrame:
+    """The rows of a :class:`pceval.costs.UnitCosts` table a report used, in words: activity, unit
+    cost, price year, what one unit is, label and source (publication, table, rows)."""
+    tab = unit_costs.table
+    if activities is not None:
+        tab = tab[tab["activity"].isin(list(activities))]
+    unit = tab["unit"] if "unit" in tab else pd.Series("", index=tab.index)
+    return pd.DataFrame({"activity": tab["activity"].str.replace("_", " ").to_numpy(),
+                         "unit cost (£)": tab["unit_cost"].round(2).to_numpy(),
+                         "price year": tab["currency_year"].to_numpy(),
+                         "unit": unit.fillna("").to_numpy(),
+                         "label": unit_costs.label,
+                         "source": tab["source"].to_numpy()})
+
+
 def show_provenance(data: Any, period: str | None = None, validation: str | None = None,
-                    preset: str = DEFAULT_PRESET) -> None:
+                    preset: str = DEFAULT_PRESET, unit_costs: Any = None,
+                    activities: Sequence[str] | None = None) -> None:
     """The appendix tables every report ends with: the data set, its data-quality problems and how
-    they were handled, and the software (versions and commit) that produced the report.
+    they were handled, the unit costs used (if any), and the software (versions and commit) that
+    produced the report.
 
     ``period``: the analysis period in words (default: the data window). ``validation``: a note on
-    the size of the simulated ICBs behind any coverage the report quotes.
+    the size of the simulated ICBs behind any coverage the report quotes. ``unit_costs``: the
+    :class:`pceval.costs.UnitCosts` table the report's money comes from, shown with its citation
+    (restricted to ``activities`` if given).
     """
     params = getattr(data, "params", {}) or {}
     start, end = getattr(data, "data_start", None), getattr(data, "data_end", None)
@@ -527,6 +558,8 @@ def show_provenance(data: Any, period: str | None = None, validation: str | None
     _display_html(table_html(ds, "The data set", (), preset)
                   + table_html(dq, "Data-quality problems in the extract and how they were handled",
                                ["events"], preset)
+                  + (table_html(unit_costs_table(unit_costs, activities), "Unit costs used. "
+                                + unit_costs.citation, (), preset, digits=2) if unit_costs is not None else "")
                   + table_html(sw, "Software that produced this report", (), preset))
 
 
@@ -828,7 +861,7 @@ def render_reports(notebooks: Sequence[Path] | None = None, data_dir: Path = Pat
 
 
 __all__ = ["summary_box", "bottom_line_box", "how_sure", "decision_words", "minimum_detectable_effect",
-           "power_table", "quoted_figure", "show_flow", "show_provenance", "data_quality", "software_versions", "header_words",
+           "power_table", "quoted_figure", "show_flow", "show_provenance", "unit_costs_table", "data_quality", "software_versions", "header_words",
            "quintile_label", "show_table", "show_figure", "count", "table_html", "figure_html",
            "disclosure_log", "notebook_to_html", "execute_notebook", "render_reports", "html_to_pdf",
            "chromium_path", "CHROMIUM_FLAGS"]

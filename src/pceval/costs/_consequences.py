@@ -249,8 +249,8 @@ def consequences(
     population : number of people the effect applies to (each counted as one person-year a year);
         for subgroups, a mapping or Series ``{level: people}`` with every level.
     activity : the activity row of ``unit_costs`` (e.g. ``"emergency_admission"``).
-    unit_costs : a :class:`UnitCosts` table (default: :func:`default_unit_costs`, which explains
-        how to build one: pceval ships no NHS costs).
+    unit_costs : a :class:`UnitCosts` table (default: :func:`default_unit_costs`, indicative
+        national averages in 2023/24 prices, cited to the NHS National Cost Collection 2023/24 and PSSRU 2024).
     intervention_cost : the intervention's cost per person, in the activity's price year, covering
         ``years`` years of effect; one number, or per subgroup (a mapping/Series like ``population``). Without it (``None``) the cost-side rows (intervention cost, net
         cost, break-even, ROI) are missing (NaN), never computed as if it were free.

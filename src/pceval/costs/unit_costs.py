@@ -21,11 +21,12 @@ with a :class:`CostIndex`, which must itself carry a citation:
 (the PSSRU *Unit Costs of Health and Social Care* manuals publish the NHS cost inflation index,
 NHSCII, for this purpose; Jones et al., PSSRU, University of Kent).
 
-**pceval ships no NHS unit costs.** National averages (NHS England's National Cost Collection, the
-National Schedule of NHS Costs) change every year and must be quoted with their publication, table and
-year; rather than ship a figure that could not be verified, :func:`default_unit_costs` raises an error
-that explains how to build a table. :func:`example_unit_costs` is an *illustrative* table, labelled as
-such in every output, for the documentation and tests only.
+:func:`default_unit_costs` is an *indicative* table of national averages in 2023/24 prices, each
+cited to its publication, table and year (NHS England's National Cost Collection 2023/24 for
+admissions, A&E and outpatients, computed from a shipped extract of the schedule; the PSSRU Unit Costs
+of Health and Social Care 2024 manual for a GP consultation). :func:`nhs_cost_inflation_index` is the
+NHSCII from the same manual. :func:`example_unit_costs` is an *illustrative* table, labelled as such in
+every output, for the documentation and tests only.
 
 Example
 -------
@@ -253,27 +254,175 @@ def example_cost_index() -> CostIndex:
                      citation="pceval example index: illustrative figures, not published")
 
 
-def default_unit_costs() -> UnitCosts:
-    """National average NHS unit costs, if pceval could ship them with a verified citation.
+# --- the shipped, cited default: national averages read from copies of the publications ------------
 
-    It cannot yet: no figure from the National Cost Collection (National Schedule of NHS Costs) could be
-    verified against its publication, table and year when this version was written, and pceval does not
-    ship unverified costs. This function therefore raises :class:`~pceval.errors.InputError` explaining
-    how to build a table.
+NCC_FILE = "ncc_2023_24_extract.csv.gz"
+PSSRU_FILE = "pssru_2024_extract.csv"
+NHSCII_FILE = "nhscii_pssru_2024.csv"
+INDICATIVE = "indicative"
+
+NCC_PUBLICATION = ("NHS England, National Cost Collection for the NHS 2023/24, National Schedule of NHS Costs "
+                   "(national averages)")
+NCC_COPY = ("https://github.com/NICE-Data-and-Analytics/COSTmos/blob/"
+            "3b36636f5b8e65d174c8379740e7b9caedcb3894/inst/extdata/ncc_2023_24.csv")
+PSSRU_PUBLICATION = ("Jones K, Weatherly H, Birch S, et al. (2025) Unit Costs of Health and Social Care 2024 "
+                     "Manual. PSSRU (University of Kent) & Centre for Health Economics (University of York)")
+PSSRU_COPY = ("https://github.com/NICE-Data-and-Analytics/COSTmos/blob/"
+              "22570f209f0c5c4041826256337dc38d5f19ed7a/data/PSSRU/PSSRU_2024.pdf")
+
+#: activity -> (what one unit is, the schedule rows in words, the rows: {service: currency-code regex})
+_NCC_ROWS: dict[str, tuple[str, str, dict[str, str]]] = {
+    "emergency_admission": ("per emergency admission (non-elective spell)",
+                            "every HRG row of 'Non-Elective Inpatient - Long Stay' and "
+                            "'Non-Elective Inpatient - Short Stay'",
+                            {"Non-Elective Inpatient - Long Stay": ".*",
+                             "Non-Elective Inpatient - Short Stay": ".*"}),
+    "ae_attendance": ("per A&E attendance", "'Emergency Care' rows VB01Z to VB99Z (all A&E types)",
+                      {"Emergency Care": r"VB\d\dZ"}),
+    "outpatient_attendance": ("per outpatient attendance",
+                              "'Consultant Led' and 'Non Consultant Led' outpatient attendance rows "
+                              "WF01A-WF01D and WF02A-WF02D",
+                              {"Consultant Led": r"WF0[12][A-D]", "Non Consultant Led": r"WF0[12][A-D]"}),
+}
+
+
+def ncc_extract() -> pd.DataFrame:
+    """The rows of the National Schedule of NHS Costs 2023/24 that :func:`default_unit_costs` averages.
+
+    Columns as published: ``Service Code`` (the schedule's department, e.g. ``"Emergency Care"``),
+    ``Dept or Currency Code`` (HRG), ``Dept or Currency Desc``, ``Activity``, ``Unit cost`` (the
+    national average unit cost, pounds, 2023/24 prices) and ``Cost``. Where it was copied from and
+    which rows were kept: ``src/pceval/data/README.md``.
     """
-    raise InputError(
-        "pceval ships no NHS unit costs: build a table from a cited source and pass it as "
-        "`unit_costs=`, e.g.\n"
-        "    uc = pceval.costs.UnitCosts(pd.DataFrame({\n"
-        "        'activity': ['emergency_admission'], 'unit_cost': [<cost per admission>],\n"
-        "        'currency_year': ['2023/24'], 'mean_length_of_stay': [<bed days per admission>],\n"
-        "        'source': ['National Schedule of NHS Costs 2023/24, <table/HRG>, NHS England <year>']}),\n"
-        "        version='<name of this table>', label='indicative')\n"
-        "National averages are in NHS England's National Cost Collection (National Schedule of NHS "
-        "Costs); inflate to another year with pceval.costs.CostIndex and the NHS cost inflation index "
-        "of the PSSRU Unit Costs of Health and Social Care manual. For the documentation's worked "
-        "example only, pceval.costs.example_unit_costs() is an illustrative table (not NHS figures).")
+    with resources.files("pceval").joinpath(f"data/{NCC_FILE}").open("rb") as fh:
+        return pd.read_csv(fh, compression="gzip", dtype={"Dept or Currency Code": str})
+
+
+def ncc_weighted_average(extract: pd.DataFrame, rows: Mapping[str, str]) -> tuple[float, float, int]:
+    """Activity-weighted mean national average unit cost over schedule rows.
+
+    ``rows`` maps a ``Service Code`` to a regular expression its ``Dept or Currency Code`` must match.
+    Returns ``(mean, activity, n_rows)`` with
+
+    ``mean = sum_r(Activity_r x Unit cost_r) / sum_r(Activity_r)``,
+
+    the cost of the average unit of activity across the rows (e.g. an emergency admission is spread
+    over some 4,400 non-elective long- and short-stay HRGs).
+    """
+    code = extract["Dept or Currency Code"].astype(str)
+    keep = np.zeros(len(extract), dtype=bool)
+    for service, pattern in rows.items():
+        keep |= (extract["Service Code"] == service).to_numpy() & code.str.fullmatch(pattern).to_numpy()
+    sel = extract.loc[keep]
+    if sel.empty:
+        raise InputError(f"`rows` {dict(rows)} select no row of the National Schedule extract")
+    act = sel["Activity"].to_numpy(float)
+    cost = sel["Unit cost"].to_numpy(float)
+    ok = np.isfinite(act) & np.isfinite(cost) & (act > 0)
+    if not ok.all():
+        raise InputError(f"{int((~ok).sum())} selected schedule rows have no activity or unit cost")
+    return float((act * cost).sum() / act.sum()), float(act.sum()), int(len(sel))
+
+
+def pssru_extract() -> pd.DataFrame:
+    """Figures read from the PSSRU *Unit Costs of Health and Social Care 2024* manual (Jones et al.,
+    2025): ``table, row, column, value, currency_year, page`` (page as printed)."""
+    return _read_csv(PSSRU_FILE)
+
+
+def default_unit_costs() -> UnitCosts:
+    """Indicative national average NHS unit costs in 2023/24 prices, each cited to its publication.
+
+    =======================  ===============================================================================
+    activity                 unit cost
+    =======================  ===============================================================================
+    emergency_admission      National Schedule of NHS Costs 2023/24 (NHS England National Cost Collection),
+                             the activity-weighted mean of every *Non-Elective Inpatient - Long Stay* and
+                             *- Short Stay* HRG row: ``sum(Activity x Unit cost) / sum(Activity)``
+    ae_attendance            the same schedule, *Emergency Care* rows VB01Z-VB99Z (all A&E types; the
+                             extract does not split by department type), activity-weighted
+    outpatient_attendance    the same schedule, outpatient attendances WF01A-D and WF02A-D (first and
+                             follow-up, face-to-face or not, single and multi-professional) under
+                             *Consultant Led* and *Non Consultant Led*, activity-weighted
+    gp_appointment           PSSRU Unit Costs of Health and Social Care 2024, Table 9.4.2: per surgery
+                             consultation lasting 10 minutes, including direct care staff costs, with
+                             qualification costs (2023/24 prices)
+    =======================  ===============================================================================
+
+    The averages are *computed* here from the shipped extract of the schedule (``ncc_extract()``), not
+    typed; ``src/pceval/data/README.md`` says where each file was copied from. The table is labelled
+    ``"indicative"``: a national average is not the cost of an admission avoided in one ICB (avoided
+    admissions are often shorter than average), and no mean length of stay is shipped, so bed days are
+    not computed unless you pass ``length_of_stay=``. The costs are in 2023/24 prices as published;
+    move them to another year with :meth:`UnitCosts.inflate` and :func:`nhs_cost_inflation_index`.
+
+    Example
+    -------
+    >>> from pceval.costs import default_unit_costs
+    >>> uc = default_unit_costs()
+    >>> uc.label, sorted(uc.activities)[:2]
+    ('indicative', ['ae_attendance', 'emergency_admission'])
+    """
+    ncc = ncc_extract()
+    rows = []
+    for activity, (unit, used, select) in _NCC_ROWS.items():
+        mean, act, n = ncc_weighted_average(ncc, select)
+        rows.append({"activity": activity, "unit_cost": mean, "currency_year": "2023/24",
+                     "source": f"{NCC_PUBLICATION}; rows {used}",
+                     "unit": unit,
+                     "notes": (f"activity-weighted mean of the national average unit costs of {n:,} schedule "
+                               f"rows ({act:,.0f} units of activity), computed by pceval from the extract "
+                               f"{NCC_FILE} (copied from {NCC_COPY})")})
+    ps = pssru_extract()
+    gp = ps.loc[(ps["table"].str.startswith("Table 9.4.2"))
+                & (ps["row"] == "Per surgery consultation lasting 10 minutes")
+                & (ps["column"] == "Including direct care staff costs; with qualification costs")].iloc[0]
+    rows.append({"activity": "gp_appointment", "unit_cost": float(gp["value"]),
+                 "currency_year": gp["currency_year"],
+                 "source": (f"{PSSRU_PUBLICATION}; {gp['table']}, '{gp['row']}', "
+                            f"{gp['column'].lower()} (page {gp['page']})"),
+                 "unit": "per GP surgery consultation (10 minutes)",
+                 "notes": f"read from the manual (copy: {PSSRU_COPY})"})
+    citation = ("Unit costs: indicative national averages in 2023/24 prices (not inflated) from the NHS "
+                "National Cost Collection 2023/24, National Schedule of NHS Costs (emergency admission: "
+                "activity-weighted mean of the non-elective long- and short-stay HRGs; A&E: Emergency Care "
+                "VB01Z-VB99Z; outpatients: WF01-WF02 attendances) and the PSSRU Unit Costs of Health and "
+                "Social Care 2024, Table 9.4.2 (GP consultation).")
+    return UnitCosts(pd.DataFrame(rows), version="pceval default: NCC 2023/24 and PSSRU 2024 (indicative)",
+                     citation=citation, label=INDICATIVE)
+
+
+def nhs_cost_inflation_index(kind: str = "pay and prices") -> CostIndex:
+    """The NHS Cost Inflation Index (NHSCII, NHS providers) as a :class:`CostIndex`, 2014/15 = 100.
+
+    Built from the annual percentage increases of the PSSRU *Unit Costs of Health and Social Care 2024*
+    manual, Table 12.1.1 (2015/16 to 2023/24; 2023/24 provisional), chained:
+    ``index[t] = index[t-1] x (1 + increase[t] / 100)``. ``kind`` is ``"pay and prices"`` (the
+    manual's choice for uprating unit costs), ``"pay"`` or ``"prices"``. It ends at 2023/24, the price
+    year of :func:`default_unit_costs`, so it moves costs back to earlier years (to match an
+    evaluation's period); a later year needs a later manual.
+
+    Example
+    -------
+    >>> from pceval.costs import default_unit_costs, nhs_cost_inflation_index
+    >>> uc_2021 = default_unit_costs().inflate("2021/22", index=nhs_cost_inflation_index())
+    """
+    column = {"pay and prices": "nhscii_pay_and_prices_pct", "pay": "nhscii_pay_pct",
+              "prices": "nhscii_prices_pct"}
+    if kind not in column:
+        raise InputError(f"`kind` must be one of {list(column)}, got {kind!r}"
+                         f"{did_you_mean(str(kind), list(column))}")
+    tab = _read_csv(NHSCII_FILE)
+    years = [financial_year(y, "financial_year") for y in tab["financial_year"]]
+    first = int(years[0][:4]) - 1
+    base = f"{first}/{(first + 1) % 100:02d}"
+    levels = 100.0 * np.cumprod(1.0 + tab[column[kind]].to_numpy(float) / 100.0)
+    values = {base: 100.0, **dict(zip(years, levels.tolist(), strict=True))}
+    return CostIndex(values, name=f"NHS Cost Inflation Index (NHSCII, NHS providers), {kind}; {base} = 100",
+                     citation=(f"{PSSRU_PUBLICATION}, Table 12.1.1 The NHS Cost Inflation Index, annual % "
+                               "increases (2023/24 provisional), chained by pceval"))
 
 
 __all__ = ["UnitCosts", "CostIndex", "default_unit_costs", "example_unit_costs", "example_cost_index",
-           "financial_year", "ILLUSTRATIVE"]
+           "financial_year", "ILLUSTRATIVE", "INDICATIVE", "ncc_extract", "ncc_weighted_average", "pssru_extract",
+           "nhs_cost_inflation_index"]
