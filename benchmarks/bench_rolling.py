@@ -33,7 +33,7 @@ engine, folder, lookback, then, limit = sys.argv[1], sys.argv[2], json.loads(sys
 import pandas as pd
 from pceval.cohort import baseline_covariates, candidate_index_periods
 people = pd.read_parquet(f"{folder}/people.parquet")
-events = pd.read_parquet(f"{folder}/events.parquet")
+events = pd.read_parquet(f"{folder}/events.parquet") if engine != "duckdb" else None  # DuckDB reads the file
 if engine == "polars":
     import polars as pl
     people, events = pl.from_pandas(people), pl.from_pandas(events)
