@@ -189,3 +189,37 @@ def test_progress_bar_shows_the_steps_and_switches_off(monkeypatch, capsys):
     assert capsys.readouterr().err == ""
     pd.testing.assert_frame_equal(bc, bc_quiet)
     assert bc["prior_emergency_admission"].tolist() == [1, 1, 0]
+
+
+def test_rolling_entry_on_duckdb_stays_lazy_and_equals_pandas_under_a_memory_limit(tmp_path):
+    """National scale on DuckDB: candidates plus baseline covariates stay a relation (nothing is collected
+    until the user asks) and, on a connection with a small ``memory_limit`` and a spill directory (as
+    docs/cohort_and_panel.md advises), give exactly the rows and values of the pandas path."""
+    duckdb = pytest.importorskip("duckdb")
+    from pceval import synthetic
+
+    d = synthetic.generate(n_people=2_000, seed=11, months=36)
+    ppl = d.people.assign(end_date=d.people[["registration_end", "death_date"]].min(axis=1))
+    ix = index_dates(ppl, d.interventions, which="social_prescribing")
+    opts = dict(period="month", start_date="registration_start", end_date="end_date", progress=False)
+    want = baseline_covariates(candidate_index_periods(ix, **opts), d.events, lookback=[3, 12], progress=False)
+    con = duckdb.connect()
+    con.execute("SET threads TO 1")
+    con.execute("SET memory_limit = '100MB'")
+    con.execute(f"SET temp_directory = '{tmp_path}'")
+    cand = candidate_index_periods(con.from_df(ix), **opts)
+    got = baseline_covariates(cand, con.from_df(d.events), lookback=[3, 12], progress=False)
+    assert isinstance(cand, duckdb.DuckDBPyRelation) and isinstance(got, duckdb.DuckDBPyRelation)
+    assert con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] in {"95.3 MiB", "100.0 MB"}
+    got = got.df()
+    assert len(got) == len(want) > 10 * len(ix[~ix["treated"]]) // 2
+    assert want["prior_emergency_admission_3m"].sum() > 0
+    key = ["person_id", "index_date"]
+    got = got.sort_values(key).reset_index(drop=True)
+    want = want.sort_values(key).reset_index(drop=True)
+    assert list(got.columns) == list(want.columns)
+    for c in want.columns:
+        g, w = got[c], want[c]
+        if pd.api.types.is_datetime64_any_dtype(w):
+            g, w = g.astype("datetime64[ns]"), w.astype("datetime64[ns]")
+        pd.testing.assert_series_equal(g, w, check_dtype=False, check_exact=True, obj=c)
