@@ -53,7 +53,8 @@ fixed linear map of the cells' (plus, for the aggregations, terms ``w_i f(G_i)``
 estimation of the group shares) has draws that are the same map of the cells' draws and of the
 draws of the columns ``w_i 1{G_i = g}``: ``att_gt`` keeps those (``n_boot x (cells + groups)``,
 1 MB at 999 draws and 114 cells), and an aggregation's band reads them instead of making a
-second pass over the units. About 0.6 s of one core for 999 draws at 100,000 units x 114 cells.
+second pass over the units. 999 draws at 100,000 units x 114 cells took 1.2-1.4 s of CPU time on
+a shared, heavily loaded 2-core machine (``benchmarks/README.md``).
 """
 
 from __future__ import annotations
