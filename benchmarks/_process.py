@@ -126,3 +126,25 @@ def load_average() -> str:
         return " ".join(f"{v:.1f}" for v in os.getloadavg())
     except OSError:
         return "n/a"
+
+
+def print_compare(commands: dict[str, list[str]], *, base: str, label: str, runs: int,
+                  timeout: float = 600) -> list[dict]:
+    """Whole-process mode of a benchmark: run ``commands`` (tool -> argv) ``runs`` times each,
+    in turn, after one warm-up round (:func:`compare`), print a line per tool (wall min and
+    median, CPU median, peak, median paired ratio to ``base``, the load average before and
+    after) and return the rows."""
+    before = load_average()
+    rows = summary(compare(commands, runs=runs, timeout=timeout), base=base)
+    after = load_average()
+    for r in rows:
+        r.update(label=label, load=f"{before} -> {after}")
+        if "wall_min" not in r:
+            print(f"  {label} {r['tool']:12s} {r.get('note', '')}", flush=True)
+            continue
+        print(f"  {label} {r['tool']:12s} runs {r['runs']}  wall min {r['wall_min']:7.2f} s  "
+              f"median {r['wall_median']:7.2f} s  cpu {r['cpu_median']:7.2f} s  "
+              f"{r['peak_gb']:5.2f} GB  x {base} {r['x_base']:5.2f} "
+              f"({r['x_base_min']:.2f}-{r['x_base_max']:.2f}; cpu {r['x_base_cpu']:.2f})  "
+              f"load {r['load']}", flush=True)
+    return rows

@@ -19,6 +19,11 @@ so its matched counts differ; pceval's correctness is checked against MatchIt 4.
     .venv/bin/python benchmarks/bench_matching.py --quick  # pceval to 100k/1M, MatchIt to 10k/100k
     .venv/bin/python benchmarks/bench_matching.py          # + pceval 1M/10M, MatchIt 100k/1M (~10 min)
     .venv/bin/python benchmarks/bench_matching.py --full   # + psmpy 5k/50k, MatchIt 1M/10M
+    .venv/bin/python benchmarks/bench_matching.py --process 3  # whole processes, 3 paired runs
+
+``--process N`` times whole processes instead (start Python or R, import, read the data, match),
+each tool N times in turn after a warm-up round, with paired ratios (``_process.py``), at the
+sizes where every installed peer finishes in reasonable time.
 """
 
 from __future__ import annotations
@@ -156,11 +161,42 @@ def psmpy_available() -> bool:
     return out.returncode == 0
 
 
+def whole_process(runs: int, quick: bool) -> int:
+    """``--process``: whole processes of each installed tool, paired (see ``_process.py``)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _process import print_compare
+
+    have_r, have_psmpy = r_available(), psmpy_available()
+    print(f"# whole process, 1:1 nearest neighbour with caliper; {platform.machine()}, "
+          f"{os.cpu_count()} cores, BLAS threads = 1; MatchIt {'found' if have_r else 'not installed'}"
+          f", psmpy {'found' if have_psmpy else 'not installed'}", flush=True)
+    sizes = [(1_000, 10_000), (10_000, 100_000)] + ([] if quick else [(100_000, 1_000_000)])
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "matchit.R"
+        script.write_text(R_CHILD)
+        for n1, n0 in sizes:
+            df = make_cohort(n1, n0)
+            pq, csv = Path(tmp) / f"c_{n1}.parquet", Path(tmp) / f"c_{n1}.csv"
+            df.to_parquet(pq)
+            cmds = {"pceval": [sys.executable, "-c", PCEVAL_CHILD, str(pq), ",".join(COVS)]}
+            if have_psmpy and n0 <= 10_000:
+                cmds["psmpy"] = [sys.executable, "-c", PSMPY_CHILD, str(pq), ",".join(COVS)]
+            if have_r and n0 <= 100_000:
+                df.to_csv(csv, index=False)
+                cmds["MatchIt"] = ["Rscript", str(script), str(csv), ",".join(COVS)]
+            print_compare(cmds, base="pceval", label=f"{n1:,} / {n0:,}", runs=runs, timeout=1800)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="pceval to 100k/1M, MatchIt to 10k/100k")
     ap.add_argument("--full", action="store_true", help="also psmpy 5k/50k and MatchIt 1M/10M")
+    ap.add_argument("--process", type=int, default=0, metavar="N",
+                    help="time whole processes instead, N paired runs per tool")
     args = ap.parse_args()
+    if args.process:
+        return whole_process(args.process, args.quick)
 
     sizes = [(1_000, 10_000), (10_000, 100_000), (100_000, 1_000_000)]
     if not args.quick:

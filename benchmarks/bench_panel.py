@@ -9,6 +9,10 @@ parquet; others: materialised).
 
     .venv/bin/python benchmarks/bench_panel.py --quick            # 200k people / 5M events
     .venv/bin/python benchmarks/bench_panel.py                    # also 2M people / 50M events
+    .venv/bin/python benchmarks/bench_panel.py --quick --process 3 --engines duckdb polars pandas
+
+``--process N`` times whole processes (start Python, import, read, build the panel), each engine
+N times in turn after a warm-up round, with paired ratios to DuckDB (``_process.py``).
 """
 
 from __future__ import annotations
@@ -100,8 +104,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--engines", nargs="*", default=None)
+    ap.add_argument("--process", type=int, default=0, metavar="N",
+                    help="time whole processes instead, N paired runs per engine")
     args = ap.parse_args()
     sizes = [(200_000, 5_000_000)] if args.quick else [(200_000, 5_000_000), (2_000_000, 50_000_000)]
+    if args.process:
+        sys.path.insert(0, str(Path(__file__).parent))
+        from _process import print_compare
+
+        print("whole process, build_panel (24-month window)")
+        for n_people, n_events in sizes:
+            engines = args.engines or ["duckdb", "polars", "pandas"]
+            with tempfile.TemporaryDirectory() as tmp:
+                make_data(Path(tmp), n_people, n_events)
+                cmds = {e: [sys.executable, "-c", CHILD, e, tmp] for e in engines}
+                print_compare(cmds, base=engines[0], label=f"{n_people:,} / {n_events:,}",
+                              runs=args.process, timeout=3600)
+        return
     print(f"machine: {platform.machine()}, python {platform.python_version()}; 24-month window (-12..11)")
     print(f"{'people':>10} {'events':>11} {'engine':>8} {'panel rows':>11} {'wall (s)':>9} {'process (s)':>11} "
           f"{'peak RSS (GB)':>14}")

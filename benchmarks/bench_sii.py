@@ -11,6 +11,12 @@ For scale, the last row runs PHE's algorithm as written in R -- per area, draw e
 
     .venv/bin/python benchmarks/bench_sii.py            # 1,000 areas x 10 deciles x 100,000 reps
     .venv/bin/python benchmarks/bench_sii.py --quick    # 100 areas
+    .venv/bin/python benchmarks/bench_sii.py --quick --process 3  # whole processes, paired
+
+``--process N`` times whole processes (start Python, import, build the data, compute), each
+pceval case N times in turn after a warm-up round (``_process.py``); ratios are to the
+``normal`` case. No peer computes the SII with simulated limits (PHE's tool is an R/Excel loop,
+shown here by the numpy loop in the call-only mode).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import platform
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 CHILD = r"""
 import json, resource, sys, time, warnings
@@ -89,8 +96,19 @@ def main() -> None:
     ap.add_argument("--areas", type=int, default=None)
     ap.add_argument("--reps", type=int, default=100_000)
     ap.add_argument("--loop-areas", type=int, default=20, help="areas timed for the PHE loop")
+    ap.add_argument("--process", type=int, default=0, metavar="N",
+                    help="time whole processes instead, N paired runs per case")
     args = ap.parse_args()
     areas = args.areas or (100 if args.quick else 1_000)
+    if args.process:
+        sys.path.insert(0, str(Path(__file__).parent))
+        from _process import print_compare
+
+        print(f"whole process, sii: {areas:,} areas x 10 deciles, {args.reps:,} simulations")
+        cmds = {case: [sys.executable, "-c", CHILD, str(areas), str(args.reps), case, "0"]
+                for case, _ in CASES if case != "phe_loop"}
+        print_compare(cmds, base="normal", label=f"{areas:,} areas", runs=args.process)
+        return
     print(f"machine: {platform.machine()}, python {platform.python_version()}; "
           f"{areas:,} areas x 10 deciles, {args.reps:,} simulations each, 95% limits")
     print(f"{'method':<68} {'areas':>6} {'wall (s)':>9} {'process (s)':>11} {'peak RSS (GB)':>14}")

@@ -15,7 +15,7 @@ import pytest
 
 from _reference import DID
 from pceval.did import _inference as inf_
-from pceval.did import att_gt
+from pceval.did import aggregation, att_gt
 from pceval.did._prepare import _canonical_order
 from pceval.errors import InputError
 
@@ -161,12 +161,58 @@ def test_blocked_draws_equal_the_plain_product():
     sparse_s = sparse.random(4500, 5, density=0.3, format="csc", random_state=1)
     np.testing.assert_array_equal(inf_._bootstrap_draws(sparse_s, 700, 300, starts),
                                   inf_._bootstrap_draws(sparse_s.toarray(), 700, 300, starts))
-    # multipliers kept as bits and read back give the same draws
-    saved: dict = {}
-    first = inf_._bootstrap_draws(s, 700, 301, starts, saved)
-    assert saved["low"].shape == (4500, 38)
-    np.testing.assert_array_equal(inf_._bootstrap_draws(s, 700, 301, starts, saved), first)
-    np.testing.assert_array_equal(first, got)
+    # extra columns are drawn with the same multipliers, as if appended to s
+    extra = sparse.random(4500, 3, density=0.2, format="csc", random_state=2)
+    both = inf_._bootstrap_draws(sparse_s, 700, 300, starts, extra)
+    want = inf_.mammen_weights(starts, 0, 300) @ np.hstack([sparse_s.toarray(),
+                                                            extra.toarray()]) / 700
+    np.testing.assert_allclose(both, want, rtol=1e-12, atol=1e-13)
+    # rows out of order within columns (unsorted CSC indices) read the same
+    data, indices = sparse_s.data.copy(), sparse_s.indices.copy()
+    for k in range(5):
+        a, b = sparse_s.indptr[k], sparse_s.indptr[k + 1]
+        data[a:b], indices[a:b] = data[a:b][::-1].copy(), indices[a:b][::-1].copy()
+    shuffled = sparse.csc_matrix((data, indices, sparse_s.indptr.copy()), shape=sparse_s.shape)
+    assert not shuffled.has_sorted_indices
+    np.testing.assert_array_equal(inf_._bootstrap_draws(shuffled, 700, 300, starts),
+                                  inf_._bootstrap_draws(sparse_s, 700, 300, starts))
+
+
+def test_an_aggregations_draws_are_the_linear_map_of_the_cells_draws(mpdta):
+    # the band of an aggregation, computed from att_gt's kept draws of the cells and of the
+    # group-share columns, equals the band of its influence function drawn directly with the
+    # same multipliers (unclustered and clustered, weighted)
+    data = mpdta.assign(cl=mpdta["countyreal"] % 50,
+                        w=1 + (mpdta["countyreal"] % 7) / 3)
+    for extra in ({}, {"cluster": "cl"}, {"weights": "w"}):
+        res = att_gt(data, **{**KW, **extra})
+        for a in ("dynamic", "group", "calendar"):
+            agg = res.aggregate(a)
+            _, crit = inf_.multiplier_bootstrap(agg.influence, res.n_units, n_boot=KW["n_boot"],
+                                                 seed=KW["seed"], clusters=res.clusters,
+                                                 keys=res._bootstrap_keys())
+            draws = inf_.bootstrap_draws(agg.influence, res.n_units, n_boot=KW["n_boot"],
+                                         seed=KW["seed"], clusters=res.clusters,
+                                         keys=res._bootstrap_keys())
+            cells = aggregation._cells_of(res)
+            if a == "dynamic":
+                summary = aggregation._dynamic(cells, res.settings["times"], -np.inf, np.inf,
+                                               None)
+            elif a == "group":
+                summary = aggregation._by_group(cells, np.inf)
+            else:
+                summary = aggregation._calendar(cells)
+            fast = aggregation._cell_draws(res, KW["n_boot"], KW["seed"]) @ np.column_stack(
+                summary.coefs)
+            np.testing.assert_allclose(fast, draws, rtol=1e-9, atol=1e-13)
+            # the band is read from those draws
+            _, crit_fast = inf_.band(fast, alpha=1 - res.settings["confidence"])
+            assert crit_fast == pytest.approx(crit, rel=1e-9)
+            tab = agg.table
+            ok = np.isfinite(tab["std_error"].to_numpy())
+            band = (tab["band_upper"] - tab["estimate"]).to_numpy()[ok]
+            np.testing.assert_allclose(band, crit_fast * tab["std_error"].to_numpy()[ok],
+                                       rtol=1e-12)
 
 
 def test_canonical_order_is_the_same_for_numbers_floats_and_text():

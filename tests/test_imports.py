@@ -77,6 +77,29 @@ res.summary()
     assert "plotnine" in _loaded_after(code + "agg.plot()\n")
 
 
+@pytest.mark.parametrize("code", [
+    "import pceval.inequality",
+    "from pceval.inequality import sii, quintile_gap, equity_of_effect, plot_sii",
+    "from pceval.did import att_gt",
+    "from pceval.matching import match",
+])
+def test_importing_an_area_loads_no_plotting_or_statsmodels(code):
+    # plotting functions import plotnine when called; none of these areas needs statsmodels
+    loaded = _loaded_after(code)
+    assert _present(loaded, ("plotnine", "matplotlib", "statsmodels")) == []
+
+
+def test_an_inequality_plot_loads_plotnine_when_drawn():
+    code = """
+import pandas as pd
+from pceval.inequality import plot_gap_over_time
+df = pd.DataFrame({"year": [2020, 2021, 2022], "estimate": [0.1, 0.2, 0.15],
+                   "lower": [0.0, 0.1, 0.05], "upper": [0.2, 0.3, 0.25]})
+plot_gap_over_time(df, "year")
+"""
+    assert "plotnine" in _loaded_after(code)
+
+
 # --- the scipy.stats stand-in gives scipy.stats' numbers --------------------------------------
 
 Q = np.array([0, 1e-300, 1e-10, 0.025, 0.3, 0.5, 0.75, 0.975, 1 - 1e-12, 1, -0.1, 1.5, np.nan])

@@ -23,8 +23,11 @@ clustered) draws its own stream, which depends only on the seed and on the text 
 
 1. the id's *canonical text* (:func:`canonical_texts`): ``str(id)``, with whole-number floats
    written as integers, so ``17``, ``17.0`` and ``"17"`` are the same text;
-2. its key ``k_r``: the first 8 bytes (little-endian) of BLAKE2b of that text in UTF-8
-   (``digest_size=8``);
+2. its key ``k_r``: a 64-bit hash of the text's Unicode code points ``c_1..c_L``:
+   ``h_0 = 0x243F6A8885A308D3``, ``h_j = mix64(h_{j-1} XOR c_j)``,
+   ``k_r = mix64(h_L + L * 0x9E3779B97F4A7C15 mod 2^64)`` (vectorised over the ids,
+   :func:`id_keys`; until December 2026 this was BLAKE2b of the text, so draws made before
+   then differ);
 3. the seed word ``s``: ``numpy.random.SeedSequence(seed).generate_state(1, uint64)[0]``;
 4. the stream: SplitMix64 (Steele, Lea & Flood 2014) started at ``z_r = mix64(k_r XOR s)``;
    its ``j``-th output (``j = 0, 1, ...``) is ``x_rj = mix64(z_r + (j + 1) * 0x9E3779B97F4A7C15
@@ -37,18 +40,25 @@ clustered) draws its own stream, which depends only on the seed and on the text 
 So a unit's multipliers do not depend on the row order of the data, on whether ids are read as
 numbers or as text, on which other units are in the sample, or on ``n_boot`` (the first 999
 draws of ``n_boot=1999`` are those of ``n_boot=999``). The draws ``(1/n) sum_r v_rb S_r`` are
-computed in blocks of 2,048 rows: a block's multipliers for all draws (hashed in chunks that stay
-in cache), then one dense matrix product (BLAS) with the block's nonzero columns. The rows are
-taken in a stable order by their first nonzero column, so that a block's rows share few nonzero
-columns (in ``att_gt``, a group's units are nonzero only in its own cells and in the cells they
-are a comparison for); ``att_gt`` puts units in a canonical order (:mod:`pceval.did._prepare`)
+computed in chunks of rows read from the (CSC) influence matrix in place; within a chunk the
+rows are put in order by their first and last nonzero column (in ``att_gt``, a group's units are
+nonzero only in its own cells and in the cells they are a comparison for), and each block of
+rows with the same pattern (at most 2,048) is multiplied at once: its multipliers for all draws
+(hashed in chunks that stay in cache) times its nonzero columns, one dense double-precision
+matrix product (BLAS). ``att_gt`` puts units in a canonical order (:mod:`pceval.did._prepare`)
 before that, so the band is the same bit for bit whatever the row order or the type of the ids.
-About 0.5 s for 999 draws at 100,000 units x 114 cells on one core.
+
+The draws are linear in the influence functions, so a summary whose influence function is a
+fixed linear map of the cells' (plus, for the aggregations, terms ``w_i f(G_i)`` from the
+estimation of the group shares) has draws that are the same map of the cells' draws and of the
+draws of the columns ``w_i 1{G_i = g}``: ``att_gt`` keeps those (``n_boot x (cells + groups)``,
+1 MB at 999 draws and 114 cells), and an aggregation's band reads them instead of making a
+second pass over the units. 999 draws at 100,000 units x 114 cells took 1.2-1.4 s of CPU time on
+a shared, heavily loaded 2-core machine (``benchmarks/README.md``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import sys
 
 import numpy as np
@@ -68,8 +78,9 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64's increment
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _BLOCK_ROWS = 2048  # bootstrap rows (units or clusters) densified and multiplied at once
-_SAVED_BYTES = 256 * 2**20  # multipliers kept as bits for later calls, at most
 _CHUNK_CELLS = 131_072  # streams x pairs of draws hashed at once: 1 MB, kept in cache
+_CHUNK_VALUES = 2**21  # rows x columns densified at once (16 MB)
+_TEXT_START = np.uint64(0x243F6A8885A308D3)  # an id hash's starting word (digits of pi)
 
 
 def cluster_sums(inf: np.ndarray | sp.spmatrix, clusters: np.ndarray | None):
@@ -151,11 +162,33 @@ def _text(v) -> str:
 
 
 def id_keys(ids) -> np.ndarray:
-    """64-bit keys of ids: BLAKE2b (8-byte digest, little-endian) of their canonical text."""
+    """64-bit keys of ids, a hash of the code points of their canonical text
+    (:func:`canonical_texts`): ``h = 0x243F6A8885A308D3``; for each code point ``c`` in turn,
+    ``h = mix64(h XOR c)``; the key is ``mix64(h + L * 0x9E3779B97F4A7C15)`` for a text of ``L``
+    code points (``mix64``: SplitMix64's finaliser, a bijection of 64-bit words). Vectorised
+    over the ids (one pass per character position), so it costs a few milliseconds per 100,000
+    ids."""
     texts = canonical_texts(ids)
-    digests = b"".join(hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest()
-                       for t in texts.tolist())
-    return np.frombuffer(digests, dtype="<u8").astype(np.uint64)
+    n = len(texts)
+    if n == 0:
+        return np.zeros(0, dtype=np.uint64)
+    if texts.dtype.itemsize == 0:  # every id empty
+        texts = texts.astype("<U1")
+    width = texts.dtype.itemsize // 4
+    chars = texts.view(np.uint32).reshape(n, width)
+    length = np.char.str_len(texts).astype(np.uint64)
+    h = np.full(n, _TEXT_START, dtype=np.uint64)
+    step, tmp = np.empty_like(h), np.empty_like(h)
+    for j in range(width):
+        active = length > j
+        if not active.any():
+            break
+        np.bitwise_xor(h, chars[:, j].astype(np.uint64), out=step)
+        _mix64(step, tmp)
+        np.copyto(h, step, where=active)
+    h += length * _GOLDEN
+    _mix64(h, tmp)
+    return h
 
 
 def _mix64(z: np.ndarray, tmp: np.ndarray) -> None:
@@ -214,105 +247,205 @@ def mammen_weights(starts: np.ndarray, first: int, last: int) -> np.ndarray:
     return np.where(_low_draws(starts, first, last), _MAMMEN_LOW, _MAMMEN_HIGH)
 
 
+def _pattern_keys(s) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's first and last nonzero column (``m`` and ``-1`` for an all-zero row)."""
+    n_rows, m = s.shape
+    if sp.issparse(s):
+        s = sp.csc_matrix(s)
+        rows = s.indices
+        cols = np.repeat(np.arange(m), np.diff(s.indptr))
+        if not s.data.all():  # explicit zeros are not nonzero
+            nz = s.data != 0
+            rows, cols = rows[nz], cols[nz]
+        first = np.full(n_rows, m, dtype=np.int64)
+        last = np.full(n_rows, -1, dtype=np.int64)
+        # columns ascend, so the last assignment to a row is its largest column; reversed,
+        # its smallest
+        last[rows] = cols
+        first[rows[::-1]] = cols[::-1]
+        return first, last
+    nonzero = np.asarray(s) != 0
+    some = nonzero.any(axis=1)
+    return (np.where(some, nonzero.argmax(axis=1), m),
+            np.where(some, m - 1 - nonzero[:, ::-1].argmax(axis=1), -1))
+
+
 def _pattern_order(s) -> np.ndarray:
     """A stable order of the rows of ``s`` by their first, then their last nonzero column
     (all-zero rows last), so that a block of neighbouring rows shares few nonzero columns: in
     ``att_gt`` the units of one group sit together, nonzero only in their own group's cells
     (and in those they are a comparison for), apart from the never-treated units."""
-    n_rows, m = s.shape
-    if sp.issparse(s):
-        s = sp.csc_matrix(s)
-        first = np.full(n_rows, m, dtype=np.int64)
-        last = np.full(n_rows, -1, dtype=np.int64)
-        for k in range(m):
-            a, b = s.indptr[k], s.indptr[k + 1]
-            rows = s.indices[a:b][s.data[a:b] != 0]
-            last[rows] = k
-        for k in range(m - 1, -1, -1):
-            a, b = s.indptr[k], s.indptr[k + 1]
-            first[s.indices[a:b][s.data[a:b] != 0]] = k
-    else:
-        nonzero = np.asarray(s) != 0
-        some = nonzero.any(axis=1)
-        first = np.where(some, nonzero.argmax(axis=1), m)
-        last = np.where(some, m - 1 - nonzero[:, ::-1].argmax(axis=1), -1)
+    first, last = _pattern_keys(s)
     return np.lexsort((last, first))
 
 
-def _row_blocks(s, order: np.ndarray, block: int):
-    """Yield ``(lo, hi, dense rows order[lo:hi] of s)``; a sparse ``s`` is read as CSR, one
-    block of rows at a time, without converting the whole matrix to dense."""
-    if sp.issparse(s):
-        s = sp.csr_matrix(s)
-    else:
-        s = np.asarray(s)
-    for lo in range(0, len(order), block):
-        hi = min(lo + block, len(order))
-        rows = s[order[lo:hi]]
-        yield lo, hi, rows.toarray() if sp.issparse(rows) else rows
+def _blocks(first: np.ndarray, last: np.ndarray, size: int) -> list[tuple[int, int]]:
+    """Blocks ``(b0, b1)`` of rows already in pattern order: a run of rows with the same first
+    and last nonzero column is split into equal blocks of at most ``size`` rows; runs shorter
+    than ``size // 8`` are joined to their neighbours (up to ``size`` rows), so that no block
+    is multiplied by columns most of its rows do not have, and no product is tiny."""
+    n_rows = len(first)
+    change = np.flatnonzero((first[1:] != first[:-1]) | (last[1:] != last[:-1])) + 1
+    bounds = np.concatenate([[0], change, [n_rows]]).tolist()
+    out: list[tuple[int, int]] = []
+    start = 0  # rows start.. not yet in a block
+    for r0, r1 in zip(bounds[:-1], bounds[1:], strict=True):
+        if r1 - r0 < size // 8:  # a short run: join it to the rows gathered so far
+            if r1 - start > size:
+                out.append((start, r0))
+                start = r0
+            continue
+        if r0 > start:  # short runs gathered before this long one
+            out.append((start, r0))
+        parts = -(-(r1 - r0) // size)
+        cuts = np.linspace(r0, r1, parts + 1).round().astype(int).tolist()
+        out.extend(zip(cuts[:-1], cuts[1:], strict=True))
+        start = r1
+    if start < n_rows:
+        out.append((start, n_rows))
+    return out
 
 
-def _bootstrap_draws(s, n: int, n_boot: int, starts: np.ndarray,
-                     saved: dict | None = None) -> np.ndarray:
-    """``n_boot x m`` draws ``(1/n) sum_r v_rb s_r``.
+def _row_chunks(s, extra):
+    """Yield ``(lo, hi, rows lo..hi-1 of [s, extra] as a CSC matrix)``, in chunks of about
+    ``_CHUNK_VALUES`` values. A sparse matrix is read in place as CSC (one slice per column and
+    chunk), so no CSR or dense copy of the whole matrix is made."""
+    mats = [sp.csc_matrix(m) for m in (s, extra) if m is not None]
+    mats = [m if m.has_sorted_indices else m.sorted_indices() for m in mats]
+    n_rows = s.shape[0]
+    width = sum(m.shape[1] for m in mats)
+    step = int(min(max(_CHUNK_VALUES // max(width, 1), _BLOCK_ROWS), 8 * _BLOCK_ROWS))
+    edges = np.append(np.arange(0, n_rows, step), n_rows)
+    # where each chunk starts in each column of each matrix
+    cuts = [np.stack([np.searchsorted(m.indices[m.indptr[k]:m.indptr[k + 1]], edges)
+                      + m.indptr[k] for k in range(m.shape[1])]) for m in mats]
+    for c in range(len(edges) - 1):
+        lo, hi = int(edges[c]), int(edges[c + 1])
+        spans = [(m, a, b) for m, cut in zip(mats, cuts, strict=True)
+                 for a, b in zip(cut[:, c].tolist(), cut[:, c + 1].tolist(), strict=True)]
+        data = np.concatenate([m.data[a:b] for m, a, b in spans])
+        rows = np.concatenate([m.indices[a:b] for m, a, b in spans]) - lo
+        ptr = np.concatenate([[0], np.cumsum([b - a for _, a, b in spans])])
+        yield lo, hi, sp.csc_matrix((data, rows, ptr), shape=(hi - lo, width))
 
-    Rows are taken in the order of :func:`_pattern_order`, in blocks of ``_BLOCK_ROWS``. For
-    each block, all ``n_boot`` multipliers are generated (hashed in chunks that stay in cache),
-    then one dense matrix product with the block's nonzero columns adds the block to every
-    draw. Memory: ``O(n_boot x (_BLOCK_ROWS + m))`` beyond ``s`` (and a CSR copy of a sparse
-    ``s``). ``saved``: where the multipliers are kept as bits (``"low"``: row ``r``'s bits,
-    packed, at row ``r``), read if there, else written (see :func:`multiplier_bootstrap`)."""
-    n_rows, m = s.shape
+
+def _bootstrap_draws(s, n: int, n_boot: int, starts: np.ndarray, extra=None) -> np.ndarray:
+    """``n_boot x (m + e)`` draws ``(1/n) sum_r v_rb [s_r, extra_r]`` (``extra``: ``e`` more
+    columns on the same rows, or None).
+
+    The rows are read in chunks (:func:`_row_chunks`); within a chunk they are put in the order
+    of :func:`_pattern_order` and taken in blocks of ``_BLOCK_ROWS``. For each block, all
+    ``n_boot`` multipliers are generated as 0/1 indicators ``L_rb`` of Mammen's low value
+    (hashed in chunks that stay in cache), and one dense matrix product (BLAS) with the block's
+    nonzero columns adds the block to every draw, through
+    ``sum_r v_rb s_r = high * sum_r s_r + (low - high) * sum_r L_rb s_r``.
+    Memory: ``O(n_boot x (_BLOCK_ROWS + m + e))`` beyond ``s`` and one chunk."""
+    n_rows = s.shape[0]
+    m = s.shape[1] + (0 if extra is None else extra.shape[1])
     draws = np.zeros((n_boot, m))
-    if n_rows == 0 or n_boot == 0:
+    if n_rows == 0 or n_boot == 0 or m == 0:
         return draws
-    order = _pattern_order(s)
-    block = min(_BLOCK_ROWS, n_rows)
     pairs = (n_boot + 1) // 2
+    block = min(_BLOCK_ROWS, n_rows)
     chunk = max(1, _CHUNK_CELLS // block)
-    known = None if saved is None else saved.get("low")
-    keep = None
-    if saved is not None and known is None and n_rows * ((n_boot + 7) // 8) <= _SAVED_BYTES:
-        keep = np.zeros((n_rows, (n_boot + 7) // 8), dtype=np.uint8)
     low = np.empty((pairs, 2, block), dtype=bool)
-    weights = np.empty((2 * pairs, block))
+    weights = np.empty((2 * pairs, block))  # 1.0 where the draw is Mammen's low value
     z = np.empty((min(chunk, pairs), block), np.uint64)
     tmp = np.empty_like(z)
-    for lo, hi, dense in _row_blocks(s, order, block):
-        cols = np.flatnonzero(dense.any(axis=0))
-        if len(cols) == 0:
-            continue
-        k = hi - lo
-        rows = order[lo:hi]
-        if known is not None:  # k x n_boot bits -> n_boot x k
-            is_low = np.unpackbits(known[rows], axis=1, count=n_boot).T
-        else:
-            block_starts = starts[rows]
+    for lo, _hi, part in _row_chunks(s, extra):
+        first, last = _pattern_keys(part)
+        order = np.lexsort((last, first))
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        # the chunk densified with its rows in pattern order (column-major, as CSC gives it)
+        dense = sp.csc_matrix((part.data, rank[part.indices], part.indptr),
+                              shape=part.shape).toarray(order="F")
+        first, last = first[order], last[order]
+        for b0, b1 in _blocks(first, last, block):
+            c0, c1 = int(first[b0:b1].min()), int(last[b0:b1].max()) + 1
+            if c1 <= c0:  # all-zero rows
+                continue
+            rows_dense = dense[b0:b1, c0:c1]
+            cols = np.flatnonzero((rows_dense != 0).any(axis=0))
+            if len(cols) < (c1 - c0) // 2:  # few of the columns in the range: take them
+                rows_dense = rows_dense[:, cols]
+                cols = cols + c0
+            else:
+                cols = slice(c0, c1)
+            k = b1 - b0
+            block_starts = starts[lo + order[b0:b1]]
             for p0 in range(0, pairs, chunk):
                 p1 = min(p0 + chunk, pairs)
                 _low_mask(block_starts, p0, p1, low[p0:p1, :, :k], z[:p1 - p0, :k],
                           tmp[:p1 - p0, :k])
-            is_low = low[:, :, :k].reshape(2 * pairs, k)[:n_boot]
-            if keep is not None:
-                keep[rows] = np.packbits(is_low.T, axis=1)
-        # v = high + (low - high) * [draw is low]: exactly Mammen's two values
-        w = weights[:n_boot, :k]
-        np.multiply(is_low, _MAMMEN_LOW - _MAMMEN_HIGH, out=w)
-        w += _MAMMEN_HIGH
-        if len(cols) == m:
-            draws += w @ dense
-        else:
-            draws[:, cols] += w @ dense[:, cols]
-    if keep is not None:
-        assert saved is not None  # keep is made only when there is a `saved` to keep it in
-        saved["low"] = keep
+            is_low = weights[:n_boot, :k]
+            np.copyto(is_low, low[:, :, :k].reshape(2 * pairs, k)[:n_boot])
+            add = is_low @ rows_dense
+            add *= _MAMMEN_LOW - _MAMMEN_HIGH
+            add += _MAMMEN_HIGH * rows_dense.sum(axis=0)
+            draws[:, cols] += add
     draws /= n
     return draws
+
+
+def bootstrap_draws(inf, n: int, *, n_boot: int, seed: int, clusters: np.ndarray | None = None,
+                    keys: np.ndarray | None = None, extra=None) -> np.ndarray:
+    """The multiplier-bootstrap draws ``delta_b = (1/n) sum_r v_rb S_r`` (``n_boot x m``) of the
+    columns of ``inf`` (then of ``extra``'s, if given: more columns over the same units), with
+    ``S`` summed within ``clusters``. ``keys``: see :func:`multiplier_bootstrap`.
+
+    Draws are linear in the influence functions: for an estimate whose influence function is
+    ``inf @ a + extra @ c``, the draws are ``draws[:, :m] @ a + draws[:, m:] @ c`` exactly (up to
+    rounding), with the same multipliers. The aggregations of ``att_gt`` are computed so."""
+    s = cluster_sums(inf, clusters)
+    e = None if extra is None else cluster_sums(extra, clusters)
+    n_rows = s.shape[0]
+    if keys is None:
+        keys = id_keys(np.arange(n_rows))
+    if len(keys) != n_rows:
+        raise ValueError(f"multiplier_bootstrap: {len(keys)} keys for {n_rows} bootstrap rows")
+    return _bootstrap_draws(s, n, n_boot, stream_starts(keys, seed), e)
+
+
+def indicator_columns(codes: np.ndarray, weights: np.ndarray, levels: np.ndarray) -> sp.csc_matrix:
+    """``n x len(levels)`` sparse matrix: column ``j`` holds ``weights_i 1{codes_i = levels_j}``
+    (``att_gt`` uses it for ``w_i 1{G_i = g}``, the terms through which the estimation of the
+    group shares enters an aggregation's influence function)."""
+    codes = np.asarray(codes)
+    levels = np.asarray(levels)
+    j = np.searchsorted(levels, codes)
+    j_ok = np.minimum(j, max(len(levels) - 1, 0))
+    hit = np.flatnonzero((j < len(levels)) & (levels[j_ok] == codes)) if len(levels) else (
+        np.zeros(0, dtype=np.int64))
+    return sp.csc_matrix((np.asarray(weights, dtype=float)[hit], (hit, j[hit])),
+                         shape=(len(codes), len(levels)))
+
+
+def bootstrap_rows(inf, clusters: np.ndarray | None) -> int:
+    """The number of bootstrap rows: clusters when SEs are clustered, else units."""
+    if clusters is None:
+        return int(inf.shape[0])
+    return int(clusters.max()) + 1 if len(clusters) else 0
+
+
+def band(draws: np.ndarray, alpha: float = 0.05) -> tuple[np.ndarray, float]:
+    """Bootstrap SEs (interquartile range of each column's draws over ``qnorm(0.75) -
+    qnorm(0.25)``) and the uniform band's critical value (the ``1 - alpha`` quantile of
+    ``max_k |delta_bk / se_k|``) from ``n_boot x m`` draws."""
+    q75, q25 = np.quantile(draws, [0.75, 0.25], axis=0, method="inverted_cdf")
+    se = (q75 - q25) / (stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
+    se[se <= _SE_FLOOR] = np.nan
+    ok = np.isfinite(se)
+    if not ok.any():
+        return se, float("nan")
+    t_max = np.max(np.abs(draws[:, ok] / se[ok]), axis=1)
+    return se, float(np.quantile(t_max, 1 - alpha, method="inverted_cdf"))
 
 
 def multiplier_bootstrap(
     inf, n: int, *, n_boot: int, seed: int, clusters: np.ndarray | None = None,
     keys: np.ndarray | None = None, alpha: float = 0.05, saved: dict | None = None,
+    extra=None,
 ) -> tuple[np.ndarray, float]:
     """Bootstrap SEs and the uniform-band critical value for the columns of ``inf``.
 
@@ -321,25 +454,14 @@ def multiplier_bootstrap(
     Without keys, rows are keyed by their position (``id_keys(range(rows))``), so draws then
     depend on the row order. Returns ``(se, critical_value)``; memory stays ``O(n + n_boot m)``.
 
-    ``saved``: a dict kept with the rows' keys (``att_gt`` keeps one on its result). The
-    multipliers drawn are kept there, one bit each (``rows x n_boot / 8`` bytes, up to 256 MB),
-    so that a later call with the same keys, seed and ``n_boot`` (an aggregation's band) reads
-    them instead of drawing them again; the draws are the same either way.
+    ``saved``: a dict kept with the rows' keys (``att_gt`` keeps one on its result). The draws
+    of ``inf``'s columns and of ``extra``'s (see :func:`bootstrap_draws`) are kept there under
+    ``("mammen", seed, n_boot, rows)``, so that a later summary that is a linear map of them (an
+    aggregation's band) needs no second pass over the units.
     """
-    s = cluster_sums(inf, clusters)
-    n_rows = s.shape[0]
-    if keys is None:
-        keys = id_keys(np.arange(n_rows))
-    if len(keys) != n_rows:
-        raise ValueError(f"multiplier_bootstrap: {len(keys)} keys for {n_rows} bootstrap rows")
-    slot = None if saved is None else saved.setdefault(("mammen", seed, n_boot, n_rows), {})
-    draws = _bootstrap_draws(s, n, n_boot, stream_starts(keys, seed), slot)
-    q75, q25 = np.quantile(draws, [0.75, 0.25], axis=0, method="inverted_cdf")
-    se = (q75 - q25) / (stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
-    se[se <= _SE_FLOOR] = np.nan
-    ok = np.isfinite(se)
-    if not ok.any():
-        return se, float("nan")
-    t_max = np.max(np.abs(draws[:, ok] / se[ok]), axis=1)
-    crit = float(np.quantile(t_max, 1 - alpha, method="inverted_cdf"))
-    return se, crit
+    draws = bootstrap_draws(inf, n, n_boot=n_boot, seed=seed, clusters=clusters, keys=keys,
+                            extra=extra)
+    m = inf.shape[1]
+    if saved is not None:
+        saved[("mammen", seed, n_boot, bootstrap_rows(inf, clusters))] = {"draws": draws}
+    return band(draws[:, :m], alpha)

@@ -93,32 +93,29 @@ class AggregateResult(ResultProtocol):
         return plot_aggregate(self)
 
 
-def _weights_if(keep: np.ndarray, pg: np.ndarray, att: np.ndarray, cell_group: np.ndarray,
-                unit_group: np.ndarray, unit_w: np.ndarray) -> np.ndarray:
-    """Influence of estimating the weights ``p_g / sum p_g`` on ``sum_k p_k att_k / sum p_k``.
+def _weights_f(pk: np.ndarray, ak: np.ndarray, gk: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Influence of estimating the weights ``p_k / sum p_k`` on ``sum_k p_k att_k / sum p_k``
+    (cells ``k`` with shares ``pk``, estimates ``ak`` and groups ``gk``), per unit of each
+    group in ``groups``.
 
-    For cells ``k`` in ``keep``: ``[sum_k att_k (w_i 1{G_i=g_k} - p_k)] / S
-    - [sum_k (w_i 1{G_i=g_k} - p_k)] (sum_k p_k att_k) / S^2``, ``S = sum_k p_k``.
-    Computed per unit without an ``n x k`` matrix.
-    """
-    pk, ak, gk = pg[keep], att[keep], cell_group[keep]
+    The influence is ``[sum_k att_k (w_i 1{G_i=g_k} - p_k)] / S
+    - [sum_k (w_i 1{G_i=g_k} - p_k)] (sum_k p_k att_k) / S^2``, ``S = sum_k p_k``; the terms in
+    ``p_k`` cancel, leaving ``w_i f(G_i)`` with ``f(g) = A_g / S - C_g (sum_k p_k att_k) / S^2``,
+    ``A_g`` the sum of ``att_k`` and ``C_g`` the number of cells over the cells of group ``g``.
+    Returns ``f`` over ``groups`` (0 for a group without cells)."""
     S = pk.sum()
-    groups = np.unique(unit_group)
-    gi = np.searchsorted(groups, unit_group)
-    gk_i = np.searchsorted(groups, gk)
-    a_by_g = np.bincount(gk_i, weights=ak, minlength=len(groups))
-    c_by_g = np.bincount(gk_i, minlength=len(groups))
-    a_i = unit_w * a_by_g[gi]
-    c_i = unit_w * c_by_g[gi]
-    spa = float(pk @ ak)
-    return (a_i - spa) / S - (c_i - S) * spa / S**2
+    idx = np.searchsorted(groups, gk)
+    a_by_g = np.bincount(idx, weights=ak, minlength=len(groups))
+    c_by_g = np.bincount(idx, minlength=len(groups))
+    return a_by_g / S - c_by_g * float(pk @ ak) / S**2
 
 
 @dataclass(frozen=True)
 class _Cells:
     """The specification of an aggregation: the cells' estimates, groups and periods, their
     influence functions and the group shares ``p_g`` (``pg_group`` per group in ``groups``,
-    ``pg`` per cell)."""
+    ``pg`` per cell); ``unit_code``: each unit's position in ``groups`` (-1 for a unit in no
+    cell's group, e.g. never treated)."""
 
     att: np.ndarray
     g: np.ndarray
@@ -129,33 +126,47 @@ class _Cells:
     groups: np.ndarray
     pg_group: np.ndarray
     pg: np.ndarray
+    unit_code: np.ndarray
+
+    def weights_psi(self, f: np.ndarray) -> np.ndarray:
+        """``w_i f(G_i)`` per unit (0 for a unit in no cell's group)."""
+        return np.where(self.unit_code >= 0, self.unit_w * f[np.maximum(self.unit_code, 0)], 0.0)
 
     def combine(self, keep: np.ndarray, weights: np.ndarray,
-                with_wif: bool) -> tuple[float, np.ndarray]:
-        """``sum_k weights_k ATT_k`` over the cells ``keep`` and its influence function (with
-        the estimation of the weights when ``with_wif``)."""
+                with_wif: bool) -> tuple[float, np.ndarray, np.ndarray]:
+        """``sum_k weights_k ATT_k`` over the cells ``keep``, its influence function (with the
+        estimation of the weights when ``with_wif``) and the coefficients that give that
+        influence function from the cells' and the columns ``w_i 1{G_i = g}`` (``g`` in
+        ``groups``): a vector of ``cells + groups``."""
         est = float(weights @ self.att[keep])
         psi = np.asarray(self.influence[:, keep] @ weights).ravel()
+        coef = np.zeros(len(self.att) + len(self.groups))
+        coef[keep] = weights
         if with_wif:
-            psi = psi + _weights_if(keep, self.pg, self.att, self.g, self.unit_group, self.unit_w)
-        return est, psi
+            f = _weights_f(self.pg[keep], self.att[keep], self.g[keep], self.groups)
+            psi = psi + self.weights_psi(f)
+            coef[len(self.att):] = f
+        return est, psi, coef
 
 
 @dataclass
 class _Summary:
     """The fit of an aggregation: one estimate and influence function per label (none for
-    ``simple``) and the overall effect's."""
+    ``simple``) and the overall effect's; ``coefs``: each label's influence function as a
+    linear map of the cells' and the group-share columns (see :meth:`_Cells.combine`)."""
 
     labels: list = field(default_factory=list)
     ests: list = field(default_factory=list)
     psis: list = field(default_factory=list)
+    coefs: list = field(default_factory=list)
     est_o: float = float("nan")
     psi_o: np.ndarray | None = None
 
-    def add(self, label: float, est: float, psi: np.ndarray) -> None:
+    def add(self, label: float, est: float, psi: np.ndarray, coef: np.ndarray) -> None:
         self.labels.append(label)
         self.ests.append(est)
         self.psis.append(psi)
+        self.coefs.append(coef)
 
 
 def aggregate(res: Any, type: str = "simple", *, min_e: float = -np.inf, max_e: float = np.inf,
@@ -192,9 +203,13 @@ def _cells_of(res: Any) -> _Cells:
     shares = res._cache.get("group_shares")  # computed in the engine (did._in_engine_attgt)
     pg_group = (np.array([shares[float(gg)] for gg in groups]) if shares is not None else
                 np.array([np.mean(unit_w * (unit_group == gg)) for gg in groups]))
+    code = np.searchsorted(groups, unit_group)
+    inside = code < len(groups)
+    inside[inside] = groups[code[inside]] == unit_group[inside]
     return _Cells(att=tab["estimate"].to_numpy(float), g=g, t=tab["time"].to_numpy(float),
                   influence=res.influence, unit_group=unit_group, unit_w=unit_w, groups=groups,
-                  pg_group=pg_group, pg=pg_group[np.searchsorted(groups, g)])
+                  pg_group=pg_group, pg=pg_group[np.searchsorted(groups, g)],
+                  unit_code=np.where(inside, code, -1))
 
 
 def _simple(c: _Cells, max_e: float) -> _Summary:
@@ -203,7 +218,7 @@ def _simple(c: _Cells, max_e: float) -> _Summary:
     if len(keep) == 0:
         raise EstimationError("no post-treatment group-time cells to aggregate")
     out = _Summary()
-    out.est_o, out.psi_o = c.combine(keep, c.pg[keep] / c.pg[keep].sum(), True)
+    out.est_o, out.psi_o, _ = c.combine(keep, c.pg[keep] / c.pg[keep].sum(), True)
     return out
 
 
@@ -224,8 +239,7 @@ def _by_group(c: _Cells, max_e: float) -> _Summary:
     out.est_o = float(pgg @ est_arr / pgg.sum())
     psi_o = np.column_stack(out.psis) @ (pgg / pgg.sum())
     # weight-estimation term over the groups (each group one "cell")
-    out.psi_o = psi_o + _weights_if(np.arange(len(lab)), pgg, est_arr, lab, c.unit_group,
-                                    c.unit_w)
+    out.psi_o = psi_o + c.weights_psi(_weights_f(pgg, est_arr, lab, c.groups))
     return out
 
 
@@ -271,6 +285,24 @@ def _calendar(c: _Cells) -> _Summary:
     return out
 
 
+def _cell_draws(res: Any, n_boot: int, seed: int) -> np.ndarray:
+    """The multiplier-bootstrap draws of the cells and of the group-share columns
+    ``w_i 1{G_i = g}`` (``n_boot x (cells + groups)``): those the ``att_gt`` call kept (same
+    seed and ``n_boot``), else drawn now with the same multipliers and kept on the result. An
+    aggregation's draws are a linear map of these (:func:`pceval.did._inference.bootstrap_draws`),
+    so its band needs no second pass over the units."""
+    groups = np.unique(res.table["group"].to_numpy(float))
+    slot = ("mammen", seed, n_boot, inf_.bootstrap_rows(res.influence, res.clusters))
+    kept = res._cache.get(slot)
+    if kept is None or kept["draws"].shape[1] != res.influence.shape[1] + len(groups):
+        shares = inf_.indicator_columns(res.unit_group, res.unit_weights, groups)
+        draws = inf_.bootstrap_draws(res.influence, res.n_units, n_boot=n_boot, seed=seed,
+                                     clusters=res.clusters, keys=res._bootstrap_keys(),
+                                     extra=shares)
+        kept = res._cache[slot] = {"draws": draws}
+    return kept["draws"]
+
+
 def _result(res: Any, type: str, s: _Summary, n_boot: int, seed: int, min_e: float, max_e: float,
             balance_e: int | None) -> AggregateResult:
     """Result: analytic SEs and intervals of the overall effect and of each label, and the
@@ -292,10 +324,8 @@ def _result(res: Any, type: str, s: _Summary, n_boot: int, seed: int, min_e: flo
         est = np.array(s.ests)
         crit = float("nan")
         if n_boot:
-            _, crit = inf_.multiplier_bootstrap(infl, n, n_boot=n_boot, seed=seed,
-                                                clusters=res.clusters,
-                                                keys=res._bootstrap_keys(), alpha=1 - conf,
-                                                saved=res._cache)
+            draws = _cell_draws(res, n_boot, seed) @ np.column_stack(s.coefs)
+            _, crit = inf_.band(draws, alpha=1 - conf)
         table = pd.DataFrame({
             _LABEL[type]: np.array(s.labels), "estimate": est, "std_error": se,
             "ci_lower": est - z * se, "ci_upper": est + z * se,

@@ -344,7 +344,7 @@ def _estimate(panel: WidePanel, control_group: str, method: str, anticipation: i
     plan = _plan_cells(panel, control_group, base_period, anticipation, rcs)
     fitted = _fit_cells(panel, plan, method)
     influence = _influence_matrix(panel, plan, fitted)
-    cache: dict = {}  # the bootstrap rows' keys and multipliers, kept for the aggregations
+    cache: dict = {}  # the bootstrap rows' keys and draws, kept for the aggregations
     if n_boot:
         cache["keys"] = inf_.id_keys(panel.cluster_ids if panel.clusters is not None
                                      else panel.units)
@@ -538,7 +538,7 @@ def _cell_table(panel: WidePanel, fitted: _FittedCells, influence: sp.csc_matrix
                 confidence: float, seed: int, anticipation: int,
                 cache: dict) -> tuple[pd.DataFrame, float]:
     """Result: the table of cells with analytic SEs, pointwise intervals and the uniform band
-    (multiplier bootstrap; ``cache["keys"]`` the keys of its rows, and where its multipliers
+    (multiplier bootstrap; ``cache["keys"]`` the keys of its rows, and where its draws
     are kept); returns ``(table, critical_value)``."""
     n = panel.n
     table = pd.DataFrame(fitted.rows)
@@ -558,9 +558,12 @@ def _cell_table(panel: WidePanel, fitted: _FittedCells, influence: sp.csc_matrix
     table["ci_upper"] = est + z * se
     crit = float("nan")
     if n_boot:
+        # the draws of w_i 1{G_i = g} are kept beside the cells' for the aggregations
+        shares = inf_.indicator_columns(panel.group, panel.weights,
+                                        np.unique(table["group"].to_numpy(float)))
         _, crit = inf_.multiplier_bootstrap(influence, n, n_boot=n_boot, seed=seed,
                                             clusters=panel.clusters, keys=cache["keys"],
-                                            alpha=1 - confidence, saved=cache)
+                                            alpha=1 - confidence, saved=cache, extra=shares)
     table["band_lower"] = est - crit * se
     table["band_upper"] = est + crit * se
     table["event_time"] = table["time"] - table["group"]

@@ -11,31 +11,18 @@ IMD quintiles use :func:`pceval.plots.scale_colour_imd` (1 = most deprived = dar
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
-from plotnine import (
-    aes,
-    facet_wrap,
-    geom_errorbar,
-    geom_hline,
-    geom_line,
-    geom_point,
-    geom_pointrange,
-    geom_ribbon,
-    ggplot,
-    labs,
-    position_dodge,
-    scale_colour_manual,
-    scale_x_continuous,
-)
 
 from pceval.errors import InputError
 from pceval.inequality._common import GroupBy, as_list, check_column_arg, check_input, group_keys
 from pceval.inequality.imd import quantile_order
 from pceval.inequality.slope_index import _link, regression_weights, ridits
-from pceval.plots import NHS_COLOURS, scale_colour_imd, theme_nhs
+
+if TYPE_CHECKING:
+    from plotnine import ggplot
 
 
 def _is_quintile(labels: list[Any]) -> bool:
@@ -53,6 +40,20 @@ def plot_sii(data: pd.DataFrame, *, value: str, population: str, lower: str | No
     most and least deprived values whose difference is the SII. One panel per ``by`` group.
     Arguments as for :func:`~pceval.inequality.sii`.
     """
+    from plotnine import (
+        aes,
+        facet_wrap,
+        geom_errorbar,
+        geom_line,
+        geom_point,
+        ggplot,
+        labs,
+        scale_colour_manual,
+        scale_x_continuous,
+    )
+
+    from pceval.plots import NHS_COLOURS, scale_colour_imd, theme_nhs
+
     for name, col in (("quantile", quantile), ("value", value), ("population", population)):
         check_column_arg(col, name)
     gb = as_list(by)
@@ -110,6 +111,19 @@ def plot_gap_over_time(data: pd.DataFrame, time: str, *, estimate: str = "estima
     """A gap and its limits over time: e.g. :func:`quintile_gap` or :func:`sii` output computed with
     ``by`` including ``time``. With ``facet="auto"`` a ``measure`` column (absolute / relative
     gap) gives one panel each; a reference line marks no gap (0, or 1 for relative gaps)."""
+    from plotnine import (
+        aes,
+        facet_wrap,
+        geom_hline,
+        geom_line,
+        geom_point,
+        geom_ribbon,
+        ggplot,
+        labs,
+    )
+
+    from pceval.plots import NHS_COLOURS, theme_nhs
+
     check_column_arg(time, "time")
     num = [estimate] + [c for c in (lower, upper) if c is not None]
     data = check_input(data, "data", numeric=num, required=[time])
@@ -136,6 +150,21 @@ def plot_gap_over_time(data: pd.DataFrame, time: str, *, estimate: str = "estima
 
 def plot_equity(result: Any, kind: Literal["effects", "outcome"] = "effects") -> ggplot:
     """Effects by quintile with limits and the fitted gradient, or outcome before/with intervention."""
+    from plotnine import (
+        aes,
+        facet_wrap,
+        geom_hline,
+        geom_line,
+        geom_point,
+        geom_pointrange,
+        ggplot,
+        labs,
+        position_dodge,
+        scale_colour_manual,
+    )
+
+    from pceval.plots import NHS_COLOURS, scale_colour_imd, theme_nhs
+
     q = result.settings["quantile"]
     g = list(result.by)
     d = result.by_quintile.copy()
@@ -169,6 +198,10 @@ def plot_equity(result: Any, kind: Literal["effects", "outcome"] = "effects") ->
 
 def plot_uptake(result: Any) -> ggplot:
     """Uptake with Wilson limits by IMD quintile (and age and sex), one panel per dimension."""
+    from plotnine import aes, facet_wrap, geom_pointrange, ggplot, labs, scale_colour_manual
+
+    from pceval.plots import NHS_COLOURS, theme_nhs
+
     d = result.uptake.copy()
     d["category"] = d["category"].astype(str)
     d["_colour"] = np.where(d["dimension"] == "imd", d["category"], "other")
