@@ -106,7 +106,21 @@ class _Sample:
         if method in ("dr", "ipw"):
             dbar = float(W[groups == g].sum()) / float(W[inside].sum())
             self.beta_ps = self._logit(lf, dbar)
-        sums = suf.totals(lf, self._moment_exprs()).iloc[0]
+        # the per-unit terms computed once into a table kept in the engine, then plain sums
+        # (expressions repeated in ~100 aggregates are slow to build and to plan)
+        tm = self.terms()
+        hw = _lit(0.0)
+        if method != "reg":
+            p = self._p(capped=False)
+            hw = self.wn * p * (_lit(1.0) - p)
+        cols = [f"_y{j}" for j in range(T)] + [c for c in lf.collect_schema().names()
+                                                if c.startswith("_lo")]
+        held = suf.materialize(lf.select(*cols, tm["t"].alias("_tt"), tm["c"].alias("_tc"),
+                                         tm["o"].alias("_to"), hw.alias("_th")))
+        try:
+            sums = suf.totals(held, self._moment_exprs()).iloc[0]
+        finally:
+            suf.release(held)
         self._read(sums)
 
     # the per-unit terms as expressions
@@ -160,9 +174,9 @@ class _Sample:
         return beta
 
     def _moment_exprs(self) -> dict[str, nw.Expr]:
+        """The sample's moments over the held table of per-unit terms (``_tt, _tc, _to, _th``)."""
         x, T = self.x, self.T
-        tm = self.terms()
-        t, c, o = tm["t"], tm["c"], tm["o"]
+        t, c, o = nw.col("_tt"), nw.col("_tc"), nw.col("_to")
         ys = [nw.col(f"_y{j}") for j in range(T)]
         e: dict[str, nw.Expr] = {"St": t.sum(), "Sc": c.sum()}
         e.update(suf.vector_exprs(x, t, "tx"))
@@ -175,8 +189,7 @@ class _Sample:
             e.update(suf.vector_exprs(x, c * y, f"cxy{j}"))
             e.update(suf.vector_exprs(x, o * y, f"oxy{j}"))
         if self.method != "reg":
-            p = self._p(capped=False)
-            e.update(suf.crossproduct_exprs(x, self.wn * p * (_lit(1.0) - p), "hess"))
+            e.update(suf.crossproduct_exprs(x, nw.col("_th"), "hess"))
         return e
 
     def _read(self, r: pd.Series) -> None:
@@ -322,16 +335,29 @@ def _influence(kept: nw.LazyFrame, cells: list, groups: np.ndarray, w: nw.Expr,
         psis = [cells[c][0].psi(cells[c][1], cells[c][2], term_cols[id(cells[c][0])]).alias(f"_p{i}")
                 for i, c in enumerate(idx)]
         zl = [*[nw.col(f"_p{i}") for i in range(len(idx))], nw.col("_zw")]
-        lz = lf.with_columns(*pre, w.alias("_zw")).with_columns(*psis) if pre else \
-            lf.with_columns(w.alias("_zw"))
+        # two tables kept in the engine: the samples' per-unit terms, then the influence
+        # functions; the sums of products then read plain columns
+        base = [c for c in lf.collect_schema().names() if c.startswith(("_y", "_lo", "_cl"))]
+        held_terms = suf.materialize(lf.select(*base, *pre, w.alias("_zw")))
+        try:
+            held_psi = suf.materialize(held_terms.select(
+                *psis, "_zw", *(["_cl"] if cluster is not None else [])))
+        except Exception:
+            suf.release(held_terms)
+            raise
         m = len(zl)
-        if cluster is None:
-            G = suf.symmetric(suf.totals(lz, suf.crossproduct_exprs(zl, _lit(1.0), "m")).iloc[0], "m", m)
-            blocks.append((gv, idx, G, None))
-        else:
-            tab = collect_pandas(lz.group_by("_cl").agg(*[z.sum() for z in zl]))
-            blocks.append((gv, idx, tab[[f"_p{i}" for i in range(len(idx))] + ["_zw"]].to_numpy(float),
-                           tab["_cl"]))
+        try:
+            if cluster is None:
+                G = suf.symmetric(suf.totals(held_psi, suf.crossproduct_exprs(zl, _lit(1.0), "m")).iloc[0],
+                                  "m", m)
+                blocks.append((gv, idx, G, None))
+            else:
+                tab = collect_pandas(held_psi.group_by("_cl").agg(*[z.sum() for z in zl]))
+                blocks.append((gv, idx, tab[[f"_p{i}" for i in range(len(idx))] + ["_zw"]].to_numpy(float),
+                               tab["_cl"]))
+        finally:  # newest first: a DuckDB relation binds the tables it was computed from
+            suf.release(held_psi)
+            suf.release(held_terms)
     if cluster is None:
         return _pseudo_from_gram(blocks, C, pseudo_units)
     R = sum(len(b[2]) for b in blocks)
