@@ -14,13 +14,13 @@ import warnings
 
 import numpy as np
 import pytest
-
 from tests.test_in_engine import _ATT_ARGS, RTOL, _local_engine, _staggered, assert_same_frame
 
 DESIGNS = {
     "dr": dict(method="dr", covariates=["x"]),
     "ipw_weighted_two_covariates": dict(method="ipw", covariates=["x", "q"], weights="w"),
     "reg_weighted": dict(method="reg", covariates=["x"], weights="w"),
+    "dr_clustered": dict(method="dr", covariates=["x"], cluster="pcn"),
     "dr_clustered_not_yet_universal": dict(method="dr", covariates=["x"], cluster="pcn",
                                            control_group="not_yet_treated",
                                            base_period="universal"),
@@ -97,7 +97,7 @@ def test_att_gt_continuous_in_engine_equals_in_memory(design, engine, monkeypatc
     _check(design, to_engine, monkeypatch)
 
 
-@pytest.mark.parametrize("design", ["dr", "dr_clustered_not_yet_universal"])
+@pytest.mark.parametrize("design", ["dr", "dr_clustered"])
 def test_att_gt_continuous_in_engine_equals_in_memory_spark(design, spark_session, monkeypatch):
     _check(design, spark_session.createDataFrame, monkeypatch, n=200)
 

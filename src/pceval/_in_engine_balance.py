@@ -146,10 +146,10 @@ def _checks(lf: nw.LazyFrame, treatment: str, covariates: Sequence[str], weights
         if schema[c].is_numeric():
             e[f"miss{i}"] = _count(nw.col(c).is_null() | _f(c).is_nan())
             e[f"inf{i}"] = _count(_f(c).abs() == float("inf"))
-    for k, c in (("w", weights), ("sw", s_weights)):
-        if c:
-            e[f"{k}_bad"] = _count(nw.col(c).is_null() | _f(c).is_nan() | (_f(c) < 0)
-                                   | (_f(c).abs() == float("inf")))
+    for k, wc in (("w", weights), ("sw", s_weights)):
+        if wc:
+            e[f"{k}_bad"] = _count(nw.col(wc).is_null() | _f(wc).is_nan() | (_f(wc) < 0)
+                                   | (_f(wc).abs() == float("inf")))
     r = totals(lf, e).iloc[0]
     if int(r["t_null"]):
         raise InputError(f"`data`: column '{treatment}' has {int(r['t_null'])} missing value(s)")
@@ -211,8 +211,8 @@ def _products(lf: nw.LazyFrame, cols: list[nw.Expr], names: list[str], known: li
             e[f"nb{j}"] = _count(~x.is_in([0.0, 1.0]))
     for p, (i, j) in enumerate(pairs):
         x2 = cols[i] * cols[j]
-        e[f"z{p}"] = _count((x2.abs() >= eps))
-        e[f"s{p}"] = _count(((x2 - cols[i]).abs() >= eps))
+        e[f"z{p}"] = _count(x2.abs() >= eps)
+        e[f"s{p}"] = _count((x2 - cols[i]).abs() >= eps)
         e[f"pb{p}"] = _count(~x2.is_in([0.0, 1.0]))
     r = totals(lf, e).iloc[0] if e else {}
     binary = [bool(k) if k is not None else int(r[f"nb{j}"]) == 0 for j, k in enumerate(known)]

@@ -45,8 +45,10 @@ but not bit for bit: unit-level multipliers would need every unit's influence fu
 the person-level data.
 
 Size of what is collected: ``strata x (T+1)(T+2)/2`` sums unclustered, ``clusters x strata x
-(T+1)`` clustered; with continuous covariates every unit is its own stratum, so this path
-refuses them (an :class:`~pceval.errors.InputError` says what would be collected).
+(T+1)`` clustered. With continuous covariates (more than ``MAX_STRATA`` strata) every unit is
+its own stratum, so :func:`att_gt_fields` takes the per-unit path of
+:mod:`pceval.did._in_engine_continuous` (per-unit influence-function expressions whose Gram
+matrices by group are summed in the engine) and builds the pseudo-units from those.
 
 References: Callaway & Sant'Anna (2021) J. Econometrics 225(2); Sant'Anna & Zhao (2020)
 J. Econometrics 219(1); Wong et al. (2021) "You only compress once", arXiv:2102.11297.

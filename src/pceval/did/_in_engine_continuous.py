@@ -325,7 +325,7 @@ def _influence(kept: nw.LazyFrame, cells: list, groups: np.ndarray, w: nw.Expr,
         # the per-unit terms of each sample, once, then each cell's psi from them
         smps = {id(cells[c][0]): cells[c][0] for c in idx}
         term_cols: dict[int, dict[str, nw.Expr]] = {}
-        pre = []
+        pre: list[nw.Expr] = []
         for sid, smp in smps.items():
             term_cols[sid] = {}
             for name, e in smp.terms().items():
@@ -373,6 +373,7 @@ def _influence(kept: nw.LazyFrame, cells: list, groups: np.ndarray, w: nw.Expr,
         r1 = r0 + len(Z)
         infl[r0:r1, idx] = Z[:, :-1]
         wcol[r0:r1], grp[r0:r1] = Z[:, -1], gv
+        assert cl is not None  # clustered blocks carry their cluster ids
         ids.append(cl.to_numpy())
         r0 = r1
     codes, uniq = pd.factorize(np.concatenate(ids), sort=True)
