@@ -15,9 +15,10 @@ is timed on its own (wall seconds); peak RSS is that of the whole process (``ru_
 each step, so it includes DuckDB's memory (capped with ``--memory-limit``) and Python's; on Spark,
 the peak of the driver JVM (``VmHWM``) is added.
 
-Rows: att_gt with no covariates, with the discrete ``q``, with the continuous ``age`` (refused in
-the engine: the message says what it would collect), the ``dynamic`` aggregation, and did2x2
-(linear, clustered by unit; Poisson with person-time).
+Rows: att_gt with no covariates, with the discrete ``q``, with the continuous ``age`` (the
+per-unit path: logistic IRLS one pass per step, per-group Gram matrices of the influence
+functions), the ``dynamic`` aggregation, and did2x2 (linear, clustered by unit; Poisson with
+person-time).
 """
 
 from __future__ import annotations
@@ -161,8 +162,11 @@ def main() -> None:
         _time("att_gt dr, q, clustered by pcn",
               lambda: did.att_gt(panel, **base, covariates=["q"], cluster="pcn"), rows)
     if "age" in steps:
-        _time("att_gt dr, continuous covariate age",
-              lambda: did.att_gt(panel, **base, covariates=["age"]), rows)
+        res_age = _time("att_gt dr, continuous covariate age",
+                        lambda: did.att_gt(panel, **base, covariates=["age"]), rows)
+        if res_age is not None:
+            agg = _time("  aggregate dynamic (age)", lambda: res_age.aggregate("dynamic"), rows)
+            print(agg.to_frame()[["term", "estimate", "std_error"]].tail(3).to_string(index=False))
     lf = panel
     if args.engine == "duckdb":
         lf = panel.query("p", "SELECT *, (g > 0)::INT AS treated, (t >= 13)::INT AS post "
