@@ -88,13 +88,17 @@ def _panel_sql(units: int) -> str:
     """
 
 
-def _duckdb_panel(units: int, memory_limit: str, threads: int, database: str):
+def _duckdb_panel(units: int, memory_limit: str, threads: int, database: str, reuse: bool = False):
     import duckdb
 
     con = duckdb.connect(database)  # a file: national data live on disk, not in RAM
     con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute(f"SET threads = {threads}")
     con.execute("SET preserve_insertion_order = false")
+    if reuse and con.sql("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'panel'").fetchone()[0]:
+        n = con.sql("SELECT max(unit) + 1 FROM panel").fetchone()[0]  # ids 0 .. units-1
+        if n == units:  # the panel a previous run left in the database file
+            return con.table("panel")
     con.execute("DROP TABLE IF EXISTS panel")
     con.execute(f"CREATE TABLE panel AS {_panel_sql(units)}")
     return con.table("panel")
@@ -137,6 +141,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--n-boot", type=int, default=999)
     ap.add_argument("--database", default=":memory:", help="DuckDB database file (or :memory:)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="use the panel a previous run left in --database (same --units)")
     ap.add_argument("--steps", default="none,q,q_cluster,age,did_linear,did_poisson",
                     help="comma-separated: none, q, q_cluster, age, did_linear, did_poisson")
     args = ap.parse_args()
@@ -145,7 +151,8 @@ def main() -> None:
 
     rows: list = []
     steps = set(args.steps.split(","))
-    make = (lambda: _duckdb_panel(args.units, args.memory_limit, args.threads, args.database)) \
+    make = (lambda: _duckdb_panel(args.units, args.memory_limit, args.threads, args.database,
+                                  args.reuse)) \
         if args.engine == "duckdb" else (lambda: _spark_panel(args.units))
     panel = _time(f"generate {args.units:,} x {PERIODS} in {args.engine}", make, rows)
     base = dict(outcome="y", unit="unit", time="t", group="g", n_boot=args.n_boot)
