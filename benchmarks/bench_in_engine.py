@@ -95,8 +95,8 @@ def _duckdb_panel(units: int, memory_limit: str, threads: int, database: str, re
     con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute(f"SET threads = {threads}")
     con.execute("SET preserve_insertion_order = false")
-    if reuse and con.sql("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'panel'").fetchone()[0]:
-        n = con.sql("SELECT max(unit) + 1 FROM panel").fetchone()[0]  # ids 0 .. units-1
+    if reuse and con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'panel'").fetchall()[0][0]:
+        n = con.execute("SELECT max(unit) + 1 FROM panel").fetchall()[0][0]  # ids 0 .. units-1
         if n == units:  # the panel a previous run left in the database file
             return con.table("panel")
     con.execute("DROP TABLE IF EXISTS panel")
