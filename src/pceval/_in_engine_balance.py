@@ -62,10 +62,12 @@ def _count(e: nw.Expr) -> nw.Expr:
 def balance_in_engine(lf: nw.LazyFrame, treatment: str, covariates: Sequence[str],
                       weights: Any, *, estimand: str, s_weights: str | None,
                       subclass: str | None, squares: bool, interactions: bool,
-                      thresholds: Mapping[str, float] | None) -> Any:
-    """:func:`pceval.balance_table` on a lazy table (see the module docstring)."""
-    from pceval.covariate_balance import _SQRT_EPS, DEFAULT_THRESHOLDS, BalanceResult
-
+                      thresholds: Mapping[str, float] | None, defaults: Mapping[str, float],
+                      eps: float, result: Any) -> Any:
+    """:func:`pceval.balance_table` on a lazy table (see the module docstring): ``defaults``
+    (thresholds), ``eps`` and the ``result`` class come from :mod:`pceval.covariate_balance`,
+    which calls this (a lower layer: it does not import that module)."""
+    _SQRT_EPS, DEFAULT_THRESHOLDS, BalanceResult = eps, defaults, result  # noqa: N806
     for k, v in (thresholds or {}).items():
         check_choice(k, "thresholds key", tuple(DEFAULT_THRESHOLDS))
         check_number(v, f"thresholds['{k}']", low=0, low_open=True)

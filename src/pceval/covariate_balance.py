@@ -522,7 +522,8 @@ def balance_table(data: pd.DataFrame, treatment: str, covariates: Sequence[str],
 
         return balance_in_engine(lf, treatment, list(covariates), weights, estimand=estimand,
                                  s_weights=s_weights, subclass=subclass, squares=squares,
-                                 interactions=interactions, thresholds=thresholds)
+                                 interactions=interactions, thresholds=thresholds,
+                                 defaults=DEFAULT_THRESHOLDS, eps=_SQRT_EPS, result=BalanceResult)
     req = [treatment, *covariates] + [c for c in (s_weights, subclass) if c]
     if isinstance(weights, str):
         req.append(weights)
