@@ -15,9 +15,10 @@ is timed on its own (wall seconds); peak RSS is that of the whole process (``ru_
 each step, so it includes DuckDB's memory (capped with ``--memory-limit``) and Python's; on Spark,
 the peak of the driver JVM (``VmHWM``) is added.
 
-Rows: att_gt with no covariates, with the discrete ``q``, with the continuous ``age`` (refused in
-the engine: the message says what it would collect), the ``dynamic`` aggregation, and did2x2
-(linear, clustered by unit; Poisson with person-time).
+Rows: att_gt with no covariates, with the discrete ``q``, with the continuous ``age`` (the
+per-unit path: logistic IRLS one pass per step, per-group Gram matrices of the influence
+functions), the ``dynamic`` aggregation, and did2x2 (linear, clustered by unit; Poisson with
+person-time).
 """
 
 from __future__ import annotations
@@ -87,13 +88,17 @@ def _panel_sql(units: int) -> str:
     """
 
 
-def _duckdb_panel(units: int, memory_limit: str, threads: int, database: str):
+def _duckdb_panel(units: int, memory_limit: str, threads: int, database: str, reuse: bool = False):
     import duckdb
 
     con = duckdb.connect(database)  # a file: national data live on disk, not in RAM
     con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute(f"SET threads = {threads}")
     con.execute("SET preserve_insertion_order = false")
+    if reuse and con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'panel'").fetchall()[0][0]:
+        n = con.execute("SELECT max(unit) + 1 FROM panel").fetchall()[0][0]  # ids 0 .. units-1
+        if n == units:  # the panel a previous run left in the database file
+            return con.table("panel")
     con.execute("DROP TABLE IF EXISTS panel")
     con.execute(f"CREATE TABLE panel AS {_panel_sql(units)}")
     return con.table("panel")
@@ -136,6 +141,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--n-boot", type=int, default=999)
     ap.add_argument("--database", default=":memory:", help="DuckDB database file (or :memory:)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="use the panel a previous run left in --database (same --units)")
     ap.add_argument("--steps", default="none,q,q_cluster,age,did_linear,did_poisson",
                     help="comma-separated: none, q, q_cluster, age, did_linear, did_poisson")
     args = ap.parse_args()
@@ -144,7 +151,8 @@ def main() -> None:
 
     rows: list = []
     steps = set(args.steps.split(","))
-    make = (lambda: _duckdb_panel(args.units, args.memory_limit, args.threads, args.database)) \
+    make = (lambda: _duckdb_panel(args.units, args.memory_limit, args.threads, args.database,
+                                  args.reuse)) \
         if args.engine == "duckdb" else (lambda: _spark_panel(args.units))
     panel = _time(f"generate {args.units:,} x {PERIODS} in {args.engine}", make, rows)
     base = dict(outcome="y", unit="unit", time="t", group="g", n_boot=args.n_boot)
@@ -161,8 +169,11 @@ def main() -> None:
         _time("att_gt dr, q, clustered by pcn",
               lambda: did.att_gt(panel, **base, covariates=["q"], cluster="pcn"), rows)
     if "age" in steps:
-        _time("att_gt dr, continuous covariate age",
-              lambda: did.att_gt(panel, **base, covariates=["age"]), rows)
+        res_age = _time("att_gt dr, continuous covariate age",
+                        lambda: did.att_gt(panel, **base, covariates=["age"]), rows)
+        if res_age is not None:
+            agg = _time("  aggregate dynamic (age)", lambda: res_age.aggregate("dynamic"), rows)
+            print(agg.to_frame()[["term", "estimate", "std_error"]].tail(3).to_string(index=False))
     lf = panel
     if args.engine == "duckdb":
         lf = panel.query("p", "SELECT *, (g > 0)::INT AS treated, (t >= 13)::INT AS post "

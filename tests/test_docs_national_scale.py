@@ -24,7 +24,7 @@ def test_national_scale_page_runs_on_spark(monkeypatch, spark_session):
         pytest.fail("synthetic_data/ is missing: run `make data`")
     monkeypatch.chdir(ROOT)
     blocks = _blocks()
-    assert len(blocks) == 3
+    assert len(blocks) == 4
     ns: dict = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -39,3 +39,6 @@ def test_national_scale_page_runs_on_spark(monkeypatch, spark_session):
     fit = ns["fit"].to_frame()
     assert list(fit["scale"]) == ["absolute", "relative"]
     assert fit["std_error"].notna().all()
+    bal = ns["bal"].to_frame()
+    assert bal["ks"].notna().any() and (ns["bal_gap"] <= 1e-9 * ns["bal_local"].to_frame()[
+        ["smd", "var_ratio", "ks"]].abs().max()).all(), ns["bal_gap"]

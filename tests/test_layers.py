@@ -19,6 +19,7 @@ LAYERS: list[set[str]] = [
     {"pceval._engines"},
     {"pceval._checks", "pceval._periods", "pceval._results", "pceval._design", "pceval._models",
      "pceval._sufficient",
+     "pceval._in_engine_balance",
      "pceval.plots",
      "pceval.disclosure"},
     {"pceval.synthetic"},

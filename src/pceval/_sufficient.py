@@ -128,9 +128,11 @@ def release(lf: nw.LazyFrame) -> None:
         sql = native.sql_query()
         import re
 
-        m = re.search(r"_pceval_[0-9a-f]{12}", sql)
-        if m:
-            native.query("_pceval_src", f"DROP TABLE IF EXISTS {m.group(0)}")
+        # the relation reads its own table last (the earlier names are the tables it was
+        # computed from, e.g. another materialized table)
+        names = re.findall(r"_pceval_[0-9a-f]{12}", sql)
+        if names:
+            native.query("_pceval_src", f"DROP TABLE IF EXISTS {names[-1]}")
     elif impl.is_spark_like() and hasattr(native, "unpersist"):
         native.unpersist()
 

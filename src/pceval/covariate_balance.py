@@ -471,27 +471,17 @@ def _sizes(t: np.ndarray, weights: np.ndarray | None, s_w: np.ndarray) -> pd.Dat
     return pd.DataFrame(rows)
 
 
-def _refuse_lazy(data: Any, columns: list[str]) -> None:
-    """A lazy table (DuckDB, Spark) is refused with its size: balance tables (eCDF and KS
-    statistics need each covariate's whole distribution) are computed in memory."""
+def _lazy_table(data: Any) -> Any:
+    """A lazy table (DuckDB, Spark, polars LazyFrame) as a narwhals LazyFrame, else None: balance
+    tables on lazy tables are computed in the engine (:mod:`pceval._in_engine_balance`)."""
     from pceval._engines import is_eager, lazy
 
     if isinstance(data, pd.DataFrame) or is_eager(data):
-        return
+        return None
     try:
-        lf = lazy(data, "data")
+        return lazy(data, "data")
     except InputError:
-        return
-    import narwhals as nw
-
-    from pceval._sufficient import totals
-
-    n = int(totals(lf, {"n": nw.len()})["n"].iloc[0])
-    raise InputError(
-        f"balance_table works in memory (the eCDF and KS statistics need each covariate's whole "
-        f"distribution): collect the {n:,} rows x {len(columns)} columns it needs (about "
-        f"{n * len(columns) * 8 / 1e6:,.0f} MB) first, e.g. relation.select(...).df() or "
-        "spark_df.select(...).toPandas()")
+        return None
 
 
 def balance_table(data: pd.DataFrame, treatment: str, covariates: Sequence[str],
@@ -524,9 +514,16 @@ def balance_table(data: pd.DataFrame, treatment: str, covariates: Sequence[str],
     check_choice(estimand, "estimand", ("ATT", "ATC", "ATE"))
     if isinstance(covariates, str):
         covariates = [covariates]
-    _refuse_lazy(data, [treatment, *(covariates or [])])
     if not covariates:
         raise InputError("`covariates` must name at least one column")
+    lf = _lazy_table(data)
+    if lf is not None:  # weighted moments by group computed in the engine
+        from pceval._in_engine_balance import balance_in_engine
+
+        return balance_in_engine(lf, treatment, list(covariates), weights, estimand=estimand,
+                                 s_weights=s_weights, subclass=subclass, squares=squares,
+                                 interactions=interactions, thresholds=thresholds,
+                                 defaults=DEFAULT_THRESHOLDS, eps=_SQRT_EPS, result=BalanceResult)
     req = [treatment, *covariates] + [c for c in (s_weights, subclass) if c]
     if isinstance(weights, str):
         req.append(weights)

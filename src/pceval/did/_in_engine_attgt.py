@@ -45,8 +45,10 @@ but not bit for bit: unit-level multipliers would need every unit's influence fu
 the person-level data.
 
 Size of what is collected: ``strata x (T+1)(T+2)/2`` sums unclustered, ``clusters x strata x
-(T+1)`` clustered; with continuous covariates every unit is its own stratum, so this path
-refuses them (an :class:`~pceval.errors.InputError` says what would be collected).
+(T+1)`` clustered. With continuous covariates (more than ``MAX_STRATA`` strata) every unit is
+its own stratum, so :func:`att_gt_fields` takes the per-unit path of
+:mod:`pceval.did._in_engine_continuous` (per-unit influence-function expressions whose Gram
+matrices by group are summed in the engine) and builds the pseudo-units from those.
 
 References: Callaway & Sant'Anna (2021) J. Econometrics 225(2); Sant'Anna & Zhao (2020)
 J. Econometrics 219(1); Wong et al. (2021) "You only compress once", arXiv:2102.11297.
@@ -112,6 +114,24 @@ def strata_from_engine(data: Any, *, outcome: str, unit: str, time: str, group: 
                        ) -> tuple[_Strata, np.ndarray, dict, int]:
     """Check the panel as :func:`pceval.did._prepare.prepare_panel` does (same errors, same
     counted exclusions) and return ``(strata, times, exclusions, n_units)``; every step a query."""
+    units, kept, times, exclusions, n_units, _ = _engine_units(
+        data, outcome=outcome, unit=unit, time=time, group=group, covariates=covariates,
+        weights=weights, cluster=cluster, anticipation=anticipation, unbalanced=unbalanced)
+    try:
+        strata = _stratum_sums(kept, covariates, cluster, len(times))
+    finally:
+        release(units)
+    return strata, times, exclusions, n_units
+
+
+def _engine_units(data: Any, *, outcome: str, unit: str, time: str, group: str,
+                  covariates: list[str], weights: str | None, cluster: str | None,
+                  anticipation: int, unbalanced: str = "balance"
+                  ) -> tuple[nw.LazyFrame, nw.LazyFrame, np.ndarray, dict, int, bool]:
+    """The checks of :func:`strata_from_engine`; returns ``(units, kept, times, exclusions,
+    n_units, continuous)``: the unit table kept in the engine (free it with ``release``), its
+    kept units with the recoded group ``_g``, and whether the covariates have more than
+    ``MAX_STRATA`` distinct combinations with the group (the per-unit path)."""
     lf = lazy(data, "data")
     cols = [unit, time, group, outcome, *covariates, *([weights] if weights else []),
             *([cluster] if cluster else [])]
@@ -125,8 +145,7 @@ def strata_from_engine(data: Any, *, outcome: str, unit: str, time: str, group: 
     lf = lf.select(*cols)
     exclusions: dict[str, int] = {}
     lf = _checked_rows(lf, outcome, unit, time, group, covariates, weights, cluster, exclusions)
-    if covariates:
-        _check_strata(lf, group, covariates)
+    continuous = bool(covariates) and _n_strata(lf, group, covariates) > MAX_STRATA
     times = np.sort(collect_pandas(lf.select(time).unique())[time].to_numpy(float))
     _check_spacing(times, time)
     units = _unit_table(lf, unit, time, group, outcome, covariates, weights, cluster, times)
@@ -134,26 +153,19 @@ def strata_from_engine(data: Any, *, outcome: str, unit: str, time: str, group: 
         keep_expr, g_expr, n_units = _resolve_units(units, unit, group, covariates, weights,
                                                     cluster, times, anticipation, exclusions,
                                                     unbalanced)
-        kept = units.filter(keep_expr).with_columns(g_expr.alias("_g"))
-        strata = _stratum_sums(kept, covariates, cluster, len(times))
-    finally:
+    except Exception:
         release(units)
-    return strata, times, exclusions, n_units
+        raise
+    kept = units.filter(keep_expr).with_columns(g_expr.alias("_g"))
+    return units, kept, times, exclusions, n_units, continuous
 
 
-def _check_strata(lf: nw.LazyFrame, group: str, covariates: list[str]) -> None:
-    """Refuse covariates with more than ``MAX_STRATA`` distinct combinations with the group
-    (continuous covariates): the stratum sums would be nearly as large as the data."""
-    n_strata = int(collect_pandas(lf.select(group, *covariates).unique()
-                                  .select(nw.len().alias("n")))["n"].iloc[0])
-    if n_strata > MAX_STRATA:
-        raise InputError(
-            f"att_gt in the engine: the covariates {covariates} take {n_strata:,} distinct "
-            f"combinations with the groups (more than {MAX_STRATA:,}), i.e. they are continuous. "
-            "In the engine pceval estimates att_gt from sums by stratum of group and covariates, so "
-            f"this would collect about {n_strata:,} strata x the periods' squares, close to the "
-            "person-level data. Pass discrete covariates (e.g. age bands, IMD quintile), or collect "
-            "the panel to pandas (e.g. relation.df() / spark_df.toPandas()) and call att_gt on it")
+def _n_strata(lf: nw.LazyFrame, group: str, covariates: list[str]) -> int:
+    """The number of distinct combinations of the group and the covariates: above
+    ``MAX_STRATA`` the covariates are (near) continuous and the stratum sums would be nearly as
+    large as the data, so att_gt takes the per-unit path (:mod:`pceval.did._in_engine_continuous`)."""
+    return int(collect_pandas(lf.select(group, *covariates).unique()
+                              .select(nw.len().alias("n")))["n"].iloc[0])
 
 
 def _checked_rows(lf: nw.LazyFrame, outcome: str, unit: str, time: str, group: str,
@@ -470,17 +482,42 @@ def att_gt_fields(data: Any, *, outcome: str, unit: str, time: str, group: str,
     cluster and stratum; else ``L_s'`` rows per stratum) whose sums of squares and
     cross-products, and cluster sums, are those of the units."""
     covariates = list(covariates or [])
-    strata, times, exclusions, n = strata_from_engine(
+    units, kept, times, exclusions, n, continuous = _engine_units(
         data, outcome=outcome, unit=unit, time=time, group=group, covariates=covariates,
         weights=weights, cluster=cluster, anticipation=anticipation, unbalanced=unbalanced)
-    if control_group == "never_treated" and not (strata.group == 0).any():
-        raise InputError("control_group='never_treated' but no unit in `data` is never treated "
-                         f"(`{group}` = 0); use control_group='not_yet_treated'")
-    rows, coefs = _fit_cells(strata, times, control_group, base_period, anticipation, method, n)
-    influence, pseudo_group, pseudo_w, clusters, ids = _pseudo_units(strata, coefs, len(rows))
+    try:
+        if continuous:
+            from pceval.did import _in_engine_continuous as cont
+
+            groups = collect_pandas(kept.select("_g").unique())["_g"].to_numpy(float)
+            _check_never(control_group, groups, group)
+            rows, influence, pseudo_group, pseudo_w, clusters, ids, tot = cont.fit_cells(
+                kept, n_cov=len(covariates), has_weights=weights is not None, times=times,
+                control_group=control_group, base_period=base_period, anticipation=anticipation,
+                method=method, n=n, cluster=cluster, cells_of=_cells,
+                max_bytes=MAX_INFLUENCE_BYTES, pseudo_units=PSEUDO_UNITS)
+            # clustered: ``ids`` are the cluster ids (the bootstrap's keys); else pseudo-unit ids
+            strata = _Strata(group=tot["group"], X=np.ones((len(tot["group"]), 1)),
+                             count=tot["count"], W=tot["W"], WY=None,
+                             cluster_ids=ids if clusters is not None else None)
+            ids = None if clusters is not None else ids
+        else:
+            strata = _stratum_sums(kept, covariates, cluster, len(times))
+    finally:
+        release(units)
+    if not continuous:
+        _check_never(control_group, strata.group, group)
+        rows, coefs = _fit_cells(strata, times, control_group, base_period, anticipation, method, n)
+        influence, pseudo_group, pseudo_w, clusters, ids = _pseudo_units(strata, coefs, len(rows))
     return _fields(rows, influence, pseudo_group, pseudo_w, clusters, ids, strata, n, times,
                    exclusions, control_group, method, anticipation, base_period, cluster,
                    covariates, n_boot, confidence, seed, engine_name(data))
+
+
+def _check_never(control_group: str, groups: np.ndarray, group: str) -> None:
+    if control_group == "never_treated" and not (groups == 0).any():
+        raise InputError("control_group='never_treated' but no unit in `data` is never treated "
+                         f"(`{group}` = 0); use control_group='not_yet_treated'")
 
 
 def _fit_cells(strata: _Strata, times: np.ndarray, control_group: str, base_period: str,
