@@ -302,7 +302,9 @@ The `null` rows are the same design without the violation.
     ("code", """
 # "null" is a scenario's name, not a missing value
 gen = pd.read_csv(results / "sensitivity_generator_summary.csv", keep_default_na=False, na_values=[""])
-gen_table = gen.assign(coverage_pct=100 * gen["coverage"], mc_se_pct=100 * gen["mc_se_coverage"])
+gen_table = gen.assign(coverage_pct=100 * gen["coverage"], mc_se_pct=100 * gen["mc_se_coverage"],
+                       scenario=gen["scenario"].map({"trend_violation": "trends differ (1% a month)",
+                                                     "null": "no violation"}))
 report.show_table(gen_table[["scenario", "method", "bound", "replications", "coverage_pct", "mc_se_pct",
                              "mean_width", "mean_bias", "closed_form_bias"]]
                   .rename(columns={"coverage_pct": "coverage of the true effect (%)", "mc_se_pct": "MC SE (%)",

@@ -366,10 +366,11 @@ def _bootstrap_draws(s, n: int, n_boot: int, starts: np.ndarray, extra=None) -> 
             if c1 <= c0:  # all-zero rows
                 continue
             rows_dense = dense[b0:b1, c0:c1]
-            cols = np.flatnonzero((rows_dense != 0).any(axis=0))
-            if len(cols) < (c1 - c0) // 2:  # few of the columns in the range: take them
-                rows_dense = rows_dense[:, cols]
-                cols = cols + c0
+            nonzero = np.flatnonzero((rows_dense != 0).any(axis=0))
+            cols: np.ndarray | slice
+            if len(nonzero) < (c1 - c0) // 2:  # few of the columns in the range: take them
+                rows_dense = rows_dense[:, nonzero]
+                cols = nonzero + c0
             else:
                 cols = slice(c0, c1)
             k = b1 - b0
