@@ -1,6 +1,6 @@
 """Notebook 1: does personalised care and support planning narrow the health gap?"""
 
-from nbtools import write
+from nbtools import LOVE_PLOT_WORDS, write
 
 CELLS = [
     ("md", """
@@ -94,20 +94,7 @@ n_matched = int(matched["treated"].sum())
 bal = m.balance().to_frame()
 worst_smd = float(bal.loc[bal["sample"] == "matched", "smd"].abs().max())
 n_unbalanced = int((bal.loc[(bal["sample"] == "matched") & (bal["covariate"] != "distance"), "smd"].abs() > 0.1).sum())
-# the Love plot in the evaluator's words (covariate name -> what a reader sees)
-WORDS = {"age_at_index": "age at index date", "sexF": "female", "sexM": "male",
-         "ltc_count": "number of long-term conditions", "frailty_index": "frailty index",
-         "prior_emergency_admission": "emergency admissions, prior year",
-         "prior_ae_attendance": "A&E attendances, prior year",
-         "prior_gp_appointment": "GP appointments, prior year",
-         "any_prior_emergency": "any emergency admission, prior year",
-         "recent_ae": "A&E attendances, 1-3 months before", "imd_quintile": "IMD quintile",
-         "depression": "depression", "pam_score_baseline": "PAM score before",
-         "ons4_life_satisfaction_baseline": "life satisfaction (ONS4) before",
-         "ons4_anxiety_baseline": "anxiety (ONS4) before", "index_year": "year of index date"}
-love_labels = {k: v for k, v in WORDS.items() if k in set(bal["covariate"])}
-bal_words = bal.assign(covariate=bal["covariate"].replace({**love_labels, "distance": "propensity score (distance)"}))
-report.show_figure(m.love_plot(labels=love_labels), alt=f"Love plot: after matching the largest standardised difference is "
+""" + LOVE_PLOT_WORDS + """report.show_figure(m.love_plot(labels=love_labels), alt=f"Love plot: after matching the largest standardised difference is "
                    f"{worst_smd:.2f}; {n_unbalanced} covariate(s) above 0.1")
 """, None),
     ("code", """
