@@ -145,6 +145,12 @@ def test_multipliers_are_mammens_two_points_with_mean_0_and_variance_1():
     c = np.corrcoef(v[:, :-1].ravel(), v[:, 1:].ravel())[0, 1]
     d = np.corrcoef(v[:-1].ravel(), v[1:].ravel())[0, 1]
     assert abs(c) < 5e-3 and abs(d) < 5e-3
+    # nor are the four draws that share one stream output (16-bit lanes), at any lag
+    for lag in (2, 3, 4):
+        assert abs(np.corrcoef(v[:-lag].ravel(), v[lag:].ravel())[0, 1]) < 5e-3, lag
+    lanes = v.reshape(125, 4, 2000)
+    for q in range(4):  # each lane alone has Mammen's probability
+        assert abs((lanes[:, q] < 0).mean() - inf_._MAMMEN_P) < 4e-3, q
 
 
 def test_blocked_draws_equal_the_plain_product():
@@ -259,17 +265,33 @@ def test_an_aggregations_band_is_the_same_with_the_multipliers_kept_or_drawn_aga
         kept[2]["band_lower"]).any()
 
 
-def test_two_draws_per_stream_output_and_the_block_order():
-    # draw 2j from the low 32 bits of the stream's j-th output, draw 2j+1 from its high bits
+def test_four_draws_per_stream_output_and_the_block_order():
+    # draw 4j+q from bits 16q..16q+15 of the stream's j-th output (lowest lane first)
     starts = inf_.stream_starts(inf_.id_keys(np.arange(5)), 3)
     z = starts[None, :] + np.arange(1, 4, dtype=np.uint64)[:, None] * inf_._GOLDEN
     inf_._mix64(z, np.empty_like(z))
-    low_half = (z & np.uint64(0xFFFFFFFF)) < inf_._LOW_BELOW
-    high_half = (z >> np.uint64(32)) < inf_._LOW_BELOW
-    want = np.where(np.stack([low_half, high_half], axis=1).reshape(6, 5), inf_._MAMMEN_LOW,
-                    inf_._MAMMEN_HIGH)
-    np.testing.assert_array_equal(inf_.mammen_weights(starts, 0, 6), want)
+    lanes = [(z >> np.uint64(16 * q)) & np.uint64(0xFFFF) for q in range(4)]
+    below = np.stack([lane < np.uint64(47422) for lane in lanes], axis=1).reshape(12, 5)
+    want = np.where(below, inf_._MAMMEN_LOW, inf_._MAMMEN_HIGH)
+    np.testing.assert_array_equal(inf_.mammen_weights(starts, 0, 12), want)
     np.testing.assert_array_equal(inf_.mammen_weights(starts, 1, 4), want[1:4])
+    np.testing.assert_array_equal(inf_.mammen_weights(starts, 5, 11), want[5:11])
+    # the two values: P(low) = 47422 / 65536, mean 0 and variance 1, Mammen's to within 2e-5
+    q = 47422 / 65536
+    lo, hi = inf_._MAMMEN_LOW, inf_._MAMMEN_HIGH
+    assert q * lo + (1 - q) * hi == pytest.approx(0, abs=1e-15)
+    assert q * lo**2 + (1 - q) * hi**2 == pytest.approx(1, abs=1e-14)
+    assert abs(q - (np.sqrt(5) + 1) / (2 * np.sqrt(5))) < 2**-17
+    assert lo == pytest.approx((1 - np.sqrt(5)) / 2, abs=1e-5)  # 7e-6
+    assert hi == pytest.approx((1 + np.sqrt(5)) / 2, abs=2e-5)  # 1.8e-5
+    # the blocked product gives the draws (1/n) sum_r v_rb s_r of the plain definition, for a
+    # block count that is not a multiple of the lanes and rows with several patterns
+    rng = np.random.default_rng(4)
+    s_mat = rng.normal(size=(300, 7)) * (rng.random((300, 7)) < 0.5)
+    many = inf_.stream_starts(inf_.id_keys(np.arange(300)), 9)
+    np.testing.assert_allclose(inf_._bootstrap_draws(s_mat, 300, 37, many),
+                               inf_.mammen_weights(many, 0, 37) @ s_mat / 300, rtol=1e-12,
+                               atol=1e-15)
     # rows are taken by their first, then last nonzero column; all-zero rows last
     s = np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0], [1, 1, 1], [0, 1, 1], [1, 0, 0]], float)
     np.testing.assert_array_equal(inf_._pattern_order(s), [1, 5, 3, 0, 4, 2])

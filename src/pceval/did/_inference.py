@@ -31,11 +31,16 @@ clustered) draws its own stream, which depends only on the seed and on the text 
 3. the seed word ``s``: ``numpy.random.SeedSequence(seed).generate_state(1, uint64)[0]``;
 4. the stream: SplitMix64 (Steele, Lea & Flood 2014) started at ``z_r = mix64(k_r XOR s)``;
    its ``j``-th output (``j = 0, 1, ...``) is ``x_rj = mix64(z_r + (j + 1) * 0x9E3779B97F4A7C15
-   mod 2^64)``, with ``mix64`` SplitMix64's finaliser; draw ``b = 2j`` uses the low 32 bits of
-   ``x_rj`` and draw ``b = 2j + 1`` its high 32 bits (``u_rb``, uniform on ``0..2^32-1``);
-5. the Mammen weight ``v_rb = (1 - sqrt 5)/2`` if ``u_rb < floor(p 2^32)`` else
-   ``(1 + sqrt 5)/2``, ``p = (sqrt 5 + 1)/(2 sqrt 5)`` (so ``P(low)`` is ``p`` to within
-   ``2^-32``).
+   mod 2^64)``, with ``mix64`` SplitMix64's finaliser; draw ``b = 4j + q`` (``q = 0..3``) uses
+   the ``q``-th 16-bit lane of ``x_rj``, lowest first: ``u_rb = (x_rj >> 16q) AND 0xFFFF``,
+   uniform on ``0..65535``;
+5. the multiplier ``v_rb = a`` if ``u_rb < 47422`` else ``b``: so ``P(a) = q = 47422/65536``,
+   which is Mammen's ``p = (sqrt 5 + 1)/(2 sqrt 5)`` rounded to 16 bits (``q - p = -4.5e-6``),
+   and ``a = -sqrt((1 - q)/q)``, ``b = sqrt(q/(1 - q))``, the two points with that probability,
+   mean 0 and variance 1 exactly (Mammen's ``(1 -/+ sqrt 5)/2`` to within 7e-6 and 1.8e-5; third
+   moment 1 - 2.5e-5). Until December 2026 each draw used 32 bits (two per output) and Mammen's
+   values; four per output halves the hashing. A perturbation of 1e-5 in the weights' law is far
+   below the bootstrap's own Monte Carlo error (about 3% in an SE from 999 draws).
 
 So a unit's multipliers do not depend on the row order of the data, on whether ids are read as
 numbers or as text, on which other units are in the sample, or on ``n_boot`` (the first 999
@@ -53,8 +58,8 @@ fixed linear map of the cells' (plus, for the aggregations, terms ``w_i f(G_i)``
 estimation of the group shares) has draws that are the same map of the cells' draws and of the
 draws of the columns ``w_i 1{G_i = g}``: ``att_gt`` keeps those (``n_boot x (cells + groups)``,
 1 MB at 999 draws and 114 cells), and an aggregation's band reads them instead of making a
-second pass over the units. 999 draws at 100,000 units x 114 cells took 1.2-1.4 s of CPU time on
-a shared, heavily loaded 2-core machine (``benchmarks/README.md``).
+second pass over the units. 999 draws at 100,000 units x 114 cells take about 0.75 s on one core
+(``benchmarks/README.md``).
 """
 
 from __future__ import annotations
@@ -67,18 +72,23 @@ import scipy.sparse as sp
 from pceval._distributions import stats
 
 _SE_FLOOR = np.sqrt(np.finfo(float).eps) * 10
-_MAMMEN_LOW = (1 - np.sqrt(5)) / 2
-_MAMMEN_HIGH = (1 + np.sqrt(5)) / 2
-_MAMMEN_P = (np.sqrt(5) + 1) / (2 * np.sqrt(5))
-_LOW_BELOW = np.uint64(int(_MAMMEN_P * 2.0**32))  # P(x < _LOW_BELOW) = _MAMMEN_P for 32 random bits
-_LOW_BELOW32 = np.uint32(_LOW_BELOW)
-_LOW32_MASK = np.uint64(0xFFFFFFFF)
+_MAMMEN_P = (np.sqrt(5) + 1) / (2 * np.sqrt(5))  # Mammen's P(low value)
+_LANES = 4  # draws per 64-bit stream output: one per 16-bit lane
+_LANE_BITS = 64 // _LANES
+_LOW_BELOW = int(round(_MAMMEN_P * 2**_LANE_BITS))  # a lane below this draws the low value
+_LOW_P = _LOW_BELOW / 2**_LANE_BITS  # so P(low) = 47422 / 65536 = p - 4.5e-6
+# the two values with P(low) = _LOW_P, mean 0 and variance 1 exactly (third moment 1 - 2.5e-5):
+# Mammen's (1 -/+ sqrt 5) / 2 to within 7e-6 (low) and 1.8e-5 (high)
+_MAMMEN_LOW = -np.sqrt((1 - _LOW_P) / _LOW_P)
+_MAMMEN_HIGH = np.sqrt(_LOW_P / (1 - _LOW_P))
+_LOW_BELOW16 = np.uint16(_LOW_BELOW)
+_LANE_MASK = np.uint64(2**_LANE_BITS - 1)
 _LITTLE_ENDIAN = sys.byteorder == "little"
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64's increment
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _BLOCK_ROWS = 2048  # bootstrap rows (units or clusters) densified and multiplied at once
-_CHUNK_CELLS = 131_072  # streams x pairs of draws hashed at once: 1 MB, kept in cache
+_CHUNK_CELLS = 131_072  # streams x stream outputs hashed at once: 1 MB, kept in cache
 _CHUNK_VALUES = 2**21  # rows x columns densified at once (16 MB)
 _TEXT_START = np.uint64(0x243F6A8885A308D3)  # an id hash's starting word (digits of pi)
 
@@ -212,33 +222,33 @@ def stream_starts(keys: np.ndarray, seed: int) -> np.ndarray:
     return z
 
 
-def _low_mask(starts: np.ndarray, first_pair: int, last_pair: int, out: np.ndarray,
+def _low_fill(starts: np.ndarray, first_out: int, last_out: int, out: np.ndarray,
               z: np.ndarray, tmp: np.ndarray) -> None:
-    """``out[j, h, r]``: is draw ``2 (first_pair + j) + h`` of stream ``starts[r]`` Mammen's low
-    value? Pair ``j`` is one SplitMix64 output; its low 32 bits give the even draw (``h = 0``),
-    its high 32 bits the odd one (``h = 1``). ``z`` and ``tmp``: uint64 work arrays of shape
-    ``(last_pair - first_pair, len(starts))``."""
-    steps = np.arange(first_pair + 1, last_pair + 1, dtype=np.uint64) * _GOLDEN
-    np.add(steps[:, None], starts[None, :], out=z)
+    """``out[r, 4 j + q]`` = 1 if draw ``4 (first_out + j) + q`` of stream ``starts[r]`` is
+    the low value, else 0 (``out``: bool or float, ``len(starts) x 4 (last_out - first_out)``).
+    Output ``j`` of a stream is one SplitMix64 word; its 16-bit lanes, lowest first, give its
+    four draws (``q = 0..3``). ``z`` and ``tmp``: uint64 work arrays of shape
+    ``(len(starts), last_out - first_out)``."""
+    steps = np.arange(first_out + 1, last_out + 1, dtype=np.uint64) * _GOLDEN
+    np.add(starts[:, None], steps[None, :], out=z)
     _mix64(z, tmp)
-    if _LITTLE_ENDIAN:  # the two 32-bit halves, read in place
-        halves = z.view(np.uint32).reshape(*z.shape, 2)
-        np.less(halves[..., 0], _LOW_BELOW32, out=out[:, 0])
-        np.less(halves[..., 1], _LOW_BELOW32, out=out[:, 1])
+    if _LITTLE_ENDIAN:  # the four 16-bit lanes of each word, read in place, lowest first
+        np.less(z.view(np.uint16), _LOW_BELOW16, out=out)
         return
-    np.bitwise_and(z, _LOW32_MASK, out=tmp)
-    np.less(tmp, _LOW_BELOW, out=out[:, 0])
-    np.right_shift(z, np.uint64(32), out=tmp)
-    np.less(tmp, _LOW_BELOW, out=out[:, 1])
+    lanes = out.reshape(*z.shape, _LANES)
+    for q in range(_LANES):
+        np.right_shift(z, np.uint64(_LANE_BITS * q), out=tmp)
+        tmp &= _LANE_MASK
+        np.less(tmp, np.uint64(_LOW_BELOW), out=lanes[..., q])
 
 
 def _low_draws(starts: np.ndarray, first: int, last: int) -> np.ndarray:
     """``(last - first) x len(starts)``: is draw ``b`` (row ``b - first``) of each stream low?"""
-    p0, p1 = first // 2, (last + 1) // 2
-    shape = (p1 - p0, len(starts))
-    out = np.empty((p1 - p0, 2, len(starts)), dtype=bool)
-    _low_mask(starts, p0, p1, out, np.empty(shape, np.uint64), np.empty(shape, np.uint64))
-    return out.reshape(2 * (p1 - p0), len(starts))[first - 2 * p0:last - 2 * p0]
+    o0, o1 = first // _LANES, -(-last // _LANES)
+    shape = (len(starts), o1 - o0)
+    out = np.empty((len(starts), _LANES * (o1 - o0)), dtype=bool)
+    _low_fill(starts, o0, o1, out, np.empty(shape, np.uint64), np.empty(shape, np.uint64))
+    return out[:, first - _LANES * o0:last - _LANES * o0].T
 
 
 def mammen_weights(starts: np.ndarray, first: int, last: int) -> np.ndarray:
@@ -342,15 +352,16 @@ def _bootstrap_draws(s, n: int, n_boot: int, starts: np.ndarray, extra=None) -> 
     Memory: ``O(n_boot x (_BLOCK_ROWS + m + e))`` beyond ``s`` and one chunk."""
     n_rows = s.shape[0]
     m = s.shape[1] + (0 if extra is None else extra.shape[1])
-    draws = np.zeros((n_boot, m))
     if n_rows == 0 or n_boot == 0 or m == 0:
-        return draws
-    pairs = (n_boot + 1) // 2
+        return np.zeros((n_boot, m))
+    draws_t = np.zeros((m, n_boot))  # columns x draws: each block adds whole rows
+    outs = -(-n_boot // _LANES)  # stream outputs per row
     block = min(_BLOCK_ROWS, n_rows)
     chunk = max(1, _CHUNK_CELLS // block)
-    low = np.empty((pairs, 2, block), dtype=bool)
-    weights = np.empty((2 * pairs, block))  # 1.0 where the draw is Mammen's low value
-    z = np.empty((min(chunk, pairs), block), np.uint64)
+    # L: 1.0 where a draw is Mammen's low value, rows x draws for the rows of one block
+    # (outs * 4 >= n_boot draws; the few past n_boot are dropped after the product)
+    low = np.empty((block, outs * _LANES))
+    z = np.empty(block * min(chunk, outs), np.uint64)
     tmp = np.empty_like(z)
     for lo, _hi, part in _row_chunks(s, extra):
         first, last = _pattern_keys(part)
@@ -375,18 +386,17 @@ def _bootstrap_draws(s, n: int, n_boot: int, starts: np.ndarray, extra=None) -> 
                 cols = slice(c0, c1)
             k = b1 - b0
             block_starts = starts[lo + order[b0:b1]]
-            for p0 in range(0, pairs, chunk):
-                p1 = min(p0 + chunk, pairs)
-                _low_mask(block_starts, p0, p1, low[p0:p1, :, :k], z[:p1 - p0, :k],
-                          tmp[:p1 - p0, :k])
-            is_low = weights[:n_boot, :k]
-            np.copyto(is_low, low[:, :, :k].reshape(2 * pairs, k)[:n_boot])
-            add = is_low @ rows_dense
+            for o0 in range(0, outs, chunk):
+                o1 = min(o0 + chunk, outs)
+                shape = (k, o1 - o0)  # contiguous work arrays of this shape
+                _low_fill(block_starts, o0, o1, low[:k, _LANES * o0:_LANES * o1],
+                          z[:k * shape[1]].reshape(shape), tmp[:k * shape[1]].reshape(shape))
+            add = rows_dense.T @ low[:k, :n_boot]  # columns x draws: sum_r s_r L_rb
             add *= _MAMMEN_LOW - _MAMMEN_HIGH
-            add += _MAMMEN_HIGH * rows_dense.sum(axis=0)
-            draws[:, cols] += add
-    draws /= n
-    return draws
+            add += _MAMMEN_HIGH * rows_dense.sum(axis=0)[:, None]
+            draws_t[cols] += add
+    draws_t /= n
+    return np.ascontiguousarray(draws_t.T)
 
 
 def bootstrap_draws(inf, n: int, *, n_boot: int, seed: int, clusters: np.ndarray | None = None,
