@@ -344,10 +344,11 @@ def _bootstrap_draws(s, n: int, n_boot: int, starts: np.ndarray, extra=None) -> 
     columns on the same rows, or None).
 
     The rows are read in chunks (:func:`_row_chunks`); within a chunk they are put in the order
-    of :func:`_pattern_order` and taken in blocks of ``_BLOCK_ROWS``. For each block, all
-    ``n_boot`` multipliers are generated as 0/1 indicators ``L_rb`` of Mammen's low value
-    (hashed in chunks that stay in cache), and one dense matrix product (BLAS) with the block's
-    nonzero columns adds the block to every draw, through
+    of :func:`_pattern_order` and taken in blocks of ``_BLOCK_ROWS``. For each block and each
+    chunk of 256 draws, the multipliers are generated as 0/1 indicators ``L_rb`` of Mammen's low
+    value (a block of 2,048 rows x 256 draws is 4 MB, so it is multiplied while still in cache),
+    and one dense matrix product (BLAS) with the block's nonzero columns adds the block to
+    those draws, through
     ``sum_r v_rb s_r = high * sum_r s_r + (low - high) * sum_r L_rb s_r``.
     Memory: ``O(n_boot x (_BLOCK_ROWS + m + e))`` beyond ``s`` and one chunk."""
     n_rows = s.shape[0]
@@ -360,7 +361,7 @@ def _bootstrap_draws(s, n: int, n_boot: int, starts: np.ndarray, extra=None) -> 
     chunk = max(1, _CHUNK_CELLS // block)
     # L: 1.0 where a draw is Mammen's low value, rows x draws for the rows of one block
     # (outs * 4 >= n_boot draws; the few past n_boot are dropped after the product)
-    low = np.empty((block, outs * _LANES))
+    low = np.empty(block * min(chunk, outs) * _LANES)
     z = np.empty(block * min(chunk, outs), np.uint64)
     tmp = np.empty_like(z)
     for lo, _hi, part in _row_chunks(s, extra):
@@ -386,15 +387,19 @@ def _bootstrap_draws(s, n: int, n_boot: int, starts: np.ndarray, extra=None) -> 
                 cols = slice(c0, c1)
             k = b1 - b0
             block_starts = starts[lo + order[b0:b1]]
-            for o0 in range(0, outs, chunk):
+            total = _MAMMEN_HIGH * rows_dense.sum(axis=0)[:, None]
+            rows_t = rows_dense.T
+            for o0 in range(0, outs, chunk):  # a chunk of draws: hashed, then multiplied
                 o1 = min(o0 + chunk, outs)
+                d0, d1 = _LANES * o0, min(_LANES * o1, n_boot)
                 shape = (k, o1 - o0)  # contiguous work arrays of this shape
-                _low_fill(block_starts, o0, o1, low[:k, _LANES * o0:_LANES * o1],
-                          z[:k * shape[1]].reshape(shape), tmp[:k * shape[1]].reshape(shape))
-            add = rows_dense.T @ low[:k, :n_boot]  # columns x draws: sum_r s_r L_rb
-            add *= _MAMMEN_LOW - _MAMMEN_HIGH
-            add += _MAMMEN_HIGH * rows_dense.sum(axis=0)[:, None]
-            draws_t[cols] += add
+                is_low = low[:k * _LANES * shape[1]].reshape(k, _LANES * shape[1])
+                _low_fill(block_starts, o0, o1, is_low, z[:k * shape[1]].reshape(shape),
+                          tmp[:k * shape[1]].reshape(shape))
+                add = rows_t @ is_low[:, :d1 - d0]  # columns x draws: sum_r s_r L_rb
+                add *= _MAMMEN_LOW - _MAMMEN_HIGH
+                add += total
+                draws_t[cols, d0:d1] += add
     draws_t /= n
     return np.ascontiguousarray(draws_t.T)
 
