@@ -18,7 +18,7 @@ LAYERS: list[set[str]] = [
     {"pceval.errors", "pceval._version", "pceval._distributions"},
     {"pceval._engines"},
     {"pceval._checks", "pceval._periods", "pceval._results", "pceval._design", "pceval._models",
-     "pceval._sufficient",
+     "pceval._sufficient", "pceval._balance_rules",
      "pceval._in_engine_balance",
      "pceval.plots",
      "pceval.disclosure"},

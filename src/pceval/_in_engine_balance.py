@@ -43,6 +43,7 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
+from pceval._balance_rules import covariate_row, smd_scale
 from pceval._checks import _show, check_choice, check_number, require_columns
 from pceval._engines import collect_pandas
 from pceval._sufficient import totals
@@ -287,42 +288,18 @@ def _var(mom: dict, s: str, g: int, j: int, binary: bool) -> float:
 def _smd_denominator(mom: dict, s: str, j: int, binary: bool, estimand: str, eps: float) -> float:
     """:func:`pceval.covariate_balance.smd_denominator` from the moments."""
     v1, v0 = _var(mom, s, 1, j, binary), _var(mom, s, 0, j, binary)
-    if estimand == "ATT":
-        sd = np.sqrt(v1)
-    elif estimand == "ATC":
-        sd = np.sqrt(v0)
-    else:
-        sd = np.sqrt((v1 + v0) / 2)
-    if not np.isfinite(sd) or sd < eps:
-        n1, n0 = mom[(s, 1)]["n"], mom[(s, 0)]["n"]
-        sd = np.sqrt(((n1 - 1) * v1 + (n0 - 1) * v0) / max(n1 + n0 - 2, 1)) if not binary \
-            else np.sqrt((v1 + v0) / 2)
-    return float(sd) if np.isfinite(sd) and sd >= eps else float("nan")
+    return smd_scale(v1, v0, mom[(s, 1)]["n"], mom[(s, 0)]["n"], binary, estimand, eps)
 
 
 def _one(lf: nw.LazyFrame, x: nw.Expr, samples: dict[str, nw.Expr], mom: dict, s: str, j: int,
          std: float, binary: bool, eps: float) -> dict[str, float]:
     """:func:`pceval.covariate_balance._one` from the moments (and the eCDF query)."""
     m1, m0 = float(mom[(s, 1)]["m"][j]), float(mom[(s, 0)]["m"][j])
-    mdiff = m1 - m0
-    too_small = mom[(s, 1)]["nnz"] < 2 and mom[(s, 0)]["nnz"] < 2
-    out = {"mean_treated": m1, "mean_control": m0, "smd": float("nan"),
-           "var_ratio": float("nan"), "ecdf_mean": float("nan"), "ecdf_max": float("nan"),
-           "std_pair_dist": float("nan")}
-    big = abs(mdiff) > eps
-    if big and not too_small and np.isfinite(std) and std > 0:
-        out["smd"] = mdiff / std
-    elif not big:
-        out["smd"] = mdiff
-    if binary:
-        out["ecdf_mean"] = out["ecdf_max"] = abs(mdiff)
-    elif not too_small:
-        v1, v0 = _var(mom, s, 1, j, False), _var(mom, s, 0, j, False)
-        out["var_ratio"] = v1 / v0 if v0 > 0 else float("inf") if v1 > 0 else float("nan")
-        out["ecdf_mean"], out["ecdf_max"] = _ecdf(lf, x, samples[s], mom[(s, 1)]["S"],
-                                                  mom[(s, 0)]["S"])
-    out["ks"] = out["ecdf_max"]
-    return out
+    return covariate_row(
+        m1, m0, too_small=mom[(s, 1)]["nnz"] < 2 and mom[(s, 0)]["nnz"] < 2, std=std,
+        binary=binary, eps=eps,
+        variances=lambda: (_var(mom, s, 1, j, False), _var(mom, s, 0, j, False)),
+        ecdf=lambda: _ecdf(lf, x, samples[s], mom[(s, 1)]["S"], mom[(s, 0)]["S"]))
 
 
 def _ecdf(lf: nw.LazyFrame, x: nw.Expr, v: nw.Expr, S1: float, S0: float) -> tuple[float, float]:

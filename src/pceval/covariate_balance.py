@@ -65,6 +65,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from pceval._balance_rules import covariate_row, smd_scale
 from pceval._checks import check_choice, check_frame, check_number
 from pceval._design import Design, _add_products, _ess, model_matrix
 from pceval._results import ResultProtocol, protocol_frame
@@ -162,48 +163,27 @@ def _one(x: np.ndarray, t: np.ndarray, w: np.ndarray | None, s_w: np.ndarray, st
     i1, i0 = t == 1, t == 0
     m1 = _wmean(x[i1], ww[i1])
     m0 = _wmean(x[i0], ww[i0])
-    mdiff = m1 - m0
-    too_small = np.count_nonzero(ww[i1]) < 2 and np.count_nonzero(ww[i0]) < 2
-    out = {"mean_treated": m1, "mean_control": m0, "smd": float("nan"),
-           "var_ratio": float("nan"), "ecdf_mean": float("nan"), "ecdf_max": float("nan"),
-           "std_pair_dist": float("nan")}
-    big = abs(mdiff) > _SQRT_EPS
-    if big and not too_small and np.isfinite(std) and std > 0:
-        out["smd"] = mdiff / std
-    elif not big:
-        out["smd"] = mdiff
+    out = covariate_row(
+        m1, m0, too_small=bool(np.count_nonzero(ww[i1]) < 2 and np.count_nonzero(ww[i0]) < 2),
+        std=std, binary=binary, eps=_SQRT_EPS,
+        variances=lambda: (weighted_var(x[i1], ww[i1]), weighted_var(x[i0], ww[i0])),
+        ecdf=lambda: ecdf_diff(x, t, ww))
     if w is not None and pair_dist:
         pdv = _pair_dist(x, t, pairs, subclass)
-        if np.isfinite(pdv) and abs(pdv) > 1e-8 and big and np.isfinite(std) and std > 0:
+        if (np.isfinite(pdv) and abs(pdv) > 1e-8 and abs(m1 - m0) > _SQRT_EPS
+                and np.isfinite(std) and std > 0):
             pdv = pdv / std
         out["std_pair_dist"] = pdv
-    if binary:
-        out["ecdf_mean"] = out["ecdf_max"] = abs(mdiff)
-    elif not too_small:
-        v1 = weighted_var(x[i1], ww[i1])
-        v0 = weighted_var(x[i0], ww[i0])
-        out["var_ratio"] = v1 / v0 if v0 > 0 else float("inf") if v1 > 0 else float("nan")
-        out["ecdf_mean"], out["ecdf_max"] = ecdf_diff(x, t, ww)
-    out["ks"] = out["ecdf_max"]
     return out
 
 
 def smd_denominator(x: np.ndarray, t: np.ndarray, s_w: np.ndarray, binary: bool,
                     estimand: str) -> float:
-    """The standardisation factor for one covariate (full, unweighted-by-matching sample)."""
+    """The standardisation factor for one covariate (full, unweighted-by-matching sample):
+    :func:`pceval._balance_rules.smd_scale`."""
     v1 = weighted_var(x[t == 1], s_w[t == 1], binary)
     v0 = weighted_var(x[t == 0], s_w[t == 0], binary)
-    if estimand == "ATT":
-        s = np.sqrt(v1)
-    elif estimand == "ATC":
-        s = np.sqrt(v0)
-    else:
-        s = np.sqrt((v1 + v0) / 2)
-    if not np.isfinite(s) or s < _SQRT_EPS:  # fall back to the pooled SD (as MatchIt)
-        n1, n0 = (t == 1).sum(), (t == 0).sum()
-        s = np.sqrt(((n1 - 1) * v1 + (n0 - 1) * v0) / max(n1 + n0 - 2, 1)) if not binary \
-            else np.sqrt((v1 + v0) / 2)
-    return float(s) if np.isfinite(s) and s >= _SQRT_EPS else float("nan")
+    return smd_scale(v1, v0, (t == 1).sum(), (t == 0).sum(), binary, estimand, _SQRT_EPS)
 
 
 # ----------------------------------------------------------------------------------------------
