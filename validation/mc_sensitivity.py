@@ -46,8 +46,9 @@ against ``SyntheticData.true_effect``). The plain event study's bias is known in
 and ``M = 0``. Writes ``sensitivity_generator_replications.csv`` and
 ``sensitivity_generator_summary.csv`` (the files above are left as they are).
 
-Run: ``python validation/mc_sensitivity.py --generator --reps 400 --workers 2 --minutes 14``
-(replications of ``null`` for every second seed; stops starting new ones after 14 minutes).
+Run: ``python validation/mc_sensitivity.py --generator --reps 1000 --workers 2 --minutes 25``
+(replications of ``null`` for every second seed; stops starting new ones after 25 minutes; the
+run of record took 14 minutes on an idle 2-core machine).
 """
 
 from __future__ import annotations
